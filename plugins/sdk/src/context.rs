@@ -1,0 +1,217 @@
+//! What the runner tells a plugin about the task it runs.
+
+use serde::de::DeserializeOwned;
+
+use crate::__private::bindings::runner::plugin::types::TaskContext;
+use crate::{Error, config};
+
+/// The task a plugin runs: its name, arguments, config and mode.
+///
+/// ```
+/// use run_plugin_sdk::Context;
+/// let ctx = Context::new("greet", vec!["--name".into(), "Ada".into()], r#"{"dir":"out"}"#);
+/// assert_eq!(ctx.task(), "greet");
+/// assert_eq!(ctx.option("name"), Some("Ada"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    task: String,
+    args: Vec<String>,
+    config: String,
+    dry_run: bool,
+    interactive: bool,
+    hook_for: Option<String>,
+}
+
+impl Context {
+    /// A context for `task` with `args` and config JSON text, not a dry run,
+    /// not interactive and not a hook: for unit-testing a plugin natively.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", Vec::new(), "{}");
+    /// assert!(!ctx.dry_run());
+    /// ```
+    pub fn new(task: impl Into<String>, args: Vec<String>, config: impl Into<String>) -> Self {
+        Self {
+            task: task.into(),
+            args,
+            config: config.into(),
+            dry_run: false,
+            interactive: false,
+            hook_for: None,
+        }
+    }
+
+    /// Sets [`dry_run`](Self::dry_run).
+    ///
+    /// ```
+    /// assert!(run_plugin_sdk::Context::new("t", vec![], "{}").with_dry_run(true).dry_run());
+    /// ```
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Sets [`interactive`](Self::interactive).
+    ///
+    /// ```
+    /// assert!(run_plugin_sdk::Context::new("t", vec![], "{}").with_interactive(true).interactive());
+    /// ```
+    pub fn with_interactive(mut self, interactive: bool) -> Self {
+        self.interactive = interactive;
+        self
+    }
+
+    /// Sets [`hook_for`](Self::hook_for).
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec![], "{}").with_hook_for(Some("build".into()));
+    /// assert_eq!(ctx.hook_for(), Some("build"));
+    /// ```
+    pub fn with_hook_for(mut self, hook_for: Option<String>) -> Self {
+        self.hook_for = hook_for;
+        self
+    }
+
+    /// The task's name in tasks.toml.
+    ///
+    /// ```
+    /// assert_eq!(run_plugin_sdk::Context::new("lint", vec![], "{}").task(), "lint");
+    /// ```
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+
+    /// Arguments given after the task name on the command line.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec!["a".into()], "{}");
+    /// assert_eq!(ctx.args(), ["a"]);
+    /// ```
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// Whether `--NAME` is among the arguments.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec!["--latest".into()], "{}");
+    /// assert!(ctx.flag("latest"));
+    /// ```
+    pub fn flag(&self, name: &str) -> bool {
+        self.args.iter().any(|a| a.strip_prefix("--") == Some(name))
+    }
+
+    /// The value of `--NAME VALUE` or `--NAME=VALUE` (the last one wins).
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec!["--name=Ada".into()], "{}");
+    /// assert_eq!(ctx.option("name"), Some("Ada"));
+    /// ```
+    pub fn option(&self, name: &str) -> Option<&str> {
+        let mut found = None;
+        let mut args = self.args.iter();
+        while let Some(arg) = args.next() {
+            let Some(rest) = arg.strip_prefix("--").and_then(|a| a.strip_prefix(name)) else {
+                continue;
+            };
+            if rest.is_empty() {
+                found = args.next().map(String::as_str);
+            } else if let Some(value) = rest.strip_prefix('=') {
+                found = Some(value);
+            }
+        }
+        found
+    }
+
+    /// True under `run --dry-run`: report what would happen, change nothing.
+    ///
+    /// ```
+    /// # let ctx = run_plugin_sdk::Context::new("t", vec![], "{}");
+    /// if ctx.dry_run() {
+    ///     println!("would write out/report.txt");
+    /// }
+    /// ```
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// True when a person can answer [`prompt`](crate::prompt)s.
+    ///
+    /// ```
+    /// # let ctx = run_plugin_sdk::Context::new("t", vec![], "{}");
+    /// let careful = !ctx.interactive();
+    /// # assert!(careful);
+    /// ```
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// The task this one runs for as a `before`/`after` hook, if any.
+    ///
+    /// ```
+    /// # let ctx = run_plugin_sdk::Context::new("t", vec![], "{}");
+    /// assert_eq!(ctx.hook_for(), None);
+    /// ```
+    pub fn hook_for(&self) -> Option<&str> {
+        self.hook_for.as_deref()
+    }
+
+    /// The task's `config` table as the JSON text the runner sent.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec![], r#"{"a":1}"#);
+    /// assert_eq!(ctx.config_json(), r#"{"a":1}"#);
+    /// ```
+    pub fn config_json(&self) -> &str {
+        &self.config
+    }
+
+    /// The task's `config` table as `T`. A config that does not fit gives an
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error
+    /// naming the offending field.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Config { dir: String }
+    ///
+    /// let ctx = run_plugin_sdk::Context::new("t", vec![], r#"{"dir":3}"#);
+    /// let err = ctx.config::<Config>().unwrap_err();
+    /// assert!(err.message().contains("`dir`"), "{err}");
+    /// ```
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        config::parse(&self.task, self.config_text())
+    }
+
+    /// The task's `config` table as a JSON value.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("t", vec![], r#"{"jobs":4}"#);
+    /// assert_eq!(ctx.config_value().unwrap()["jobs"], 4);
+    /// ```
+    pub fn config_value(&self) -> Result<serde_json::Value, Error> {
+        self.config()
+    }
+
+    /// The config text, with an absent config read as an empty table.
+    fn config_text(&self) -> &str {
+        if self.config.trim().is_empty() {
+            "{}"
+        } else {
+            &self.config
+        }
+    }
+}
+
+impl From<TaskContext> for Context {
+    fn from(c: TaskContext) -> Self {
+        Self {
+            task: c.task,
+            args: c.args,
+            config: c.config,
+            dry_run: c.dry_run,
+            interactive: c.interactive,
+            hook_for: c.hook_for,
+        }
+    }
+}

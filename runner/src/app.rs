@@ -1,0 +1,102 @@
+//! One invocation of `run`, from arguments to exit code.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, model::TaskFile};
+use crate::error::{Error, suggest};
+use crate::ui::Ui;
+use crate::{dry_run, graph, list, logging, plugin, report, scheduler};
+
+/// Runs `run` with the process's arguments and returns its exit code.
+pub fn main() -> i32 {
+    // `COMPLETE=bash run …` is the shell asking for completions.
+    clap_complete::CompleteEnv::with_factory(Cli::command).var("RUN_COMPLETE").complete();
+    let cli = Cli::parse();
+    let ui = Arc::new(Ui::new(cli.options.color, cli.options.yes, cli.options.quiet > 0));
+    logging::init(&cli.options, ui.color);
+    match invoke(cli, ui.clone()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{}", error.render(ui.color));
+            error.exit_code()
+        }
+    }
+}
+
+fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
+    if let Some(Command::Completions { shell }) = &cli.command {
+        return completions(shell).map(|()| 0);
+    }
+    let options = &cli.options;
+    let file = load(options.file.as_deref())?;
+
+    if options.list {
+        let mut stdout = std::io::stdout().lock();
+        if options.json {
+            writeln!(stdout, "{:#}", list::json(&file))?;
+        } else {
+            let color = crate::ui::use_color(options.color, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            write!(stdout, "{}", list::text(&file, color))?;
+        }
+        return Ok(0);
+    }
+
+    let name = match cli.task.as_deref() {
+        Some(name) => name,
+        None if file.task("default").is_some() => "default",
+        None => {
+            print!("{}", list::text(&file, false));
+            return Err(Error::NoTask);
+        }
+    };
+    // Aliases never collide with names (the parser checks), so either may match.
+    let Some(root) = file.tasks.iter().position(|t| t.name == name || t.aliases.iter().any(|a| a.value == name)) else {
+        let names = file.tasks.iter().flat_map(|t| std::iter::once(t.name.as_str()).chain(t.aliases.iter().map(|a| a.value.as_str())));
+        return Err(Error::UnknownTask { name: name.to_owned(), file: file.path.clone(), suggestion: suggest(name, names) });
+    };
+    let plan = graph::plan(&file, root)?;
+    if options.dry_run {
+        print!("{}", dry_run::render(&file, &plan));
+    }
+
+    let file = Arc::new(file);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(options.jobs).clamp(2, 64))
+        .enable_all()
+        .build()?;
+    let scheduler_options = scheduler::Options {
+        jobs: usize::from(options.jobs),
+        keep_going: options.keep_going,
+        dry_run: options.dry_run,
+        echo: options.quiet == 0,
+    };
+    let plan = Arc::new(plan);
+    let summary = runtime.block_on(scheduler::execute(file.clone(), plan.clone(), cli.args.clone(), ui.clone(), scheduler_options));
+    report::summary(&file, &plan, &summary, options.verbose > 0);
+    // Plugins may still hold blocking threads (a prompt, a sleep): do not wait.
+    runtime.shutdown_background();
+    Ok(summary.exit_code())
+}
+
+/// The tasks.toml given with `--file`, else the nearest one upwards.
+fn load(explicit: Option<&std::path::Path>) -> Result<TaskFile, Error> {
+    let path = match explicit {
+        Some(path) => path.to_owned(),
+        None => {
+            let cwd = std::env::current_dir()?;
+            config::find(&cwd).ok_or(Error::NoTasksFile(cwd))?
+        }
+    };
+    Ok(config::load(&path, &plugin::builtin::names())?)
+}
+
+fn completions(shell: &str) -> Result<(), Error> {
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells.completer(shell).ok_or_else(|| Error::UnknownShell(shell.to_owned()))?;
+    completer.write_registration("RUN_COMPLETE", "run", "run", "run", &mut std::io::stdout())?;
+    Ok(())
+}

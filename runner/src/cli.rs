@@ -1,0 +1,134 @@
+//! The command line, defined once: help text, completions and parsing all come
+//! from these definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+
+/// Run the tasks of a tasks.toml; plugin tasks run sandboxed in WebAssembly.
+#[derive(Debug, Parser)]
+#[command(
+    name = "run",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Runner options go before the task name; everything after it is passed to the task.\nExit codes: 0 success, the failing task's code, 2 usage or tasks.toml error, 124 timeout, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub options: Options,
+
+    /// The task to run (a name or an alias).
+    #[arg(value_name = "TASK", add = ArgValueCandidates::new(task_candidates))]
+    pub task: Option<String>,
+
+    /// Arguments passed to the task.
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Options of the runner itself.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// List the tasks, grouped, with descriptions and aliases.
+    #[arg(short, long)]
+    pub list: bool,
+
+    /// With --list: print JSON (schema `run.list/v1`, see docs/list-json.md).
+    #[arg(long, requires = "list")]
+    pub json: bool,
+
+    /// Show the plan (order, plugin digests, grants) and let plugins report what they
+    /// would do; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Run up to N independent tasks at once.
+    #[arg(short, long, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// After a task fails, go on with the tasks that do not depend on it.
+    #[arg(short, long)]
+    pub keep_going: bool,
+
+    /// Answer yes to every confirmation a task asks.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Less output (-q: warnings and errors, -qq: errors only).
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+
+    /// More output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colour; NO_COLOR in the environment means never under auto.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// A log filter like RUST_LOG (e.g. `debug`, `run=trace,plugin=warn`); overrides -q/-v.
+    #[arg(long, env = "RUN_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// Use this tasks.toml instead of searching upwards from the current directory.
+    #[arg(short, long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (task names included, read live from tasks.toml).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn default_jobs() -> u16 {
+    std::thread::available_parallelism()
+        .map(|n| n.get().min(u16::MAX as usize) as u16)
+        .unwrap_or(1)
+}
+
+/// Task names and aliases from the tasks.toml found from the current directory,
+/// for dynamic completion. Errors yield no candidates: completion must never fail loudly.
+fn task_candidates() -> Vec<CompletionCandidate> {
+    let Ok(cwd) = std::env::current_dir() else { return Vec::new() };
+    let Some(path) = crate::config::find(&cwd) else { return Vec::new() };
+    let Ok(file) = crate::config::load(&path, &crate::plugin::builtin::names()) else {
+        return Vec::new();
+    };
+    let mut candidates = Vec::new();
+    for task in &file.tasks {
+        let help = task.description.clone().unwrap_or_default();
+        candidates.push(CompletionCandidate::new(&task.name).help(Some(help.clone().into())));
+        for alias in &task.aliases {
+            candidates.push(
+                CompletionCandidate::new(&alias.value)
+                    .help(Some(format!("alias for {}", task.name).into())),
+            );
+        }
+    }
+    candidates
+}

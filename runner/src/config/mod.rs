@@ -1,0 +1,103 @@
+//! `tasks.toml`: finding it, parsing it, and validating it into a [`TaskFile`].
+//!
+//! Parsing goes through `toml`'s span-preserving document tree rather than
+//! serde, so every error can point at the exact text that caused it, and the
+//! first error found in file order is the one reported.
+
+mod diagnostic;
+mod duration;
+mod error;
+pub mod model;
+mod names;
+mod network;
+mod parse;
+mod size;
+mod suggest;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use error::{
+    ActionKind, AliasOwner, ConfigError, DurationProblem, EnvNameProblem, ErrorKind, Expected,
+    Found, Key, NameKind, NameProblem, NetworkProblem, Place, Relation, SizeProblem,
+};
+pub use model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task, TaskFile};
+
+/// The name `find` looks for.
+pub const FILE_NAME: &str = "tasks.toml";
+
+/// Parses and validates the text of a tasks.toml.
+///
+/// `path` is where `source` was read from: relative paths in the file (plugin
+/// files) resolve against its directory, and errors name it as given (made
+/// relative to the current directory when it lies under it).
+/// `builtins` are the names of the plugins embedded in the binary.
+pub fn parse(path: &Path, source: &str, builtins: &[&str]) -> Result<TaskFile, ConfigError> {
+    let origin = error::Origin {
+        display: display_path(path),
+        source: Arc::from(source),
+    };
+    let path = absolute_file_path(path);
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tasks = parse::tasks(source, builtins, &root)
+        .and_then(|tasks| validate::check(&tasks).map(|()| tasks))
+        .map_err(|e| e.with_origin(origin.clone()))?;
+    Ok(TaskFile {
+        path,
+        root,
+        source: origin.source,
+        tasks,
+    })
+}
+
+/// Reads `path` and parses it; a file that cannot be read is a `ConfigError`
+/// naming the path.
+pub fn load(path: &Path, builtins: &[&str]) -> Result<TaskFile, ConfigError> {
+    let source = std::fs::read_to_string(path).map_err(|source| {
+        ConfigError::new(ErrorKind::Io {
+            path: PathBuf::from(display_path(path)),
+            source,
+        })
+    })?;
+    parse(path, &source, builtins)
+}
+
+/// Looks for a tasks.toml in `start` and then each of its ancestors, the way
+/// `just` finds a justfile, so tasks can be run from any subdirectory.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The path as the user would recognise it: relative to the current directory
+/// when it lies under it (so `find`'s absolute result still reads `tasks.toml`),
+/// otherwise exactly as given.
+fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty());
+    relative.as_deref().unwrap_or(path).display().to_string()
+}
+
+/// The file's absolute path with its directory canonicalized. The file itself
+/// need not exist (`parse` may be given text from elsewhere), so when the
+/// directory cannot be canonicalized either, it is only made absolute.
+fn absolute_file_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map_or_else(|| FILE_NAME.into(), ToOwned::to_owned);
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = dir
+        .canonicalize()
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir);
+    dir.join(name)
+}

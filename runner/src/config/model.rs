@@ -1,0 +1,129 @@
+//! The validated contents of a `tasks.toml`: what the rest of the runner works from.
+//! Everything here has passed `parse`: names resolve, durations and sizes are
+//! numbers, and every task knows where in the file it came from.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A byte range in the tasks.toml source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A value with the span it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// A parsed and validated tasks.toml.
+#[derive(Debug, Clone)]
+pub struct TaskFile {
+    /// Absolute path of the file.
+    pub path: PathBuf,
+    /// The directory holding the file: relative paths in it are relative to this.
+    pub root: PathBuf,
+    /// The file's text, kept for diagnostics.
+    pub source: Arc<str>,
+    /// Tasks in file order.
+    pub tasks: Vec<Task>,
+}
+
+/// One `[tasks.NAME]` table.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    /// The span of the task's name in its header (`[tasks.NAME]`) or key.
+    pub span: Span,
+    /// 1-based line and column of `span.start`.
+    pub line: usize,
+    pub column: usize,
+    pub description: Option<String>,
+    pub group: Option<String>,
+    pub aliases: Vec<Spanned<String>>,
+    pub action: Action,
+    /// Tasks that must finish first (each runs once per invocation).
+    pub depends: Vec<Spanned<String>>,
+    /// Hook tasks run just before this one (after its `depends`).
+    pub before: Vec<Spanned<String>>,
+    /// Hook tasks run after this one succeeds.
+    pub after: Vec<Spanned<String>>,
+    /// Environment the task's plugin or command sees, beyond grants.
+    pub env: EnvSpec,
+    /// Wall-clock limit for the task's own action.
+    pub timeout: Option<Duration>,
+    /// Memory limit for a plugin's linear memories and tables, in bytes.
+    pub memory: Option<u64>,
+    /// What a plugin task may touch. Always empty for command and group tasks.
+    pub allow: Grants,
+}
+
+/// What a task does itself (besides its dependencies).
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Runs a WebAssembly plugin in the sandbox.
+    Plugin {
+        source: PluginSource,
+        /// The `config` table, converted to JSON (`{}` when absent).
+        config: serde_json::Value,
+    },
+    /// Runs host shell lines, unsandboxed (`command = "…"` or `["…", "…"]`),
+    /// each with `sh -c LINE TASK ARGS…`, stopping at the first failure.
+    Command { lines: Vec<String> },
+    /// Only runs its dependencies.
+    Group,
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// A plugin embedded in the binary, by name.
+    Builtin(String),
+    /// A `.wasm` component file, absolute (resolved against `TaskFile::root`).
+    Path(PathBuf),
+}
+
+/// Environment for a task: fixed values, plus host variables passed through by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvSpec {
+    /// `env = { NAME = "value" }`.
+    pub set: Vec<(String, String)>,
+    /// `env = ["NAME", "PREFIX_*"]`: host variables passed through when set.
+    pub pass: Vec<String>,
+}
+
+/// The `allow` table: everything beyond these is denied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Directories readable by the plugin, as written (relative to the root or absolute).
+    pub read: Vec<String>,
+    /// Directories readable and writable by the plugin.
+    pub write: Vec<String>,
+    /// `host:port` patterns the plugin may connect to (`*` for any port).
+    pub network: Vec<String>,
+    /// Container names or globs reachable through the `container` interface.
+    pub containers: Vec<String>,
+    /// Host environment variable names (or `PREFIX_*` globs) passed through.
+    pub env: Vec<String>,
+}
+
+impl TaskFile {
+    /// Finds a task by name or alias.
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.tasks
+            .iter()
+            .find(|t| t.name == name)
+            .or_else(|| self.tasks.iter().find(|t| t.aliases.iter().any(|a| a.value == name)))
+    }
+}
+
+impl Task {
+    /// Command tasks run on the host, outside the sandbox.
+    pub fn is_sandboxed(&self) -> bool {
+        !matches!(self.action, Action::Command { .. })
+    }
+}

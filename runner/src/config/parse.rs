@@ -1,0 +1,718 @@
+//! From TOML text to tasks: the document's shape, each key's type, and the
+//! rules local to one task. Rules spanning tasks (references, aliases,
+//! cycles) are in `validate`.
+//!
+//! Works on `toml`'s `DeTable`, which keeps the span of every key and value,
+//! rather than deriving serde types, whose errors cannot point at the text.
+
+use std::borrow::Cow;
+use std::path::{Component, Path, PathBuf};
+
+use toml::Spanned as TomlSpanned;
+use toml::de::{DeTable, DeValue};
+
+use super::error::{
+    ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, Place,
+};
+use super::model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task};
+use super::{diagnostic, duration, names, network, size, suggest};
+
+type Item<'i> = TomlSpanned<DeValue<'i>>;
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
+
+/// Every key a task table may have, in the order the docs list them.
+const TASK_KEYS: &[&str] = &[
+    "description",
+    "group",
+    "aliases",
+    "plugin",
+    "config",
+    "command",
+    "depends",
+    "before",
+    "after",
+    "env",
+    "timeout",
+    "memory",
+    "allow",
+];
+
+/// Words people reach for from other task runners, mapped to ours; spelling
+/// similarity would not find most of them.
+const TASK_KEY_SYNONYMS: &[(&str, &str)] = &[
+    ("dependencies", "depends"),
+    ("deps", "depends"),
+    ("needs", "depends"),
+    ("requires", "depends"),
+    ("cmd", "command"),
+    ("cmds", "command"),
+    ("commands", "command"),
+    ("run", "command"),
+    ("script", "command"),
+    ("desc", "description"),
+    ("help", "description"),
+    ("alias", "aliases"),
+    ("environment", "env"),
+    ("grants", "allow"),
+    ("permissions", "allow"),
+    ("sandbox", "allow"),
+    ("wasm", "plugin"),
+    ("settings", "config"),
+    ("options", "config"),
+];
+
+const ALLOW_KEYS: &[&str] = &["read", "write", "network", "containers", "env"];
+
+const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
+    ("net", "network"),
+    ("connect", "network"),
+    ("container", "containers"),
+    ("docker", "containers"),
+    ("environment", "env"),
+];
+
+/// Parses the document into tasks, in file order.
+pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Vec<Task>> {
+    let document = DeTable::parse(source).map_err(|e| syntax_error(source, &e))?;
+    let context = Context {
+        source,
+        builtins,
+        root,
+    };
+    let mut tasks = Vec::new();
+    for (key, value) in document.get_ref() {
+        if key.get_ref() != "tasks" {
+            let suggestion = suggest::closest(key.get_ref(), ["tasks"]);
+            return Err(ConfigError::at(
+                ErrorKind::UnknownKey {
+                    key: key.get_ref().to_string(),
+                    place: Place::TopLevel,
+                    suggestion,
+                },
+                span(key),
+            ));
+        }
+        for (name, value) in table(value, &Key::top("tasks"))? {
+            tasks.push(context.task(name, value)?);
+        }
+    }
+    Ok(tasks)
+}
+
+/// `toml`'s own errors, except that a task defined twice, the one duplicate
+/// users make, is explained in terms of tasks.
+fn syntax_error(source: &str, error: &toml::de::Error) -> ConfigError {
+    let Some(range) = error.span() else {
+        return ConfigError::new(ErrorKind::Syntax {
+            message: error.message().to_owned(),
+        });
+    };
+    let at = Span {
+        start: range.start,
+        end: range.end,
+    };
+    if let Some(kind) = duplicate_task(source, error.message(), at) {
+        return ConfigError::at(kind, at);
+    }
+    if error.message().starts_with("duplicate key")
+        && let Some(key) = source.get(at.start..at.end).filter(|k| !k.is_empty())
+    {
+        let key = key.trim_matches(|c| c == '"' || c == '\'').to_owned();
+        return ConfigError::at(ErrorKind::DuplicateKey { key }, at);
+    }
+    ConfigError::at(
+        ErrorKind::Syntax {
+            message: error.message().to_owned(),
+        },
+        at,
+    )
+}
+
+/// Recognises `[tasks.NAME]` appearing twice, by re-parsing the text before
+/// the duplicate (which is valid TOML) to find where NAME was first defined.
+fn duplicate_task(source: &str, message: &str, at: Span) -> Option<ErrorKind> {
+    if !message.starts_with("duplicate key") {
+        return None;
+    }
+    let line_start = source[..at.start].rfind('\n').map_or(0, |i| i + 1);
+    let earlier = DeTable::parse(&source[..line_start]).ok()?;
+    let duplicate = source.get(at.start..at.end)?;
+    let duplicate = duplicate.trim_matches(|c| c == '"' || c == '\'');
+    let tasks = earlier.get_ref().get("tasks")?;
+    let DeValue::Table(tasks) = tasks.get_ref() else {
+        return None;
+    };
+    let (first, _) = tasks.get_key_value(duplicate)?;
+    // Only a whole-task header counts; a duplicate key inside a task stays a
+    // plain TOML error.
+    let header = &source[line_start..at.start];
+    header.trim_start().starts_with("[tasks.").then(|| ErrorKind::DuplicateTask {
+        name: duplicate.to_owned(),
+        first: span(first),
+    })
+}
+
+/// What every task needs to know about the file.
+struct Context<'a> {
+    source: &'a str,
+    builtins: &'a [&'a str],
+    root: &'a Path,
+}
+
+/// The parts of a task that decide, after all its keys are read, what it does.
+#[derive(Default)]
+struct Parts {
+    plugin: Option<(PluginSource, Span)>,
+    command: Option<(Vec<String>, Span)>,
+    config: Option<serde_json::Value>,
+    /// Keys present, with their spans, for rules about combinations.
+    keys: Vec<(&'static str, Span)>,
+}
+
+impl Context<'_> {
+    fn task(&self, name: &TomlSpanned<Cow<'_, str>>, value: &Item<'_>) -> Result<Task> {
+        let name_span = span(name);
+        let name = name.get_ref().as_ref();
+        names::check_task_name(name).map_err(|problem| {
+            ConfigError::at(
+                ErrorKind::InvalidName {
+                    what: NameKind::Task,
+                    name: name.to_owned(),
+                    problem,
+                },
+                name_span,
+            )
+        })?;
+        let (line, column) = diagnostic::line_column(self.source, name_span.start);
+        let mut task = Task {
+            name: name.to_owned(),
+            span: name_span,
+            line,
+            column,
+            description: None,
+            group: None,
+            aliases: Vec::new(),
+            action: Action::Group,
+            depends: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+            env: EnvSpec::default(),
+            timeout: None,
+            memory: None,
+            allow: Grants::default(),
+        };
+        let mut parts = Parts::default();
+        let entries = table(value, &Key::top(&format!("tasks.{name}")))?;
+        for (key, value) in entries {
+            let key_span = span(key);
+            let key = key.get_ref().as_ref();
+            let at = Key::in_task(name, key);
+            let known = match key {
+                "description" => {
+                    task.description = Some(string(value, &at)?);
+                    "description"
+                }
+                "group" => {
+                    task.group = Some(string(value, &at)?);
+                    "group"
+                }
+                "aliases" => {
+                    task.aliases = aliases(value, &at)?;
+                    "aliases"
+                }
+                "plugin" => {
+                    parts.plugin = Some((self.plugin(name, value, &at)?, key_span));
+                    "plugin"
+                }
+                "config" => {
+                    table(value, &at)?;
+                    parts.config = Some(to_json(value, &at)?);
+                    "config"
+                }
+                "command" => {
+                    parts.command = Some((command(name, value, &at)?, key_span));
+                    "command"
+                }
+                "depends" => {
+                    task.depends = non_empty_strings(value, &at)?;
+                    "depends"
+                }
+                "before" => {
+                    task.before = non_empty_strings(value, &at)?;
+                    "before"
+                }
+                "after" => {
+                    task.after = non_empty_strings(value, &at)?;
+                    "after"
+                }
+                "env" => {
+                    task.env = env(value, &at)?;
+                    "env"
+                }
+                "timeout" => {
+                    task.timeout = Some(timeout(value, &at)?);
+                    "timeout"
+                }
+                "memory" => {
+                    task.memory = Some(memory(value, &at)?);
+                    "memory"
+                }
+                "allow" => {
+                    task.allow = grants(name, value, &at)?;
+                    "allow"
+                }
+                _ => {
+                    return Err(unknown_key(
+                        key,
+                        key_span,
+                        Place::Task(name.to_owned()),
+                        TASK_KEYS,
+                        TASK_KEY_SYNONYMS,
+                    ));
+                }
+            };
+            parts.keys.push((known, key_span));
+        }
+        task.action = action(&task, parts)?;
+        Ok(task)
+    }
+
+    fn plugin(&self, task: &str, value: &Item<'_>, at: &Key) -> Result<PluginSource> {
+        let name = string(value, at)?;
+        if name.trim().is_empty() {
+            return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, span(value)));
+        }
+        // A path is anything that cannot be a builtin's name, so `./hello`
+        // loads a file even when a builtin `hello` exists.
+        if name.contains('/') || name.contains('\\') || name.ends_with(".wasm") {
+            return Ok(PluginSource::Path(resolve(self.root, &name)));
+        }
+        if self.builtins.contains(&name.as_str()) {
+            return Ok(PluginSource::Builtin(name));
+        }
+        Err(ConfigError::at(
+            ErrorKind::UnknownPlugin {
+                task: task.to_owned(),
+                suggestion: suggest::closest(&name, self.builtins.iter().copied())
+                    .map(str::to_owned),
+                name,
+                builtins: self.builtins.iter().map(|&b| b.to_owned()).collect(),
+            },
+            span(value),
+        ))
+    }
+}
+
+/// Decides what the task does from `plugin`/`command`, then rejects keys that
+/// would be silently ignored for that kind of task.
+fn action(task: &Task, parts: Parts) -> Result<Action> {
+    let name = &task.name;
+    let action = match (parts.plugin, parts.command) {
+        (Some((_, plugin)), Some((_, command))) => {
+            // Point at whichever came second: that is where the conflict arises.
+            let (first_key, first, second) = if plugin.start < command.start {
+                ("plugin", plugin, command)
+            } else {
+                ("command", command, plugin)
+            };
+            return Err(ConfigError::at(
+                ErrorKind::PluginAndCommand {
+                    task: name.clone(),
+                    first_key,
+                    first,
+                },
+                second,
+            ));
+        }
+        (Some((source, _)), None) => Action::Plugin {
+            source,
+            config: parts
+                .config
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+        },
+        (None, Some((lines, _))) => Action::Command { lines },
+        (None, None) => Action::Group,
+    };
+    let kind = match action {
+        Action::Plugin { .. } => return Ok(action),
+        Action::Command { .. } => ActionKind::Command,
+        Action::Group => ActionKind::Group,
+    };
+    if kind == ActionKind::Group
+        && task.depends.is_empty()
+        && task.before.is_empty()
+        && task.after.is_empty()
+    {
+        return Err(ConfigError::at(
+            ErrorKind::DoesNothing { task: name.clone() },
+            task.span,
+        ));
+    }
+    // Host commands get a timeout and an environment; groups get neither,
+    // having nothing of their own to run.
+    let ineffective = |key: &str| match kind {
+        ActionKind::Command => matches!(key, "config" | "allow" | "memory"),
+        ActionKind::Group => matches!(key, "config" | "allow" | "memory" | "timeout" | "env"),
+    };
+    if let Some(&(key, at)) = parts.keys.iter().find(|(key, _)| ineffective(key)) {
+        return Err(ConfigError::at(
+            ErrorKind::Ineffective {
+                task: name.clone(),
+                key,
+                action: kind,
+            },
+            at,
+        ));
+    }
+    Ok(action)
+}
+
+/// Joins a plugin path to the file's directory, dropping `.` components so
+/// paths read cleanly in messages.
+fn resolve(root: &Path, path: &str) -> PathBuf {
+    root.join(path)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+fn unknown_key(
+    key: &str,
+    at: Span,
+    place: Place,
+    known: &'static [&'static str],
+    synonyms: &'static [(&'static str, &'static str)],
+) -> ConfigError {
+    let suggestion = synonyms
+        .iter()
+        .find(|(synonym, _)| synonym.eq_ignore_ascii_case(key))
+        .map(|&(_, ours)| ours)
+        .or_else(|| suggest::closest(key, known.iter().copied()));
+    ConfigError::at(
+        ErrorKind::UnknownKey {
+            key: key.to_owned(),
+            place,
+            suggestion,
+        },
+        at,
+    )
+}
+
+fn aliases(value: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
+    let aliases = strings(value, at)?;
+    for alias in &aliases {
+        names::check_task_name(&alias.value).map_err(|problem| {
+            ConfigError::at(
+                ErrorKind::InvalidName {
+                    what: NameKind::Alias,
+                    name: alias.value.clone(),
+                    problem,
+                },
+                alias.span,
+            )
+        })?;
+    }
+    Ok(aliases)
+}
+
+/// `command = "line"` or `command = ["line", …]`.
+fn command(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
+    let lines = match value.get_ref() {
+        DeValue::String(_) => vec![spanned_string(value, at)?],
+        DeValue::Array(_) => strings(value, at)?,
+        other => return Err(wrong_type(value, other, at, Expected::StringOrStringArray)),
+    };
+    if lines.is_empty() {
+        return Err(ConfigError::at(
+            ErrorKind::EmptyCommand {
+                task: task.to_owned(),
+            },
+            span(value),
+        ));
+    }
+    lines
+        .into_iter()
+        .map(|line| {
+            if line.value.trim().is_empty() {
+                Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, line.span))
+            } else {
+                Ok(line.value)
+            }
+        })
+        .collect()
+}
+
+/// `env = ["NAME", "PREFIX_*"]` passes host variables through;
+/// `env = { NAME = "value" }` sets them.
+fn env(value: &Item<'_>, at: &Key) -> Result<EnvSpec> {
+    match value.get_ref() {
+        DeValue::Array(_) => Ok(EnvSpec {
+            set: Vec::new(),
+            pass: env_names(value, at)?,
+        }),
+        DeValue::Table(entries) => {
+            let mut set = Vec::new();
+            for (name, value) in entries {
+                let name_span = span(name);
+                let name = name.get_ref().as_ref();
+                check_env_name(name, name_span, false, at)?;
+                set.push((name.to_owned(), string(value, &at.child(name))?));
+            }
+            Ok(EnvSpec { set, pass: Vec::new() })
+        }
+        other => Err(wrong_type(value, other, at, Expected::Env)),
+    }
+}
+
+fn env_names(value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
+    let names = non_empty_strings(value, at)?;
+    for name in &names {
+        check_env_name(&name.value, name.span, true, at)?;
+    }
+    Ok(names.into_iter().map(|n| n.value).collect())
+}
+
+fn check_env_name(name: &str, name_span: Span, glob: bool, at: &Key) -> Result<()> {
+    if name.is_empty() {
+        return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, name_span));
+    }
+    names::check_env_name(name, glob).map_err(|problem| {
+        ConfigError::at(
+            ErrorKind::BadEnvName {
+                key: at.clone(),
+                name: name.to_owned(),
+                problem,
+            },
+            name_span,
+        )
+    })
+}
+
+fn timeout(value: &Item<'_>, at: &Key) -> Result<std::time::Duration> {
+    let DeValue::String(text) = value.get_ref() else {
+        return Err(wrong_type(value, value.get_ref(), at, Expected::Duration));
+    };
+    let timeout = duration::parse(text).map_err(|problem| {
+        ConfigError::at(
+            ErrorKind::BadDuration {
+                key: at.clone(),
+                text: text.to_string(),
+                problem,
+            },
+            span(value),
+        )
+    })?;
+    if timeout.is_zero() {
+        return Err(not_positive(value, at));
+    }
+    Ok(timeout)
+}
+
+fn memory(value: &Item<'_>, at: &Key) -> Result<u64> {
+    let bytes = match value.get_ref() {
+        DeValue::Integer(integer) => {
+            let bytes = i128::from_str_radix(integer.as_str(), integer.radix())
+                .map_err(|_| not_positive(value, at))?;
+            if bytes <= 0 {
+                return Err(not_positive(value, at));
+            }
+            u64::try_from(bytes).map_err(|_| {
+                ConfigError::at(
+                    ErrorKind::BadSize {
+                        key: at.clone(),
+                        text: integer.to_string(),
+                        problem: super::error::SizeProblem::TooLarge,
+                    },
+                    span(value),
+                )
+            })?
+        }
+        DeValue::String(text) => size::parse(text).map_err(|problem| {
+            ConfigError::at(
+                ErrorKind::BadSize {
+                    key: at.clone(),
+                    text: text.to_string(),
+                    problem,
+                },
+                span(value),
+            )
+        })?,
+        other => return Err(wrong_type(value, other, at, Expected::Size)),
+    };
+    if bytes == 0 {
+        return Err(not_positive(value, at));
+    }
+    Ok(bytes)
+}
+
+fn not_positive(value: &Item<'_>, at: &Key) -> ConfigError {
+    ConfigError::at(ErrorKind::NotPositive { key: at.clone() }, span(value))
+}
+
+fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
+    let mut grants = Grants::default();
+    for (key, value) in table(value, at)? {
+        let key_span = span(key);
+        let key = key.get_ref().as_ref();
+        let at = at.child(key);
+        let list = match key {
+            "read" => &mut grants.read,
+            "write" => &mut grants.write,
+            "network" => &mut grants.network,
+            "containers" => &mut grants.containers,
+            "env" => {
+                grants.env = env_names(value, &at)?;
+                continue;
+            }
+            _ => {
+                return Err(unknown_key(
+                    key,
+                    key_span,
+                    Place::Allow(task.to_owned()),
+                    ALLOW_KEYS,
+                    ALLOW_KEY_SYNONYMS,
+                ));
+            }
+        };
+        let entries = non_empty_strings(value, &at)?;
+        if key == "network" {
+            for pattern in &entries {
+                network::check(&pattern.value).map_err(|problem| {
+                    ConfigError::at(
+                        ErrorKind::BadNetwork {
+                            key: at.clone(),
+                            pattern: pattern.value.clone(),
+                            problem,
+                        },
+                        pattern.span,
+                    )
+                })?;
+            }
+        }
+        *list = entries.into_iter().map(|e| e.value).collect();
+    }
+    Ok(grants)
+}
+
+/// The `config` table as JSON, the form plugins receive it in.
+fn to_json(value: &Item<'_>, at: &Key) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    let unrepresentable = |text: String| {
+        ConfigError::at(
+            ErrorKind::Unrepresentable {
+                key: at.clone(),
+                text,
+            },
+            span(value),
+        )
+    };
+    Ok(match value.get_ref() {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(integer) => {
+            let text = integer.as_str();
+            let radix = integer.radix();
+            if let Ok(n) = i64::from_str_radix(text, radix) {
+                Value::from(n)
+            } else if let Ok(n) = u64::from_str_radix(text, radix) {
+                Value::from(n)
+            } else {
+                return Err(unrepresentable(integer.to_string()));
+            }
+        }
+        DeValue::Float(float) => float
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| unrepresentable(float.to_string()))?,
+        DeValue::Boolean(b) => Value::Bool(*b),
+        // JSON has no datetimes; RFC 3339 text is what a plugin would parse.
+        DeValue::Datetime(datetime) => Value::String(datetime.to_string()),
+        DeValue::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| to_json(item, at))
+                .collect::<Result<_>>()?,
+        ),
+        DeValue::Table(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(key, item)| {
+                    let key = key.get_ref().to_string();
+                    let value = to_json(item, &at.child(&key))?;
+                    Ok((key, value))
+                })
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+fn span<T>(item: &TomlSpanned<T>) -> Span {
+    let range = item.span();
+    Span {
+        start: range.start,
+        end: range.end,
+    }
+}
+
+fn found(value: &DeValue<'_>) -> Found {
+    match value {
+        DeValue::String(_) => Found::String,
+        DeValue::Integer(_) => Found::Integer,
+        DeValue::Float(_) => Found::Float,
+        DeValue::Boolean(_) => Found::Boolean,
+        DeValue::Datetime(_) => Found::Datetime,
+        DeValue::Array(_) => Found::Array,
+        DeValue::Table(_) => Found::Table,
+    }
+}
+
+fn wrong_type(item: &Item<'_>, value: &DeValue<'_>, at: &Key, expected: Expected) -> ConfigError {
+    ConfigError::at(
+        ErrorKind::WrongType {
+            key: at.clone(),
+            expected,
+            found: found(value),
+        },
+        span(item),
+    )
+}
+
+fn table<'a, 'i>(item: &'a Item<'i>, at: &Key) -> Result<&'a DeTable<'i>> {
+    match item.get_ref() {
+        DeValue::Table(table) => Ok(table),
+        other => Err(wrong_type(item, other, at, Expected::Table)),
+    }
+}
+
+fn string(item: &Item<'_>, at: &Key) -> Result<String> {
+    spanned_string(item, at).map(|s| s.value)
+}
+
+fn spanned_string(item: &Item<'_>, at: &Key) -> Result<Spanned<String>> {
+    match item.get_ref() {
+        DeValue::String(s) => Ok(Spanned {
+            value: s.to_string(),
+            span: span(item),
+        }),
+        other => Err(wrong_type(item, other, at, Expected::String)),
+    }
+}
+
+/// An array of strings, each with its span.
+fn strings(item: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
+    match item.get_ref() {
+        DeValue::Array(items) => items.iter().map(|item| spanned_string(item, at)).collect(),
+        other => Err(wrong_type(item, other, at, Expected::StringArray)),
+    }
+}
+
+/// An array of strings, none of them empty: names, paths and patterns.
+fn non_empty_strings(item: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
+    let strings = strings(item, at)?;
+    if let Some(empty) = strings.iter().find(|s| s.value.is_empty()) {
+        return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, empty.span));
+    }
+    Ok(strings)
+}

@@ -1,0 +1,57 @@
+//! Errors that end an invocation before any task runs, rendered in one place.
+//! Every one of them is a usage or configuration error: exit code 2.
+
+use std::path::PathBuf;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::config::ConfigError;
+use crate::graph::Deadlock;
+use crate::ui::paint;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("no tasks.toml found in {} or any parent directory", .0.display())]
+    NoTasksFile(PathBuf),
+    #[error("no task `{name}` in {}", file.display())]
+    UnknownTask { name: String, file: PathBuf, suggestion: Option<String> },
+    #[error("no task given and tasks.toml has no `default` task; pick one of the tasks listed above")]
+    NoTask,
+    #[error("unsupported shell `{0}` (use bash, zsh, fish, elvish or powershell)")]
+    UnknownShell(String),
+    #[error(transparent)]
+    Deadlock(#[from] Deadlock),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+
+    /// The full message for stderr.
+    pub fn render(&self, color: bool) -> String {
+        if let Error::Config(error) = self {
+            return error.render(color);
+        }
+        let label = paint(color, Style::new().bold().fg_color(Some(AnsiColor::Red.into())), "error");
+        let mut out = format!("{label}: {self}");
+        if let Error::UnknownTask { suggestion: Some(suggestion), .. } = self {
+            out += &format!("\n  = help: did you mean `{suggestion}`?");
+        }
+        out
+    }
+}
+
+/// The closest of `candidates` to `name`, if close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_owned())
+}

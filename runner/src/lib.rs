@@ -1,0 +1,18 @@
+//! `run`: a task runner whose tasks are sandboxed WebAssembly plugins.
+//! `main.rs` only calls [`app::main`]; each concern has its own module.
+
+pub mod app;
+pub mod capability;
+pub mod cli;
+pub mod command;
+pub mod config;
+pub mod dry_run;
+pub mod error;
+pub mod graph;
+pub mod list;
+pub mod logging;
+pub mod plugin;
+pub mod report;
+pub mod scheduler;
+pub mod task_error;
+pub mod ui;

@@ -1,0 +1,12 @@
+//! Host bindings generated from wit/. Every import is async (host calls may do
+//! I/O) and trappable (a host failure can end the plugin with a clear error).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+pub use exports::runner::plugin::handler;
+pub use runner::plugin::{container, log, prompt, types};

@@ -1,0 +1,79 @@
+//! What the runner itself says about tasks on stderr: failures (naming task,
+//! plugin and reason), GitHub Actions groups, and the end-of-run summary.
+
+use anstyle::{AnsiColor, Style};
+
+use crate::config::model::{Action, PluginSource, Task, TaskFile};
+use crate::graph::Plan;
+use crate::scheduler::{State, Summary};
+use crate::task_error::TaskError;
+use crate::ui::Ui;
+
+/// The plugin's name as users know it: the built-in's name or the file's.
+pub fn plugin_name(task: &Task) -> Option<String> {
+    match &task.action {
+        Action::Plugin { source: PluginSource::Builtin(name), .. } => Some(name.clone()),
+        Action::Plugin { source: PluginSource::Path(path), .. } => {
+            Some(path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()))
+        }
+        _ => None,
+    }
+}
+
+fn error_label(ui: &Ui) -> String {
+    ui.paint(Style::new().bold().fg_color(Some(AnsiColor::Red.into())), "error")
+}
+
+/// `task `greet` (plugin `hello`)`.
+fn subject(task: &Task) -> String {
+    match plugin_name(task) {
+        Some(plugin) => format!("task `{}` (plugin `{plugin}`)", task.name),
+        None => format!("task `{}`", task.name),
+    }
+}
+
+pub fn task_started(ui: &Ui, task: &Task) {
+    if ui.github_actions {
+        println!("::group::{}", task.name);
+    }
+}
+
+pub fn task_finished(ui: &Ui, _task: &Task) {
+    if ui.github_actions {
+        println!("::endgroup::");
+    }
+}
+
+pub fn task_failed(ui: &Ui, task: &Task, error: &TaskError) {
+    let message = format!("{}: {error}", subject(task));
+    ui.progress.suspend(|| eprintln!("{}: {message}", error_label(ui)));
+    if ui.github_actions {
+        println!("::error title=run {}::{}", task.name, message.replace('\n', "%0A"));
+    }
+}
+
+/// Printed after every run that failed or was interrupted, and at -v otherwise.
+pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
+    let name = |i: usize| &file.tasks[plan.nodes[i].task].name;
+    let count = |f: fn(&State) -> bool| summary.states.iter().filter(|s| f(s)).count();
+    let done = count(|s| matches!(s, State::Done));
+    let failed = count(|s| matches!(s, State::Failed(_)));
+    let skipped = count(|s| matches!(s, State::Skipped));
+    let elapsed = format!("{:.2}s", summary.elapsed.as_secs_f64());
+    if summary.interrupted {
+        eprintln!("run: interrupted after {elapsed}: {done} done, {failed} stopped, {skipped} not started");
+    } else if let Some(first) = summary.first_failure {
+        let mut line = format!(
+            "run: {failed} of {} tasks failed, first `{}` (exit {}); {done} done",
+            summary.states.len(),
+            name(first),
+            summary.exit_code()
+        );
+        if skipped > 0 {
+            line += &format!(", {skipped} not run");
+        }
+        eprintln!("{line} in {elapsed}");
+    } else if verbose {
+        eprintln!("run: {done} tasks done in {elapsed}");
+    }
+}

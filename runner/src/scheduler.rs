@@ -1,0 +1,212 @@
+//! Runs a plan: each task once, dependencies first, independent tasks in
+//! parallel up to `-j`, with timeouts, `--keep-going` and Ctrl-C handling.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::config::model::{Action, TaskFile};
+use crate::graph::Plan;
+use crate::plugin;
+use crate::report;
+use crate::task_error::TaskError;
+use crate::ui::Ui;
+
+pub struct Options {
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub dry_run: bool,
+    /// Echo command lines (off under -q).
+    pub echo: bool,
+}
+
+/// How each planned task ended.
+#[derive(Debug)]
+pub enum State {
+    Pending,
+    Running,
+    Done,
+    Failed(TaskError),
+    /// Not run: something it waits for failed (or the run stopped first).
+    Skipped,
+}
+
+/// The result of a whole invocation.
+pub struct Summary {
+    pub states: Vec<State>,
+    /// Plan index of the first task to fail, in time.
+    pub first_failure: Option<usize>,
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            return 130;
+        }
+        match self.first_failure.map(|i| &self.states[i]) {
+            Some(State::Failed(error)) => error.exit_code(),
+            _ => 0,
+        }
+    }
+}
+
+pub async fn execute(file: Arc<TaskFile>, plan: Arc<Plan>, args: Vec<String>, ui: Arc<Ui>, options: Options) -> Summary {
+    let started = Instant::now();
+    let args = Arc::new(args);
+    let mut states: Vec<State> = plan.nodes.iter().map(|_| State::Pending).collect();
+    let mut running: JoinSet<Result<(), TaskError>> = JoinSet::new();
+    let mut running_ids = std::collections::HashMap::new();
+    let mut first_failure = None;
+    let mut interrupted = false;
+    let mut stopping = false;
+    let interrupt = shutdown_signal();
+    tokio::pin!(interrupt);
+
+    loop {
+        // Skip everything that waits for a failure or skip; start what is ready.
+        for i in 0..states.len() {
+            if matches!(states[i], State::Pending) {
+                let waits = &plan.nodes[i].waits_for;
+                if waits.iter().any(|&w| matches!(states[w], State::Failed(_) | State::Skipped)) {
+                    states[i] = State::Skipped;
+                } else if !stopping
+                    && running.len() < options.jobs
+                    && waits.iter().all(|&w| matches!(states[w], State::Done))
+                {
+                    states[i] = State::Running;
+                    let job = Job {
+                        file: file.clone(),
+                        plan: plan.clone(),
+                        node: i,
+                        args: if i == plan.root { args.to_vec() } else { Vec::new() },
+                        ui: ui.clone(),
+                        dry_run: options.dry_run,
+                        echo: options.echo,
+                    };
+                    running_ids.insert(running.spawn(job.run()).id(), i);
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(joined) = running.join_next_with_id() => {
+                // A panicking task is a host bug; it still ends with a report.
+                let (i, result) = match joined {
+                    Ok((id, result)) => (running_ids[&id], result),
+                    Err(panic) => (running_ids[&panic.id()], Err(TaskError::Host(format!("internal error: {panic}")))),
+                };
+                let task = &file.tasks[plan.nodes[i].task];
+                states[i] = match result {
+                    Ok(()) => State::Done,
+                    Err(error) => {
+                        report::task_failed(&ui, task, &error);
+                        if first_failure.is_none() {
+                            first_failure = Some(i);
+                        }
+                        stopping |= !options.keep_going;
+                        State::Failed(error)
+                    }
+                };
+            }
+            () = &mut interrupt, if !interrupted => {
+                // Dropping the futures stops plugins at their next epoch tick and
+                // kills command children (kill_on_drop).
+                interrupted = true;
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                for state in &mut states {
+                    if matches!(state, State::Running) {
+                        *state = State::Failed(TaskError::Interrupted);
+                    } else if matches!(state, State::Pending) {
+                        *state = State::Skipped;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    for state in &mut states {
+        if matches!(state, State::Pending) {
+            *state = State::Skipped;
+        }
+    }
+    Summary { states, first_failure, interrupted, elapsed: started.elapsed() }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("cannot listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// One task's run, owning what it needs so it can be spawned.
+struct Job {
+    file: Arc<TaskFile>,
+    plan: Arc<Plan>,
+    node: usize,
+    args: Vec<String>,
+    ui: Arc<Ui>,
+    dry_run: bool,
+    echo: bool,
+}
+
+impl Job {
+    async fn run(self) -> Result<(), TaskError> {
+        let task = &self.file.tasks[self.plan.nodes[self.node].task];
+        report::task_started(&self.ui, task);
+        let action = self.action();
+        let result = match task.timeout {
+            Some(limit) => tokio::time::timeout(limit, action).await.unwrap_or(Err(TaskError::Timeout(limit))),
+            None => action.await,
+        };
+        report::task_finished(&self.ui, task);
+        result
+    }
+
+    async fn action(&self) -> Result<(), TaskError> {
+        let task = &self.file.tasks[self.plan.nodes[self.node].task];
+        match &task.action {
+            Action::Group => Ok(()),
+            Action::Command { lines } => {
+                if self.dry_run {
+                    for line in lines {
+                        self.ui.progress.suspend(|| eprintln!("(dry run) {line}"));
+                    }
+                    return Ok(());
+                }
+                crate::command::run(task, lines, &self.args, &self.file.root, &self.ui, self.echo).await
+            }
+            Action::Plugin { source, config } => {
+                let source = plugin::Source::resolve(source)?;
+                let (source, component) = tokio::task::spawn_blocking(move || {
+                    let component = source.load();
+                    (source, component)
+                })
+                .await
+                .map_err(|e| TaskError::Host(e.to_string()))?;
+                plugin::run(plugin::Invocation {
+                    task,
+                    root: &self.file.root,
+                    plugin: &source.name,
+                    component: component?,
+                    config,
+                    args: self.args.clone(),
+                    dry_run: self.dry_run,
+                    hook_for: self.plan.nodes[self.node].hook_for.clone(),
+                    ui: self.ui.clone(),
+                })
+                .await
+                .map(drop)
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The fixture plugin the runner's tests drive: one component whose behaviour
+//! is chosen by its config's `mode`, so each test needs only a tasks.toml.
+//!
+//! Every mode prints one stable line on success (except `read`, `list`, `env`
+//! and `stdout-flood`, which print what they read or produce) or returns an
+//! error whose message names what was refused.
+
+use std::io::{BufWriter, Write as _};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use run_plugin_sdk::log::{self, Progress};
+use run_plugin_sdk::{
+    Access, Context, Descriptor, Error, Plugin, container, export_plugin, prompt,
+};
+use serde::Deserialize;
+
+struct Fixture;
+
+/// The `config` table: `mode` plus that mode's fields.
+#[derive(Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+enum Mode {
+    Noop,
+    Echo { append: Option<String> },
+    Read { path: String },
+    Write { path: String, content: String },
+    List { path: String },
+    SymlinkRead { path: String },
+    Env,
+    EnvGet { name: String },
+    Connect { addr: String },
+    Resolve { host: String },
+    Loop,
+    Sleep { ms: u64 },
+    Memory { mb: u64 },
+    Trap,
+    Fail { code: Option<u8>, message: String },
+    Log,
+    Confirm { default: Option<bool> },
+    Select { default: Option<usize> },
+    Container,
+    StdoutFlood { kb: u64 },
+}
+
+impl Plugin for Fixture {
+    fn describe() -> Descriptor {
+        Descriptor::new("fixture", "0.1.0", "Test fixture")
+    }
+
+    fn run(ctx: Context) -> Result<(), Error> {
+        match ctx.config::<Mode>()? {
+            Mode::Noop => Ok(()),
+            Mode::Echo { append } => echo(&ctx, append.as_deref()),
+            Mode::Read { path } | Mode::SymlinkRead { path } => read(&path),
+            Mode::Write { path, content } => {
+                std::fs::write(&path, content).map_err(|e| Error::io(&path, Access::Write, e))?;
+                println!("wrote {path}");
+                Ok(())
+            }
+            Mode::List { path } => list(&path),
+            Mode::Env => {
+                let mut vars: Vec<(String, String)> = std::env::vars().collect();
+                vars.sort();
+                for (key, value) in vars {
+                    println!("{key}={value}");
+                }
+                Ok(())
+            }
+            Mode::EnvGet { name } => match std::env::var(&name) {
+                Ok(value) => {
+                    println!("{value}");
+                    Ok(())
+                }
+                Err(_) => Err(Error::denied(format!(
+                    "environment variable `{name}` is not granted to this task"
+                ))),
+            },
+            Mode::Connect { addr } => connect(&addr),
+            Mode::Resolve { host } => resolve(&host),
+            Mode::Loop => spin(),
+            Mode::Sleep { ms } => {
+                std::thread::sleep(Duration::from_millis(ms));
+                println!("slept {ms} ms");
+                Ok(())
+            }
+            Mode::Memory { mb } => memory(mb),
+            Mode::Trap => panic!("fixture trap: deliberate"),
+            Mode::Fail { code, message } => {
+                let error = Error::failed(message);
+                Err(match code {
+                    Some(code) => error.with_exit_code(code),
+                    None => error,
+                })
+            }
+            Mode::Log => {
+                log::trace("trace message");
+                log::debug("debug message");
+                log::info("info message");
+                log::warn("warn message");
+                log::error("error message");
+                let progress = Progress::start("progress", Some(3));
+                for step in 1..=3 {
+                    progress.set(step);
+                }
+                progress.finish(Some("progress done"));
+                println!("logged");
+                Ok(())
+            }
+            Mode::Confirm { default } => {
+                let answer = prompt::confirm("Proceed?", default)?;
+                println!("answer={answer}");
+                Ok(())
+            }
+            Mode::Select { default } => {
+                let options = ["alpha", "beta", "gamma"];
+                let picked = prompt::select("Pick one", &options, default)?;
+                let name = options.get(picked).ok_or_else(|| {
+                    Error::failed(format!("the host picked option {picked} of 3"))
+                })?;
+                println!("picked={name}");
+                Ok(())
+            }
+            Mode::Container => {
+                match container::list("*") {
+                    Ok(found) => println!("containers={}", found.len()),
+                    Err(e) => println!("kind={} message={}", e.kind(), e.message()),
+                }
+                Ok(())
+            }
+            Mode::StdoutFlood { kb } => flood(kb),
+        }
+    }
+}
+
+/// Prints the context one `key=value` line each; `hook_for=` is empty when
+/// the task is not a hook. Appending the task's name to `append` lets a test
+/// see how often and in which order tasks ran.
+fn echo(ctx: &Context, append: Option<&str>) -> Result<(), Error> {
+    println!("task={}", ctx.task());
+    println!("args={}", ctx.args().join(" "));
+    println!("dry_run={}", ctx.dry_run());
+    println!("interactive={}", ctx.interactive());
+    println!("hook_for={}", ctx.hook_for().unwrap_or(""));
+    println!("config={}", ctx.config_json());
+    if let Some(path) = append {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| writeln!(file, "{}", ctx.task()))
+            .map_err(|e| Error::io(path, Access::Write, e))?;
+    }
+    Ok(())
+}
+
+fn read(path: &str) -> Result<(), Error> {
+    let contents = std::fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
+    print!("{contents}");
+    Ok(())
+}
+
+fn list(path: &str) -> Result<(), Error> {
+    let denied = |e| Error::io(path, Access::Read, e);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(denied)? {
+        names.push(
+            entry
+                .map_err(denied)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    names.sort();
+    for name in names {
+        println!("{name}");
+    }
+    Ok(())
+}
+
+fn connect(addr: &str) -> Result<(), Error> {
+    match TcpStream::connect(addr) {
+        Ok(_) => {
+            println!("connected {addr}");
+            Ok(())
+        }
+        Err(e) if refused_by_sandbox(&e) => Err(Error::denied(format!(
+            "network access to {addr} refused: {e}"
+        ))),
+        Err(e) => Err(Error::failed(format!("could not connect to {addr}: {e}"))),
+    }
+}
+
+/// wasmtime reports a socket address its policy rejects as `access-denied`,
+/// which wasi-libc turns into EACCES; ENOTCAPABLE (76) means no network at all.
+fn refused_by_sandbox(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(76)
+}
+
+/// Any lookup failure counts as refused: a host that disallows name lookup
+/// reports it as a resolver failure, indistinguishable from outside.
+fn resolve(host: &str) -> Result<(), Error> {
+    let addrs = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| Error::denied(format!("name lookup of {host} refused: {e}")))?;
+    let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+    ips.sort();
+    ips.dedup();
+    println!("resolved {host}: {}", ips.join(" "));
+    Ok(())
+}
+
+/// Spins until the host's epoch or fuel limit interrupts it; `black_box`
+/// keeps the optimizer from proving the loop pointless.
+fn spin() -> ! {
+    let mut counter = 0u64;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+/// Allocates and touches `mb` MiB one MiB at a time, so the host's memory
+/// limit is hit by `memory.grow`; a refused grow becomes a structured error.
+fn memory(mb: u64) -> Result<(), Error> {
+    const MIB: usize = 1 << 20;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    for done in 0..mb {
+        let mut chunk = Vec::new();
+        chunk.try_reserve_exact(MIB).map_err(|_| {
+            Error::failed(format!(
+                "memory limit: allocation refused after {done} of {mb} MiB"
+            ))
+        })?;
+        chunk.resize(MIB, 0xa5);
+        chunks.push(std::hint::black_box(chunk));
+    }
+    println!("allocated {} MiB", chunks.len());
+    Ok(())
+}
+
+fn flood(kb: u64) -> Result<(), Error> {
+    // 16 lines of 64 bytes make one KiB.
+    let line = format!("{}\n", "x".repeat(63));
+    // Batched so the host sees large writes, not one call per line.
+    let mut out = BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    for _ in 0..kb * 16 {
+        out.write_all(line.as_bytes())
+            .map_err(|e| Error::failed(format!("writing stdout failed: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| Error::failed(format!("writing stdout failed: {e}")))
+}
+
+export_plugin!(Fixture);
