@@ -1,1 +1,20 @@
-fn main(){}
+//! Integration tests: the real `run` binary, real components, real files.
+
+mod test;
+
+mod capability_container;
+mod capability_env;
+mod capability_files;
+mod capability_log;
+mod capability_network;
+mod capability_prompt;
+mod cli;
+mod commands;
+mod config_errors;
+mod done_when;
+mod dry_run;
+mod limits;
+mod list;
+mod plugins;
+mod sandbox;
+mod scheduling;

@@ -172,12 +172,15 @@ impl Context {
     /// naming the offending field.
     ///
     /// ```
-    /// #[derive(serde::Deserialize)]
+    /// #[derive(Debug, serde::Deserialize)]
     /// struct Config { dir: String }
+    ///
+    /// let ctx = run_plugin_sdk::Context::new("t", vec![], r#"{"dir":"out"}"#);
+    /// assert_eq!(ctx.config::<Config>().unwrap().dir, "out");
     ///
     /// let ctx = run_plugin_sdk::Context::new("t", vec![], r#"{"dir":3}"#);
     /// let err = ctx.config::<Config>().unwrap_err();
-    /// assert!(err.message().contains("`dir`"), "{err}");
+    /// assert!(err.message().contains("field `dir`: invalid type"), "{err}");
     /// ```
     pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
         config::parse(&self.task, self.config_text())
@@ -213,5 +216,36 @@ impl From<TaskContext> for Context {
             interactive: c.interactive,
             hook_for: c.hook_for,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Context;
+
+    fn ctx(args: &[&str]) -> Context {
+        Context::new("t", args.iter().map(|a| a.to_string()).collect(), "")
+    }
+
+    #[test]
+    fn options_take_the_next_argument_or_an_equals_value() {
+        assert_eq!(ctx(&["--name", "Ada"]).option("name"), Some("Ada"));
+        assert_eq!(
+            ctx(&["--name=Ada", "--name", "Bo"]).option("name"),
+            Some("Bo")
+        );
+        assert_eq!(ctx(&["--named", "Ada"]).option("name"), None);
+        assert_eq!(ctx(&["--name"]).option("name"), None);
+    }
+
+    #[test]
+    fn flags_match_whole_names() {
+        assert!(ctx(&["x", "--all"]).flag("all"));
+        assert!(!ctx(&["--allow"]).flag("all"));
+    }
+
+    #[test]
+    fn an_empty_config_is_an_empty_table() {
+        assert_eq!(ctx(&[]).config_value().unwrap(), serde_json::json!({}));
     }
 }

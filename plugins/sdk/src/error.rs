@@ -277,3 +277,38 @@ impl From<Error> for wit::PluginError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::{Access, Error, ErrorKind};
+
+    #[test]
+    fn read_only_grants_are_denied() {
+        let e = Error::io(
+            "src/a.txt",
+            Access::Write,
+            io::ErrorKind::ReadOnlyFilesystem.into(),
+        );
+        assert_eq!(e.kind(), ErrorKind::Denied);
+        assert!(e.message().contains("`src/a.txt`"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_inside_a_visible_directory_is_not_found() {
+        let e = Error::io(
+            "./no-such-file",
+            Access::Read,
+            io::ErrorKind::NotFound.into(),
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    }
+
+    #[test]
+    fn other_failures_name_the_path_and_the_error() {
+        let e = Error::io("out/x", Access::Write, io::Error::other("disk full"));
+        assert_eq!(e.kind(), ErrorKind::Failed);
+        assert_eq!(e.message(), "cannot write `out/x`: disk full");
+    }
+}

@@ -164,7 +164,7 @@ pub mod __private {
     #[allow(missing_docs)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "/tmp/witfix",
+            path: "../../wit",
             world: "plugin",
             pub_export_macro: true,
         });

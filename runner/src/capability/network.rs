@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// One parsed `host:port` grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,13 @@ impl Allowed {
     }
 }
 
+/// A `connect` first binds the socket to the wildcard address and port 0 (the OS
+/// picks a local port): that reaches nothing, so it needs no grant. Listening
+/// still does, because `listen` is checked with the real address.
+pub fn is_implicit_bind(addr: SocketAddr, use_: SocketAddrUse) -> bool {
+    matches!(use_, SocketAddrUse::TcpBind) && addr.ip().is_unspecified() && addr.port() == 0
+}
+
 /// `::ffff:127.0.0.1` is 127.0.0.1.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -106,8 +114,8 @@ pub fn apply(builder: &mut WasiCtxBuilder, task: &str, grants: &[NetGrant], allo
     builder.allow_ip_name_lookup(grants.iter().any(|g| matches!(g.host, Host::Name(_))));
     let allowed = Arc::new(allowed);
     let task = task.to_owned();
-    builder.socket_addr_check(move |addr, _use| {
-        let permitted = allowed.permits(addr);
+    builder.socket_addr_check(move |addr, use_| {
+        let permitted = is_implicit_bind(addr, use_) || allowed.permits(addr);
         if !permitted {
             tracing::warn!(task = %task, "network access to {addr} denied: not in allow.network");
         }

@@ -5,7 +5,7 @@
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 use super::error::{
-    ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Relation,
+    ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Key, Relation,
 };
 use super::model::Span;
 
@@ -48,7 +48,12 @@ pub(crate) fn render(error: &ConfigError, color: bool) -> String {
             None => group = group.element(Origin::path(origin.display.as_str())),
         }
     }
-    let text = |span: Span| error.origin.as_ref().and_then(|o| o.source.get(span.start..span.end));
+    let text = |span: Span| {
+        error
+            .origin
+            .as_ref()
+            .and_then(|o| o.source.get(span.start..span.end))
+    };
     for text in help(&error.kind, error.span.and_then(text)) {
         group = group.element(Level::HELP.message(text));
     }
@@ -122,6 +127,16 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
             key.key,
             text.unwrap_or("\"…\"")
         )],
+        ErrorKind::WrongType {
+            expected: Expected::Table,
+            key: Key { task: None, key },
+            ..
+        } if key.starts_with("tasks.") => {
+            let name = &key["tasks.".len()..];
+            vec![format!(
+                "a task is a table of settings: write `[tasks.{name}]`, then keys such as `command = \"…\"` on the lines below it"
+            )]
+        }
         ErrorKind::WrongType {
             expected: Expected::Duration,
             found: Found::Integer | Found::Float,
@@ -197,6 +212,10 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
         } => vec![format!(
             "to pass host variables through, list them instead: `env = [\"{name}\"]`"
         )],
+        ErrorKind::Unrepresentable { .. } => vec![
+            "JSON has no NaN or infinity, nor integers beyond 64 bits; pass the value as a string instead"
+                .to_owned(),
+        ],
         ErrorKind::NotPositive { .. } => vec!["leave the key out for no limit".to_owned()],
         ErrorKind::EmptyCommand { .. } => {
             vec!["leave out `command` for a task that only runs other tasks".to_owned()]

@@ -12,7 +12,9 @@ use super::model::Span;
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}")]
 pub struct ConfigError {
-    pub(crate) kind: ErrorKind,
+    /// Boxed: errors travel through every `Result` in the parser, and most
+    /// kinds are large.
+    pub(crate) kind: Box<ErrorKind>,
     /// The offending text, when the error is about the file's contents.
     pub(crate) span: Option<Span>,
     /// The file the span points into; set by `parse` once the error leaves it.
@@ -30,7 +32,7 @@ pub(crate) struct Origin {
 impl ConfigError {
     pub(crate) fn new(kind: ErrorKind) -> Self {
         Self {
-            kind,
+            kind: Box::new(kind),
             span: None,
             origin: None,
         }
@@ -38,7 +40,7 @@ impl ConfigError {
 
     pub(crate) fn at(kind: ErrorKind, span: Span) -> Self {
         Self {
-            kind,
+            kind: Box::new(kind),
             span: Some(span),
             origin: None,
         }
@@ -62,7 +64,10 @@ impl ConfigError {
     /// 1-based line and column (in characters) of the start of the span.
     pub fn line_column(&self) -> Option<(usize, usize)> {
         let origin = self.origin.as_ref()?;
-        Some(super::diagnostic::line_column(&origin.source, self.span?.start))
+        Some(super::diagnostic::line_column(
+            &origin.source,
+            self.span?.start,
+        ))
     }
 
     /// The full multi-line diagnostic, rustc style; `color` adds ANSI styling.

@@ -69,6 +69,8 @@ pub fn load(path: &Path, builtins: &[&str]) -> Result<TaskFile, ConfigError> {
 /// Looks for a tasks.toml in `start` and then each of its ancestors, the way
 /// `just` finds a justfile, so tasks can be run from any subdirectory.
 pub fn find(start: &Path) -> Option<PathBuf> {
+    // A relative start would stop at its first component, not at `/`.
+    let start = std::path::absolute(start).ok()?;
     start
         .ancestors()
         .map(|dir| dir.join(FILE_NAME))
@@ -90,7 +92,9 @@ fn display_path(path: &Path) -> String {
 /// need not exist (`parse` may be given text from elsewhere), so when the
 /// directory cannot be canonicalized either, it is only made absolute.
 fn absolute_file_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or_else(|| FILE_NAME.into(), ToOwned::to_owned);
+    let name = path
+        .file_name()
+        .map_or_else(|| FILE_NAME.into(), ToOwned::to_owned);
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),

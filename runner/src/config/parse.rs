@@ -11,9 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use toml::Spanned as TomlSpanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{
-    ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, Place,
-};
+use super::error::{ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, Place};
 use super::model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task};
 use super::{diagnostic, duration, names, network, size, suggest};
 
@@ -99,8 +97,9 @@ pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Vec<
     Ok(tasks)
 }
 
-/// `toml`'s own errors, except that a task defined twice, the one duplicate
-/// users make, is explained in terms of tasks.
+/// `toml`'s own errors, except that duplicates are named: a task defined
+/// twice, the duplicate users actually make, in terms of tasks, and any other
+/// by its key.
 fn syntax_error(source: &str, error: &toml::de::Error) -> ConfigError {
     let Some(range) = error.span() else {
         return ConfigError::new(ErrorKind::Syntax {
@@ -146,7 +145,7 @@ fn duplicate_task(source: &str, message: &str, at: Span) -> Option<ErrorKind> {
     // Only a whole-task header counts; a duplicate key inside a task stays a
     // plain TOML error.
     let header = &source[line_start..at.start];
-    header.trim_start().starts_with("[tasks.").then(|| ErrorKind::DuplicateTask {
+    (header.trim_start() == "[tasks.").then(|| ErrorKind::DuplicateTask {
         name: duplicate.to_owned(),
         first: span(first),
     })
@@ -280,7 +279,10 @@ impl Context<'_> {
     fn plugin(&self, task: &str, value: &Item<'_>, at: &Key) -> Result<PluginSource> {
         let name = string(value, at)?;
         if name.trim().is_empty() {
-            return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, span(value)));
+            return Err(ConfigError::at(
+                ErrorKind::EmptyString { key: at.clone() },
+                span(value),
+            ));
         }
         // A path is anything that cannot be a builtin's name, so `./hello`
         // loads a file even when a builtin `hello` exists.
@@ -434,7 +436,10 @@ fn command(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
         .into_iter()
         .map(|line| {
             if line.value.trim().is_empty() {
-                Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, line.span))
+                Err(ConfigError::at(
+                    ErrorKind::EmptyString { key: at.clone() },
+                    line.span,
+                ))
             } else {
                 Ok(line.value)
             }
@@ -458,7 +463,10 @@ fn env(value: &Item<'_>, at: &Key) -> Result<EnvSpec> {
                 check_env_name(name, name_span, false, at)?;
                 set.push((name.to_owned(), string(value, &at.child(name))?));
             }
-            Ok(EnvSpec { set, pass: Vec::new() })
+            Ok(EnvSpec {
+                set,
+                pass: Vec::new(),
+            })
         }
         other => Err(wrong_type(value, other, at, Expected::Env)),
     }
@@ -474,7 +482,10 @@ fn env_names(value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
 
 fn check_env_name(name: &str, name_span: Span, glob: bool, at: &Key) -> Result<()> {
     if name.is_empty() {
-        return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, name_span));
+        return Err(ConfigError::at(
+            ErrorKind::EmptyString { key: at.clone() },
+            name_span,
+        ));
     }
     names::check_env_name(name, glob).map_err(|problem| {
         ConfigError::at(
@@ -712,7 +723,10 @@ fn strings(item: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
 fn non_empty_strings(item: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
     let strings = strings(item, at)?;
     if let Some(empty) = strings.iter().find(|s| s.value.is_empty()) {
-        return Err(ConfigError::at(ErrorKind::EmptyString { key: at.clone() }, empty.span));
+        return Err(ConfigError::at(
+            ErrorKind::EmptyString { key: at.clone() },
+            empty.span,
+        ));
     }
     Ok(strings)
 }

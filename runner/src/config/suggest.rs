@@ -8,7 +8,10 @@ const THRESHOLD: f64 = 0.8;
 
 /// The candidate closest to `input`, if any is close enough; ties go to the
 /// earliest candidate, so suggestions follow file order.
-pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
         let score = strsim::jaro_winkler(input, candidate);

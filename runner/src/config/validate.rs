@@ -85,11 +85,13 @@ fn references(tasks: &[Task], index: &HashMap<&str, usize>) -> Result<(), Config
             if index.contains_key(target.value.as_str()) {
                 continue;
             }
-            // Names before aliases, each in file order, so the suggestion is stable.
-            let candidates = tasks
-                .iter()
+            // Names before aliases, each in file order, so the suggestion is
+            // stable; never the task itself, which would be a cycle.
+            let others = tasks.iter().filter(|t| t.name != task.name);
+            let candidates = others
+                .clone()
                 .map(|t| t.name.as_str())
-                .chain(tasks.iter().flat_map(|t| t.aliases.iter().map(|a| a.value.as_str())));
+                .chain(others.flat_map(|t| t.aliases.iter().map(|a| a.value.as_str())));
             return Err(ConfigError::at(
                 ErrorKind::UnknownTask {
                     task: task.name.clone(),
@@ -148,8 +150,10 @@ fn cycles(tasks: &[Task], index: &HashMap<&str, usize>) -> Result<(), ConfigErro
                 }
                 Mark::OnPath => {
                     let from = path.iter().position(|&(n, _)| n == target).unwrap_or(0);
-                    let mut names: Vec<String> =
-                        path[from..].iter().map(|&(n, _)| tasks[n].name.clone()).collect();
+                    let mut names: Vec<String> = path[from..]
+                        .iter()
+                        .map(|&(n, _)| tasks[n].name.clone())
+                        .collect();
                     names.push(tasks[target].name.clone());
                     return Err(ConfigError::at(
                         ErrorKind::Cycle {

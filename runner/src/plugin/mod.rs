@@ -75,7 +75,7 @@ impl Source {
                     _ => return Err(LoadError::NotWasm { path: path.clone() }),
                 }
                 let name = path
-                    .file_stem()
+                    .file_name()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string());
                 Ok(Source { name, digest: hex::encode(Sha256::digest(&bytes)), bytes: Bytes::Owned(bytes) })

@@ -50,7 +50,7 @@ fn linker() -> wasmtime::Result<&'static Linker<HostState>> {
 pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let host = |e: wasmtime::Error| TaskError::Host(format!("{e:#}"));
     let task = inv.task;
-    let grants = effective_grants(&task.allow, inv.dry_run);
+    let grants = effective_grants(&task.allow, inv.dry_run, inv.root);
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdout().inherit_stderr();
@@ -110,13 +110,15 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     }
 }
 
-/// Under `--dry-run` nothing may change: write grants become read-only.
-fn effective_grants(grants: &Grants, dry_run: bool) -> Grants {
+/// Under `--dry-run` nothing may change: write grants become read-only, and
+/// those not yet created are left out rather than created.
+fn effective_grants(grants: &Grants, dry_run: bool, root: &Path) -> Grants {
     if !dry_run {
         return grants.clone();
     }
     let mut grants = grants.clone();
-    grants.read.append(&mut grants.write);
+    let existing: Vec<String> = grants.write.drain(..).filter(|dir| root.join(dir).is_dir()).collect();
+    grants.read.extend(existing);
     grants
 }
 

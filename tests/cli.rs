@@ -1,0 +1,73 @@
+//! Runner options: colour, quiet/verbose, log formats, completions, GitHub Actions.
+
+use crate::test::Test;
+
+const FAIL: &str = "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n";
+
+#[test]
+fn color_always_styles_errors_and_never_does_not() {
+    Test::new().tasks(FAIL).args(&["--color", "always", "bad"]).stderr_contains("\u{1b}[").status(1).run();
+    Test::new().tasks(FAIL).args(&["--color", "never", "bad"]).stderr_lacks("\u{1b}[").status(1).run();
+}
+
+#[test]
+fn no_color_is_honoured_under_auto() {
+    Test::new().tasks(FAIL).env("NO_COLOR", "1").args(&["bad"]).stderr_lacks("\u{1b}[").status(1).run();
+}
+
+#[test]
+fn github_actions_groups_output_and_annotates_failures() {
+    Test::new()
+        .tasks(FAIL)
+        .env("GITHUB_ACTIONS", "true")
+        .args(&["bad"])
+        // The annotation comes after the group so it stays visible when the group is folded.
+        .stdout("::group::bad\n::endgroup::\n::error title=run bad::task `bad` (plugin `test_programs.wasm`): failed: broken\n")
+        .status(1)
+        .run();
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"log\" }\n")
+        .args(&["--log-format", "json", "t"])
+        .run();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<serde_json::Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().any(|l| l["message"] == "info message" && l["task"] == "t" && l["level"] == "INFO"), "{stderr}");
+}
+
+#[test]
+fn completions_script_is_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (output, _) = Test::new().args(&["completions", shell]).run();
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("RUN_COMPLETE"), "{shell}: {script}");
+    }
+    Test::new().args(&["completions", "tcsh"]).stderr_contains("unsupported shell `tcsh`").status(2).run();
+}
+
+#[test]
+fn completion_offers_task_names_and_aliases() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.greet]\ndescription = \"Say hi\"\naliases = [\"gr\"]\ncommand = \"true\"\n\n[tasks.build]\ncommand = \"true\"\n")
+        .env("RUN_COMPLETE", "fish")
+        .args(&["--", "run", "g"])
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("greet\tSay hi"), "{stdout}");
+    assert!(stdout.contains("gr\talias for greet"), "{stdout}");
+    assert!(!stdout.contains("build"), "{stdout}");
+}
+
+#[test]
+fn missing_tasks_toml_is_a_usage_error() {
+    Test::new().args(&["anything"]).stderr_contains("no tasks.toml found in").status(2).run();
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    Test::new().tasks(FAIL).args(&["--jobs", "0", "bad"]).status(2).run();
+    Test::new().tasks(FAIL).args(&["--json"]).status(2).run();
+}

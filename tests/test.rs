@@ -1,0 +1,160 @@
+//! A test is a session at the terminal: a temp dir with a tasks.toml (and any
+//! other files), the real `run` binary with some arguments, and the exact
+//! stdout, stderr and exit status expected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use pretty_assertions::assert_eq;
+use tempfile::TempDir;
+
+/// The fixture plugin built from tests/programs by runner/build.rs.
+pub const FIXTURE: &str = env!("RUN_TEST_PROGRAM_FIXTURE");
+
+/// Precompiled components are shared by all tests, like a user's cache.
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
+pub struct Test {
+    pub dir: TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+    stdout_contains: Vec<String>,
+    stderr_contains: Vec<String>,
+    stderr_lacks: Vec<String>,
+    status: i32,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().unwrap(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdout: None,
+            stderr: None,
+            stdout_contains: Vec::new(),
+            stderr_contains: Vec::new(),
+            stderr_lacks: Vec::new(),
+            status: 0,
+        }
+    }
+
+    /// Writes tasks.toml; `{fixture}` stands for the fixture plugin's path.
+    pub fn tasks(self, toml: &str) -> Test {
+        let toml = toml.replace("{fixture}", FIXTURE);
+        self.file("tasks.toml", &toml)
+    }
+
+    pub fn file(self, path: &str, content: &str) -> Test {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    pub fn dir(self, path: &str) -> Test {
+        std::fs::create_dir_all(self.dir.path().join(path)).unwrap();
+        self
+    }
+
+    pub fn path(&self, path: &str) -> PathBuf {
+        self.dir.path().join(path)
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn stdout(mut self, stdout: &str) -> Test {
+        self.stdout = Some(stdout.into());
+        self
+    }
+
+    pub fn stderr(mut self, stderr: &str) -> Test {
+        self.stderr = Some(stderr.into());
+        self
+    }
+
+    pub fn stdout_contains(mut self, text: &str) -> Test {
+        self.stdout_contains.push(text.into());
+        self
+    }
+
+    pub fn stderr_contains(mut self, text: &str) -> Test {
+        self.stderr_contains.push(text.into());
+        self
+    }
+
+    pub fn stderr_lacks(mut self, text: &str) -> Test {
+        self.stderr_lacks.push(text.into());
+        self
+    }
+
+    pub fn status(mut self, status: i32) -> Test {
+        self.status = status;
+        self
+    }
+
+    /// The command `run` would be, for tests that drive the process themselves.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_run"));
+        // A clean environment: no CI, GITHUB_ACTIONS, NO_COLOR or RUN_LOG from
+        // the machine running the tests, and nothing for env tests to see by accident.
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("RUN_CACHE_DIR", cache_dir())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path())
+            .args(&self.args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Like `run`, but the expected stderr need only be a prefix of the real one
+    /// (for summaries ending in a duration).
+    pub fn run_prefix(mut self) -> (Output, Test) {
+        let expected = self.stderr.take().expect("run_prefix needs .stderr(...)");
+        let (output, test) = self.run();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with(&expected), "stderr {stderr:?} does not start with {expected:?}");
+        (output, test)
+    }
+
+    /// Runs and checks everything that was asked; returns the output and the test
+    /// (whose temp dir lives on for further checks).
+    pub fn run(self) -> (Output, Test) {
+        let output = self.command().output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let context = format!("\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        if let Some(expected) = &self.stdout {
+            assert_eq!(&*stdout, expected, "stdout differs{context}");
+        }
+        if let Some(expected) = &self.stderr {
+            assert_eq!(&*stderr, expected, "stderr differs{context}");
+        }
+        for text in &self.stdout_contains {
+            assert!(stdout.contains(text), "stdout lacks {text:?}{context}");
+        }
+        for text in &self.stderr_contains {
+            assert!(stderr.contains(text), "stderr lacks {text:?}{context}");
+        }
+        for text in &self.stderr_lacks {
+            assert!(!stderr.contains(text), "stderr has {text:?}{context}");
+        }
+        assert_eq!(output.status.code(), Some(self.status), "exit status{context}");
+        (output, self)
+    }
+}
