@@ -25,7 +25,10 @@ fn main() {
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     for watched in ["plugins", "tests/programs", "wit", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
 
     let target_dir = wasm_target_dir(&workspace);
@@ -54,7 +57,10 @@ fn main() {
 
     for (krate, constant) in TEST_PROGRAMS {
         let path = artifact(&artifacts, krate);
-        println!("cargo:rustc-env=RUN_TEST_PROGRAM_{constant}={}", path.display());
+        println!(
+            "cargo:rustc-env=RUN_TEST_PROGRAM_{constant}={}",
+            path.display()
+        );
     }
 }
 
@@ -94,7 +100,9 @@ fn build_wasm(workspace: &Path, target_dir: &Path, crates: &[&str]) {
     ] {
         cmd.env_remove(var);
     }
-    let output = cmd.output().expect("failed to start cargo for the wasm plugins");
+    let output = cmd
+        .output()
+        .expect("failed to start cargo for the wasm plugins");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("target may not be installed")
@@ -104,6 +112,9 @@ fn build_wasm(workspace: &Path, target_dir: &Path, crates: &[&str]) {
         } else {
             ""
         };
-        panic!("building the wasm plugins ({}) failed:\n{stderr}{hint}", crates.join(", "));
+        panic!(
+            "building the wasm plugins ({}) failed:\n{stderr}{hint}",
+            crates.join(", ")
+        );
     }
 }

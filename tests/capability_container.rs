@@ -10,7 +10,10 @@ use crate::test::Test;
 fn names_and_globs_are_granted_and_nothing_else() {
     let host = ContainerHost::new("backup", &["pg-demo".into(), "redis-*".into()]).unwrap();
     assert!(host.is_granted("pg-demo"));
-    assert!(host.is_granted("/pg-demo"), "engine names carry a leading slash");
+    assert!(
+        host.is_granted("/pg-demo"),
+        "engine names carry a leading slash"
+    );
     assert!(host.is_granted("redis-1"));
     assert!(!host.is_granted("pg-demo2"));
     assert!(!host.is_granted("etcd"));

@@ -10,9 +10,15 @@ fn confirm(default: &str) -> String {
 
 #[test]
 fn policies() {
-    assert_eq!(confirm_policy(true, false, Some(false)), Answer::Given(true));
+    assert_eq!(
+        confirm_policy(true, false, Some(false)),
+        Answer::Given(true)
+    );
     assert_eq!(confirm_policy(false, true, None), Answer::Ask);
-    assert_eq!(confirm_policy(false, false, Some(false)), Answer::Given(false));
+    assert_eq!(
+        confirm_policy(false, false, Some(false)),
+        Answer::Given(false)
+    );
     assert_eq!(confirm_policy(false, false, None), Answer::Unanswerable);
     assert_eq!(select_policy(true, true, Some(2)), Answer::Given(2));
     assert_eq!(select_policy(false, true, Some(2)), Answer::Ask);
@@ -22,12 +28,20 @@ fn policies() {
 
 #[test]
 fn without_a_terminal_the_default_answers() {
-    Test::new().tasks(&confirm(", default = false")).args(&["t"]).stdout("answer=false\n").run();
+    Test::new()
+        .tasks(&confirm(", default = false"))
+        .args(&["t"])
+        .stdout("answer=false\n")
+        .run();
 }
 
 #[test]
 fn yes_answers_confirmations() {
-    Test::new().tasks(&confirm(", default = false")).args(&["--yes", "t"]).stdout("answer=true\n").run();
+    Test::new()
+        .tasks(&confirm(", default = false"))
+        .args(&["--yes", "t"])
+        .stdout("answer=true\n")
+        .run();
 }
 
 #[test]

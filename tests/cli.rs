@@ -2,17 +2,34 @@
 
 use crate::test::Test;
 
-const FAIL: &str = "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n";
+const FAIL: &str =
+    "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n";
 
 #[test]
 fn color_always_styles_errors_and_never_does_not() {
-    Test::new().tasks(FAIL).args(&["--color", "always", "bad"]).stderr_contains("\u{1b}[").status(1).run();
-    Test::new().tasks(FAIL).args(&["--color", "never", "bad"]).stderr_lacks("\u{1b}[").status(1).run();
+    Test::new()
+        .tasks(FAIL)
+        .args(&["--color", "always", "bad"])
+        .stderr_contains("\u{1b}[")
+        .status(1)
+        .run();
+    Test::new()
+        .tasks(FAIL)
+        .args(&["--color", "never", "bad"])
+        .stderr_lacks("\u{1b}[")
+        .status(1)
+        .run();
 }
 
 #[test]
 fn no_color_is_honoured_under_auto() {
-    Test::new().tasks(FAIL).env("NO_COLOR", "1").args(&["bad"]).stderr_lacks("\u{1b}[").status(1).run();
+    Test::new()
+        .tasks(FAIL)
+        .env("NO_COLOR", "1")
+        .args(&["bad"])
+        .stderr_lacks("\u{1b}[")
+        .status(1)
+        .run();
 }
 
 #[test]
@@ -34,8 +51,16 @@ fn json_logs_are_one_object_per_line() {
         .args(&["--log-format", "json", "t"])
         .run();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<serde_json::Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(lines.iter().any(|l| l["message"] == "info message" && l["task"] == "t" && l["level"] == "INFO"), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "info message" && l["task"] == "t" && l["level"] == "INFO"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -45,7 +70,11 @@ fn completions_script_is_printed_for_each_shell() {
         let script = String::from_utf8_lossy(&output.stdout);
         assert!(script.contains("RUN_COMPLETE"), "{shell}: {script}");
     }
-    Test::new().args(&["completions", "tcsh"]).stderr_contains("unsupported shell `tcsh`").status(2).run();
+    Test::new()
+        .args(&["completions", "tcsh"])
+        .stderr_contains("unsupported shell `tcsh`")
+        .status(2)
+        .run();
 }
 
 #[test]
@@ -63,11 +92,19 @@ fn completion_offers_task_names_and_aliases() {
 
 #[test]
 fn missing_tasks_toml_is_a_usage_error() {
-    Test::new().args(&["anything"]).stderr_contains("no tasks.toml found in").status(2).run();
+    Test::new()
+        .args(&["anything"])
+        .stderr_contains("no tasks.toml found in")
+        .status(2)
+        .run();
 }
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    Test::new().tasks(FAIL).args(&["--jobs", "0", "bad"]).status(2).run();
+    Test::new()
+        .tasks(FAIL)
+        .args(&["--jobs", "0", "bad"])
+        .status(2)
+        .run();
     Test::new().tasks(FAIL).args(&["--json"]).status(2).run();
 }

@@ -14,7 +14,12 @@ fn lines_run_in_order_with_arguments_as_positional_parameters() {
 
 #[test]
 fn quiet_does_not_echo_lines() {
-    Test::new().tasks("[tasks.say]\ncommand = \"echo hi\"\n").args(&["-q", "say"]).stdout("hi\n").stderr("").run();
+    Test::new()
+        .tasks("[tasks.say]\ncommand = \"echo hi\"\n")
+        .args(&["-q", "say"])
+        .stdout("hi\n")
+        .stderr("")
+        .run();
 }
 
 #[test]
@@ -30,10 +35,20 @@ fn a_failing_line_stops_the_task_with_its_exit_code() {
 
 #[test]
 fn commands_run_in_the_tasks_toml_directory_with_fixed_env() {
-    let test = Test::new().tasks("[tasks.where]\ncommand = \"pwd; echo $MODE\"\nenv = { MODE = \"fixed\" }\n").dir("sub");
-    let output = test.command().current_dir(test.path("sub")).args(["-q", "where"]).output().unwrap();
+    let test = Test::new()
+        .tasks("[tasks.where]\ncommand = \"pwd; echo $MODE\"\nenv = { MODE = \"fixed\" }\n")
+        .dir("sub");
+    let output = test
+        .command()
+        .current_dir(test.path("sub"))
+        .args(["-q", "where"])
+        .output()
+        .unwrap();
     let root = test.dir.path().canonicalize().unwrap();
-    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{}\nfixed\n", root.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}\nfixed\n", root.display())
+    );
 }
 
 #[test]

@@ -14,12 +14,20 @@ fn golden_config_errors() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 15, "expected at least 15 golden cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "expected at least 15 golden cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let expected = std::fs::read_to_string(case.with_extension("stderr")).unwrap();
         let test = Test::new().file("tasks.toml", &std::fs::read_to_string(case).unwrap());
-        let output = test.command().args(["--color", "never", "--list"]).output().unwrap();
+        let output = test
+            .command()
+            .args(["--color", "never", "--list"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         if stderr != expected || output.status.code() != Some(2) {
             failures.push(format!(
@@ -29,5 +37,10 @@ fn golden_config_errors() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} golden case(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

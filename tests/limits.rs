@@ -24,7 +24,10 @@ fn busy_loop_is_stopped_by_the_timeout() {
 #[test]
 fn a_plugin_blocked_in_a_host_call_is_stopped_by_the_timeout() {
     Test::new()
-        .tasks(&fixture(r#"mode = "sleep", ms = 60000"#, r#"timeout = "300ms""#))
+        .tasks(&fixture(
+            r#"mode = "sleep", ms = 60000"#,
+            r#"timeout = "300ms""#,
+        ))
         .args(&["t"])
         .stderr_contains("timed out after 300ms")
         .status(124)
@@ -45,7 +48,10 @@ fn memory_bomb_is_stopped_at_the_limit() {
 #[test]
 fn memory_within_the_limit_is_fine() {
     Test::new()
-        .tasks(&fixture(r#"mode = "memory", mb = 16"#, r#"memory = "64MiB""#))
+        .tasks(&fixture(
+            r#"mode = "memory", mb = 16"#,
+            r#"memory = "64MiB""#,
+        ))
         .args(&["t"])
         .stdout("allocated 16 MiB\n")
         .run();
@@ -67,7 +73,10 @@ fn a_trap_names_task_plugin_and_reason_without_a_backtrace() {
 #[test]
 fn a_plugin_error_sets_its_exit_code() {
     Test::new()
-        .tasks(&fixture(r#"mode = "fail", code = 7, message = "database is down""#, ""))
+        .tasks(&fixture(
+            r#"mode = "fail", code = 7, message = "database is down""#,
+            "",
+        ))
         .args(&["t"])
         .stderr_contains("error: task `t` (plugin `test_programs.wasm`): failed: database is down")
         .status(7)
@@ -76,14 +85,26 @@ fn a_plugin_error_sets_its_exit_code() {
 
 #[test]
 fn interrupt_stops_a_running_plugin_with_130() {
-    let test = Test::new().tasks(&fixture(r#"mode = "loop""#, "")).args(&["t"]);
-    let child = test.command().stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let test = Test::new()
+        .tasks(&fixture(r#"mode = "loop""#, ""))
+        .args(&["t"]);
+    let child = test
+        .command()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let start = Instant::now();
     let output = child.wait_with_output().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(10), "the runner must stop promptly");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the runner must stop promptly"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");

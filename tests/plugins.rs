@@ -52,7 +52,11 @@ const FUTURE_PLUGIN: &str = r#"
 #[test]
 fn an_incompatible_wit_version_names_both_versions() {
     let test = Test::new().tasks(&path_task("future.wasm"));
-    std::fs::write(test.path("future.wasm"), wat::parse_str(FUTURE_PLUGIN).unwrap()).unwrap();
+    std::fs::write(
+        test.path("future.wasm"),
+        wat::parse_str(FUTURE_PLUGIN).unwrap(),
+    )
+    .unwrap();
     test.args(&["t"])
         .stderr_contains("plugin `future.wasm` cannot be used: it targets WIT runner:plugin@9.0.0, but this run supports runner:plugin@0.1.0")
         .status(2)
@@ -62,7 +66,11 @@ fn an_incompatible_wit_version_names_both_versions() {
 #[test]
 fn a_component_without_the_handler_is_not_a_plugin() {
     let test = Test::new().tasks(&path_task("other.wasm"));
-    std::fs::write(test.path("other.wasm"), wat::parse_str("(component)").unwrap()).unwrap();
+    std::fs::write(
+        test.path("other.wasm"),
+        wat::parse_str("(component)").unwrap(),
+    )
+    .unwrap();
     test.args(&["t"])
         .stderr_contains("it does not export `runner:plugin/handler`: it is not a run plugin")
         .status(2)
@@ -76,19 +84,42 @@ fn plugin_paths_resolve_against_tasks_toml_from_a_subdirectory() {
         .dir("plugins")
         .dir("sub/deeper");
     std::fs::copy(FIXTURE, test.path("plugins/f.wasm")).unwrap();
-    let output = test.command().current_dir(test.path("sub/deeper")).arg("t").output().unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = test
+        .command()
+        .current_dir(test.path("sub/deeper"))
+        .arg("t")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
 fn compiled_components_are_cached_by_digest() {
     let cache = tempfile::tempdir().unwrap();
-    let test = Test::new().tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"noop\" }\n");
+    let test =
+        Test::new().tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"noop\" }\n");
     for _ in 0..2 {
-        let output = test.command().env("RUN_CACHE_DIR", cache.path()).arg("t").output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = test
+            .command()
+            .env("RUN_CACHE_DIR", cache.path())
+            .arg("t")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries.len(), 1, "one entry for one component: {entries:?}");
     assert!(entries[0].to_string_lossy().ends_with(".cwasm"));
 }
@@ -96,11 +127,27 @@ fn compiled_components_are_cached_by_digest() {
 #[test]
 fn a_corrupt_cache_entry_is_recompiled() {
     let cache = tempfile::tempdir().unwrap();
-    let test = Test::new().tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"noop\" }\n");
-    let run = || test.command().env("RUN_CACHE_DIR", cache.path()).arg("t").output().unwrap();
+    let test =
+        Test::new().tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"noop\" }\n");
+    let run = || {
+        test.command()
+            .env("RUN_CACHE_DIR", cache.path())
+            .arg("t")
+            .output()
+            .unwrap()
+    };
     assert!(run().status.success());
-    let entry = std::fs::read_dir(cache.path()).unwrap().next().unwrap().unwrap().path();
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::write(&entry, b"garbage").unwrap();
     let output = run();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

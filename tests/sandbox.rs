@@ -6,13 +6,18 @@ use std::net::TcpListener;
 use crate::test::Test;
 
 fn fixture(mode_config: &str, allow: &str) -> String {
-    format!("[tasks.t]\nplugin = \"{{fixture}}\"\nconfig = {{ {mode_config} }}\nallow = {{ {allow} }}\n")
+    format!(
+        "[tasks.t]\nplugin = \"{{fixture}}\"\nconfig = {{ {mode_config} }}\nallow = {{ {allow} }}\n"
+    )
 }
 
 #[test]
 fn reads_inside_a_read_grant() {
     Test::new()
-        .tasks(&fixture(r#"mode = "read", path = "data/in.txt""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "read", path = "data/in.txt""#,
+            r#"read = ["data"]"#,
+        ))
         .file("data/in.txt", "inside\n")
         .args(&["t"])
         .stdout("inside\n")
@@ -22,7 +27,10 @@ fn reads_inside_a_read_grant() {
 #[test]
 fn parent_traversal_is_refused() {
     Test::new()
-        .tasks(&fixture(r#"mode = "read", path = "data/../secret.txt""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "read", path = "data/../secret.txt""#,
+            r#"read = ["data"]"#,
+        ))
         .file("data/in.txt", "inside\n")
         .file("secret.txt", "SECRET\n")
         .args(&["t"])
@@ -36,7 +44,10 @@ fn parent_traversal_is_refused() {
 #[test]
 fn absolute_paths_are_refused() {
     Test::new()
-        .tasks(&fixture(r#"mode = "read", path = "/etc/passwd""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "read", path = "/etc/passwd""#,
+            r#"read = ["data"]"#,
+        ))
         .dir("data")
         .args(&["t"])
         .stderr_contains("denied")
@@ -48,27 +59,44 @@ fn absolute_paths_are_refused() {
 #[test]
 fn symlinks_out_of_a_grant_are_refused() {
     let test = Test::new()
-        .tasks(&fixture(r#"mode = "symlink-read", path = "data/link""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "symlink-read", path = "data/link""#,
+            r#"read = ["data"]"#,
+        ))
         .file("secret.txt", "SECRET\n")
         .dir("data");
     std::os::unix::fs::symlink(test.path("secret.txt"), test.path("data/link")).unwrap();
-    test.args(&["t"]).stderr_contains("data/link").stderr_lacks("SECRET").status(1).run();
+    test.args(&["t"])
+        .stderr_contains("data/link")
+        .stderr_lacks("SECRET")
+        .status(1)
+        .run();
 }
 
 #[test]
 fn relative_symlinks_out_of_a_grant_are_refused() {
     let test = Test::new()
-        .tasks(&fixture(r#"mode = "symlink-read", path = "data/link""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "symlink-read", path = "data/link""#,
+            r#"read = ["data"]"#,
+        ))
         .file("secret.txt", "SECRET\n")
         .dir("data");
     std::os::unix::fs::symlink("../secret.txt", test.path("data/link")).unwrap();
-    test.args(&["t"]).stderr_contains("data/link").stderr_lacks("SECRET").status(1).run();
+    test.args(&["t"])
+        .stderr_contains("data/link")
+        .stderr_lacks("SECRET")
+        .status(1)
+        .run();
 }
 
 #[test]
 fn ungranted_directories_do_not_exist_for_the_plugin() {
     Test::new()
-        .tasks(&fixture(r#"mode = "list", path = "other""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "list", path = "other""#,
+            r#"read = ["data"]"#,
+        ))
         .file("other/file.txt", "x")
         .dir("data")
         .args(&["t"])
@@ -80,7 +108,10 @@ fn ungranted_directories_do_not_exist_for_the_plugin() {
 #[test]
 fn read_grants_are_read_only() {
     let (_, test) = Test::new()
-        .tasks(&fixture(r#"mode = "write", path = "data/new.txt", content = "x""#, r#"read = ["data"]"#))
+        .tasks(&fixture(
+            r#"mode = "write", path = "data/new.txt", content = "x""#,
+            r#"read = ["data"]"#,
+        ))
         .dir("data")
         .args(&["t"])
         .stderr_contains("denied")
@@ -93,11 +124,17 @@ fn read_grants_are_read_only() {
 #[test]
 fn write_grants_allow_writing_and_are_created() {
     let (_, test) = Test::new()
-        .tasks(&fixture(r#"mode = "write", path = "out/sub.txt", content = "x""#, r#"write = ["out"]"#))
+        .tasks(&fixture(
+            r#"mode = "write", path = "out/sub.txt", content = "x""#,
+            r#"write = ["out"]"#,
+        ))
         .args(&["t"])
         .stdout("wrote out/sub.txt\n")
         .run();
-    assert_eq!(std::fs::read_to_string(test.path("out/sub.txt")).unwrap(), "x");
+    assert_eq!(
+        std::fs::read_to_string(test.path("out/sub.txt")).unwrap(),
+        "x"
+    );
 }
 
 #[test]
@@ -140,7 +177,10 @@ fn unlisted_addresses_are_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     Test::new()
-        .tasks(&fixture(&format!(r#"mode = "connect", addr = "{addr}""#), ""))
+        .tasks(&fixture(
+            &format!(r#"mode = "connect", addr = "{addr}""#),
+            "",
+        ))
         .args(&["t"])
         .stderr_contains(&format!("network access to {addr} refused"))
         .status(1)
@@ -153,9 +193,14 @@ fn other_ports_of_a_granted_host_are_refused() {
     let addr = listener.local_addr().unwrap();
     let other = addr.port().wrapping_add(1);
     Test::new()
-        .tasks(&fixture(&format!(r#"mode = "connect", addr = "{addr}""#), &format!(r#"network = ["127.0.0.1:{other}"]"#)))
+        .tasks(&fixture(
+            &format!(r#"mode = "connect", addr = "{addr}""#),
+            &format!(r#"network = ["127.0.0.1:{other}"]"#),
+        ))
         .args(&["t"])
-        .stderr_contains(&format!("network access to {addr} denied: not in allow.network"))
+        .stderr_contains(&format!(
+            "network access to {addr} denied: not in allow.network"
+        ))
         .stderr_contains(&format!("network access to {addr} refused"))
         .status(1)
         .run();
@@ -166,7 +211,10 @@ fn granted_addresses_connect() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     Test::new()
-        .tasks(&fixture(&format!(r#"mode = "connect", addr = "{addr}""#), &format!(r#"network = ["{addr}"]"#)))
+        .tasks(&fixture(
+            &format!(r#"mode = "connect", addr = "{addr}""#),
+            &format!(r#"network = ["{addr}"]"#),
+        ))
         .args(&["t"])
         .stdout(&format!("connected {addr}\n"))
         .run();
@@ -177,7 +225,10 @@ fn granted_host_names_resolve_and_connect() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     Test::new()
-        .tasks(&fixture(&format!(r#"mode = "connect", addr = "127.0.0.1:{port}""#), r#"network = ["localhost:*"]"#))
+        .tasks(&fixture(
+            &format!(r#"mode = "connect", addr = "127.0.0.1:{port}""#),
+            r#"network = ["localhost:*"]"#,
+        ))
         .args(&["t"])
         .stdout(&format!("connected 127.0.0.1:{port}\n"))
         .run();

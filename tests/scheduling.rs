@@ -11,7 +11,11 @@ fn echo(name: &str, extra: &str) -> String {
 }
 
 fn log(test: &Test) -> Vec<String> {
-    std::fs::read_to_string(test.path("out/log")).unwrap().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(test.path("out/log"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -35,7 +39,10 @@ fn a_diamond_runs_each_task_once_dependencies_first() {
 #[test]
 fn hooks_run_around_their_task_and_know_it() {
     let tasks = [
-        echo("deploy", "depends = [\"build\"]\nbefore = [\"backup\"]\nafter = [\"notify\"]"),
+        echo(
+            "deploy",
+            "depends = [\"build\"]\nbefore = [\"backup\"]\nafter = [\"notify\"]",
+        ),
         echo("build", ""),
         echo("backup", ""),
         echo("notify", ""),
@@ -44,16 +51,25 @@ fn hooks_run_around_their_task_and_know_it() {
     let (output, test) = Test::new().tasks(&tasks).args(&["-j", "4", "deploy"]).run();
     assert_eq!(log(&test), ["build", "backup", "deploy", "notify"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("task=backup\nargs=\ndry_run=false\ninteractive=false\nhook_for=deploy\n"), "{stdout}");
+    assert!(
+        stdout.contains("task=backup\nargs=\ndry_run=false\ninteractive=false\nhook_for=deploy\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn arguments_go_to_the_requested_task_only() {
     let tasks = [echo("main", r#"depends = ["dep"]"#), echo("dep", "")].concat();
-    let (output, _) = Test::new().tasks(&tasks).args(&["main", "--flag", "value"]).run();
+    let (output, _) = Test::new()
+        .tasks(&tasks)
+        .args(&["main", "--flag", "value"])
+        .run();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("task=dep\nargs=\n"), "{stdout}");
-    assert!(stdout.contains("task=main\nargs=--flag value\n"), "{stdout}");
+    assert!(
+        stdout.contains("task=main\nargs=--flag value\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -72,14 +88,18 @@ fn a_failure_skips_dependents_and_is_named_in_the_summary() {
         .status(3)
         .run();
     // -j 1 starts `bad` first (file order); after it fails nothing new starts.
-    assert!(!test.path("out/log").exists(), "a dependent of a failure must not run");
+    assert!(
+        !test.path("out/log").exists(),
+        "a dependent of a failure must not run"
+    );
 }
 
 #[test]
 fn keep_going_runs_independent_tasks_after_a_failure() {
     let tasks = [
         "[tasks.all]\ndepends = [\"bad\", \"fine\"]\n".to_owned(),
-        "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n".to_owned(),
+        "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n"
+            .to_owned(),
         echo("fine", ""),
     ]
     .concat();
@@ -97,11 +117,16 @@ fn keep_going_runs_independent_tasks_after_a_failure() {
 fn without_keep_going_nothing_new_starts_after_a_failure() {
     let tasks = [
         "[tasks.all]\ndepends = [\"bad\", \"fine\"]\n".to_owned(),
-        "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n".to_owned(),
+        "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n"
+            .to_owned(),
         echo("fine", ""),
     ]
     .concat();
-    let (_, test) = Test::new().tasks(&tasks).args(&["-j", "1", "all"]).status(1).run();
+    let (_, test) = Test::new()
+        .tasks(&tasks)
+        .args(&["-j", "1", "all"])
+        .status(1)
+        .run();
     assert!(!test.path("out/log").exists());
 }
 

@@ -128,7 +128,10 @@ impl Test {
         let expected = self.stderr.take().expect("run_prefix needs .stderr(...)");
         let (output, test) = self.run();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.starts_with(&expected), "stderr {stderr:?} does not start with {expected:?}");
+        assert!(
+            stderr.starts_with(&expected),
+            "stderr {stderr:?} does not start with {expected:?}"
+        );
         (output, test)
     }
 
@@ -154,7 +157,11 @@ impl Test {
         for text in &self.stderr_lacks {
             assert!(!stderr.contains(text), "stderr has {text:?}{context}");
         }
-        assert_eq!(output.status.code(), Some(self.status), "exit status{context}");
+        assert_eq!(
+            output.status.code(),
+            Some(self.status),
+            "exit status{context}"
+        );
         (output, self)
     }
 }

@@ -14,9 +14,15 @@ use crate::{dry_run, graph, list, logging, plugin, report, scheduler};
 /// Runs `run` with the process's arguments and returns its exit code.
 pub fn main() -> i32 {
     // `COMPLETE=bash run …` is the shell asking for completions.
-    clap_complete::CompleteEnv::with_factory(Cli::command).var("RUN_COMPLETE").complete();
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var("RUN_COMPLETE")
+        .complete();
     let cli = Cli::parse();
-    let ui = Arc::new(Ui::new(cli.options.color, cli.options.yes, cli.options.quiet > 0));
+    let ui = Arc::new(Ui::new(
+        cli.options.color,
+        cli.options.yes,
+        cli.options.quiet > 0,
+    ));
     logging::init(&cli.options, ui.color);
     match invoke(cli, ui.clone()) {
         Ok(code) => code,
@@ -39,7 +45,10 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         if options.json {
             writeln!(stdout, "{:#}", list::json(&file))?;
         } else {
-            let color = crate::ui::use_color(options.color, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            let color = crate::ui::use_color(
+                options.color,
+                std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            );
             write!(stdout, "{}", list::text(&file, color))?;
         }
         return Ok(0);
@@ -54,9 +63,19 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         }
     };
     // Aliases never collide with names (the parser checks), so either may match.
-    let Some(root) = file.tasks.iter().position(|t| t.name == name || t.aliases.iter().any(|a| a.value == name)) else {
-        let names = file.tasks.iter().flat_map(|t| std::iter::once(t.name.as_str()).chain(t.aliases.iter().map(|a| a.value.as_str())));
-        return Err(Error::UnknownTask { name: name.to_owned(), file: file.path.clone(), suggestion: suggest(name, names) });
+    let Some(root) = file
+        .tasks
+        .iter()
+        .position(|t| t.name == name || t.aliases.iter().any(|a| a.value == name))
+    else {
+        let names = file.tasks.iter().flat_map(|t| {
+            std::iter::once(t.name.as_str()).chain(t.aliases.iter().map(|a| a.value.as_str()))
+        });
+        return Err(Error::UnknownTask {
+            name: name.to_owned(),
+            file: file.path.clone(),
+            suggestion: suggest(name, names),
+        });
     };
     let plan = graph::plan(&file, root)?;
     if options.dry_run {
@@ -75,7 +94,13 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         echo: options.quiet == 0,
     };
     let plan = Arc::new(plan);
-    let summary = runtime.block_on(scheduler::execute(file.clone(), plan.clone(), cli.args.clone(), ui.clone(), scheduler_options));
+    let summary = runtime.block_on(scheduler::execute(
+        file.clone(),
+        plan.clone(),
+        cli.args.clone(),
+        ui.clone(),
+        scheduler_options,
+    ));
     report::summary(&file, &plan, &summary, options.verbose > 0);
     // Plugins may still hold blocking threads (a prompt, a sleep): do not wait.
     runtime.shutdown_background();
@@ -96,7 +121,9 @@ fn load(explicit: Option<&std::path::Path>) -> Result<TaskFile, Error> {
 
 fn completions(shell: &str) -> Result<(), Error> {
     let shells = clap_complete::env::Shells::builtins();
-    let completer = shells.completer(shell).ok_or_else(|| Error::UnknownShell(shell.to_owned()))?;
+    let completer = shells
+        .completer(shell)
+        .ok_or_else(|| Error::UnknownShell(shell.to_owned()))?;
     completer.write_registration("RUN_COMPLETE", "run", "run", "run", &mut std::io::stdout())?;
     Ok(())
 }

@@ -26,7 +26,11 @@ pub struct Cli {
     pub task: Option<String>,
 
     /// Arguments passed to the task.
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
@@ -114,8 +118,12 @@ fn default_jobs() -> u16 {
 /// Task names and aliases from the tasks.toml found from the current directory,
 /// for dynamic completion. Errors yield no candidates: completion must never fail loudly.
 fn task_candidates() -> Vec<CompletionCandidate> {
-    let Ok(cwd) = std::env::current_dir() else { return Vec::new() };
-    let Some(path) = crate::config::find(&cwd) else { return Vec::new() };
+    let Ok(cwd) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let Some(path) = crate::config::find(&cwd) else {
+        return Vec::new();
+    };
     let Ok(file) = crate::config::load(&path, &crate::plugin::builtin::names()) else {
         return Vec::new();
     };

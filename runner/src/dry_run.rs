@@ -10,7 +10,10 @@ use crate::plugin;
 pub fn render(file: &TaskFile, plan: &Plan) -> String {
     let root = &file.tasks[plan.nodes[plan.root].task].name;
     let count = plan.nodes.len();
-    let mut out = format!("Plan for `{root}` ({count} task{}):\n", if count == 1 { "" } else { "s" });
+    let mut out = format!(
+        "Plan for `{root}` ({count} task{}):\n",
+        if count == 1 { "" } else { "s" }
+    );
     for (i, node) in plan.nodes.iter().enumerate() {
         let task = &file.tasks[node.task];
         write!(out, "{:>3}. {}", i + 1, task.name).unwrap();
@@ -28,9 +31,12 @@ pub fn render(file: &TaskFile, plan: &Plan) -> String {
             }
             Action::Plugin { source, config } => {
                 match plugin::Source::resolve(source) {
-                    Ok(resolved) => {
-                        writeln!(out, "       plugin {} sha256:{}", resolved.name, resolved.digest).unwrap()
-                    }
+                    Ok(resolved) => writeln!(
+                        out,
+                        "       plugin {} sha256:{}",
+                        resolved.name, resolved.digest
+                    )
+                    .unwrap(),
                     Err(error) => writeln!(out, "       plugin: {error}").unwrap(),
                 }
                 if config.as_object().is_some_and(|c| !c.is_empty()) {
@@ -40,10 +46,20 @@ pub fn render(file: &TaskFile, plan: &Plan) -> String {
             }
         }
         if let Some(timeout) = task.timeout {
-            writeln!(out, "       timeout {}", humantime::format_duration(timeout)).unwrap();
+            writeln!(
+                out,
+                "       timeout {}",
+                humantime::format_duration(timeout)
+            )
+            .unwrap();
         }
         if let Some(memory) = task.memory {
-            writeln!(out, "       memory {}", crate::task_error::human_size(memory)).unwrap();
+            writeln!(
+                out,
+                "       memory {}",
+                crate::task_error::human_size(memory)
+            )
+            .unwrap();
         }
     }
     out
@@ -62,5 +78,9 @@ fn grants(grants: &Grants) -> String {
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("       allow {k}: {}\n", v.join(", ")))
         .collect();
-    if granted.is_empty() { "       allow: nothing\n".to_owned() } else { granted.concat() }
+    if granted.is_empty() {
+        "       allow: nothing\n".to_owned()
+    } else {
+        granted.concat()
+    }
 }

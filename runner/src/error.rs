@@ -16,8 +16,14 @@ pub enum Error {
     #[error("no tasks.toml found in {} or any parent directory", .0.display())]
     NoTasksFile(PathBuf),
     #[error("no task `{name}` in {}", file.display())]
-    UnknownTask { name: String, file: PathBuf, suggestion: Option<String> },
-    #[error("no task given and tasks.toml has no `default` task; pick one of the tasks listed above")]
+    UnknownTask {
+        name: String,
+        file: PathBuf,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "no task given and tasks.toml has no `default` task; pick one of the tasks listed above"
+    )]
     NoTask,
     #[error("unsupported shell `{0}` (use bash, zsh, fish, elvish or powershell)")]
     UnknownShell(String),
@@ -37,9 +43,17 @@ impl Error {
         if let Error::Config(error) = self {
             return error.render(color);
         }
-        let label = paint(color, Style::new().bold().fg_color(Some(AnsiColor::Red.into())), "error");
+        let label = paint(
+            color,
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            "error",
+        );
         let mut out = format!("{label}: {self}");
-        if let Error::UnknownTask { suggestion: Some(suggestion), .. } = self {
+        if let Error::UnknownTask {
+            suggestion: Some(suggestion),
+            ..
+        } = self
+        {
             out += &format!("\n  = help: did you mean `{suggestion}`?");
         }
         out

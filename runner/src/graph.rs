@@ -32,9 +32,13 @@ pub struct Deadlock(pub Vec<String>);
 /// when the file was parsed; cycles in plain edges were rejected there too, but
 /// hook ordering adds edges, so the order is checked again here.
 pub fn plan(file: &TaskFile, root: usize) -> Result<Plan, Deadlock> {
-    let index_of = |name: &str| file.tasks.iter().position(|t| t.name == name).or_else(|| {
-        file.tasks.iter().position(|t| t.aliases.iter().any(|a| a.value == name))
-    });
+    let index_of = |name: &str| {
+        file.tasks.iter().position(|t| t.name == name).or_else(|| {
+            file.tasks
+                .iter()
+                .position(|t| t.aliases.iter().any(|a| a.value == name))
+        })
+    };
     let names = |list: &[crate::config::model::Spanned<String>]| -> Vec<usize> {
         list.iter().filter_map(|s| index_of(&s.value)).collect()
     };
@@ -44,7 +48,11 @@ pub fn plan(file: &TaskFile, root: usize) -> Result<Plan, Deadlock> {
     let mut i = 0;
     while i < reachable.len() {
         let task = &file.tasks[reachable[i]];
-        for next in names(&task.depends).into_iter().chain(names(&task.before)).chain(names(&task.after)) {
+        for next in names(&task.depends)
+            .into_iter()
+            .chain(names(&task.before))
+            .chain(names(&task.after))
+        {
             if !reachable.contains(&next) {
                 reachable.push(next);
             }
@@ -52,13 +60,17 @@ pub fn plan(file: &TaskFile, root: usize) -> Result<Plan, Deadlock> {
         i += 1;
     }
 
-    let mut waits: HashMap<usize, BTreeSet<usize>> = reachable.iter().map(|&t| (t, BTreeSet::new())).collect();
+    let mut waits: HashMap<usize, BTreeSet<usize>> =
+        reachable.iter().map(|&t| (t, BTreeSet::new())).collect();
     let mut hook_for: HashMap<usize, String> = HashMap::new();
     for &t in &reachable {
         let task: &Task = &file.tasks[t];
         let depends = names(&task.depends);
         let before = names(&task.before);
-        waits.get_mut(&t).unwrap().extend(depends.iter().chain(&before));
+        waits
+            .get_mut(&t)
+            .unwrap()
+            .extend(depends.iter().chain(&before));
         for &hook in &before {
             waits.get_mut(&hook).unwrap().extend(&depends);
             hook_for.entry(hook).or_insert_with(|| task.name.clone());
@@ -73,14 +85,22 @@ pub fn plan(file: &TaskFile, root: usize) -> Result<Plan, Deadlock> {
     let mut order: Vec<usize> = Vec::new();
     let mut remaining: BTreeSet<usize> = reachable.iter().copied().collect();
     while !remaining.is_empty() {
-        let ready = remaining.iter().copied().find(|t| waits[t].iter().all(|w| order.contains(w)));
+        let ready = remaining
+            .iter()
+            .copied()
+            .find(|t| waits[t].iter().all(|w| order.contains(w)));
         match ready {
             Some(t) => {
                 remaining.remove(&t);
                 order.push(t);
             }
             None => {
-                return Err(Deadlock(remaining.iter().map(|&t| file.tasks[t].name.clone()).collect()));
+                return Err(Deadlock(
+                    remaining
+                        .iter()
+                        .map(|&t| file.tasks[t].name.clone())
+                        .collect(),
+                ));
             }
         }
     }
@@ -93,5 +113,8 @@ pub fn plan(file: &TaskFile, root: usize) -> Result<Plan, Deadlock> {
             hook_for: hook_for.get(&t).cloned(),
         })
         .collect();
-    Ok(Plan { nodes, root: position(root) })
+    Ok(Plan {
+        nodes,
+        root: position(root),
+    })
 }

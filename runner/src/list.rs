@@ -17,35 +17,64 @@ pub const SCHEMA: &str = "run.list/v1";
 pub fn text(file: &TaskFile, color: bool) -> String {
     let mut groups: Vec<Option<&str>> = vec![None];
     for task in &file.tasks {
-        if let Some(group) = task.group.as_deref() {
-            if !groups.contains(&Some(group)) {
-                groups.push(Some(group));
-            }
+        if let Some(group) = task.group.as_deref()
+            && !groups.contains(&Some(group))
+        {
+            groups.push(Some(group));
         }
     }
-    let width = file.tasks.iter().map(|t| t.name.chars().count()).max().unwrap_or(0);
+    let width = file
+        .tasks
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::from("Available tasks:\n");
     for group in groups {
-        let tasks: Vec<&Task> = file.tasks.iter().filter(|t| t.group.as_deref() == group).collect();
+        let tasks: Vec<&Task> = file
+            .tasks
+            .iter()
+            .filter(|t| t.group.as_deref() == group)
+            .collect();
         if tasks.is_empty() {
             continue;
         }
         if let Some(group) = group {
-            writeln!(out, "\n{}", paint(color, Style::new().bold(), &format!("[{group}]"))).unwrap();
+            writeln!(
+                out,
+                "\n{}",
+                paint(color, Style::new().bold(), &format!("[{group}]"))
+            )
+            .unwrap();
         }
         for task in tasks {
-            let name = paint(color, Style::new().fg_color(Some(AnsiColor::Cyan.into())), &task.name);
-            let mut line = format!("    {name}{}", " ".repeat(width - task.name.chars().count()));
+            let name = paint(
+                color,
+                Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+                &task.name,
+            );
+            let mut line = format!(
+                "    {name}{}",
+                " ".repeat(width - task.name.chars().count())
+            );
             let mut notes: Vec<String> = Vec::new();
             if let Some(description) = &task.description {
                 notes.push(description.clone());
             }
             if !task.aliases.is_empty() {
                 let aliases: Vec<&str> = task.aliases.iter().map(|a| a.value.as_str()).collect();
-                notes.push(paint(color, Style::new().dimmed(), &format!("[aliases: {}]", aliases.join(", "))));
+                notes.push(paint(
+                    color,
+                    Style::new().dimmed(),
+                    &format!("[aliases: {}]", aliases.join(", ")),
+                ));
             }
             if !task.is_sandboxed() {
-                notes.push(paint(color, Style::new().fg_color(Some(AnsiColor::Yellow.into())), "(unsandboxed)"));
+                notes.push(paint(
+                    color,
+                    Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+                    "(unsandboxed)",
+                ));
             }
             if !notes.is_empty() {
                 line.push_str("  ");

@@ -26,9 +26,15 @@ pub fn init(options: &Options, color: bool) {
         .as_deref()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
     let _ = match options.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
         LogFormat::Text => builder.event_format(Text { color }).try_init(),
     };
 }
@@ -68,7 +74,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let prefix = match &fields.task {
@@ -85,7 +96,11 @@ where
         let bold = anstyle::Style::new().bold();
         write!(writer, "{}", crate::ui::paint(self.color, bold, &prefix))?;
         if let Some((label, colour)) = level {
-            write!(writer, " {}", crate::ui::paint(self.color, bold.fg_color(Some(colour.into())), label))?;
+            write!(
+                writer,
+                " {}",
+                crate::ui::paint(self.color, bold.fg_color(Some(colour.into())), label)
+            )?;
         }
         writeln!(writer, " {}", fields.message)
     }

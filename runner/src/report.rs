@@ -12,16 +12,26 @@ use crate::ui::Ui;
 /// The plugin's name as users know it: the built-in's name or the file's.
 pub fn plugin_name(task: &Task) -> Option<String> {
     match &task.action {
-        Action::Plugin { source: PluginSource::Builtin(name), .. } => Some(name.clone()),
-        Action::Plugin { source: PluginSource::Path(path), .. } => {
-            Some(path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()))
-        }
+        Action::Plugin {
+            source: PluginSource::Builtin(name),
+            ..
+        } => Some(name.clone()),
+        Action::Plugin {
+            source: PluginSource::Path(path),
+            ..
+        } => Some(path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )),
         _ => None,
     }
 }
 
 fn error_label(ui: &Ui) -> String {
-    ui.paint(Style::new().bold().fg_color(Some(AnsiColor::Red.into())), "error")
+    ui.paint(
+        Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+        "error",
+    )
 }
 
 /// `task `greet` (plugin `hello`)`.
@@ -46,9 +56,14 @@ pub fn task_finished(ui: &Ui, _task: &Task) {
 
 pub fn task_failed(ui: &Ui, task: &Task, error: &TaskError) {
     let message = format!("{}: {error}", subject(task));
-    ui.progress.suspend(|| eprintln!("{}: {message}", error_label(ui)));
+    ui.progress
+        .suspend(|| eprintln!("{}: {message}", error_label(ui)));
     if ui.github_actions {
-        println!("::error title=run {}::{}", task.name, message.replace('\n', "%0A"));
+        println!(
+            "::error title=run {}::{}",
+            task.name,
+            message.replace('\n', "%0A")
+        );
     }
 }
 
@@ -61,7 +76,9 @@ pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
     let skipped = count(|s| matches!(s, State::Skipped));
     let elapsed = format!("{:.2}s", summary.elapsed.as_secs_f64());
     if summary.interrupted {
-        eprintln!("run: interrupted after {elapsed}: {done} done, {failed} stopped, {skipped} not started");
+        eprintln!(
+            "run: interrupted after {elapsed}: {done} done, {failed} stopped, {skipped} not started"
+        );
     } else if let Some(first) = summary.first_failure {
         let mut line = format!(
             "run: {failed} of {} tasks failed, first `{}` (exit {}); {done} done",

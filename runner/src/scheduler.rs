@@ -53,7 +53,13 @@ impl Summary {
     }
 }
 
-pub async fn execute(file: Arc<TaskFile>, plan: Arc<Plan>, args: Vec<String>, ui: Arc<Ui>, options: Options) -> Summary {
+pub async fn execute(
+    file: Arc<TaskFile>,
+    plan: Arc<Plan>,
+    args: Vec<String>,
+    ui: Arc<Ui>,
+    options: Options,
+) -> Summary {
     let started = Instant::now();
     let args = Arc::new(args);
     let mut states: Vec<State> = plan.nodes.iter().map(|_| State::Pending).collect();
@@ -70,7 +76,10 @@ pub async fn execute(file: Arc<TaskFile>, plan: Arc<Plan>, args: Vec<String>, ui
         for i in 0..states.len() {
             if matches!(states[i], State::Pending) {
                 let waits = &plan.nodes[i].waits_for;
-                if waits.iter().any(|&w| matches!(states[w], State::Failed(_) | State::Skipped)) {
+                if waits
+                    .iter()
+                    .any(|&w| matches!(states[w], State::Failed(_) | State::Skipped))
+                {
                     states[i] = State::Skipped;
                 } else if !stopping
                     && running.len() < options.jobs
@@ -81,7 +90,11 @@ pub async fn execute(file: Arc<TaskFile>, plan: Arc<Plan>, args: Vec<String>, ui
                         file: file.clone(),
                         plan: plan.clone(),
                         node: i,
-                        args: if i == plan.root { args.to_vec() } else { Vec::new() },
+                        args: if i == plan.root {
+                            args.to_vec()
+                        } else {
+                            Vec::new()
+                        },
                         ui: ui.clone(),
                         dry_run: options.dry_run,
                         echo: options.echo,
@@ -135,7 +148,12 @@ pub async fn execute(file: Arc<TaskFile>, plan: Arc<Plan>, args: Vec<String>, ui
             *state = State::Skipped;
         }
     }
-    Summary { states, first_failure, interrupted, elapsed: started.elapsed() }
+    Summary {
+        states,
+        first_failure,
+        interrupted,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -165,7 +183,9 @@ impl Job {
         report::task_started(&self.ui, task);
         let action = self.action();
         let result = match task.timeout {
-            Some(limit) => tokio::time::timeout(limit, action).await.unwrap_or(Err(TaskError::Timeout(limit))),
+            Some(limit) => tokio::time::timeout(limit, action)
+                .await
+                .unwrap_or(Err(TaskError::Timeout(limit))),
             None => action.await,
         };
         report::task_finished(&self.ui, task);
@@ -183,7 +203,15 @@ impl Job {
                     }
                     return Ok(());
                 }
-                crate::command::run(task, lines, &self.args, &self.file.root, &self.ui, self.echo).await
+                crate::command::run(
+                    task,
+                    lines,
+                    &self.args,
+                    &self.file.root,
+                    &self.ui,
+                    self.echo,
+                )
+                .await
             }
             Action::Plugin { source, config } => {
                 let source = plugin::Source::resolve(source)?;

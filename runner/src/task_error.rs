@@ -9,10 +9,20 @@ use crate::plugin::LoadError;
 pub enum TaskError {
     /// The plugin returned a structured error.
     #[error("{kind}: {message}")]
-    Plugin { kind: &'static str, message: String, exit_code: Option<u8> },
+    Plugin {
+        kind: &'static str,
+        message: String,
+        exit_code: Option<u8>,
+    },
     /// The plugin declared capabilities its task does not grant.
-    #[error("denied: the plugin needs {} which the task does not grant (add to its `allow` table)", missing.join(", "))]
-    Ungranted { missing: Vec<String> },
+    #[error(
+        "denied: the plugin needs {}, which the task does not grant; add to the task in tasks.toml: {}",
+        describe_missing(missing),
+        allow_table(missing)
+    )]
+    Ungranted {
+        missing: Vec<(&'static str, String)>,
+    },
     /// The plugin trapped (a panic, an `unreachable`, a host failure).
     #[error("trapped: {0}")]
     Trap(String),
@@ -33,7 +43,10 @@ pub enum TaskError {
     #[error("`{line}` was killed by signal {signal}")]
     CommandSignal { line: String, signal: i32 },
     #[error("cannot start `{line}`: {source}")]
-    Spawn { line: String, source: std::io::Error },
+    Spawn {
+        line: String,
+        source: std::io::Error,
+    },
     /// The host itself failed while setting up or running the plugin.
     #[error("{0}")]
     Host(String),
@@ -59,12 +72,43 @@ impl TaskError {
     }
 }
 
+/// `write access to `out`, network access to `db:5432``.
+fn describe_missing(missing: &[(&'static str, String)]) -> String {
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(kind, value)| format!("{kind} access to `{value}`"))
+        .collect();
+    parts.join(", ")
+}
+
+/// The `allow` table that would grant what is missing: `allow = { write = ["out"] }`.
+fn allow_table(missing: &[(&'static str, String)]) -> String {
+    let mut kinds: Vec<&str> = missing.iter().map(|(kind, _)| *kind).collect();
+    kinds.dedup();
+    let entries: Vec<String> = kinds
+        .iter()
+        .map(|kind| {
+            let values: Vec<String> = missing
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, v)| format!("{v:?}"))
+                .collect();
+            format!("{kind} = [{}]", values.join(", "))
+        })
+        .collect();
+    format!("allow = {{ {} }}", entries.join(", "))
+}
+
 /// `268435456` → `256 MiB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 && value.fract() == 0.0 && (value / 1024.0).fract() == 0.0 {
+    while value >= 1024.0
+        && unit < UNITS.len() - 1
+        && value.fract() == 0.0
+        && (value / 1024.0).fract() == 0.0
+    {
         value /= 1024.0;
         unit += 1;
     }

@@ -50,7 +50,11 @@ impl Ui {
 
 /// `text` in `style` when `color`.
 pub fn paint(color: bool, style: anstyle::Style, text: &str) -> String {
-    if color { format!("{style}{text}{style:#}") } else { text.to_owned() }
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// `--color`, with NO_COLOR (any non-empty value) meaning never under `auto`.

@@ -3,7 +3,7 @@
 //! ```toml
 //! [tasks.hello]
 //! plugin = "hello"
-//! config = { name = "Ada", dir = "out" }
+//! config = { name = "Ada" }
 //! allow.write = ["out"]
 //! ```
 
@@ -15,21 +15,22 @@ use serde::Deserialize;
 
 struct Hello;
 
+/// Where the note goes. Fixed, because `describe` declares it as the plugin's
+/// one capability and the runner checks that against the task's grants.
+const DIR: &str = "out";
+
 /// The task's `config` table.
 #[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Config {
     /// Who to greet; `--name` overrides it.
     name: String,
-    /// The granted directory the note goes into.
-    dir: String,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             name: "world".into(),
-            dir: "out".into(),
         }
     }
 }
@@ -44,14 +45,14 @@ impl Plugin for Hello {
         .parameter(
             Parameter::option("name", "who to greet (overrides config)").default_value("world"),
         )
-        .capability(Capability::Write("out".into()))
+        .capability(Capability::Write(DIR.into()))
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
         let config: Config = ctx.config()?;
         let name = ctx.option("name").map_or(config.name, str::to_owned);
         let greeting = format!("Hello, {name}!");
-        let note = format!("{}/hello.txt", config.dir);
+        let note = format!("{DIR}/hello.txt");
 
         let progress = Progress::start("greeting", Some(3));
         println!("{greeting}");
@@ -63,7 +64,7 @@ impl Plugin for Hello {
             // The grant is the directory, so a refusal names the directory:
             // that is what the person has to add to `allow.write`.
             std::fs::write(&note, format!("{greeting}\n"))
-                .map_err(|e| Error::io(&config.dir, Access::Write, e))?;
+                .map_err(|e| Error::io(DIR, Access::Write, e))?;
             log::info(format!("left a note in {note}"));
         }
         progress.set(2);

@@ -27,7 +27,11 @@ impl ContainerHost {
         for pattern in patterns {
             set.add(Glob::new(pattern)?);
         }
-        Ok(ContainerHost { task: task.to_owned(), granted: set.build()?, patterns: patterns.to_vec() })
+        Ok(ContainerHost {
+            task: task.to_owned(),
+            granted: set.build()?,
+            patterns: patterns.to_vec(),
+        })
     }
 
     /// Whether the task may reach the container named `name`.

@@ -10,7 +10,12 @@ pub fn environment(
     grants: &Grants,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Vec<(String, String)> {
-    let passed = |name: &str| spec.pass.iter().chain(&grants.env).any(|p| matches(p, name));
+    let passed = |name: &str| {
+        spec.pass
+            .iter()
+            .chain(&grants.env)
+            .any(|p| matches(p, name))
+    };
     let mut env: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| passed(k)).collect();
     for (name, value) in &spec.set {
         env.retain(|(k, _)| k != name);

@@ -26,7 +26,11 @@ pub enum FileGrantError {
     #[error("granted path `{grant}` is not a directory ({})", host.display())]
     NotADirectory { grant: String, host: PathBuf },
     #[error("cannot create granted directory `{grant}` ({}): {source}", host.display())]
-    Create { grant: String, host: PathBuf, source: std::io::Error },
+    Create {
+        grant: String,
+        host: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Resolves the task's file grants against the project root. Write grants are
@@ -55,10 +59,24 @@ pub fn preopens(root: &Path, grants: &Grants) -> Result<Vec<Preopen>, FileGrantE
         }
         match std::fs::metadata(&host) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(FileGrantError::NotADirectory { grant: grant.clone(), host }),
-            Err(_) => return Err(FileGrantError::Missing { grant: grant.clone(), host }),
+            Ok(_) => {
+                return Err(FileGrantError::NotADirectory {
+                    grant: grant.clone(),
+                    host,
+                });
+            }
+            Err(_) => {
+                return Err(FileGrantError::Missing {
+                    grant: grant.clone(),
+                    host,
+                });
+            }
         }
-        preopens.push(Preopen { host, guest, writable });
+        preopens.push(Preopen {
+            host,
+            guest,
+            writable,
+        });
     }
     Ok(preopens)
 }
@@ -67,13 +85,21 @@ pub fn preopens(root: &Path, grants: &Grants) -> Result<Vec<Preopen>, FileGrantE
 fn guest_path(grant: &str) -> String {
     let trimmed = grant.trim_end_matches('/');
     let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-    if trimmed.is_empty() { ".".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        ".".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// Adds the preopens to a WASI context.
 pub fn apply(builder: &mut WasiCtxBuilder, preopens: &[Preopen]) -> wasmtime::Result<()> {
     for preopen in preopens {
-        let perms = if preopen.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        let perms = if preopen.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         builder.preopened_dir(&preopen.host, &preopen.guest, perms)?;
     }
     Ok(())

@@ -29,7 +29,12 @@ const MAX_BARS: usize = 64;
 
 impl LogHost {
     pub fn new(task: &str, ui: Arc<Ui>) -> LogHost {
-        LogHost { task: task.to_owned(), ui, bars: HashMap::new(), next_id: 1 }
+        LogHost {
+            task: task.to_owned(),
+            ui,
+            bars: HashMap::new(),
+            next_id: 1,
+        }
     }
 
     fn bar_style(total: Option<u64>) -> ProgressStyle {
@@ -58,7 +63,9 @@ pub fn emit(task: &str, level: Level, message: &str) {
 impl Host for LogHost {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         // Keep bars intact: print above them.
-        self.ui.progress.suspend(|| emit(&self.task, level, &message));
+        self.ui
+            .progress
+            .suspend(|| emit(&self.task, level, &message));
         Ok(())
     }
 

@@ -35,7 +35,10 @@ pub fn parse(pattern: &str) -> Result<NetGrant, NetGrantError> {
     let ports = match port {
         "*" => (0, u16::MAX),
         _ => match port.split_once('-') {
-            Some((a, b)) => (a.parse().map_err(|_| malformed())?, b.parse().map_err(|_| malformed())?),
+            Some((a, b)) => (
+                a.parse().map_err(|_| malformed())?,
+                b.parse().map_err(|_| malformed())?,
+            ),
             None => {
                 let p = port.parse().map_err(|_| malformed())?;
                 (p, p)
@@ -73,7 +76,9 @@ impl Allowed {
                 Host::Ip(ip) => rules.push((Some(*ip), grant.ports)),
                 Host::Name(name) => match tokio::net::lookup_host((name.as_str(), 0)).await {
                     Ok(addrs) => rules.extend(addrs.map(|a| (Some(a.ip()), grant.ports))),
-                    Err(error) => tracing::warn!("network grant `{name}` does not resolve: {error}"),
+                    Err(error) => {
+                        tracing::warn!("network grant `{name}` does not resolve: {error}")
+                    }
                 },
             }
         }

@@ -50,7 +50,10 @@ pub fn select_policy(assume_yes: bool, interactive: bool, default: Option<u32>) 
 
 impl PromptHost {
     pub fn new(task: &str, ui: Arc<Ui>) -> PromptHost {
-        PromptHost { task: task.to_owned(), ui }
+        PromptHost {
+            task: task.to_owned(),
+            ui,
+        }
     }
 
     fn no_answer(&self, question: &str) -> PromptError {
@@ -76,8 +79,7 @@ impl PromptHost {
     ) -> wasmtime::Result<Result<T, PromptError>> {
         let _one_at_a_time = self.ui.prompt_lock.lock().await;
         let ui = self.ui.clone();
-        let answer =
-            tokio::task::spawn_blocking(move || ui.progress.suspend(prompt)).await?;
+        let answer = tokio::task::spawn_blocking(move || ui.progress.suspend(prompt)).await?;
         Ok(match answer {
             Ok(Some(value)) => Ok(value),
             Ok(None) | Err(_) => Err(PromptError::Cancelled),
@@ -119,7 +121,9 @@ impl Host for PromptHost {
         default: Option<u32>,
     ) -> wasmtime::Result<Result<u32, PromptError>> {
         if options.is_empty() {
-            return Ok(Err(PromptError::NoAnswer(format!("\"{question}\" offers nothing to select"))));
+            return Ok(Err(PromptError::NoAnswer(format!(
+                "\"{question}\" offers nothing to select"
+            ))));
         }
         if default.is_some_and(|d| d as usize >= options.len()) {
             return Ok(Err(PromptError::NoAnswer(format!(

@@ -114,10 +114,11 @@ pub struct Grants {
 impl TaskFile {
     /// Finds a task by name or alias.
     pub fn task(&self, name: &str) -> Option<&Task> {
-        self.tasks
-            .iter()
-            .find(|t| t.name == name)
-            .or_else(|| self.tasks.iter().find(|t| t.aliases.iter().any(|a| a.value == name)))
+        self.tasks.iter().find(|t| t.name == name).or_else(|| {
+            self.tasks
+                .iter()
+                .find(|t| t.aliases.iter().any(|a| a.value == name))
+        })
     }
 }
 

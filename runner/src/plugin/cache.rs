@@ -8,9 +8,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use wasmtime::error::Context;
 use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::error::Context;
 
 /// The cache directory: `RUN_CACHE_DIR`, else the platform cache dir (`~/.cache/run`).
 pub fn dir() -> Option<PathBuf> {
@@ -26,7 +26,10 @@ pub fn load(engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Com
     let Some(dir) = dir() else {
         return Component::new(engine, bytes);
     };
-    let path = dir.join(format!("{digest}-{}.cwasm", super::engine::compatibility_key(engine)));
+    let path = dir.join(format!(
+        "{digest}-{}.cwasm",
+        super::engine::compatibility_key(engine)
+    ));
     if path.exists() {
         // SAFETY: the file is one this cache wrote (atomically, under its own
         // name) for this engine configuration; see the module comment.
@@ -37,7 +40,10 @@ pub fn load(engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Com
     }
     let compiled = engine.precompile_component(bytes)?;
     if let Err(error) = store(&dir, &path, &compiled) {
-        tracing::debug!("could not write the component cache {}: {error:#}", path.display());
+        tracing::debug!(
+            "could not write the component cache {}: {error:#}",
+            path.display()
+        );
         // SAFETY: `compiled` was produced just now by this engine.
         return unsafe { Component::deserialize(engine, &compiled) };
     }

@@ -47,7 +47,9 @@ fn create() -> wasmtime::Result<Engine> {
     match Engine::new(&pooled) {
         Ok(engine) => Ok(engine),
         Err(error) => {
-            tracing::debug!("pooling allocator unavailable ({error:#}); using on-demand allocation");
+            tracing::debug!(
+                "pooling allocator unavailable ({error:#}); using on-demand allocation"
+            );
             Engine::new(&base_config())
         }
     }

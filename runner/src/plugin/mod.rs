@@ -39,7 +39,10 @@ pub enum LoadError {
     #[error("no built-in plugin named `{0}`")]
     UnknownBuiltin(String),
     #[error("cannot read plugin file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} is a core WebAssembly module, not a component; build it for wasm32-wasip2 (or componentize it)", path.display())]
     CoreModule { path: PathBuf },
     #[error("{} is not a WebAssembly component (bad magic bytes)", path.display())]
@@ -47,7 +50,10 @@ pub enum LoadError {
     #[error("plugin `{name}` cannot be compiled: {reason}")]
     Compile { name: String, reason: String },
     #[error("plugin `{name}` cannot be used: {source}")]
-    Version { name: String, source: version::VersionError },
+    Version {
+        name: String,
+        source: version::VersionError,
+    },
 }
 
 impl Source {
@@ -65,8 +71,10 @@ impl Source {
                 })
             }
             PluginSource::Path(path) => {
-                let bytes = std::fs::read(path)
-                    .map_err(|source| LoadError::Read { path: path.clone(), source })?;
+                let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 match bytes.get(..8) {
                     Some([0, b'a', b's', b'm', _, _, 0x01, 0x00]) => {}
                     Some([0, b'a', b's', b'm', _, _, 0x00, 0x00]) => {
@@ -78,7 +86,11 @@ impl Source {
                     .file_name()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string());
-                Ok(Source { name, digest: hex::encode(Sha256::digest(&bytes)), bytes: Bytes::Owned(bytes) })
+                Ok(Source {
+                    name,
+                    digest: hex::encode(Sha256::digest(&bytes)),
+                    bytes: Bytes::Owned(bytes),
+                })
             }
         }
     }
@@ -98,8 +110,10 @@ impl Source {
         };
         let engine = engine::engine().map_err(compile_error)?;
         let component = cache::load(engine, &self.digest, self.bytes()).map_err(compile_error)?;
-        version::check(engine, &component)
-            .map_err(|source| LoadError::Version { name: self.name.clone(), source })?;
+        version::check(engine, &component).map_err(|source| LoadError::Version {
+            name: self.name.clone(),
+            source,
+        })?;
         Ok(component)
     }
 }

@@ -11,7 +11,9 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::bindings::{PluginPre, types};
 use super::engine::{self, MAX_MEMORY};
 use super::state::{HostState, MemoryLimiter};
-use crate::capability::{self, container::ContainerHost, files, log::LogHost, network, prompt::PromptHost};
+use crate::capability::{
+    self, container::ContainerHost, files, log::LogHost, network, prompt::PromptHost,
+};
 use crate::config::model::{Grants, Task};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
@@ -54,8 +56,16 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdout().inherit_stderr();
-    wasi.args(&std::iter::once(inv.plugin.to_owned()).chain(inv.args.iter().cloned()).collect::<Vec<_>>());
-    wasi.envs(&capability::env::environment(&task.env, &grants, std::env::vars()));
+    wasi.args(
+        &std::iter::once(inv.plugin.to_owned())
+            .chain(inv.args.iter().cloned())
+            .collect::<Vec<_>>(),
+    );
+    wasi.envs(&capability::env::environment(
+        &task.env,
+        &grants,
+        std::env::vars(),
+    ));
     files::apply(&mut wasi, &files::preopens(inv.root, &grants)?).map_err(host)?;
     let net_grants = grants
         .network
@@ -65,7 +75,9 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let allowed = network::Allowed::resolve(&net_grants).await;
     network::apply(&mut wasi, &task.name, &net_grants, allowed);
 
-    let memory_limit = task.memory.map_or(MAX_MEMORY, |m| m.min(MAX_MEMORY as u64) as usize);
+    let memory_limit = task
+        .memory
+        .map_or(MAX_MEMORY, |m| m.min(MAX_MEMORY as u64) as usize);
     let state = HostState {
         wasi: wasi.build(),
         table: Default::default(),
@@ -101,7 +113,9 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
             hook_for: inv.hook_for.clone(),
         };
         let outcome = handler.call_run(&mut store, &context).await?;
-        Ok(outcome.map(|()| Outcome { descriptor }).map_err(plugin_error))
+        Ok(outcome
+            .map(|()| Outcome { descriptor })
+            .map_err(plugin_error))
     }
     .await;
     match result {
@@ -117,7 +131,11 @@ fn effective_grants(grants: &Grants, dry_run: bool, root: &Path) -> Grants {
         return grants.clone();
     }
     let mut grants = grants.clone();
-    let existing: Vec<String> = grants.write.drain(..).filter(|dir| root.join(dir).is_dir()).collect();
+    let existing: Vec<String> = grants
+        .write
+        .drain(..)
+        .filter(|dir| root.join(dir).is_dir())
+        .collect();
     grants.read.extend(existing);
     grants
 }
@@ -130,14 +148,20 @@ fn plugin_error(error: types::PluginError) -> TaskError {
         types::ErrorKind::Unsupported => "unsupported",
         types::ErrorKind::NotFound => "not found",
     };
-    TaskError::Plugin { kind, message: error.message, exit_code: error.exit_code }
+    TaskError::Plugin {
+        kind,
+        message: error.message,
+        exit_code: error.exit_code,
+    }
 }
 
 /// A trap after a refused memory growth is the memory limit; otherwise report the
 /// trap itself (its wasm backtrace only at debug level: users need the reason).
 fn trap_error(error: wasmtime::Error, limits: &MemoryLimiter) -> TaskError {
     if limits.exceeded {
-        return TaskError::MemoryLimit { limit: limits.limit as u64 };
+        return TaskError::MemoryLimit {
+            limit: limits.limit as u64,
+        };
     }
     tracing::debug!("plugin trap details: {error:?}");
     let reason = match error.downcast_ref::<wasmtime::Trap>() {

@@ -17,7 +17,10 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -35,7 +38,11 @@ impl MemoryLimiter {
             .memory_size(limit)
             .trap_on_grow_failure(true)
             .build();
-        MemoryLimiter { limits, limit, exceeded: false }
+        MemoryLimiter {
+            limits,
+            limit,
+            exceeded: false,
+        }
     }
 }
 
