@@ -6,59 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use wasmtime_wasi::WasiCtxBuilder;
+
+pub use crate::config::network::{Host, NetGrant, parse};
 use wasmtime_wasi::sockets::SocketAddrUse;
-
-/// One parsed `host:port` grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetGrant {
-    pub host: Host,
-    pub ports: (u16, u16),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Host {
-    Any,
-    Ip(IpAddr),
-    Name(String),
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum NetGrantError {
-    #[error("network grant `{0}` is not `host:port` (port: a number, a range a-b, or *)")]
-    Malformed(String),
-}
-
-/// Parses `127.0.0.1:5432`, `localhost:*`, `db:8000-8010`, `[::1]:80`, `*:443`.
-pub fn parse(pattern: &str) -> Result<NetGrant, NetGrantError> {
-    let malformed = || NetGrantError::Malformed(pattern.to_owned());
-    let (host, port) = pattern.rsplit_once(':').ok_or_else(malformed)?;
-    let ports = match port {
-        "*" => (0, u16::MAX),
-        _ => match port.split_once('-') {
-            Some((a, b)) => (
-                a.parse().map_err(|_| malformed())?,
-                b.parse().map_err(|_| malformed())?,
-            ),
-            None => {
-                let p = port.parse().map_err(|_| malformed())?;
-                (p, p)
-            }
-        },
-    };
-    if ports.0 > ports.1 {
-        return Err(malformed());
-    }
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = match host {
-        "" => return Err(malformed()),
-        "*" => Host::Any,
-        _ => match host.parse::<IpAddr>() {
-            Ok(ip) => Host::Ip(ip),
-            Err(_) => Host::Name(host.to_ascii_lowercase()),
-        },
-    };
-    Ok(NetGrant { host, ports })
-}
 
 /// Grants with names resolved to addresses: what the socket check consults.
 #[derive(Debug, Clone, Default)]

@@ -407,8 +407,6 @@ pub enum DurationProblem {
     /// A number with nothing after it: `30`.
     MissingUnit,
     UnknownUnit(String),
-    /// `1.5s`: only whole numbers, as in humantime.
-    Fraction,
     /// Something other than a digit where a number should start.
     ExpectedNumber(char),
     TooLarge,
@@ -420,7 +418,6 @@ impl fmt::Display for DurationProblem {
             Self::Empty => f.write_str("it is empty"),
             Self::MissingUnit => f.write_str("the number has no unit"),
             Self::UnknownUnit(unit) => write!(f, "unknown unit `{unit}`"),
-            Self::Fraction => f.write_str("fractions are not supported, use a smaller unit"),
             Self::ExpectedNumber(c) => write!(f, "expected a number, found {c:?}"),
             Self::TooLarge => f.write_str("it is too large"),
         }

@@ -9,7 +9,7 @@ mod duration;
 mod error;
 pub mod model;
 mod names;
-mod network;
+pub mod network;
 mod parse;
 mod size;
 mod suggest;

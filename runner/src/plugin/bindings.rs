@@ -8,5 +8,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::runner::plugin::handler;
-pub use runner::plugin::{container, log, prompt, types};
+pub use self::exports::runner::plugin::handler;
+pub use self::runner::plugin::{container, log, prompt, types};

@@ -70,7 +70,7 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let net_grants = grants
         .network
         .iter()
-        .map(|g| network::parse(g).map_err(|e| TaskError::NetworkGrant(e.to_string())))
+        .map(|g| network::parse(g).map_err(|e| TaskError::NetworkGrant(format!("`{g}`: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let allowed = network::Allowed::resolve(&net_grants).await;
     network::apply(&mut wasi, &task.name, &net_grants, allowed);
