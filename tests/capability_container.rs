@@ -8,7 +8,13 @@ use crate::test::Test;
 
 #[test]
 fn names_and_globs_are_granted_and_nothing_else() {
-    let host = ContainerHost::new("backup", &["pg-demo".into(), "redis-*".into()]).unwrap();
+    let host = ContainerHost::new(
+        "backup",
+        &["pg-demo".into(), "redis-*".into()],
+        Vec::new(),
+        false,
+    )
+    .unwrap();
     assert!(host.is_granted("pg-demo"));
     assert!(
         host.is_granted("/pg-demo"),
@@ -21,7 +27,7 @@ fn names_and_globs_are_granted_and_nothing_else() {
 
 #[test]
 fn a_denial_names_the_container_and_the_task() {
-    let host = ContainerHost::new("backup", &[]).unwrap();
+    let host = ContainerHost::new("backup", &[], Vec::new(), false).unwrap();
     let error = host.check("pg-demo").unwrap_err();
     assert_eq!(
         format!("{error:?}"),

@@ -66,7 +66,8 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         &grants,
         std::env::vars(),
     ));
-    files::apply(&mut wasi, &files::preopens(inv.root, &grants)?).map_err(host)?;
+    let preopens = files::preopens(inv.root, &grants)?;
+    files::apply(&mut wasi, &preopens).map_err(host)?;
     let net_grants = grants
         .network
         .iter()
@@ -84,7 +85,8 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         limits: MemoryLimiter::new(memory_limit),
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
-        container: ContainerHost::new(&task.name, &grants.containers).map_err(host)?,
+        container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
+            .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?,
     };
     let engine = engine::engine().map_err(host)?;
     let mut store = Store::new(engine, state);

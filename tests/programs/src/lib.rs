@@ -15,6 +15,8 @@ use run_plugin_sdk::{
 };
 use serde::Deserialize;
 
+mod container_call;
+
 struct Fixture;
 
 /// The `config` table: `mode` plus that mode's fields.
@@ -41,6 +43,7 @@ enum Mode {
     Select { default: Option<usize> },
     Container,
     StdoutFlood { kb: u64 },
+    ContainerCall(container_call::Call),
 }
 
 impl Plugin for Fixture {
@@ -129,6 +132,7 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::StdoutFlood { kb } => flood(kb),
+            Mode::ContainerCall(call) => container_call::run(call),
         }
     }
 }
