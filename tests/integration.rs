@@ -2,6 +2,10 @@
 
 mod test;
 
+mod support {
+    pub mod images;
+}
+
 mod capability_container;
 mod capability_env;
 mod capability_files;

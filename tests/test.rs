@@ -61,6 +61,12 @@ impl Test {
         self
     }
 
+    /// Runs `f` on the test as built so far (to write binary files, make links).
+    pub fn tap(self, f: impl FnOnce(&Test)) -> Test {
+        f(&self);
+        self
+    }
+
     pub fn path(&self, path: &str) -> PathBuf {
         self.dir.path().join(path)
     }

@@ -1,6 +1,11 @@
-//! The containers a task's `allow.containers` names, through the container
-//! engine. Until the runner's engine backend lands every call fails with
-//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
+//! The containers, volumes and images a task's `allow.containers` reaches,
+//! through the container engine (Docker or Podman).
+//!
+//! Every call checks the grant first: an ungranted container is
+//! [`ErrorKind::Denied`](crate::ErrorKind::Denied) with a message naming it.
+//! Large data never passes through plugin memory: exec output, archives,
+//! volume snapshots and image exports stream between the engine and files in
+//! the task's granted directories, compressed and hashed by the host.
 //!
 //! ```no_run
 //! use run_plugin_sdk::container;
@@ -13,6 +18,123 @@
 
 use crate::__private::bindings::runner::plugin::container::{self as wit, ContainerError};
 use crate::Error;
+
+/// How a file written or read by the host is compressed.
+///
+/// ```
+/// use run_plugin_sdk::container::Compression;
+/// assert_eq!(Compression::default(), Compression::None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// The bytes as they are.
+    #[default]
+    None,
+    /// Zstandard, compressed or decompressed by the host while streaming.
+    Zstd,
+}
+
+impl From<Compression> for wit::Compression {
+    fn from(c: Compression) -> Self {
+        match c {
+            Compression::None => wit::Compression::None,
+            Compression::Zstd => wit::Compression::Zstd,
+        }
+    }
+}
+
+/// A file the host wrote: its size on disk and sha256, computed while streaming.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{self, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let info = container::volume_snapshot("pgdata", "backups/pgdata.tar.zst", Compression::Zstd)?;
+/// println!("{} bytes, sha256 {}", info.bytes, info.sha256);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The file's size on disk (after compression).
+    pub bytes: u64,
+    /// The sha256 of the file on disk, lowercase hex.
+    pub sha256: String,
+}
+
+impl From<wit::FileInfo> for FileInfo {
+    fn from(f: wit::FileInfo) -> Self {
+        Self {
+            bytes: f.bytes,
+            sha256: f.sha256,
+        }
+    }
+}
+
+/// A published port of a container.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// for p in run_plugin_sdk::container::inspect("db")?.ports {
+///     println!("{}/{} -> {:?}", p.container_port, p.protocol, p.host_port);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+    /// The host address it is published on, if published.
+    pub host_ip: Option<String>,
+    /// The host port it is published on, if published.
+    pub host_port: Option<u16>,
+}
+
+impl From<wit::PortBinding> for PortBinding {
+    fn from(p: wit::PortBinding) -> Self {
+        Self {
+            container_port: p.container_port,
+            protocol: p.protocol,
+            host_ip: p.host_ip,
+            host_port: p.host_port,
+        }
+    }
+}
+
+/// A volume, bind mount or tmpfs of a container.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let volumes: Vec<String> = run_plugin_sdk::container::inspect("db")?
+///     .mounts
+///     .into_iter()
+///     .filter(|m| m.kind == "volume")
+///     .map(|m| m.source)
+///     .collect();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// `volume`, `bind` or `tmpfs`.
+    pub kind: String,
+    /// The volume name, or the host path of a bind mount.
+    pub source: String,
+    /// Where it is mounted in the container.
+    pub destination: String,
+    /// Whether the container may write to it.
+    pub read_write: bool,
+}
+
+impl From<wit::Mount> for Mount {
+    fn from(m: wit::Mount) -> Self {
+        Self {
+            kind: m.kind,
+            source: m.source,
+            destination: m.destination,
+            read_write: m.read_write,
+        }
+    }
+}
 
 /// One container, as listed by [`list`].
 ///
@@ -32,18 +154,169 @@ pub struct ContainerSummary {
     pub name: String,
     /// The image it runs.
     pub image: String,
-    /// created, running, paused, restarting, exited or dead.
+    /// created, running, paused, restarting, removing, exited or dead.
     pub state: String,
+    /// The engine's human status, e.g. "Up 5 minutes (healthy)".
+    pub status: String,
     /// Its labels, as (key, value).
     pub labels: Vec<(String, String)>,
+    /// Its ports.
+    pub ports: Vec<PortBinding>,
+}
+
+impl From<wit::ContainerSummary> for ContainerSummary {
+    fn from(c: wit::ContainerSummary) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            image: c.image,
+            state: c.state,
+            status: c.status,
+            labels: c.labels,
+            ports: c.ports.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One run of a container's health check.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// if let Some(last) = run_plugin_sdk::container::inspect("db")?.health.log.last() {
+///     println!("exit {}: {}", last.exit_code, last.output);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// The check's exit code (0 is healthy).
+    pub exit_code: i64,
+    /// What the check printed.
+    pub output: String,
+}
+
+/// A container's health.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let health = run_plugin_sdk::container::inspect("db")?.health;
+/// println!("{} ({} failing)", health.status, health.failing_streak);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// `none` (no health check), `starting`, `healthy` or `unhealthy`.
+    pub status: String,
+    /// Consecutive failed checks.
+    pub failing_streak: u32,
+    /// The last checks, oldest first.
+    pub log: Vec<HealthCheck>,
+}
+
+impl From<wit::Health> for Health {
+    fn from(h: wit::Health) -> Self {
+        Self {
+            status: h.status,
+            failing_streak: h.failing_streak,
+            log: h
+                .log
+                .into_iter()
+                .map(|c| HealthCheck {
+                    exit_code: c.exit_code,
+                    output: c.output,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A container in detail, from [`inspect`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let db = run_plugin_sdk::container::inspect("db")?;
+/// println!("{} runs {} ({})", db.name, db.image, db.state);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerDetails {
+    /// The engine's id.
+    pub id: String,
+    /// The container's name.
+    pub name: String,
+    /// The image as configured (e.g. `postgres:16`).
+    pub image: String,
+    /// The image's id (`sha256:…`).
+    pub image_id: String,
+    /// created, running, paused, restarting, removing, exited or dead.
+    pub state: String,
+    /// Whether it is running (also true while paused).
+    pub running: bool,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// The last exit code.
+    pub exit_code: i64,
+    /// When it last started (RFC 3339).
+    pub started_at: String,
+    /// Its health check's state.
+    pub health: Health,
+    /// Its ports.
+    pub ports: Vec<PortBinding>,
+    /// Its volumes, bind mounts and tmpfs.
+    pub mounts: Vec<Mount>,
+    /// Its labels, as (key, value).
+    pub labels: Vec<(String, String)>,
+    /// The engine's whole inspect document (JSON); see [`raw_json`](Self::raw_json).
+    pub raw: String,
+}
+
+impl ContainerDetails {
+    /// The engine's whole inspect document, for anything the fields lack.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let doc = run_plugin_sdk::container::inspect("db")?.raw_json()?;
+    /// println!("{}", doc["Config"]["Hostname"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn raw_json(&self) -> Result<serde_json::Value, Error> {
+        parse_json(&self.raw, &format!("inspect document for `{}`", self.name))
+    }
+}
+
+impl From<wit::ContainerDetails> for ContainerDetails {
+    fn from(d: wit::ContainerDetails) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            image: d.image,
+            image_id: d.image_id,
+            state: d.state,
+            running: d.running,
+            paused: d.paused,
+            exit_code: d.exit_code,
+            started_at: d.started_at,
+            health: d.health.into(),
+            ports: d.ports.into_iter().map(Into::into).collect(),
+            mounts: d.mounts.into_iter().map(Into::into).collect(),
+            labels: d.labels,
+            raw: d.raw,
+        }
+    }
 }
 
 /// A command to run in a container with [`exec`].
 ///
 /// ```
-/// use run_plugin_sdk::container::ExecRequest;
-/// let req = ExecRequest::new(["psql", "-c", "select 1"]).user("postgres").env("PGDATABASE", "shop");
-/// assert_eq!(req.command[0], "psql");
+/// use run_plugin_sdk::container::{Compression, ExecRequest};
+/// let req = ExecRequest::new(["pg_dumpall", "-U", "postgres"])
+///     .user("postgres")
+///     .env("PGCONNECT_TIMEOUT", "5")
+///     .stdout_file("backups/.dump.sql.zst.partial")
+///     .stdout_compression(Compression::Zstd)
+///     .timeout_seconds(3600);
+/// assert_eq!(req.command[0], "pg_dumpall");
+/// assert_eq!(req.stdout_compression, Compression::Zstd);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecRequest {
@@ -55,10 +328,17 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     /// The working directory; the container's default when absent.
     pub workdir: Option<String>,
-    /// A granted file streamed to the command's stdin.
+    /// A file in a granted directory streamed to the command's stdin.
     pub stdin_file: Option<String>,
-    /// A granted file that receives stdout; otherwise stdout is returned.
+    /// How `stdin_file` is compressed (the host decompresses it).
+    pub stdin_compression: Compression,
+    /// A file in a write-granted directory that receives stdout (created or
+    /// truncated); without it stdout is captured (up to 1 MiB).
     pub stdout_file: Option<String>,
+    /// How the host compresses stdout into `stdout_file`.
+    pub stdout_compression: Compression,
+    /// Stop waiting after this many seconds (the command may go on in the container).
+    pub timeout_seconds: Option<u32>,
 }
 
 impl ExecRequest {
@@ -119,7 +399,23 @@ impl ExecRequest {
         self
     }
 
-    /// Writes the command's stdout to the granted file at `path`.
+    /// Says how the [`stdin_file`](Self::stdin_file) is compressed; the host
+    /// decompresses it while streaming.
+    ///
+    /// ```
+    /// use run_plugin_sdk::container::{Compression, ExecRequest};
+    /// let req = ExecRequest::new(["psql"])
+    ///     .stdin_file("backups/db.sql.zst")
+    ///     .stdin_compression(Compression::Zstd);
+    /// assert_eq!(req.stdin_compression, Compression::Zstd);
+    /// ```
+    pub fn stdin_compression(mut self, compression: Compression) -> Self {
+        self.stdin_compression = compression;
+        self
+    }
+
+    /// Writes the command's stdout to the granted file at `path` instead of
+    /// capturing it.
     ///
     /// ```
     /// let req = run_plugin_sdk::container::ExecRequest::new(["pg_dump"]).stdout_file("out/dump.sql");
@@ -129,6 +425,47 @@ impl ExecRequest {
         self.stdout_file = Some(path.into());
         self
     }
+
+    /// Has the host compress stdout into the [`stdout_file`](Self::stdout_file).
+    ///
+    /// ```
+    /// use run_plugin_sdk::container::{Compression, ExecRequest};
+    /// let req = ExecRequest::new(["pg_dump"])
+    ///     .stdout_file("out/dump.sql.zst")
+    ///     .stdout_compression(Compression::Zstd);
+    /// assert_eq!(req.stdout_compression, Compression::Zstd);
+    /// ```
+    pub fn stdout_compression(mut self, compression: Compression) -> Self {
+        self.stdout_compression = compression;
+        self
+    }
+
+    /// Stops waiting for the command after `seconds`.
+    ///
+    /// ```
+    /// let req = run_plugin_sdk::container::ExecRequest::new(["sleep", "9"]).timeout_seconds(5);
+    /// assert_eq!(req.timeout_seconds, Some(5));
+    /// ```
+    pub fn timeout_seconds(mut self, seconds: u32) -> Self {
+        self.timeout_seconds = Some(seconds);
+        self
+    }
+}
+
+impl From<&ExecRequest> for wit::ExecRequest {
+    fn from(r: &ExecRequest) -> Self {
+        Self {
+            command: r.command.clone(),
+            user: r.user.clone(),
+            env: r.env.clone(),
+            workdir: r.workdir.clone(),
+            stdin_file: r.stdin_file.clone(),
+            stdin_compression: r.stdin_compression.into(),
+            stdout_file: r.stdout_file.clone(),
+            stdout_compression: r.stdout_compression.into(),
+            timeout_seconds: r.timeout_seconds,
+        }
+    }
 }
 
 /// What an [`exec`] did.
@@ -137,20 +474,123 @@ impl ExecRequest {
 /// # use run_plugin_sdk::container::{exec, ExecRequest};
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
 /// let out = exec("db", &ExecRequest::new(["pg_isready"]))?;
-/// println!("exit {}: {}", out.exit_code, String::from_utf8_lossy(&out.stdout));
+/// if !out.success() {
+///     eprintln!("exit {}: {}", out.exit_code, out.stderr_text());
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecResult {
     /// The command's exit code.
     pub exit_code: i64,
-    /// Captured stdout, empty when it went to a `stdout_file`.
+    /// Captured stdout (at most 1 MiB); empty when it went to a `stdout_file`.
     pub stdout: Vec<u8>,
-    /// Captured stderr.
+    /// The last 64 KiB of stderr.
     pub stderr: Vec<u8>,
+    /// Bytes the command wrote to stdout, before compression.
+    pub stdout_bytes: u64,
+    /// The last 4 KiB of stdout, before compression (to check completion markers).
+    pub stdout_tail: Vec<u8>,
+    /// The file written for `stdout_file`.
+    pub file: Option<FileInfo>,
 }
 
-/// Containers matching a name, glob, `label=key=value` or `project=name`.
+impl ExecResult {
+    /// Whether the command exited with 0.
+    ///
+    /// ```no_run
+    /// # use run_plugin_sdk::container::{exec, ExecRequest};
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let ready = exec("db", &ExecRequest::new(["pg_isready"]))?.success();
+    /// # Ok(()) }
+    /// ```
+    pub fn success(&self) -> bool {
+        self.exit_code == 0
+    }
+
+    /// Captured stdout as text (invalid UTF-8 replaced).
+    ///
+    /// ```no_run
+    /// # use run_plugin_sdk::container::{exec, ExecRequest};
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let version = exec("db", &ExecRequest::new(["postgres", "--version"]))?.stdout_text();
+    /// # Ok(()) }
+    /// ```
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The end of stderr as text, trimmed (invalid UTF-8 replaced).
+    ///
+    /// ```no_run
+    /// # use run_plugin_sdk::container::{exec, ExecRequest};
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let out = exec("db", &ExecRequest::new(["false"]))?;
+    /// println!("{}", out.stderr_text());
+    /// # Ok(()) }
+    /// ```
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).trim().to_owned()
+    }
+}
+
+impl From<wit::ExecResult> for ExecResult {
+    fn from(r: wit::ExecResult) -> Self {
+        Self {
+            exit_code: r.exit_code,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            stdout_bytes: r.stdout_bytes,
+            stdout_tail: r.stdout_tail,
+            file: r.file.map(Into::into),
+        }
+    }
+}
+
+/// A volume mounted by granted containers, from [`volume_list`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// for v in run_plugin_sdk::container::volume_list()? {
+///     println!("{} used by {}", v.name, v.used_by.join(", "));
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSummary {
+    /// The volume's name.
+    pub name: String,
+    /// Its driver, usually `local`.
+    pub driver: String,
+    /// Its labels, as (key, value).
+    pub labels: Vec<(String, String)>,
+    /// Granted containers that mount it.
+    pub used_by: Vec<String>,
+}
+
+/// An image used by granted containers, from [`image_list`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// for i in run_plugin_sdk::container::image_list()? {
+///     println!("{} {:?} {} bytes", i.id, i.tags, i.size);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The image's id (`sha256:…`).
+    pub id: String,
+    /// Its tags (`repo:tag`).
+    pub tags: Vec<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was built, in Unix seconds.
+    pub created: i64,
+}
+
+/// Granted containers matching `filter`: `*` (all granted), a name or glob,
+/// `label=KEY=VALUE`, or `project=NAME` (a Compose project).
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
@@ -159,58 +599,40 @@ pub struct ExecResult {
 /// ```
 pub fn list(filter: &str) -> Result<Vec<ContainerSummary>, Error> {
     let found = wit::list(filter).map_err(error)?;
-    Ok(found
-        .into_iter()
-        .map(|c| ContainerSummary {
-            id: c.id,
-            name: c.name,
-            image: c.image,
-            state: c.state,
-            labels: c.labels,
-        })
-        .collect())
+    Ok(found.into_iter().map(Into::into).collect())
 }
 
-/// The engine's inspect document for `name`.
+/// Container `name` in detail.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
-/// let doc = run_plugin_sdk::container::inspect("db")?;
-/// println!("{}", doc["State"]["Status"]);
+/// let db = run_plugin_sdk::container::inspect("db")?;
+/// if !db.running {
+///     println!("{} is {}", db.name, db.state);
+/// }
 /// # Ok(()) }
 /// ```
-pub fn inspect(name: &str) -> Result<serde_json::Value, Error> {
-    let text = wit::inspect(name).map_err(error)?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::failed(format!(
-            "the engine's inspect document for `{name}` is not JSON: {e}"
-        ))
-    })
+pub fn inspect(name: &str) -> Result<ContainerDetails, Error> {
+    wit::inspect(name).map(Into::into).map_err(error)
 }
 
-/// Runs a command in container `name`.
+/// Runs a command in running container `name` (no TTY). A non-zero exit is
+/// not an error: check [`ExecResult::exit_code`].
 ///
 /// ```no_run
-/// # use run_plugin_sdk::container::{exec, ExecRequest};
+/// use run_plugin_sdk::container::{exec, Compression, ExecRequest};
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
-/// let out = exec("db", &ExecRequest::new(["pg_isready"]))?;
+/// let dump = ExecRequest::new(["pg_dumpall", "-U", "postgres"])
+///     .stdout_file("backups/all.sql.zst")
+///     .stdout_compression(Compression::Zstd);
+/// let out = exec("db", &dump)?;
+/// println!("{} bytes dumped", out.stdout_bytes);
 /// # Ok(()) }
 /// ```
 pub fn exec(name: &str, request: &ExecRequest) -> Result<ExecResult, Error> {
-    let request = wit::ExecRequest {
-        command: request.command.clone(),
-        user: request.user.clone(),
-        env: request.env.clone(),
-        workdir: request.workdir.clone(),
-        stdin_file: request.stdin_file.clone(),
-        stdout_file: request.stdout_file.clone(),
-    };
-    let result = wit::exec(name, &request).map_err(error)?;
-    Ok(ExecResult {
-        exit_code: result.exit_code,
-        stdout: result.stdout,
-        stderr: result.stderr,
-    })
+    wit::exec(name, &request.into())
+        .map(Into::into)
+        .map_err(error)
 }
 
 /// Starts container `name`.
@@ -224,31 +646,31 @@ pub fn start(name: &str) -> Result<(), Error> {
     wit::start(name).map_err(error)
 }
 
-/// Stops container `name`, killing it after `timeout_seconds` (the engine's
-/// default when absent).
+/// Stops container `name` with SIGTERM, then SIGKILL after `timeout_seconds`
+/// (10 when absent).
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
-/// run_plugin_sdk::container::stop("db", Some(10))?;
+/// run_plugin_sdk::container::stop("db", Some(30))?;
 /// # Ok(()) }
 /// ```
 pub fn stop(name: &str, timeout_seconds: Option<u32>) -> Result<(), Error> {
     wit::stop(name, timeout_seconds).map_err(error)
 }
 
-/// Restarts container `name`.
+/// Restarts container `name`, killing it after `timeout_seconds` (10 when
+/// absent) if it does not stop.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
-/// run_plugin_sdk::container::restart("web")?;
+/// run_plugin_sdk::container::restart("web", None)?;
 /// # Ok(()) }
 /// ```
-pub fn restart(name: &str) -> Result<(), Error> {
-    wit::restart(name).map_err(error)
+pub fn restart(name: &str, timeout_seconds: Option<u32>) -> Result<(), Error> {
+    wit::restart(name, timeout_seconds).map_err(error)
 }
 
-/// Sends `signal` (the engine's default, usually SIGKILL, when absent) to
-/// container `name`.
+/// Sends `signal` (SIGKILL when absent) to container `name`.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
@@ -259,7 +681,7 @@ pub fn kill(name: &str, signal: Option<&str>) -> Result<(), Error> {
     wit::kill(name, signal).map_err(error)
 }
 
-/// Pauses container `name`.
+/// Pauses (freezes) container `name`.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
@@ -281,19 +703,23 @@ pub fn unpause(name: &str) -> Result<(), Error> {
     wit::unpause(name).map_err(error)
 }
 
-/// Waits until container `name`'s health check passes, failing after
-/// `timeout_seconds`.
+/// Waits until container `name` is healthy (or running, without a health
+/// check); fails with its last health-check output when it turns unhealthy
+/// or after `timeout_seconds`.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
-/// run_plugin_sdk::container::wait_healthy("db", 30)?;
+/// let health = run_plugin_sdk::container::wait_healthy("db", 60)?;
+/// println!("db is {}", health.status);
 /// # Ok(()) }
 /// ```
-pub fn wait_healthy(name: &str, timeout_seconds: u32) -> Result<(), Error> {
-    wit::wait_healthy(name, timeout_seconds).map_err(error)
+pub fn wait_healthy(name: &str, timeout_seconds: u32) -> Result<Health, Error> {
+    wit::wait_healthy(name, timeout_seconds)
+        .map(Into::into)
+        .map_err(error)
 }
 
-/// The last `tail` lines of container `name`'s logs.
+/// The last `tail` lines of container `name`'s stdout and stderr.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
@@ -304,12 +730,149 @@ pub fn logs(name: &str, tail: u32) -> Result<String, Error> {
     wit::logs(name, tail).map_err(error)
 }
 
-/// The host's messages already name the container or call concerned.
+/// Writes `path` from container `name` as a tar stream into the granted `file`.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{copy_out, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let info = copy_out("web", "/etc/nginx", "out/nginx.tar.zst", Compression::Zstd)?;
+/// # Ok(()) }
+/// ```
+pub fn copy_out(
+    name: &str,
+    path: &str,
+    file: &str,
+    compression: Compression,
+) -> Result<FileInfo, Error> {
+    wit::copy_out(name, path, file, compression.into())
+        .map(Into::into)
+        .map_err(error)
+}
+
+/// Extracts a tar stream from the granted `file` into `path` in container `name`.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{copy_in, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// copy_in("web", "/etc", "out/nginx.tar.zst", Compression::Zstd)?;
+/// # Ok(()) }
+/// ```
+pub fn copy_in(name: &str, path: &str, file: &str, compression: Compression) -> Result<(), Error> {
+    wit::copy_in(name, path, file, compression.into()).map_err(error)
+}
+
+/// Volumes mounted by granted containers.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let volumes = run_plugin_sdk::container::volume_list()?;
+/// # Ok(()) }
+/// ```
+pub fn volume_list() -> Result<Vec<VolumeSummary>, Error> {
+    let found = wit::volume_list().map_err(error)?;
+    Ok(found
+        .into_iter()
+        .map(|v| VolumeSummary {
+            name: v.name,
+            driver: v.driver,
+            labels: v.labels,
+            used_by: v.used_by,
+        })
+        .collect())
+}
+
+/// Writes `volume`'s contents as a tar stream into the granted `file`.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{volume_snapshot, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let info = volume_snapshot("pgdata", "backups/pgdata.tar.zst", Compression::Zstd)?;
+/// # Ok(()) }
+/// ```
+pub fn volume_snapshot(
+    volume: &str,
+    file: &str,
+    compression: Compression,
+) -> Result<FileInfo, Error> {
+    wit::volume_snapshot(volume, file, compression.into())
+        .map(Into::into)
+        .map_err(error)
+}
+
+/// Replaces `volume`'s contents with a tar stream from the granted `file`.
+/// Refused while a running container mounts the volume.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{volume_restore, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// volume_restore("pgdata", "backups/pgdata.tar.zst", Compression::Zstd)?;
+/// # Ok(()) }
+/// ```
+pub fn volume_restore(volume: &str, file: &str, compression: Compression) -> Result<(), Error> {
+    wit::volume_restore(volume, file, compression.into()).map_err(error)
+}
+
+/// Images used by granted containers.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let images = run_plugin_sdk::container::image_list()?;
+/// # Ok(()) }
+/// ```
+pub fn image_list() -> Result<Vec<ImageSummary>, Error> {
+    let found = wit::image_list().map_err(error)?;
+    Ok(found
+        .into_iter()
+        .map(|i| ImageSummary {
+            id: i.id,
+            tags: i.tags,
+            size: i.size,
+            created: i.created,
+        })
+        .collect())
+}
+
+/// The engine's inspect document for `image`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let doc = run_plugin_sdk::container::image_inspect("postgres:16")?;
+/// println!("{}", doc["Architecture"]);
+/// # Ok(()) }
+/// ```
+pub fn image_inspect(image: &str) -> Result<serde_json::Value, Error> {
+    let text = wit::image_inspect(image).map_err(error)?;
+    parse_json(&text, &format!("inspect document for image `{image}`"))
+}
+
+/// Writes `docker save IMAGE` into the granted `file`.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{image_export, Compression};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let info = image_export("postgres:16", "backups/postgres.tar.zst", Compression::Zstd)?;
+/// # Ok(()) }
+/// ```
+pub fn image_export(image: &str, file: &str, compression: Compression) -> Result<FileInfo, Error> {
+    wit::image_export(image, file, compression.into())
+        .map(Into::into)
+        .map_err(error)
+}
+
+fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::failed(format!("the engine's {what} is not JSON: {e}")))
+}
+
+/// The host's messages already name the container, volume, file or call
+/// concerned, so they pass through unchanged; only the kind is mapped.
 fn error(e: ContainerError) -> Error {
     match e {
-        ContainerError::Unsupported(m) => Error::unsupported(m),
         ContainerError::Denied(m) => Error::denied(m),
         ContainerError::NotFound(m) => Error::not_found(m),
-        ContainerError::Engine(m) => Error::failed(format!("container engine: {m}")),
+        ContainerError::Unsupported(m) => Error::unsupported(m),
+        ContainerError::Engine(m) | ContainerError::Io(m) | ContainerError::Timeout(m) => {
+            Error::failed(m)
+        }
     }
 }

@@ -367,8 +367,10 @@ impl Engine for Docker {
                 Ok(())
             };
             if let Err(error) = run.await {
+                // The helper's own words are the useful part of the error.
+                let logs = self.logs(&created.id, 20).await.unwrap_or_default();
                 let _ = self.remove(&created.id).await;
-                return Err(error);
+                return Err(EngineError::Failed(format!("{error}: {}", logs.trim())));
             }
         }
         Ok(created.id)

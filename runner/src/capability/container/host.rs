@@ -585,7 +585,8 @@ impl Host for ContainerHost {
             let clear = vec![
                 "sh".into(),
                 "-c".into(),
-                format!("find {VOLUME_MOUNT} -mindepth 1 -delete"),
+                // POSIX sh only (busybox has no `find -delete`); the globs cover dotfiles.
+                format!("cd {VOLUME_MOUNT} && rm -rf -- * .[!.]* ..?*"),
             ];
             let helper = engine
                 .helper(HelperSpec {
