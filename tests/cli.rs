@@ -108,3 +108,34 @@ fn bad_flags_are_usage_errors() {
         .run();
     Test::new().tasks(FAIL).args(&["--json"]).status(2).run();
 }
+
+#[test]
+fn everything_after_the_task_name_is_the_tasks_including_runner_flags() {
+    Test::new()
+        .tasks("[tasks.show]\ncommand = \"echo args: $*\"\n")
+        .args(&["-q", "show", "-v", "x", "--list", "--"])
+        .stdout("args: -v x --list --\n")
+        .stderr("")
+        .run();
+}
+
+#[test]
+fn verbose_logs_the_runner_not_every_library() {
+    let cache = tempfile::tempdir().unwrap();
+    let test =
+        Test::new().tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"noop\" }\n");
+    // A cold cache makes Cranelift compile the plugin: its debug logs must stay out.
+    let output = test
+        .command()
+        .env("RUN_CACHE_DIR", cache.path())
+        .args(["-vv", "t"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().count() < 50,
+        "{} lines of logs:\n{stderr}",
+        stderr.lines().count()
+    );
+}

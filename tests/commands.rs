@@ -60,3 +60,29 @@ fn dry_run_does_not_run_commands() {
         .stderr("(dry run) touch ran\n")
         .run();
 }
+
+/// Regression: `sh` forks its commands, so killing only `sh` on a timeout left
+/// them running, reparented to init.
+#[test]
+fn a_timeout_kills_the_commands_the_shell_started() {
+    let marker = format!("sleep 31.{}", std::process::id());
+    Test::new()
+        .tasks(&format!(
+            "[tasks.slow]\ncommand = \"{marker}; echo never\"\ntimeout = \"300ms\"\n"
+        ))
+        .args(&["-q", "slow"])
+        .stdout("")
+        .status(124)
+        .run();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let leftovers: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&marker))
+        .map(str::to_owned)
+        .collect();
+    assert!(leftovers.is_empty(), "left running: {leftovers:?}");
+}

@@ -6,6 +6,7 @@ mod support {
     pub mod images;
 }
 
+mod backup;
 mod capability_container;
 mod capability_env;
 mod capability_files;

@@ -109,3 +109,16 @@ fn interrupt_stops_a_running_plugin_with_130() {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
 }
+
+#[test]
+fn a_plugin_error_asking_for_exit_code_0_still_fails_the_run() {
+    Test::new()
+        .tasks(&fixture(
+            r#"mode = "fail", code = 0, message = "failed quietly""#,
+            "",
+        ))
+        .args(&["t"])
+        .stderr_contains("failed quietly")
+        .status(1)
+        .run();
+}

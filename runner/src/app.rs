@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::config::{self, model::TaskFile};
 use crate::error::{Error, suggest};
 use crate::ui::Ui;
@@ -34,7 +34,9 @@ pub fn main() -> i32 {
 }
 
 fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
-    if let Some(Command::Completions { shell }) = &cli.command {
+    // `completions` is reserved: it needs no tasks.toml and is never a task.
+    if cli.task() == Some("completions") {
+        let shell = cli.task_args().first().map_or("", String::as_str);
         return completions(shell).map(|()| 0);
     }
     let options = &cli.options;
@@ -54,7 +56,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         return Ok(0);
     }
 
-    let name = match cli.task.as_deref() {
+    let name = match cli.task() {
         Some(name) => name,
         None if file.task("default").is_some() => "default",
         None => {
@@ -97,7 +99,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     let summary = runtime.block_on(scheduler::execute(
         file.clone(),
         plan.clone(),
-        cli.args.clone(),
+        cli.task_args().to_vec(),
         ui.clone(),
         scheduler_options,
     ));

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 /// Run the tasks of a tasks.toml; plugin tasks run sandboxed in WebAssembly.
@@ -11,27 +11,33 @@ use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 #[command(
     name = "run",
     version,
-    args_conflicts_with_subcommands = true,
-    after_help = "Runner options go before the task name; everything after it is passed to the task.\nExit codes: 0 success, the failing task's code, 2 usage or tasks.toml error, 124 timeout, 130 interrupted."
+    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\nExit codes: 0 success, the failing task's code, 2 usage or tasks.toml error, 124 timeout, 130 interrupted."
 )]
 pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
     #[command(flatten)]
     pub options: Options,
 
-    /// The task to run (a name or an alias).
-    #[arg(value_name = "TASK", add = ArgValueCandidates::new(task_candidates))]
-    pub task: Option<String>,
-
-    /// Arguments passed to the task.
+    /// The task to run (a name or an alias), then the arguments passed to it.
+    /// Everything after the task name is the task's, runner options included.
     #[arg(
-        value_name = "ARGS",
+        value_name = "TASK [ARGS]",
         trailing_var_arg = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        add = ArgValueCandidates::new(task_candidates)
     )]
-    pub args: Vec<String>,
+    pub invocation: Vec<String>,
+}
+
+impl Cli {
+    /// The task named on the command line, if any.
+    pub fn task(&self) -> Option<&str> {
+        self.invocation.first().map(String::as_str)
+    }
+
+    /// The arguments after the task name.
+    pub fn task_args(&self) -> &[String] {
+        self.invocation.get(1..).unwrap_or_default()
+    }
 }
 
 /// Options of the runner itself.
@@ -78,22 +84,14 @@ pub struct Options {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// A log filter like RUST_LOG (e.g. `debug`, `run=trace,plugin=warn`); overrides -q/-v.
+    /// A log filter like RUST_LOG (targets: `runner` for the runner, `plugin` for
+    /// plugin logs; e.g. `runner=debug,plugin=warn`); overrides -q/-v.
     #[arg(long, env = "RUN_LOG", value_name = "FILTER")]
     pub log: Option<String>,
 
     /// Use this tasks.toml instead of searching upwards from the current directory.
     #[arg(short, long, value_name = "PATH")]
     pub file: Option<PathBuf>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Print a shell completion script (task names included, read live from tasks.toml).
-    Completions {
-        /// bash, zsh, fish, elvish or powershell.
-        shell: String,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

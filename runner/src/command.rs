@@ -31,10 +31,15 @@ pub async fn run(
             .current_dir(root)
             .envs(task.env.set.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true);
-        let status = command.status().await.map_err(|source| TaskError::Spawn {
+        let spawn_error = |source| TaskError::Spawn {
             line: line.clone(),
             source,
-        })?;
+        };
+        let mut child = command.spawn().map_err(spawn_error)?;
+        // `sh` forks its commands, so killing `sh` alone (kill_on_drop) would
+        // leave them running after a timeout or Ctrl-C: the guard kills the tree.
+        let _tree = child.id().map(ProcessTree);
+        let status = child.wait().await.map_err(spawn_error)?;
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
             return Err(match (status.code(), status.signal()) {
@@ -54,4 +59,58 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Kills a process and all its descendants when dropped (a timeout, Ctrl-C, or
+/// the end of the line, when the tree is normally gone already). Children stay in
+/// the runner's process group so interactive commands keep the terminal.
+struct ProcessTree(u32);
+
+impl Drop for ProcessTree {
+    fn drop(&mut self) {
+        for pid in descendants(self.0).into_iter().rev() {
+            // SAFETY: kill(2) has no memory effects; a stale pid yields ESRCH.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+}
+
+/// `root` and every process below it, parents before children, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The command name may hold spaces and parentheses: the ppid follows the last `)`.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse().ok());
+            if let Some(ppid) = ppid {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    tree
 }

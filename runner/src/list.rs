@@ -40,12 +40,10 @@ pub fn text(file: &TaskFile, color: bool) -> String {
             continue;
         }
         if let Some(group) = group {
-            writeln!(
-                out,
-                "\n{}",
-                paint(color, Style::new().bold(), &format!("[{group}]"))
-            )
-            .unwrap();
+            // A blank line between groups, not under the heading.
+            let separator = if out.ends_with(":\n") { "" } else { "\n" };
+            let heading = paint(color, Style::new().bold(), &format!("[{group}]"));
+            writeln!(out, "{separator}{heading}").unwrap();
         }
         for task in tasks {
             let name = paint(

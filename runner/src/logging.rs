@@ -14,18 +14,21 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::cli::{LogFormat, Options};
 
 pub fn init(options: &Options, color: bool) {
-    let default = match (options.quiet, options.verbose) {
+    let level = match (options.quiet, options.verbose) {
         (0, 0) => "info",
         (1, _) => "warn",
         (q, _) if q >= 2 => "error",
         (_, 1) => "debug",
         _ => "trace",
     };
+    // -v is about the runner and its plugins; libraries (Cranelift logs
+    // thousands of lines per compile) stay at warn unless asked for.
+    let default = format!("warn,runner={level},plugin={level}");
     let filter = options
         .log
         .as_deref()
         .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
+        .unwrap_or_else(|| EnvFilter::new(&default));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);

@@ -56,7 +56,10 @@ impl TaskError {
     /// The documented exit codes (docs/exit-codes.md).
     pub fn exit_code(&self) -> i32 {
         match self {
-            TaskError::Plugin { exit_code, .. } => exit_code.map_or(1, i32::from),
+            // A failed task never exits 0, whatever code the plugin asked for.
+            TaskError::Plugin { exit_code, .. } => {
+                exit_code.filter(|&c| c != 0).map_or(1, i32::from)
+            }
             TaskError::Command { code, .. } => *code,
             TaskError::CommandSignal { signal, .. } => 128 + signal,
             TaskError::Timeout(_) => 124,

@@ -5,7 +5,8 @@
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 use super::error::{
-    ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Key, Relation,
+    ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Key,
+    NameProblem, Relation,
 };
 use super::model::Span;
 
@@ -143,6 +144,10 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
             ..
         } => vec![DURATION_HELP.to_owned()],
         ErrorKind::WrongType { .. } => vec![],
+        ErrorKind::InvalidName {
+            problem: NameProblem::Reserved(_),
+            ..
+        } => vec!["pick another name".to_owned()],
         ErrorKind::InvalidName { .. } => vec![
             "names may contain ASCII letters, digits, `_`, `.`, `:` and `-`, but cannot start with `-`"
                 .to_owned(),

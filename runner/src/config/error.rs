@@ -355,6 +355,8 @@ pub enum NameProblem {
     /// It would be taken for a command-line option.
     LeadingDash,
     BadChar(char),
+    /// The runner takes this word itself; the reason says for what.
+    Reserved(&'static str),
 }
 
 impl fmt::Display for NameProblem {
@@ -363,6 +365,7 @@ impl fmt::Display for NameProblem {
             Self::Empty => f.write_str("names cannot be empty"),
             Self::LeadingDash => f.write_str("names cannot start with `-`"),
             Self::BadChar(c) => write!(f, "{c:?} is not allowed in names"),
+            Self::Reserved(reason) => write!(f, "the name is reserved: {reason}"),
         }
     }
 }

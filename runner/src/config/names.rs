@@ -2,6 +2,10 @@
 
 use super::error::{EnvNameProblem, NameProblem};
 
+/// First words `run` itself answers to, so no task could ever be run by them.
+const RESERVED: &[&str] = &["completions"];
+const RESERVED_REASON: &str = "`run completions SHELL` prints shell completions";
+
 /// Task names and aliases are typed on the command line: `[A-Za-z0-9_.:-]`,
 /// and no leading `-`, which would read as an option.
 pub(crate) fn check_task_name(name: &str) -> Result<(), NameProblem> {
@@ -16,6 +20,9 @@ pub(crate) fn check_task_name(name: &str) -> Result<(), NameProblem> {
     }
     if name.starts_with('-') {
         return Err(NameProblem::LeadingDash);
+    }
+    if RESERVED.contains(&name) {
+        return Err(NameProblem::Reserved(RESERVED_REASON));
     }
     Ok(())
 }

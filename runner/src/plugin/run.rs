@@ -102,7 +102,10 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         let plugin = pre.instantiate_async(&mut store).await?;
         let handler = plugin.runner_plugin_handler();
         let descriptor = handler.call_describe(&mut store).await?;
-        let missing = super::missing_grants(&descriptor.capabilities, &grants);
+        // Variables passed through by `env = [...]` are granted as much as `allow.env`.
+        let mut granted = grants.clone();
+        granted.env.extend(task.env.pass.iter().cloned());
+        let missing = super::missing_grants(&descriptor.capabilities, &granted);
         if !missing.is_empty() && !inv.dry_run {
             return Ok(Err(TaskError::Ungranted { missing }));
         }

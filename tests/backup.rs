@@ -1,0 +1,528 @@
+//! The built-in `backup` plugin against real containers: dumps that restore
+//! row for row, failures that leave nothing behind, checksums verified before
+//! a restore, retention that spares pinned backups, and volume snapshots.
+//!
+//! Needs a Docker Engine and the test images (`images::ensure()` builds them).
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::support::images::{self, Container, docker};
+use crate::test::Test;
+
+/// The two tasks of the issue, as a user would write them, for `container`.
+fn tasks(container: &str, backup_extra: &str) -> String {
+    format!(
+        r#"[tasks.backup]
+description = "Dump every database of {container}"
+plugin = "backup"
+config = {{ container = "{container}", user = "postgres", dir = "backups", keep = 10{backup_extra} }}
+allow = {{ containers = ["{container}"], write = ["backups"] }}
+
+[tasks.restore]
+description = "Restore a backup into {container}"
+plugin = "backup"
+config = {{ container = "{container}", user = "postgres", dir = "backups", mode = "restore" }}
+allow = {{ containers = ["{container}"], read = ["backups"] }}
+"#
+    )
+}
+
+/// A project directory with a tasks.toml, where `run` is invoked several
+/// times (a backup, then a restore, ...).
+struct Project {
+    test: Test,
+}
+
+impl Project {
+    fn new(toml: &str) -> Project {
+        Project {
+            test: Test::new().tasks(toml),
+        }
+    }
+
+    fn path(&self, path: &str) -> PathBuf {
+        self.test.path(path)
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        self.run_env(&[], args)
+    }
+
+    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        let mut command = self.test.command();
+        command.envs(env.iter().copied()).args(args);
+        let output = command.output().unwrap();
+        Outcome {
+            args: args.join(" "),
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+struct Outcome {
+    args: String,
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn context(&self) -> String {
+        format!(
+            "\n--- run {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args, self.stdout, self.stderr
+        )
+    }
+
+    fn status(self, status: i32) -> Outcome {
+        assert_eq!(self.status, Some(status), "exit status{}", self.context());
+        self
+    }
+
+    fn ok(self) -> Outcome {
+        self.status(0)
+    }
+
+    fn stdout_contains(self, text: &str) -> Outcome {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    fn stderr_contains(self, text: &str) -> Outcome {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    fn stderr_lacks(self, text: &str) -> Outcome {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr has {text:?}{}",
+            self.context()
+        );
+        self
+    }
+}
+
+/// Every file name in `dir` (hidden ones included), sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(read) => read
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+/// The dumps (not manifests) in `dir`, sorted by name (= by time).
+fn dumps(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".sql.zst"))
+        .collect()
+}
+
+fn manifest(dir: &Path, file: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("{file}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A table with enough rows (and awkward values) to notice any loss.
+fn seed(pg: &Container) {
+    pg.psql(
+        "create table items(id int primary key, name text, price numeric(10,2), note text); \
+         insert into items select g, 'item ' || g, g * 1.25, \
+           case when g % 7 = 0 then null else E'tab\\there ''quoted'' ü' end \
+         from generate_series(1, 2000) g;",
+    );
+}
+
+const ROWS: &str = "select id, name, price, coalesce(note, '<null>') from items order by id";
+
+#[test]
+fn a_backup_restores_row_for_row() {
+    images::ensure();
+    let pg = Container::postgres("backup-roundtrip");
+    let name = pg.name.clone();
+    seed(&pg);
+    let before = pg.psql(ROWS);
+    assert_eq!(before.lines().count(), 2000, "{before}");
+
+    let project = Project::new(&tasks(&name, ""));
+    project.run(&["backup"]).ok().stdout_contains(&format!(
+        "backed up container `{name}` into backups/{name}_"
+    ));
+    let dir = project.path("backups");
+    let dumps = dumps(&dir);
+    assert_eq!(dumps.len(), 1, "{:?}", files(&dir));
+    let file = &dumps[0];
+    // NAME_20261122T203000Z.sql.zst
+    let stamp = file
+        .strip_prefix(&format!("{name}_"))
+        .and_then(|f| f.strip_suffix(".sql.zst"))
+        .unwrap();
+    assert!(
+        stamp.len() == 16 && stamp.ends_with('Z') && stamp.as_bytes()[8] == b'T',
+        "{file}"
+    );
+    assert_eq!(
+        files(&dir),
+        [file.clone(), format!("{file}.json")],
+        "nothing else is left behind"
+    );
+
+    let m = manifest(&dir, file);
+    assert_eq!(m["schema"], "run.backup/v1");
+    assert_eq!(m["kind"], "dump");
+    assert_eq!(m["file"], file.as_str());
+    assert_eq!(m["container"], name.as_str());
+    assert_eq!(m["exit_code"], 0);
+    assert_eq!(m["pinned"], false);
+    assert!(m["hook_for"].is_null(), "{m}");
+    assert!(!m["image"].as_str().unwrap().is_empty(), "{m}");
+    assert!(
+        m["server_version"].as_str().unwrap().starts_with("15"),
+        "{m}"
+    );
+    assert!(m["created_at"].as_str().unwrap().ends_with('Z'), "{m}");
+    let bytes = std::fs::read(dir.join(file)).unwrap();
+    assert_eq!(m["bytes"], bytes.len() as u64);
+    assert_eq!(m["sha256"], hex::encode(Sha256::digest(&bytes)));
+    // zstd's magic number: the host compressed it.
+    assert_eq!(bytes[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+
+    pg.psql("drop table items;");
+    project
+        .run(&["--yes", "restore", "--latest"])
+        .ok()
+        .stdout_contains(&format!("restored {file} into container `{name}`"));
+    assert_eq!(pg.psql(ROWS), before);
+}
+
+#[test]
+fn a_restore_over_existing_data_replaces_it() {
+    images::ensure();
+    let pg = Container::postgres("backup-overwrite");
+    let name = pg.name.clone();
+    seed(&pg);
+    let before = pg.psql(ROWS);
+    let project = Project::new(&tasks(&name, ""));
+    project.run(&["backup"]).ok();
+    // Changed, not dropped: the dump's --clean must replace what is there.
+    pg.psql(
+        "update items set name = 'changed' where id < 100; \
+         insert into items values (9999, 'new', 1, null);",
+    );
+    project.run(&["--yes", "restore", "--latest"]).ok();
+    assert_eq!(pg.psql(ROWS), before);
+    // A restore can be repeated, and a backup named on the command line works.
+    let file = dumps(&project.path("backups")).remove(0);
+    project.run(&["--yes", "restore", &file]).ok();
+    assert_eq!(pg.psql(ROWS), before);
+}
+
+#[test]
+fn a_stopped_container_fails_and_leaves_nothing() {
+    images::ensure();
+    let pg = Container::postgres("backup-stopped");
+    let name = pg.name.clone();
+    docker(&["stop", &name]);
+    let project = Project::new(&tasks(&name, ""));
+    project
+        .run(&["backup"])
+        .status(1)
+        .stderr_contains(&format!("container `{name}` is exited"));
+    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
+}
+
+#[test]
+fn wrong_credentials_fail_with_the_server_message_and_leave_nothing() {
+    images::ensure();
+    let pg = Container::postgres("backup-role");
+    let name = pg.name.clone();
+    let toml = tasks(&name, "").replacen("user = \"postgres\"", "user = \"no_such_role\"", 1);
+    let project = Project::new(&toml);
+    project
+        .run(&["backup"])
+        .status(1)
+        .stderr_contains(&format!("pg_dumpall in container `{name}` failed"))
+        .stderr_contains("role \"no_such_role\" does not exist");
+    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
+}
+
+#[test]
+fn a_corrupted_backup_is_refused_before_touching_the_database() {
+    images::ensure();
+    let pg = Container::postgres("backup-corrupt");
+    let name = pg.name.clone();
+    seed(&pg);
+    let project = Project::new(&tasks(&name, ""));
+    project.run(&["backup"]).ok();
+    let dir = project.path("backups");
+    let file = dumps(&dir).remove(0);
+    let expected = manifest(&dir, &file)["sha256"].as_str().unwrap().to_owned();
+    let path = dir.join(&file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+
+    // A change after the backup: a refused restore must leave it in place.
+    pg.psql("insert into items values (5000, 'after the backup', 1, null);");
+    let after = pg.psql(ROWS);
+    project
+        .run(&["--yes", "restore", "--latest"])
+        .status(1)
+        .stderr_contains(&format!("backup {file} is corrupted: sha256 "))
+        .stderr_contains(&format!("expected {expected}"));
+    assert_eq!(pg.psql(ROWS), after);
+}
+
+#[test]
+fn retention_keeps_the_newest_and_every_pinned_backup() {
+    images::ensure();
+    let pg = Container::postgres("backup-keep");
+    let name = pg.name.clone();
+    let toml = tasks(&name, "").replace("keep = 10", "keep = 2")
+        + "\n[tasks.migrate]\ncommand = \"true\"\nbefore = [\"backup\"]\n";
+    let project = Project::new(&toml);
+    let dir = project.path("backups");
+    project.run(&["backup"]).ok();
+    let first = dumps(&dir);
+    assert_eq!(first.len(), 1);
+
+    // Run as a hook before `migrate`: pinned.
+    project.run(&["migrate"]).ok();
+    let pinned: Vec<String> = dumps(&dir)
+        .into_iter()
+        .filter(|f| !first.contains(f))
+        .collect();
+    assert_eq!(pinned.len(), 1);
+    let m = manifest(&dir, &pinned[0]);
+    assert_eq!(m["pinned"], true);
+    assert_eq!(m["hook_for"], "migrate");
+
+    let mut removals = 0;
+    for _ in 0..3 {
+        let outcome = project.run(&["backup"]).ok();
+        removals += outcome.stderr.matches("removed backups/").count();
+    }
+    let left = dumps(&dir);
+    // The pinned one, and the two newest regular ones.
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&pinned[0]), "{left:?}");
+    assert!(!left.contains(&first[0]), "{left:?}");
+    assert_eq!(removals, 2, "each removal is logged");
+    // Every dump still has its manifest, and nothing else is left.
+    let mut expected: Vec<String> = left
+        .iter()
+        .flat_map(|f| [f.clone(), format!("{f}.json")])
+        .collect();
+    expected.sort();
+    assert_eq!(files(&dir), expected);
+}
+
+#[test]
+fn retention_under_dry_run_only_reports() {
+    images::ensure();
+    let pg = Container::postgres("backup-dry");
+    let name = pg.name.clone();
+    let project = Project::new(&tasks(&name, "").replace("keep = 10", "keep = 1"));
+    project.run(&["backup"]).ok();
+    let dir = project.path("backups");
+    let before = files(&dir);
+    assert_eq!(dumps(&dir).len(), 1);
+    project
+        .run(&["--dry-run", "backup"])
+        .ok()
+        .stdout_contains("would run `pg_dumpall -U postgres --clean --if-exists`")
+        .stderr_contains("would remove backups/");
+    assert_eq!(files(&dir), before);
+}
+
+#[test]
+fn stale_partial_files_of_a_killed_run_are_removed() {
+    images::ensure();
+    let pg = Container::postgres("backup-stale");
+    let name = pg.name.clone();
+    let project = Project::new(&tasks(&name, ""));
+    let stale = format!("backups/.{name}_20200101T000000Z.sql.zst.partial");
+    let other = "backups/.someone-else_20200101T000000Z.sql.zst.partial";
+    std::fs::create_dir_all(project.path("backups")).unwrap();
+    std::fs::write(project.path(&stale), "half a dump").unwrap();
+    std::fs::write(project.path(other), "not ours").unwrap();
+    project
+        .run(&["backup"])
+        .ok()
+        .stderr_contains(&format!("removed {stale}"));
+    assert!(!project.path(&stale).exists());
+    assert!(
+        project.path(other).exists(),
+        "other names' files are left alone"
+    );
+}
+
+#[test]
+fn an_ungranted_container_is_denied_by_name() {
+    // The grant is checked before the engine is asked anything.
+    let name = format!("pg-denied-{}", std::process::id());
+    let toml = tasks(&name, "").replacen(
+        &format!("containers = [\"{name}\"], write"),
+        "containers = [\"pg-other\"], write",
+        1,
+    );
+    let project = Project::new(&toml);
+    project
+        .run(&["backup"])
+        .status(1)
+        .stderr_contains("denied")
+        .stderr_contains(&format!(
+            "container `{name}` is not granted to task `backup`"
+        ));
+    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
+}
+
+#[test]
+fn a_restore_without_a_choice_fails_clearly_under_ci() {
+    images::ensure();
+    let pg = Container::postgres("backup-ci");
+    let name = pg.name.clone();
+    seed(&pg);
+    let project = Project::new(&tasks(&name, ""));
+    project.run(&["backup"]).ok();
+    pg.psql("delete from items where id > 10;");
+    let after = pg.psql(ROWS);
+    project
+        .run_env(&[("CI", "true")], &["restore"])
+        .status(1)
+        .stderr_contains("invalid input")
+        .stderr_contains("--latest")
+        .stderr_contains("no terminal")
+        .stderr_lacks("restored");
+    assert_eq!(pg.psql(ROWS), after);
+}
+
+/// A busybox container with a new named volume at /data; both are removed
+/// when it is dropped.
+fn busybox_with_volume(prefix: &str) -> Container {
+    images::ensure();
+    let name = images::unique_name(prefix);
+    let volume = format!("{name}-data");
+    let label = format!("{}=1", images::LABEL);
+    // Built first so that Drop cleans up even if `docker run` fails.
+    let container = Container {
+        name,
+        volumes: vec![volume.clone()],
+    };
+    docker(&["volume", "create", "--label", &label, &volume]);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &container.name,
+        "--label",
+        &label,
+        "-v",
+        &format!("{volume}:/data"),
+        images::BUSYBOX,
+        "sleep",
+        "86400",
+    ]);
+    container
+}
+
+fn sh(container: &Container, script: &str) -> String {
+    docker(&["exec", &container.name, "sh", "-c", script])
+}
+
+/// Every file under /data with its checksum, size and mode.
+fn listing(container: &Container) -> String {
+    sh(
+        container,
+        "cd /data && find . -type f | sort | while read f; do \
+         echo \"$(md5sum < \"$f\") $(stat -c '%s %a' \"$f\") $f\"; done",
+    )
+}
+
+#[test]
+fn a_volume_snapshot_restores_byte_for_byte() {
+    let bb = busybox_with_volume("backup-snap");
+    let name = bb.name.clone();
+    let volume = bb.volumes[0].clone();
+    sh(
+        &bb,
+        "mkdir -p /data/sub && echo hello > /data/a.txt && chmod 600 /data/a.txt \
+         && head -c 300000 /dev/urandom > /data/sub/b.bin",
+    );
+    let before = listing(&bb);
+    assert_eq!(before.lines().count(), 2, "{before}");
+
+    let toml = format!(
+        r#"[tasks.snapshot]
+plugin = "backup"
+config = {{ container = "{name}", dir = "snapshots", mode = "snapshot" }}
+allow = {{ containers = ["{name}"], write = ["snapshots"] }}
+
+[tasks.restore]
+plugin = "backup"
+config = {{ container = "{name}", dir = "snapshots", mode = "restore-snapshot" }}
+allow = {{ containers = ["{name}"], read = ["snapshots"] }}
+"#
+    );
+    let project = Project::new(&toml);
+    project
+        .run(&["snapshot"])
+        .ok()
+        .stdout_contains(&format!("snapshotted volume `{}`", volume));
+    // Paused for the copy, running again after it.
+    assert_eq!(bb.inspect("{{.State.Status}}"), "running");
+    let dir = project.path("snapshots");
+    let archives: Vec<String> = files(&dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".tar.zst"))
+        .collect();
+    assert_eq!(archives.len(), 1, "{:?}", files(&dir));
+    assert!(
+        archives[0].starts_with(&format!("{name}-{}_", volume)),
+        "{archives:?}"
+    );
+    let m = manifest(&dir, &archives[0]);
+    assert_eq!(m["kind"], "snapshot");
+    assert_eq!(m["volume"], volume.as_str());
+    let bytes = std::fs::read(dir.join(&archives[0])).unwrap();
+    assert_eq!(m["sha256"], hex::encode(Sha256::digest(&bytes)));
+
+    sh(
+        &bb,
+        "echo changed > /data/a.txt && rm /data/sub/b.bin && echo extra > /data/c.txt",
+    );
+    assert_ne!(listing(&bb), before);
+
+    // Refused while the container runs, unless told to stop it.
+    project
+        .run(&["--yes", "restore", "--latest"])
+        .status(1)
+        .stderr_contains(&format!("container `{name}` is running"))
+        .stderr_contains("--stop");
+    assert_ne!(listing(&bb), before);
+
+    project
+        .run(&["--yes", "restore", "--latest", "--stop"])
+        .ok()
+        .stdout_contains(&format!("restored {}", archives[0]));
+    assert_eq!(bb.inspect("{{.State.Status}}"), "running");
+    assert_eq!(listing(&bb), before);
+}
