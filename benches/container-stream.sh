@@ -17,7 +17,9 @@ command -v zstd >/dev/null || apt-get install -y zstd >/dev/null
 bash tests/images/build.sh
 
 echo "bench: building release run"
-CARGO_TARGET_DIR=target/bench cargo build --release -p runner >/dev/null 2>&1
+if ! CARGO_TARGET_DIR=target/bench cargo build --release -p runner >"${TMPDIR:-/tmp}/run-bench-build.log" 2>&1; then
+  tail -30 "${TMPDIR:-/tmp}/run-bench-build.log"; echo "bench: release build failed"; exit 1
+fi
 RUN=$ROOT/target/bench/release/run
 FIXTURE=$ROOT/target/bench/wasm-plugins/wasm32-wasip2/release/test_programs.wasm
 

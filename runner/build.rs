@@ -31,7 +31,7 @@ fn main() {
         );
     }
 
-    let target_dir = wasm_target_dir(&workspace);
+    let target_dir = wasm_target_dir(&out_dir);
     let crates: Vec<&str> = BUILTINS
         .iter()
         .map(|(_, krate)| *krate)
@@ -65,10 +65,13 @@ fn main() {
 }
 
 /// `<target>/wasm-plugins`, beside the host build, so `cargo clean` removes it.
-fn wasm_target_dir(workspace: &Path) -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"))
+/// Derived from OUT_DIR (`<target>/<profile>/build/runner-*/out`), which is
+/// absolute: CARGO_TARGET_DIR may be relative to wherever cargo was started.
+fn wasm_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .nth(4)
+        .expect("OUT_DIR is inside the target directory")
         .join("wasm-plugins")
 }
 
