@@ -243,6 +243,13 @@ hyperfine -N --warmup 10 --runs {os.environ["RUNS"]} 'run noop' 'just noop' 'mak
 hyperfine -N --runs 3 --prepare 'rm -rf $RUN_CACHE_DIR' 'run noop'
 ```
 """
+# Sections measured by other scripts (benches/container-stream.sh) are kept:
+# each writes benches/results/NAME.md, appended here.
+results = os.path.join(os.path.dirname(out), "..", "benches", "results")
+if os.path.isdir(results):
+    for name in sorted(os.listdir(results)):
+        if name.endswith(".md"):
+            md += "\n" + open(os.path.join(results, name)).read()
 open(out, "w").write(md)
 print(md)
 PY

@@ -526,3 +526,125 @@ allow = {{ containers = ["{name}"], read = ["snapshots"] }}
     assert_eq!(bb.inspect("{{.State.Status}}"), "running");
     assert_eq!(listing(&bb), before);
 }
+
+/// A busybox container whose `pg_dumpall` is the given script: dumps that fail
+/// in exactly the way a test needs, without timing a real server.
+fn fake_postgres(prefix: &str, pg_dumpall: &str) -> Container {
+    let c = Container::busybox(prefix, &[]);
+    set_pg_dumpall(&c, pg_dumpall);
+    c
+}
+
+fn set_pg_dumpall(c: &Container, script: &str) {
+    let install = format!(
+        "printf '%s\\n' '#!/bin/sh' {} > /bin/pg_dumpall && chmod +x /bin/pg_dumpall",
+        shell_words(script)
+    );
+    let output = c.exec(&["sh", "-c", &install]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Each line of `script` as one single-quoted shell word.
+fn shell_words(script: &str) -> String {
+    script
+        .lines()
+        .map(|l| format!("'{}'", l.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const COMPLETE_DUMP: &str =
+    "echo 'CREATE TABLE t (id int);'\necho '-- PostgreSQL database cluster dump complete'";
+
+#[test]
+fn a_dump_cut_short_is_refused_and_leaves_nothing() {
+    let pg = fake_postgres(
+        "backup-cut",
+        "echo '-- PostgreSQL database cluster dump'\necho 'CREATE TABLE t (id int);'",
+    );
+    let project = Project::new(&tasks(&pg.name, ""));
+    project
+        .run(&["backup"])
+        .status(1)
+        .stderr_contains("is truncated");
+    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
+}
+
+#[test]
+fn a_dump_failing_half_way_reports_the_server_and_leaves_nothing() {
+    let pg = fake_postgres(
+        "backup-half",
+        "echo 'CREATE TABLE t (id int);'\necho 'pg_dumpall: error: query failed: server closed the connection unexpectedly' >&2\nexit 1",
+    );
+    let project = Project::new(&tasks(&pg.name, ""));
+    project
+        .run(&["backup"])
+        .status(1)
+        .stderr_contains("server closed the connection unexpectedly");
+    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
+}
+
+#[test]
+fn a_full_disk_fails_the_backup_and_leaves_nothing() {
+    // 2 MB of base64 noise compresses to far more than the 64 KiB disk.
+    let pg = fake_postgres(
+        "backup-full",
+        &format!("head -c 2000000 /dev/urandom | base64\n{COMPLETE_DUMP}"),
+    );
+    let project = Project::new(&tasks(&pg.name, ""));
+    let backups = project.path("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&backups)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mounting a small tmpfs needs root");
+    let outcome = project.run(&["backup"]);
+    let left = files(&backups);
+    std::process::Command::new("umount")
+        .arg(&backups)
+        .status()
+        .unwrap();
+    outcome.status(1).stderr_contains("No space left on device");
+    assert_eq!(left, Vec::<String>::new());
+}
+
+#[test]
+fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
+    let pg = fake_postgres(
+        "backup-kill",
+        "echo 'CREATE TABLE t (id int);'\nsleep 30\necho '-- PostgreSQL database cluster dump complete'",
+    );
+    let project = Project::new(&tasks(&pg.name, ""));
+    let mut child = project.test.command().arg("backup").spawn().unwrap();
+    let backups = project.path("backups");
+    let started = std::time::Instant::now();
+    while !files(&backups).iter().any(|f| f.ends_with(".partial")) {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the backup never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind runs
+    child.wait().unwrap();
+    assert_eq!(
+        dumps(&backups),
+        Vec::<String>::new(),
+        "a killed backup must not look like a backup"
+    );
+
+    set_pg_dumpall(&pg, COMPLETE_DUMP);
+    project.run(&["backup"]).ok();
+    let left = files(&backups);
+    assert_eq!(dumps(&backups).len(), 1, "{left:?}");
+    assert!(
+        !left.iter().any(|f| f.ends_with(".partial")),
+        "the stale partial file is removed: {left:?}"
+    );
+}

@@ -58,25 +58,30 @@ impl Docker {
     }
 
     fn error(&self, error: bollard::errors::Error) -> EngineError {
-        use bollard::errors::Error as E;
-        match error {
-            E::DockerResponseServerError {
-                status_code: 404,
-                message,
-            } => EngineError::NotFound(message),
-            E::DockerResponseServerError {
-                status_code: 409 | 304,
-                message,
-            } => EngineError::Conflict(message),
-            E::DockerResponseServerError { message, .. } => EngineError::Failed(message),
-            E::HyperResponseError { .. } | E::IOError { .. } | E::RequestTimeoutError => {
-                EngineError::Unreachable {
-                    address: self.address.clone(),
-                    reason: error.to_string(),
-                }
+        engine_error(&self.address, error)
+    }
+}
+
+/// One mapping of bollard's errors for every call and stream.
+fn engine_error(address: &str, error: bollard::errors::Error) -> EngineError {
+    use bollard::errors::Error as E;
+    match error {
+        E::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => EngineError::NotFound(message),
+        E::DockerResponseServerError {
+            status_code: 409 | 304,
+            message,
+        } => EngineError::Conflict(message),
+        E::DockerResponseServerError { message, .. } => EngineError::Failed(message),
+        E::HyperResponseError { .. } | E::IOError { .. } | E::RequestTimeoutError => {
+            EngineError::Unreachable {
+                address: address.to_owned(),
+                reason: error.to_string(),
             }
-            other => EngineError::Failed(other.to_string()),
         }
+        other => EngineError::Failed(other.to_string()),
     }
 }
 
@@ -280,19 +285,7 @@ impl Engine for Docker {
         Box::pin(
             self.client
                 .download_from_container(name, Some(options))
-                .map_err(move |e| match e {
-                    bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        message,
-                    } => EngineError::NotFound(message),
-                    bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                        EngineError::Failed(message)
-                    }
-                    other => EngineError::Unreachable {
-                        address: address.clone(),
-                        reason: other.to_string(),
-                    },
-                }),
+                .map_err(move |e| engine_error(&address, e)),
         )
     }
 
@@ -407,15 +400,10 @@ impl Engine for Docker {
 
     fn image_export(&self, image: &str) -> ByteStream {
         let address = self.address.clone();
-        Box::pin(self.client.export_image(image).map_err(move |e| match e {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                message,
-            } => EngineError::NotFound(message),
-            other => EngineError::Unreachable {
-                address: address.clone(),
-                reason: other.to_string(),
-            },
-        }))
+        Box::pin(
+            self.client
+                .export_image(image)
+                .map_err(move |e| engine_error(&address, e)),
+        )
     }
 }
