@@ -427,3 +427,65 @@ fn an_unreachable_engine_names_its_address() {
         .status(1)
         .run();
 }
+
+#[test]
+fn create_makes_granted_throwaways_from_granted_images_only() {
+    let source = Container::busybox("cap-create-src", &[]);
+    let throwaway = format!("{}-scratch", source.name);
+    let allow = format!(r#"containers = ["{}", "{}-*"]"#, source.name, source.name);
+    let create = |name: &str, image: &str| {
+        call(
+            &format!(
+                r#"call = "create", name = "{name}", image = "{image}", command = ["sleep", "600"]"#
+            ),
+            &allow,
+        )
+    };
+    // Removed even if an assertion below fails.
+    let _cleanup = Container {
+        name: throwaway.clone(),
+        volumes: Vec::new(),
+    };
+    let (output, _) = Test::new()
+        .tasks(&create(&throwaway, BUSYBOX))
+        .args(&["t"])
+        .run();
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("created "));
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &throwaway]).trim(),
+        "true"
+    );
+
+    Test::new()
+        .tasks(&create("elsewhere", BUSYBOX))
+        .args(&["t"])
+        .stderr_contains("container `elsewhere` is not granted to task `t`")
+        .status(1)
+        .run();
+    Test::new()
+        .tasks(&create(
+            &format!("{}-other", source.name),
+            "run-test/postgres:15",
+        ))
+        .args(&["t"])
+        .stderr_contains(
+            "image `run-test/postgres:15` is not used by any container granted to task `t`",
+        )
+        .status(1)
+        .run();
+
+    Test::new()
+        .tasks(&call(
+            &format!(r#"call = "remove", name = "{throwaway}""#),
+            &allow,
+        ))
+        .args(&["t"])
+        .stdout("ok\n")
+        .run();
+    assert!(
+        !crate::support::images::docker_output(&["inspect", &throwaway])
+            .status
+            .success(),
+        "removed"
+    );
+}

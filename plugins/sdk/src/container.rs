@@ -547,6 +547,84 @@ impl From<wit::ExecResult> for ExecResult {
     }
 }
 
+/// A throwaway container to [`create`] and start, e.g. to restore a backup
+/// into and check it. Its name must be granted by `allow.containers` (a glob
+/// such as `db-verify-*` works), and its image must be one a granted
+/// container already uses: nothing is pulled.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{self, CreateRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let image = container::inspect("db")?.image;
+/// let request = CreateRequest::new("db-verify-1", image).env("POSTGRES_PASSWORD", "secret");
+/// container::create(&request)?;
+/// container::wait_healthy("db-verify-1", 120)?;
+/// container::remove("db-verify-1")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// The new container's name.
+    pub name: String,
+    /// The image it runs (used by a granted container).
+    pub image: String,
+    /// Its environment variables.
+    pub env: Vec<(String, String)>,
+    /// Overrides the image's command; the image's own when absent.
+    pub command: Option<Vec<String>>,
+}
+
+impl CreateRequest {
+    /// Container `name` running `image` with its default command and no
+    /// extra environment.
+    ///
+    /// ```
+    /// let req = run_plugin_sdk::container::CreateRequest::new("db-verify-1", "postgres:16");
+    /// assert_eq!((req.name.as_str(), req.image.as_str()), ("db-verify-1", "postgres:16"));
+    /// assert_eq!(req.command, None);
+    /// ```
+    pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            image: image.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds an environment variable.
+    ///
+    /// ```
+    /// let req = run_plugin_sdk::container::CreateRequest::new("c", "i").env("A", "1");
+    /// assert_eq!(req.env, [("A".to_string(), "1".to_string())]);
+    /// ```
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs `command` (program first) instead of the image's command.
+    ///
+    /// ```
+    /// let req = run_plugin_sdk::container::CreateRequest::new("c", "busybox").command(["sleep", "60"]);
+    /// assert_eq!(req.command, Some(vec!["sleep".to_string(), "60".to_string()]));
+    /// ```
+    pub fn command(mut self, command: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.command = Some(command.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl From<&CreateRequest> for wit::CreateRequest {
+    fn from(r: &CreateRequest) -> Self {
+        Self {
+            name: r.name.clone(),
+            image: r.image.clone(),
+            env: r.env.clone(),
+            command: r.command.clone(),
+        }
+    }
+}
+
 /// A volume mounted by granted containers, from [`volume_list`].
 ///
 /// ```no_run
@@ -810,6 +888,33 @@ pub fn volume_snapshot(
 /// ```
 pub fn volume_restore(volume: &str, file: &str, compression: Compression) -> Result<(), Error> {
     wit::volume_restore(volume, file, compression.into()).map_err(error)
+}
+
+/// Creates and starts the throwaway container described by `request`;
+/// returns its id. Refused under `--dry-run`. Remove it with [`remove`]
+/// when done, also after a failure.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{self, CreateRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let request = CreateRequest::new("db-verify-1", "postgres:16").env("POSTGRES_PASSWORD", "x");
+/// let id = container::create(&request)?;
+/// println!("created {id}");
+/// # Ok(()) }
+/// ```
+pub fn create(request: &CreateRequest) -> Result<String, Error> {
+    wit::create(&request.into()).map_err(error)
+}
+
+/// Removes container `name` and its anonymous volumes, stopping it first.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// run_plugin_sdk::container::remove("db-verify-1")?;
+/// # Ok(()) }
+/// ```
+pub fn remove(name: &str) -> Result<(), Error> {
+    wit::remove(name).map_err(error)
 }
 
 /// Images used by granted containers.

@@ -108,6 +108,15 @@ pub fn run(c: Call) -> Result<(), Error> {
             file_info(container::volume_snapshot(&c.volume, &c.file, compression)?)
         }
         "volume-restore" => container::volume_restore(&c.volume, &c.file, compression).map(ok)?,
+        "create" => {
+            let mut request = container::CreateRequest::new(&c.name, &c.image);
+            if !c.command.is_empty() {
+                request = request.command(c.command.clone());
+            }
+            let id = container::create(&request)?;
+            println!("created {}", &id[..12.min(id.len())]);
+        }
+        "remove" => container::remove(&c.name).map(ok)?,
         "image-list" => {
             for i in container::image_list()? {
                 println!("{}", i.tags.join(","));

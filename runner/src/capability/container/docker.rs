@@ -10,7 +10,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::engine::{
-    ByteStream, Engine, EngineError, ExecChunk, ExecSession, ExecSpec, HelperSpec,
+    ByteStream, CreateSpec, Engine, EngineError, ExecChunk, ExecSession, ExecSpec, HelperSpec,
 };
 
 pub struct Docker {
@@ -369,9 +369,37 @@ impl Engine for Docker {
         Ok(created.id)
     }
 
+    async fn create(&self, spec: CreateSpec) -> Result<String, EngineError> {
+        let body = ContainerCreateBody {
+            image: Some(spec.image),
+            env: Some(spec.env),
+            cmd: spec.command,
+            labels: Some(HashMap::from([(
+                "run.throwaway".to_owned(),
+                "true".to_owned(),
+            )])),
+            ..Default::default()
+        };
+        let options = q::CreateContainerOptions {
+            name: Some(spec.name.clone()),
+            ..Default::default()
+        };
+        let created = self
+            .client
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| self.error(e))?;
+        if let Err(error) = self.start(&created.id).await {
+            let _ = self.remove(&created.id).await;
+            return Err(error);
+        }
+        Ok(created.id)
+    }
+
     async fn remove(&self, name: &str) -> Result<(), EngineError> {
         let options = q::RemoveContainerOptions {
             force: true,
+            v: true,
             ..Default::default()
         };
         self.client

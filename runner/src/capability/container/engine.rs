@@ -46,6 +46,14 @@ pub struct ExecSession {
     pub input: Pin<Box<dyn AsyncWrite + Send>>,
 }
 
+/// A throwaway container a plugin asked for (`create`).
+pub struct CreateSpec {
+    pub name: String,
+    pub image: String,
+    pub env: Vec<String>,
+    pub command: Option<Vec<String>>,
+}
+
 /// A container created only to reach a volume; removed by `remove`.
 pub struct HelperSpec {
     pub image: String,
@@ -78,6 +86,9 @@ pub trait Engine: Send + Sync {
     async fn volumes(&self) -> Result<Vec<Value>, EngineError>;
     /// Creates (and, with a command, runs to completion) a helper; returns its id.
     async fn helper(&self, spec: HelperSpec) -> Result<String, EngineError>;
+    /// Creates and starts a container; returns its id.
+    async fn create(&self, spec: CreateSpec) -> Result<String, EngineError>;
+    /// Removes a container and its anonymous volumes, running or not.
     async fn remove(&self, name: &str) -> Result<(), EngineError>;
     async fn images(&self) -> Result<Vec<Value>, EngineError>;
     async fn image_inspect(&self, image: &str) -> Result<Value, EngineError>;

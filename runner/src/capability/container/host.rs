@@ -8,12 +8,12 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use super::engine::{ByteStream, EngineError, ExecChunk, ExecSpec, HelperSpec};
+use super::engine::{ByteStream, CreateSpec, EngineError, ExecChunk, ExecSpec, HelperSpec};
 use super::stream::{FileSink, Tail};
 use super::{ContainerHost, engine, engine_error, json};
 use crate::plugin::bindings::container::{
-    Compression, ContainerDetails, ContainerError, ContainerSummary, ExecRequest, ExecResult,
-    FileInfo, Health, Host, ImageSummary, VolumeSummary,
+    Compression, ContainerDetails, ContainerError, ContainerSummary, CreateRequest, ExecRequest,
+    ExecResult, FileInfo, Health, Host, ImageSummary, VolumeSummary,
 };
 
 type Outcome<T> = wasmtime::Result<Result<T, ContainerError>>;
@@ -607,6 +607,40 @@ impl Host for ContainerHost {
                 .map_err(engine_error);
             let _ = engine.remove(&helper).await;
             result
+        }
+        .await)
+    }
+
+    async fn create(&mut self, request: CreateRequest) -> Outcome<String> {
+        Ok(async {
+            // The name must be granted (so the plugin can reach it afterwards) and
+            // the image already used by a granted container: no pulls, no images
+            // the task was not given.
+            self.check(&request.name)?;
+            self.refuse_in_dry_run("create")?;
+            self.check_image(&request.image).await?;
+            let spec = CreateSpec {
+                name: request.name,
+                image: request.image,
+                env: request
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+                command: request.command,
+            };
+            engine().await?.create(spec).await.map_err(engine_error)
+        }
+        .await)
+    }
+
+    async fn remove(&mut self, name: String) -> Outcome<()> {
+        Ok(async {
+            self.lifecycle(&name, "remove")
+                .await?
+                .remove(&name)
+                .await
+                .map_err(engine_error)
         }
         .await)
     }
