@@ -648,3 +648,148 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
         "the stale partial file is removed: {left:?}"
     );
 }
+
+/// The backup task of [`tasks`] with `--verify`'s throwaway containers granted.
+fn verify_tasks(container: &str) -> String {
+    tasks(container, "").replacen(
+        &format!("containers = [\"{container}\"], write"),
+        &format!("containers = [\"{container}\", \"{container}-verify-*\"], write"),
+        1,
+    )
+}
+
+/// Containers (running or not) whose name contains `part`.
+fn containers_named(part: &str) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name={part}"),
+        "--format",
+        "{{.Names}}",
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn backup_verify_restores_into_a_throwaway_and_compares_counts() {
+    images::ensure();
+    let pg = Container::postgres("backup-verify");
+    let name = pg.name.clone();
+    seed(&pg);
+    pg.psql("create schema audit; create table audit.log(id int); insert into audit.log values (1), (2), (3);");
+    pg.psql("create database shop;");
+    let shop = pg.exec(&[
+        "psql",
+        "-U",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        "shop",
+        "-c",
+        "create table orders(id int); insert into orders select generate_series(1, 42); \
+         create table empty(id int);",
+    ]);
+    assert!(
+        shop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shop.stderr)
+    );
+
+    let project = Project::new(&verify_tasks(&name));
+    project
+        .run(&["--dry-run", "backup", "--verify"])
+        .ok()
+        .stdout_contains(&format!("would verify backups/{name}_"))
+        .stdout_contains(&format!("`{name}-verify-"));
+    assert!(containers_named(&format!("{name}-verify-")).is_empty());
+
+    let outcome = project
+        .run(&["backup", "--verify"])
+        .ok()
+        .stdout_contains(&format!("backed up container `{name}`"))
+        .stderr_contains(&format!("creating throwaway container `{name}-verify-"))
+        .stderr_contains(&format!("removed throwaway container `{name}-verify-"));
+    // items and audit.log in postgres, orders and empty in shop.
+    let file = dumps(&project.path("backups")).remove(0);
+    let outcome = outcome.stderr_contains(&format!(
+        "verified backups/{file}: 4 tables in 2 databases match {name}"
+    ));
+    assert_eq!(
+        containers_named(&format!("{name}-verify-")),
+        Vec::<String>::new(),
+        "the throwaway is removed{}",
+        outcome.context()
+    );
+}
+
+#[test]
+fn backup_verify_needs_the_throwaway_granted() {
+    images::ensure();
+    let pg = Container::postgres("backup-verify-denied");
+    let name = pg.name.clone();
+    seed(&pg);
+    let project = Project::new(&tasks(&name, ""));
+    project
+        .run(&["backup", "--verify"])
+        .status(1)
+        .stderr_contains("denied")
+        .stderr_contains(&format!("container `{name}-verify-"))
+        .stderr_contains("is not granted to task `backup`")
+        .stderr_contains(&format!("add `{name}-verify-*` to allow.containers"));
+    // The backup itself was taken and kept.
+    let dir = project.path("backups");
+    let dumps = dumps(&dir);
+    assert_eq!(dumps.len(), 1, "{:?}", files(&dir));
+    assert_eq!(
+        files(&dir),
+        [dumps[0].clone(), format!("{}.json", dumps[0])]
+    );
+    assert_eq!(
+        containers_named(&format!("{name}-verify-")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn backup_verify_reports_each_difference_and_keeps_the_backup() {
+    images::ensure();
+    let pg = Container::postgres("backup-verify-diff");
+    let name = pg.name.clone();
+    pg.psql("create table t(id int); insert into t values (0);");
+    // Rows keep arriving: the source has more of them than the dump by the
+    // time the counts are compared.
+    docker(&[
+        "exec",
+        "-d",
+        &name,
+        "sh",
+        "-c",
+        "while true; do psql -U postgres -qc 'insert into t values (1)'; done",
+    ]);
+    while pg.psql("select count(*) from t") == "1" {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let project = Project::new(&verify_tasks(&name));
+    project
+        .run(&["backup", "--verify"])
+        .status(1)
+        .stderr_contains(&format!("differs from container `{name}`"))
+        .stderr_contains("postgres.public.t: source ")
+        .stderr_contains(", restored ")
+        .stderr_contains("The backup is kept");
+    let dir = project.path("backups");
+    let dumps = dumps(&dir);
+    assert_eq!(dumps.len(), 1, "{:?}", files(&dir));
+    assert_eq!(
+        files(&dir),
+        [dumps[0].clone(), format!("{}.json", dumps[0])]
+    );
+    assert_eq!(
+        containers_named(&format!("{name}-verify-")),
+        Vec::<String>::new()
+    );
+}

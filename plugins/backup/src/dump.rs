@@ -1,6 +1,7 @@
 //! `mode = "backup"`: dump the databases through `container.exec`, with the
 //! host compressing and hashing stdout straight into a file, so the dump
-//! never passes through plugin memory.
+//! never passes through plugin memory. With `--verify`, the new dumps are
+//! then checked in a throwaway container (see [`verify`]).
 
 use run_plugin_sdk::container::{self, Compression, ContainerDetails, ExecRequest, ExecResult};
 use run_plugin_sdk::{Context, Error, log};
@@ -8,7 +9,7 @@ use run_plugin_sdk::{Context, Error, log};
 use crate::config::Config;
 use crate::manifest::{self, Kind, Manifest};
 use crate::time::Timestamp;
-use crate::{require_running, retention, unique_file};
+use crate::{require_running, retention, unique_file, verify};
 
 /// The last line pg_dumpall writes; without it the dump was cut short.
 const CLUSTER_MARKER: &str = "-- PostgreSQL database cluster dump complete";
@@ -39,9 +40,14 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
                 config.path(&job.file)
             );
         }
+        if ctx.flag("verify") {
+            let files: Vec<String> = jobs.iter().map(|j| config.path(&j.file)).collect();
+            verify::dry_run(config, &details, &files, now);
+        }
         return retention::apply(ctx, config, Kind::Dump, &series(&jobs), 1);
     }
 
+    let mut taken = Vec::new();
     for job in &jobs {
         let manifest = dump(ctx, config, &details, job, now)?;
         println!(
@@ -53,6 +59,11 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
             config.path(&manifest.file),
             manifest::human_size(manifest.bytes)
         );
+        taken.push(manifest);
+    }
+    if ctx.flag("verify") {
+        // Before retention: a backup that fails verification prunes nothing.
+        verify::run(ctx, config, &details, &taken, now)?;
     }
     retention::apply(ctx, config, Kind::Dump, &series(&jobs), 0)
 }

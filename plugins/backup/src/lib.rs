@@ -16,7 +16,9 @@
 //! Data never passes through the plugin: the host streams the dump from
 //! `container.exec` into a file (compressing and hashing it), and streams it
 //! back into psql. The plugin decides what is complete, names files, writes
-//! manifests, verifies checksums and prunes old backups.
+//! manifests, verifies checksums and prunes old backups. `run backup
+//! --verify` restores the new backup into a throwaway container and compares
+//! row counts with the source.
 
 mod config;
 mod dump;
@@ -25,6 +27,7 @@ mod restore;
 mod retention;
 mod snapshot;
 mod time;
+mod verify;
 
 use std::fs;
 
@@ -54,6 +57,10 @@ impl Plugin for Backup {
             "restore modes: restore the newest backup",
         ))
         .parameter(Parameter::flag(
+            "verify",
+            "backup: restore the new backup into a throwaway container (grant CONTAINER-verify-*) and compare row counts",
+        ))
+        .parameter(Parameter::flag(
             "stop",
             "restore-snapshot: stop the running container, restore, start it again",
         ))
@@ -61,6 +68,12 @@ impl Plugin for Backup {
 
     fn run(ctx: Context) -> Result<(), Error> {
         let config = Config::from_context(&ctx)?;
+        if ctx.flag("verify") && config.mode != Mode::Backup {
+            return Err(Error::invalid_input(format!(
+                "--verify checks a new backup; task `{}` does not take backups (its mode is not \"backup\")",
+                ctx.task()
+            )));
+        }
         match config.mode {
             Mode::Backup => dump::run(&ctx, &config),
             Mode::Restore => restore::run(&ctx, &config),

@@ -32,9 +32,6 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
 fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
     let container = &config.container;
     let file = entry.file();
-    let request = ExecRequest::new(command(config, entry.manifest.database.as_deref()))
-        .stdin_file(config.path(file))
-        .stdin_compression(Compression::Zstd);
     if ctx.dry_run() {
         println!("would restore {file} into container `{container}` (sha256 verified)");
         return Ok(());
@@ -49,6 +46,24 @@ fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
             "not restoring {file}: declined; container `{container}` is unchanged"
         )));
     }
+    load(config, container, file, entry.manifest.database.as_deref())?;
+    println!("restored {file} into container `{container}`");
+    Ok(())
+}
+
+/// Streams dump `file` (in the config's directory) into psql in `container`:
+/// into `database` for a per-database dump, the whole cluster otherwise.
+/// No questions asked; `restore` asks first, `--verify` loads into a
+/// throwaway container it created.
+pub fn load(
+    config: &Config,
+    container: &str,
+    file: &str,
+    database: Option<&str>,
+) -> Result<(), Error> {
+    let request = ExecRequest::new(command(config, database))
+        .stdin_file(config.path(file))
+        .stdin_compression(Compression::Zstd);
     log::info(format!("restoring {file} into container `{container}`"));
     let result = container::exec(container, &request).map_err(|e| {
         Error::new(
@@ -68,7 +83,6 @@ fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
             }
         )));
     }
-    println!("restored {file} into container `{container}`");
     Ok(())
 }
 
@@ -109,9 +123,10 @@ grep -v -x -F -e "DROP ROLE IF EXISTS $2;" -e "CREATE ROLE $2;" -e "DROP ROLE IF
     ]
 }
 
-/// The role name as pg_dumpall quotes it when it is not a plain lowercase
-/// identifier; both spellings are filtered, so keywords need no list here.
-fn quoted_identifier(name: &str) -> String {
+/// `name` as a quoted SQL identifier. This is how pg_dumpall writes a role
+/// name that is not a plain lowercase identifier; both spellings are
+/// filtered, so keywords need no list here.
+pub fn quoted_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
