@@ -7,6 +7,7 @@
 
 mod docker;
 pub mod engine;
+mod exec;
 mod grants;
 mod host;
 mod json;
@@ -87,6 +88,11 @@ impl ContainerHost {
 
 async fn engine() -> Result<Arc<dyn Engine>, ContainerError> {
     engine::shared().await.map_err(engine_error)
+}
+
+/// A granted file that could not be read or written, named as the plugin named it.
+fn io_error(path: &str, error: std::io::Error) -> ContainerError {
+    ContainerError::Io(format!("`{path}`: {error}"))
 }
 
 fn engine_error(error: EngineError) -> ContainerError {
