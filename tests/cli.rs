@@ -139,3 +139,21 @@ fn verbose_logs_the_runner_not_every_library() {
         stderr.lines().count()
     );
 }
+
+/// With -j > 1, each task's output is captured and printed whole inside its
+/// group, so parallel tasks do not interleave in the Actions log.
+#[test]
+fn github_actions_groups_of_parallel_tasks_stay_whole() {
+    let (output, _) = Test::new()
+        .tasks(
+            "[tasks.all]\ndepends = [\"a\", \"b\"]\n\n[tasks.a]\ncommand = \"echo a1; sleep 0.4; echo a2\"\n\n[tasks.b]\nplugin = \"{fixture}\"\nconfig = { mode = \"sleep\", ms = 200 }\n",
+        )
+        .env("GITHUB_ACTIONS", "true")
+        .args(&["-q", "-j", "2", "all"])
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let a = "::group::a\na1\na2\n::endgroup::\n";
+    let b = "::group::b\nslept 200 ms\n::endgroup::\n";
+    assert!(stdout.contains(a) && stdout.contains(b), "{stdout}");
+    assert!(stdout.ends_with("::group::all\n::endgroup::\n"), "{stdout}");
+}

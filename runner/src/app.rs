@@ -94,6 +94,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         keep_going: options.keep_going,
         dry_run: options.dry_run,
         echo: options.quiet == 0,
+        buffer_output: ui.github_actions && options.jobs > 1,
     };
     let plan = Arc::new(plan);
     let summary = runtime.block_on(scheduler::execute(

@@ -16,6 +16,7 @@ pub async fn run(
     root: &Path,
     ui: &crate::ui::Ui,
     echo: bool,
+    stdout: Option<std::fs::File>,
 ) -> Result<(), TaskError> {
     for line in lines {
         if echo {
@@ -31,6 +32,9 @@ pub async fn run(
             .current_dir(root)
             .envs(task.env.set.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true);
+        if let Some(file) = stdout.as_ref().and_then(|f| f.try_clone().ok()) {
+            command.stdout(file);
+        }
         let spawn_error = |source| TaskError::Spawn {
             line: line.clone(),
             source,

@@ -42,16 +42,28 @@ fn subject(task: &Task) -> String {
     }
 }
 
-pub fn task_started(ui: &Ui, task: &Task) {
-    if ui.github_actions {
+/// Opens the task's GitHub Actions group, unless its output is captured
+/// (then the whole group is printed when it ends).
+pub fn task_started(ui: &Ui, task: &Task, captured: bool) {
+    if ui.github_actions && !captured {
         println!("::group::{}", task.name);
     }
 }
 
-pub fn task_finished(ui: &Ui, _task: &Task) {
-    if ui.github_actions {
-        println!("::endgroup::");
+/// Closes the group, first printing the captured output inside it, in one piece.
+pub fn task_finished(ui: &Ui, task: &Task, captured: Option<std::fs::File>) {
+    if !ui.github_actions {
+        return;
     }
+    use std::io::{Seek, Write};
+    let mut stdout = std::io::stdout().lock();
+    if let Some(mut file) = captured {
+        let _ = writeln!(stdout, "::group::{}", task.name);
+        if file.rewind().is_ok() {
+            let _ = std::io::copy(&mut file, &mut stdout);
+        }
+    }
+    let _ = writeln!(stdout, "::endgroup::");
 }
 
 pub fn task_failed(ui: &Ui, task: &Task, error: &TaskError) {

@@ -19,6 +19,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Echo command lines (off under -q).
     pub echo: bool,
+    /// Capture each task's stdout and print it whole when the task ends, so
+    /// parallel tasks' GitHub Actions groups do not interleave.
+    pub buffer_output: bool,
 }
 
 /// How each planned task ended.
@@ -98,6 +101,7 @@ pub async fn execute(
                         ui: ui.clone(),
                         dry_run: options.dry_run,
                         echo: options.echo,
+                        buffer_output: options.buffer_output,
                     };
                     running_ids.insert(running.spawn(job.run()).id(), i);
                 }
@@ -175,24 +179,34 @@ struct Job {
     ui: Arc<Ui>,
     dry_run: bool,
     echo: bool,
+    buffer_output: bool,
 }
 
 impl Job {
     async fn run(self) -> Result<(), TaskError> {
         let task = &self.file.tasks[self.plan.nodes[self.node].task];
-        report::task_started(&self.ui, task);
-        let action = self.action();
+        // Without a capture file the output streams live (a failure to make one
+        // only costs the grouping, never the output).
+        let capture = if self.buffer_output {
+            tempfile::tempfile().ok()
+        } else {
+            None
+        };
+        report::task_started(&self.ui, task, capture.is_some());
+        let action = self.action(capture.as_ref());
         let result = match task.timeout {
             Some(limit) => tokio::time::timeout(limit, action)
                 .await
                 .unwrap_or(Err(TaskError::Timeout(limit))),
             None => action.await,
         };
-        report::task_finished(&self.ui, task);
+        report::task_finished(&self.ui, task, capture);
         result
     }
 
-    async fn action(&self) -> Result<(), TaskError> {
+    /// Runs the task's own action; `stdout`, when given, receives its output.
+    async fn action(&self, stdout: Option<&std::fs::File>) -> Result<(), TaskError> {
+        let stdout = || stdout.and_then(|f| f.try_clone().ok());
         let task = &self.file.tasks[self.plan.nodes[self.node].task];
         match &task.action {
             Action::Group => Ok(()),
@@ -210,6 +224,7 @@ impl Job {
                     &self.file.root,
                     &self.ui,
                     self.echo,
+                    stdout(),
                 )
                 .await
             }
@@ -231,6 +246,7 @@ impl Job {
                     dry_run: self.dry_run,
                     hook_for: self.plan.nodes[self.node].hook_for.clone(),
                     ui: self.ui.clone(),
+                    stdout: stdout(),
                 })
                 .await
                 .map(drop)

@@ -29,6 +29,8 @@ pub struct Invocation<'a> {
     pub dry_run: bool,
     pub hook_for: Option<String>,
     pub ui: Arc<Ui>,
+    /// Where the plugin's stdout goes instead of the runner's (captured output).
+    pub stdout: Option<std::fs::File>,
 }
 
 /// What a successful run reports.
@@ -55,7 +57,11 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let grants = effective_grants(&task.allow, inv.dry_run, inv.root);
 
     let mut wasi = WasiCtxBuilder::new();
-    wasi.inherit_stdout().inherit_stderr();
+    match inv.stdout {
+        Some(file) => wasi.stdout(wasmtime_wasi::cli::OutputFile::new(file)),
+        None => wasi.inherit_stdout(),
+    };
+    wasi.inherit_stderr();
     wasi.args(
         &std::iter::once(inv.plugin.to_owned())
             .chain(inv.args.iter().cloned())
