@@ -12,10 +12,11 @@ fn the_plan_shows_order_plugin_digest_and_grants() {
         .args(&["--dry-run", "all"])
         .run();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let expected_start = "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello sha256:";
+    let expected_start =
+        "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello 0.1.0 (WIT 0.1.0) sha256:";
     assert!(stdout.starts_with(expected_start), "{stdout}");
     assert!(
-        stdout.contains("\n       config {\"name\":\"team\"}\n       allow write: out\n       allow network: 127.0.0.1:5432\n       timeout 1m\n       memory 128 MiB\n  2. all\n       group: runs its dependencies only\n"),
+        stdout.contains("\n       wants write out\n       config {\"name\":\"team\"}\n       allow write: out\n       allow network: 127.0.0.1:5432\n       timeout 1m\n       memory 128 MiB\n  2. all\n       group: runs its dependencies only\n"),
         "{stdout}"
     );
 }
@@ -40,4 +41,19 @@ fn hello_reports_what_it_would_do() {
         .stdout_contains("would write out/hello.txt")
         .run();
     assert!(!test.path("out/hello.txt").exists());
+}
+
+#[test]
+fn the_plan_names_missing_grants_before_anything_runs() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.greet]\nplugin = \"hello\"\n")
+        .args(&["--dry-run", "greet"])
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "       wants write out\n       MISSING GRANTS write out (the task will be denied)\n"
+        ),
+        "{stdout}"
+    );
 }

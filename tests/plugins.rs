@@ -151,3 +151,61 @@ fn a_corrupt_cache_entry_is_recompiled() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn inspect_shows_a_builtin_without_running_it() {
+    let (output, _) = Test::new().args(&["plugin", "inspect", "hello"]).run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("plugin        hello 0.1.0\nsummary       Greets someone and leaves a note\nwit           runner:plugin@0.1.0\ndigest        sha256:"), "{stdout}");
+    assert!(stdout.ends_with("parameters\n  --name VALUE  who to greet (overrides config) (default: world)\ncapabilities\n  write out\n"), "{stdout}");
+}
+
+#[test]
+fn inspect_reads_a_component_file() {
+    let (output, _) = Test::new().args(&["plugin", "inspect", FIXTURE]).run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("plugin        fixture 0.1.0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("parameters    none\ncapabilities  none\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_plugin() {
+    let test = Test::new().file("bad.wasm", "garbage");
+    test.args(&["plugin", "inspect", "bad.wasm"])
+        .stderr_contains("bad.wasm is not a WebAssembly component")
+        .status(2)
+        .run();
+    Test::new()
+        .args(&["plugin", "inspect", "helo"])
+        .stderr_contains("no built-in plugin named `helo`")
+        .stderr_contains("did you mean `hello`?")
+        .status(2)
+        .run();
+    Test::new()
+        .args(&["plugin"])
+        .stderr_contains("usage: run plugin inspect")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn task_help_shows_parameters_grants_and_what_is_missing() {
+    Test::new()
+        .tasks("[tasks.greet]\ndescription = \"Say hello\"\nplugin = \"hello\"\nallow = { read = [\"docs\"] }\n")
+        .args(&["greet", "--help"])
+        .stdout(
+            "greet: Say hello\n\nPlugin hello 0.1.0: Greets someone and leaves a note\n\nUsage: run greet [--name VALUE]\n\nParameters:\n  --name VALUE  who to greet (overrides config) (default: world)\n\nGranted (allow):\n  read: docs\n\nThe plugin asks for more than the task grants (it would be denied): write out\n",
+        )
+        .run();
+    Test::new()
+        .tasks("[tasks.build]\ncommand = \"cargo build\"\n")
+        .args(&["build", "-h"])
+        .stdout("build\n\nHost command (unsandboxed); arguments become $1, $2, …:\n  cargo build\n")
+        .run();
+}

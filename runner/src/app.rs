@@ -39,6 +39,10 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         let shell = cli.task_args().first().map_or("", String::as_str);
         return completions(shell).map(|()| 0);
     }
+    // So is `plugin`: commands about plugins, not tasks.
+    if cli.task() == Some("plugin") {
+        return crate::plugin_command::run(cli.task_args(), ui);
+    }
     let options = &cli.options;
     let file = load(options.file.as_deref())?;
 
@@ -79,16 +83,25 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
             suggestion: suggest(name, names),
         });
     };
-    let plan = graph::plan(&file, root)?;
-    if options.dry_run {
-        print!("{}", dry_run::render(&file, &plan));
-    }
-
-    let file = Arc::new(file);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(options.jobs).clamp(2, 64))
         .enable_all()
         .build()?;
+    if matches!(cli.task_args(), [flag] if flag == "--help" || flag == "-h") {
+        print!(
+            "{}",
+            runtime.block_on(crate::task_help::render(&file.tasks[root], ui.clone()))
+        );
+        runtime.shutdown_background();
+        return Ok(0);
+    }
+    let plan = graph::plan(&file, root)?;
+    if options.dry_run {
+        let described = runtime.block_on(dry_run::describe_plugins(&file, &plan, ui.clone()));
+        print!("{}", dry_run::render(&file, &plan, &described));
+    }
+
+    let file = Arc::new(file);
     let scheduler_options = scheduler::Options {
         jobs: usize::from(options.jobs),
         keep_going: options.keep_going,

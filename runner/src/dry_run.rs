@@ -3,11 +3,30 @@
 
 use std::fmt::Write;
 
-use crate::config::model::{Action, Grants, TaskFile};
-use crate::graph::Plan;
-use crate::plugin;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-pub fn render(file: &TaskFile, plan: &Plan) -> String {
+use crate::config::model::{Action, Grants, TaskFile};
+use crate::describe::{self, Described};
+use crate::graph::Plan;
+use crate::task_error::TaskError;
+use crate::ui::Ui;
+
+/// Each planned plugin task's self-description, by task index.
+pub type Descriptions = HashMap<usize, Result<Described, TaskError>>;
+
+/// Asks every plugin in the plan to describe itself (compiling it if needed).
+pub async fn describe_plugins(file: &TaskFile, plan: &Plan, ui: Arc<Ui>) -> Descriptions {
+    let mut described = HashMap::new();
+    for node in &plan.nodes {
+        if let Action::Plugin { source, .. } = &file.tasks[node.task].action {
+            described.insert(node.task, describe::describe(source, ui.clone()).await);
+        }
+    }
+    described
+}
+
+pub fn render(file: &TaskFile, plan: &Plan, described: &Descriptions) -> String {
     let root = &file.tasks[plan.nodes[plan.root].task].name;
     let count = plan.nodes.len();
     let mut out = format!(
@@ -29,15 +48,33 @@ pub fn render(file: &TaskFile, plan: &Plan) -> String {
                     writeln!(out, "         {line}").unwrap();
                 }
             }
-            Action::Plugin { source, config } => {
-                match plugin::Source::resolve(source) {
-                    Ok(resolved) => writeln!(
-                        out,
-                        "       plugin {} sha256:{}",
-                        resolved.name, resolved.digest
-                    )
-                    .unwrap(),
-                    Err(error) => writeln!(out, "       plugin: {error}").unwrap(),
+            Action::Plugin { config, .. } => {
+                match described.get(&node.task) {
+                    Some(Ok(d)) => {
+                        let desc = &d.descriptor;
+                        writeln!(
+                            out,
+                            "       plugin {} {} (WIT {}) sha256:{}",
+                            desc.name, desc.version, d.wit_version, d.source.digest
+                        )
+                        .unwrap();
+                        if !desc.capabilities.is_empty() {
+                            let wants: Vec<String> =
+                                desc.capabilities.iter().map(describe::capability).collect();
+                            writeln!(out, "       wants {}", wants.join(", ")).unwrap();
+                        }
+                        let missing = describe::missing(desc, task);
+                        if !missing.is_empty() {
+                            writeln!(
+                                out,
+                                "       MISSING GRANTS {} (the task will be denied)",
+                                missing.join(", ")
+                            )
+                            .unwrap();
+                        }
+                    }
+                    Some(Err(error)) => writeln!(out, "       plugin: {error}").unwrap(),
+                    None => {}
                 }
                 if config.as_object().is_some_and(|c| !c.is_empty()) {
                     writeln!(out, "       config {config}").unwrap();

@@ -29,13 +29,26 @@ pub enum Error {
     UnknownShell(String),
     #[error(transparent)]
     Deadlock(#[from] Deadlock),
+    #[error("usage: run plugin inspect FILE.wasm|BUILTIN")]
+    PluginUsage,
+    #[error("no built-in plugin named `{name}`")]
+    UnknownPlugin {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// A plugin could not be loaded or described (`run plugin inspect`).
+    #[error("{0}")]
+    Task(crate::task_error::TaskError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
-        2
+        match self {
+            Error::Task(error) => error.exit_code(),
+            _ => 2,
+        }
     }
 
     /// The full message for stderr.
@@ -50,6 +63,10 @@ impl Error {
         );
         let mut out = format!("{label}: {self}");
         if let Error::UnknownTask {
+            suggestion: Some(suggestion),
+            ..
+        }
+        | Error::UnknownPlugin {
             suggestion: Some(suggestion),
             ..
         } = self

@@ -3,8 +3,13 @@
 use super::error::{EnvNameProblem, NameProblem};
 
 /// First words `run` itself answers to, so no task could ever be run by them.
-const RESERVED: &[&str] = &["completions"];
-const RESERVED_REASON: &str = "`run completions SHELL` prints shell completions";
+const RESERVED: &[(&str, &str)] = &[
+    (
+        "completions",
+        "`run completions SHELL` prints shell completions",
+    ),
+    ("plugin", "`run plugin inspect FILE` inspects a plugin"),
+];
 
 /// Task names and aliases are typed on the command line: `[A-Za-z0-9_.:-]`,
 /// and no leading `-`, which would read as an option.
@@ -21,8 +26,8 @@ pub(crate) fn check_task_name(name: &str) -> Result<(), NameProblem> {
     if name.starts_with('-') {
         return Err(NameProblem::LeadingDash);
     }
-    if RESERVED.contains(&name) {
-        return Err(NameProblem::Reserved(RESERVED_REASON));
+    if let Some((_, reason)) = RESERVED.iter().find(|(word, _)| *word == name) {
+        return Err(NameProblem::Reserved(reason));
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 pub use grants::missing_grants;
-pub use run::{Invocation, Outcome, run};
+pub use run::{Invocation, Outcome, describe, run};
 
 use crate::config::model::PluginSource;
 

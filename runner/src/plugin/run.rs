@@ -94,16 +94,8 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
             .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?,
     };
-    let engine = engine::engine().map_err(host)?;
-    let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_async_yield_and_update(1);
-
-    let pre = linker()
-        .and_then(|l| l.instantiate_pre(&inv.component))
-        .and_then(PluginPre::new)
-        .map_err(|e| TaskError::Host(format!("cannot link plugin `{}`: {e:#}", inv.plugin)))?;
+    let mut store = new_store(state)?;
+    let pre = prepare(&inv.component, inv.plugin)?;
     let result = async {
         let plugin = pre.instantiate_async(&mut store).await?;
         let handler = plugin.runner_plugin_handler();
@@ -132,6 +124,61 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     match result {
         Ok(outcome) => outcome,
         Err(trap) => Err(trap_error(trap, &store.data().limits)),
+    }
+}
+
+/// A store for one plugin instance: memory limited, yielding at every epoch tick.
+fn new_store(state: HostState) -> Result<Store<HostState>, TaskError> {
+    let engine = engine::engine().map_err(|e| TaskError::Host(format!("{e:#}")))?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    Ok(store)
+}
+
+fn prepare(component: &Component, plugin: &str) -> Result<PluginPre<HostState>, TaskError> {
+    linker()
+        .and_then(|l| l.instantiate_pre(component))
+        .and_then(PluginPre::new)
+        .map_err(|e| TaskError::Host(format!("cannot link plugin `{plugin}`: {e:#}")))
+}
+
+/// How long `describe` may take: it must be free of side effects and quick.
+const DESCRIBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Asks a plugin what it is, in a sandbox with no grants at all (no files,
+/// network, environment or containers, and no stdout), as `describe` promises
+/// to have no side effects.
+pub async fn describe(
+    component: &Component,
+    plugin: &str,
+    ui: Arc<Ui>,
+) -> Result<types::Descriptor, TaskError> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stderr();
+    let state = HostState {
+        wasi: wasi.build(),
+        table: Default::default(),
+        limits: MemoryLimiter::new(MAX_MEMORY),
+        log: LogHost::new(plugin, ui.clone()),
+        prompt: PromptHost::new(plugin, ui),
+        container: ContainerHost::new(plugin, &[], Vec::new(), true)
+            .map_err(|e| TaskError::Host(e.to_string()))?,
+    };
+    let mut store = new_store(state)?;
+    let pre = prepare(component, plugin)?;
+    let call = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        instance
+            .runner_plugin_handler()
+            .call_describe(&mut store)
+            .await
+    };
+    match tokio::time::timeout(DESCRIBE_TIMEOUT, call).await {
+        Ok(Ok(descriptor)) => Ok(descriptor),
+        Ok(Err(trap)) => Err(trap_error(trap, &store.data().limits)),
+        Err(_) => Err(TaskError::Timeout(DESCRIBE_TIMEOUT)),
     }
 }
 

@@ -19,8 +19,9 @@ pub enum VersionError {
     Incompatible { plugin: String },
 }
 
-/// Checks the component's `runner:plugin/handler@X` export against the host version.
-pub fn check(engine: &Engine, component: &Component) -> Result<(), VersionError> {
+/// Checks the component's `runner:plugin/handler@X` export against the host
+/// version; returns X.
+pub fn check(engine: &Engine, component: &Component) -> Result<String, VersionError> {
     let ty = component.component_type();
     let prefix = format!("{PACKAGE}/handler@");
     let version = ty
@@ -29,7 +30,7 @@ pub fn check(engine: &Engine, component: &Component) -> Result<(), VersionError>
         .find_map(|(name, _)| name.strip_prefix(&prefix).map(str::to_owned))
         .ok_or(VersionError::NotAPlugin)?;
     if compatible(&version) {
-        Ok(())
+        Ok(version)
     } else {
         Err(VersionError::Incompatible { plugin: version })
     }
