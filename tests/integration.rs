@@ -20,6 +20,8 @@ mod done_when;
 mod dry_run;
 mod limits;
 mod list;
+mod plugin_new;
 mod plugins;
+mod python_plugin;
 mod sandbox;
 mod scheduling;

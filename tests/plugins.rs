@@ -209,3 +209,150 @@ fn task_help_shows_parameters_grants_and_what_is_missing() {
         .stdout("build\n\nHost command (unsandboxed); arguments become $1, $2, …:\n  cargo build\n")
         .run();
 }
+
+/// A loopback HTTP server that answers every GET with the current `body`,
+/// for as long as the test holds it.
+struct Server {
+    url: String,
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    fn serving(bytes: Vec<u8>) -> Server {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/plugin.wasm", listener.local_addr().unwrap());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(bytes));
+        let serving = body.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let body = serving.lock().unwrap().clone();
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            }
+        });
+        Server { url, body }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Another real component, to stand for "the same plugin, changed".
+fn other_component() -> Vec<u8> {
+    std::fs::read(std::path::Path::new(FIXTURE).with_file_name("hello.wasm")).unwrap()
+}
+
+fn url_task(url: &str, sha: &str) -> String {
+    format!(
+        "[tasks.t]\nplugin = {{ url = \"{url}\", sha256 = \"{sha}\" }}\nconfig = {{ mode = \"fail\", code = 3, message = \"ran from a url\" }}\n"
+    )
+}
+
+#[test]
+fn a_pinned_url_plugin_is_downloaded_once_and_cached_by_digest() {
+    let fixture = std::fs::read(FIXTURE).unwrap();
+    let server = Server::serving(fixture.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let test = Test::new().tasks(&url_task(&server.url, &sha256(&fixture)));
+    let run = || {
+        test.command()
+            .env("RUN_CACHE_DIR", cache.path())
+            .arg("t")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The server now serves other bytes: the cached download (by digest) is used.
+    *server.body.lock().unwrap() = other_component();
+    assert_eq!(run().status.code(), Some(3));
+    assert!(
+        cache
+            .path()
+            .join("downloads")
+            .join(format!("{}.wasm", sha256(&fixture)))
+            .exists()
+    );
+}
+
+#[test]
+fn a_url_serving_changed_bytes_is_refused_with_both_digests() {
+    let fixture = std::fs::read(FIXTURE).unwrap();
+    let changed = other_component();
+    let server = Server::serving(changed.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let test = Test::new().tasks(&url_task(&server.url, &sha256(&fixture)));
+    let output = test
+        .command()
+        .env("RUN_CACHE_DIR", cache.path())
+        .arg("t")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "plugin {} has sha256:{}, but tasks.toml pins sha256:{}: refused",
+            server.url,
+            sha256(&changed),
+            sha256(&fixture)
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unpinned_url_is_a_config_error() {
+    Test::new()
+        .tasks("[tasks.t]\nplugin = { url = \"http://127.0.0.1:9/p.wasm\" }\n")
+        .args(&["t"])
+        .stderr_contains(
+            "bad plugin pin in task `t`: `sha256` is missing: a downloaded plugin must be pinned",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn the_lock_records_plugin_files_and_refuses_a_changed_one() {
+    let test = Test::new()
+        .tasks("[tasks.t]\nplugin = \"plugins/p.wasm\"\nconfig = { mode = \"noop\" }\n")
+        .dir("plugins");
+    std::fs::copy(FIXTURE, test.path("plugins/p.wasm")).unwrap();
+    let fixture = sha256(&std::fs::read(FIXTURE).unwrap());
+    assert!(test.command().arg("t").output().unwrap().status.success());
+    let lock = std::fs::read_to_string(test.path("tasks.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("\"plugins/p.wasm\" = \"sha256:{fixture}\"")),
+        "{lock}"
+    );
+
+    let changed = other_component();
+    std::fs::write(test.path("plugins/p.wasm"), &changed).unwrap();
+    let output = test.command().arg("t").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!(
+        "plugin `plugins/p.wasm` of task `t` changed: {} records sha256:{fixture}, but it is now sha256:{}",
+        test.path("tasks.lock").display(),
+        sha256(&changed)
+    )), "{stderr}");
+}

@@ -96,6 +96,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         return Ok(0);
     }
     let plan = graph::plan(&file, root)?;
+    let resolved = crate::lock::check(&file, plan.nodes.iter().map(|n| n.task), !options.dry_run)?;
     if options.dry_run {
         let described = runtime.block_on(dry_run::describe_plugins(&file, &plan, ui.clone()));
         print!("{}", dry_run::render(&file, &plan, &described));
@@ -108,6 +109,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         dry_run: options.dry_run,
         echo: options.quiet == 0,
         buffer_output: ui.github_actions && options.jobs > 1,
+        resolved: std::sync::Mutex::new(resolved),
     };
     let plan = Arc::new(plan);
     let summary = runtime.block_on(scheduler::execute(

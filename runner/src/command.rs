@@ -72,7 +72,9 @@ struct ProcessTree(u32);
 
 impl Drop for ProcessTree {
     fn drop(&mut self) {
-        for pid in descendants(self.0).into_iter().rev() {
+        // Parents first: a shell killed before its child cannot react to the
+        // child's death by running its next command.
+        for pid in descendants(self.0) {
             // SAFETY: kill(2) has no memory effects; a stale pid yields ESRCH.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         }

@@ -29,8 +29,12 @@ pub enum Error {
     UnknownShell(String),
     #[error(transparent)]
     Deadlock(#[from] Deadlock),
-    #[error("usage: run plugin inspect FILE.wasm|BUILTIN")]
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error("usage: run plugin inspect FILE.wasm|BUILTIN, or run plugin new NAME")]
     PluginUsage,
+    #[error(transparent)]
+    PluginNew(#[from] crate::plugin_command::new::NewError),
     #[error("no built-in plugin named `{name}`")]
     UnknownPlugin {
         name: String,

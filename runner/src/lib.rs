@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod error;
 pub mod graph;
 pub mod list;
+pub mod lock;
 pub mod logging;
 pub mod plugin;
 pub mod plugin_command;

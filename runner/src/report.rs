@@ -17,6 +17,16 @@ pub fn plugin_name(task: &Task) -> Option<String> {
             ..
         } => Some(name.clone()),
         Action::Plugin {
+            source: PluginSource::Url { url, .. },
+            ..
+        } => Some(
+            url.rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(url)
+                .to_owned(),
+        ),
+        Action::Plugin {
             source: PluginSource::Path(path),
             ..
         } => Some(path.file_name().map_or_else(

@@ -22,6 +22,8 @@ pub struct Options {
     /// Capture each task's stdout and print it whole when the task ends, so
     /// parallel tasks' GitHub Actions groups do not interleave.
     pub buffer_output: bool,
+    /// Plugins already read and hashed (for the lock check), by task index.
+    pub resolved: std::sync::Mutex<crate::lock::Resolved>,
 }
 
 /// How each planned task ended.
@@ -102,6 +104,7 @@ pub async fn execute(
                         dry_run: options.dry_run,
                         echo: options.echo,
                         buffer_output: options.buffer_output,
+                        source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
                     };
                     running_ids.insert(running.spawn(job.run()).id(), i);
                 }
@@ -180,10 +183,12 @@ struct Job {
     dry_run: bool,
     echo: bool,
     buffer_output: bool,
+    /// The plugin, when it was already read for the lock check.
+    source: Option<plugin::Source>,
 }
 
 impl Job {
-    async fn run(self) -> Result<(), TaskError> {
+    async fn run(mut self) -> Result<(), TaskError> {
         let task = &self.file.tasks[self.plan.nodes[self.node].task];
         // Without a capture file the output streams live (a failure to make one
         // only costs the grouping, never the output).
@@ -193,7 +198,8 @@ impl Job {
             None
         };
         report::task_started(&self.ui, task, capture.is_some());
-        let action = self.action(capture.as_ref());
+        let source = self.source.take();
+        let action = self.action(capture.as_ref(), source);
         let result = match task.timeout {
             Some(limit) => tokio::time::timeout(limit, action)
                 .await
@@ -205,7 +211,11 @@ impl Job {
     }
 
     /// Runs the task's own action; `stdout`, when given, receives its output.
-    async fn action(&self, stdout: Option<&std::fs::File>) -> Result<(), TaskError> {
+    async fn action(
+        &self,
+        stdout: Option<&std::fs::File>,
+        resolved: Option<plugin::Source>,
+    ) -> Result<(), TaskError> {
         let stdout = || stdout.and_then(|f| f.try_clone().ok());
         let task = &self.file.tasks[self.plan.nodes[self.node].task];
         match &task.action {
@@ -229,7 +239,10 @@ impl Job {
                 .await
             }
             Action::Plugin { source, config } => {
-                let source = plugin::Source::resolve(source)?;
+                let source = match resolved {
+                    Some(resolved) => resolved,
+                    None => plugin::Source::resolve(source)?,
+                };
                 let (source, component) = tokio::task::spawn_blocking(move || {
                     let component = source.load();
                     (source, component)

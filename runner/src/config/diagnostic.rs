@@ -4,6 +4,7 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
+use super::error::PinProblem;
 use super::error::{
     ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Key,
     NameProblem, Relation,
@@ -156,6 +157,12 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
         ErrorKind::BadSize { .. } => vec![
             "write a number of bytes, or a number with a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. `256MiB`"
                 .to_owned(),
+        ],
+        ErrorKind::BadPluginPin {
+            problem: PinProblem::MissingSha256 | PinProblem::BadSha256(_),
+            ..
+        } => vec![
+            "pin the download: sha256 = \"<64 hex digits>\"; `run plugin inspect FILE` prints a file's digest".to_owned(),
         ],
         ErrorKind::UnknownPlugin {
             suggestion,

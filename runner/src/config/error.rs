@@ -150,6 +150,8 @@ pub enum ErrorKind {
         suggestion: Option<String>,
         builtins: Vec<String>,
     },
+    #[error("bad plugin pin in task `{task}`: {problem}")]
+    BadPluginPin { task: String, problem: PinProblem },
     #[error("task `{task}` has both `plugin` and `command`")]
     PluginAndCommand {
         task: String,
@@ -267,6 +269,34 @@ pub enum Place {
     TopLevel,
     Task(String),
     Allow(String),
+    /// The `plugin = { … }` table of a task.
+    Plugin(String),
+}
+
+/// What is wrong with `plugin = { url = "…", sha256 = "…" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinProblem {
+    MissingUrl,
+    MissingSha256,
+    /// Not `http://` or `https://`.
+    BadUrl(String),
+    /// Not 64 hex digits.
+    BadSha256(String),
+}
+
+impl fmt::Display for PinProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingUrl => f.write_str("`url` is missing"),
+            Self::MissingSha256 => {
+                f.write_str("`sha256` is missing: a downloaded plugin must be pinned")
+            }
+            Self::BadUrl(url) => write!(f, "`{url}` is not an http:// or https:// URL"),
+            Self::BadSha256(digest) => {
+                write!(f, "`{digest}` is not a sha256 digest (64 hex digits)")
+            }
+        }
+    }
 }
 
 impl fmt::Display for Place {
@@ -275,6 +305,7 @@ impl fmt::Display for Place {
             Self::TopLevel => f.write_str("at the top level"),
             Self::Task(task) => write!(f, "in task `{task}`"),
             Self::Allow(task) => write!(f, "in `allow` of task `{task}`"),
+            Self::Plugin(task) => write!(f, "in `plugin` of task `{task}`"),
         }
     }
 }

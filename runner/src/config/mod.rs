@@ -9,6 +9,7 @@ mod duration;
 mod error;
 pub mod model;
 mod names;
+pub(crate) use names::RESERVED;
 pub mod network;
 mod parse;
 mod size;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 pub use error::{
     ActionKind, AliasOwner, ConfigError, DurationProblem, EnvNameProblem, ErrorKind, Expected,
-    Found, Key, NameKind, NameProblem, NetworkProblem, Place, Relation, SizeProblem,
+    Found, Key, NameKind, NameProblem, NetworkProblem, PinProblem, Place, Relation, SizeProblem,
 };
 pub use model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task, TaskFile};
 

@@ -85,6 +85,9 @@ pub enum PluginSource {
     Builtin(String),
     /// A `.wasm` component file, absolute (resolved against `TaskFile::root`).
     Path(PathBuf),
+    /// `plugin = { url = "…", sha256 = "…" }`: downloaded once, cached by digest,
+    /// and refused unless its sha256 is the pinned one.
+    Url { url: String, sha256: String },
 }
 
 /// Environment for a task: fixed values, plus host variables passed through by name.

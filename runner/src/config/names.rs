@@ -3,12 +3,15 @@
 use super::error::{EnvNameProblem, NameProblem};
 
 /// First words `run` itself answers to, so no task could ever be run by them.
-const RESERVED: &[(&str, &str)] = &[
+pub(crate) const RESERVED: &[(&str, &str)] = &[
     (
         "completions",
         "`run completions SHELL` prints shell completions",
     ),
-    ("plugin", "`run plugin inspect FILE` inspects a plugin"),
+    (
+        "plugin",
+        "`run plugin inspect|new …` are commands about plugins",
+    ),
 ];
 
 /// Task names and aliases are typed on the command line: `[A-Za-z0-9_.:-]`,

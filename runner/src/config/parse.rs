@@ -11,7 +11,9 @@ use std::path::{Component, Path, PathBuf};
 use toml::Spanned as TomlSpanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, Place};
+use super::error::{
+    ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, PinProblem, Place,
+};
 use super::model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task};
 use super::{diagnostic, duration, names, network, size, suggest};
 
@@ -60,6 +62,7 @@ const TASK_KEY_SYNONYMS: &[(&str, &str)] = &[
 ];
 
 const ALLOW_KEYS: &[&str] = &["read", "write", "network", "containers", "env"];
+const PLUGIN_KEYS: &[&str] = &["url", "sha256"];
 
 const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("net", "network"),
@@ -277,6 +280,9 @@ impl Context<'_> {
     }
 
     fn plugin(&self, task: &str, value: &Item<'_>, at: &Key) -> Result<PluginSource> {
+        if let DeValue::Table(entries) = value.get_ref() {
+            return pinned_plugin(task, entries, span(value), at);
+        }
         let name = string(value, at)?;
         if name.trim().is_empty() {
             return Err(ConfigError::at(
@@ -303,6 +309,52 @@ impl Context<'_> {
             span(value),
         ))
     }
+}
+
+/// `plugin = { url = "https://…/x.wasm", sha256 = "…" }`.
+fn pinned_plugin(task: &str, entries: &DeTable<'_>, table: Span, at: &Key) -> Result<PluginSource> {
+    let pin_error = |problem, at: Span| {
+        ConfigError::at(
+            ErrorKind::BadPluginPin {
+                task: task.to_owned(),
+                problem,
+            },
+            at,
+        )
+    };
+    let (mut url, mut sha256) = (None, None);
+    for (key, value) in entries {
+        let name = key.get_ref().as_ref();
+        match name {
+            "url" => url = Some((string(value, &at.child(name))?, span(value))),
+            "sha256" => sha256 = Some((string(value, &at.child(name))?, span(value))),
+            _ => {
+                return Err(unknown_key(
+                    name,
+                    span(key),
+                    Place::Plugin(task.to_owned()),
+                    PLUGIN_KEYS,
+                    &[],
+                ));
+            }
+        }
+    }
+    let (url, url_span) = url.ok_or_else(|| pin_error(PinProblem::MissingUrl, table))?;
+    let (sha256, sha_span) = sha256.ok_or_else(|| pin_error(PinProblem::MissingSha256, table))?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(pin_error(PinProblem::BadUrl(url), url_span));
+    }
+    let digest = sha256
+        .strip_prefix("sha256:")
+        .unwrap_or(&sha256)
+        .to_ascii_lowercase();
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(pin_error(PinProblem::BadSha256(sha256), sha_span));
+    }
+    Ok(PluginSource::Url {
+        url,
+        sha256: digest,
+    })
 }
 
 /// Decides what the task does from `plugin`/`command`, then rejects keys that

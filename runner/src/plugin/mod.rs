@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod engine;
+mod fetch;
 mod grants;
 mod run;
 pub mod state;
@@ -47,6 +48,14 @@ pub enum LoadError {
     CoreModule { path: PathBuf },
     #[error("{} is not a WebAssembly component (bad magic bytes)", path.display())]
     NotWasm { path: PathBuf },
+    #[error("cannot download plugin {url}: {reason}")]
+    Download { url: String, reason: String },
+    #[error("plugin {url} has sha256:{actual}, but tasks.toml pins sha256:{pinned}: refused")]
+    PinMismatch {
+        url: String,
+        pinned: String,
+        actual: String,
+    },
     #[error("plugin `{name}` cannot be compiled: {reason}")]
     Compile { name: String, reason: String },
     #[error("plugin `{name}` cannot be used: {source}")]
@@ -54,6 +63,19 @@ pub enum LoadError {
         name: String,
         source: version::VersionError,
     },
+}
+
+/// A component's header; a core module or anything else is refused by name.
+fn check_magic(bytes: &[u8], path: &std::path::Path) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 0x01, 0x00]) => Ok(()),
+        Some([0, b'a', b's', b'm', _, _, 0x00, 0x00]) => Err(LoadError::CoreModule {
+            path: path.to_owned(),
+        }),
+        _ => Err(LoadError::NotWasm {
+            path: path.to_owned(),
+        }),
+    }
 }
 
 impl Source {
@@ -70,18 +92,26 @@ impl Source {
                     bytes: Bytes::Static(builtin.bytes),
                 })
             }
+            PluginSource::Url { url, sha256 } => {
+                let bytes = fetch::fetch(url, sha256)?;
+                check_magic(&bytes, std::path::Path::new(url))?;
+                let name = url
+                    .rsplit('/')
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(url);
+                Ok(Source {
+                    name: name.to_owned(),
+                    digest: sha256.clone(),
+                    bytes: Bytes::Owned(bytes),
+                })
+            }
             PluginSource::Path(path) => {
                 let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
                     path: path.clone(),
                     source,
                 })?;
-                match bytes.get(..8) {
-                    Some([0, b'a', b's', b'm', _, _, 0x01, 0x00]) => {}
-                    Some([0, b'a', b's', b'm', _, _, 0x00, 0x00]) => {
-                        return Err(LoadError::CoreModule { path: path.clone() });
-                    }
-                    _ => return Err(LoadError::NotWasm { path: path.clone() }),
-                }
+                check_magic(&bytes, path)?;
                 let name = path
                     .file_name()
                     .map(|s| s.to_string_lossy().into_owned())

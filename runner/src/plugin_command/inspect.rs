@@ -1,4 +1,3 @@
-//! `run plugin …`: commands about plugins themselves rather than tasks.
 //! `run plugin inspect FILE.wasm|BUILTIN` prints what a plugin is, the WIT
 //! version it targets, its parameters and the capabilities it asks for,
 //! without running it (only `describe` is called, with no grants).
@@ -13,22 +12,17 @@ use crate::error::Error;
 use crate::plugin::builtin;
 use crate::ui::Ui;
 
-pub fn run(args: &[String], ui: Arc<Ui>) -> Result<i32, Error> {
-    match args {
-        [command, target] if command == "inspect" => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            let described = runtime
-                .block_on(describe::describe(&source(target)?, ui))
-                .map_err(Error::Task);
-            runtime.shutdown_background();
-            print!("{}", inspect(&described?));
-            Ok(0)
-        }
-        _ => Err(Error::PluginUsage),
-    }
+pub fn run(target: &str, ui: Arc<Ui>) -> Result<i32, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let described = runtime
+        .block_on(describe::describe(&source(target)?, ui))
+        .map_err(Error::Task);
+    runtime.shutdown_background();
+    print!("{}", inspect(&described?));
+    Ok(0)
 }
 
 /// A path when it looks like one, else a built-in's name.
