@@ -560,32 +560,31 @@ fn shell_words(script: &str) -> String {
 const COMPLETE_DUMP: &str =
     "echo 'CREATE TABLE t (id int);'\necho '-- PostgreSQL database cluster dump complete'";
 
-#[test]
-fn a_dump_cut_short_is_refused_and_leaves_nothing() {
-    let pg = fake_postgres(
-        "backup-cut",
-        "echo '-- PostgreSQL database cluster dump'\necho 'CREATE TABLE t (id int);'",
-    );
+/// A backup whose `pg_dumpall` is `script` fails with `message` and leaves
+/// nothing in backups/.
+fn assert_failed_dump_leaves_nothing(prefix: &str, script: &str, message: &str) {
+    let pg = fake_postgres(prefix, script);
     let project = Project::new(&tasks(&pg.name, ""));
-    project
-        .run(&["backup"])
-        .status(1)
-        .stderr_contains("is truncated");
+    project.run(&["backup"]).status(1).stderr_contains(message);
     assert_eq!(files(&project.path("backups")), Vec::<String>::new());
 }
 
 #[test]
+fn a_dump_cut_short_is_refused_and_leaves_nothing() {
+    assert_failed_dump_leaves_nothing(
+        "backup-cut",
+        "echo '-- PostgreSQL database cluster dump'\necho 'CREATE TABLE t (id int);'",
+        "is truncated",
+    );
+}
+
+#[test]
 fn a_dump_failing_half_way_reports_the_server_and_leaves_nothing() {
-    let pg = fake_postgres(
+    assert_failed_dump_leaves_nothing(
         "backup-half",
         "echo 'CREATE TABLE t (id int);'\necho 'pg_dumpall: error: query failed: server closed the connection unexpectedly' >&2\nexit 1",
+        "server closed the connection unexpectedly",
     );
-    let project = Project::new(&tasks(&pg.name, ""));
-    project
-        .run(&["backup"])
-        .status(1)
-        .stderr_contains("server closed the connection unexpectedly");
-    assert_eq!(files(&project.path("backups")), Vec::<String>::new());
 }
 
 #[test]
