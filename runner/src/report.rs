@@ -3,7 +3,7 @@
 
 use anstyle::{AnsiColor, Style};
 
-use crate::config::model::{Action, PluginSource, Task, TaskFile};
+use crate::config::model::{Action, Task, TaskFile};
 use crate::graph::Plan;
 use crate::scheduler::{State, Summary};
 use crate::task_error::TaskError;
@@ -12,27 +12,7 @@ use crate::ui::Ui;
 /// The plugin's name as users know it: the built-in's name or the file's.
 pub fn plugin_name(task: &Task) -> Option<String> {
     match &task.action {
-        Action::Plugin {
-            source: PluginSource::Builtin(name),
-            ..
-        } => Some(name.clone()),
-        Action::Plugin {
-            source: PluginSource::Url { url, .. },
-            ..
-        } => Some(
-            url.rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty())
-                .unwrap_or(url)
-                .to_owned(),
-        ),
-        Action::Plugin {
-            source: PluginSource::Path(path),
-            ..
-        } => Some(path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )),
+        Action::Plugin { source, .. } => Some(source.display_name()),
         _ => None,
     }
 }

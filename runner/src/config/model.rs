@@ -125,6 +125,26 @@ impl TaskFile {
     }
 }
 
+impl PluginSource {
+    /// The name people know the plugin by in messages: the built-in's name, the
+    /// file's name, or the last part of the URL.
+    pub fn display_name(&self) -> String {
+        match self {
+            PluginSource::Builtin(name) => name.clone(),
+            PluginSource::Path(path) => path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            PluginSource::Url { url, .. } => url
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(url)
+                .to_owned(),
+        }
+    }
+}
+
 impl Task {
     /// Command tasks run on the host, outside the sandbox.
     pub fn is_sandboxed(&self) -> bool {

@@ -95,13 +95,8 @@ impl Source {
             PluginSource::Url { url, sha256 } => {
                 let bytes = fetch::fetch(url, sha256)?;
                 check_magic(&bytes, std::path::Path::new(url))?;
-                let name = url
-                    .rsplit('/')
-                    .next()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or(url);
                 Ok(Source {
-                    name: name.to_owned(),
+                    name: source.display_name(),
                     digest: sha256.clone(),
                     bytes: Bytes::Owned(bytes),
                 })
@@ -112,12 +107,8 @@ impl Source {
                     source,
                 })?;
                 check_magic(&bytes, path)?;
-                let name = path
-                    .file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| path.display().to_string());
                 Ok(Source {
-                    name,
+                    name: source.display_name(),
                     digest: hex::encode(Sha256::digest(&bytes)),
                     bytes: Bytes::Owned(bytes),
                 })
