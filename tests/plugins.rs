@@ -356,3 +356,53 @@ fn the_lock_records_plugin_files_and_refuses_a_changed_one() {
         sha256(&changed)
     )), "{stderr}");
 }
+
+/// The fixture as if built against another version of the WIT package: every
+/// `runner:plugin/…@0.1.0` name rewritten (same length, so the binary stays valid).
+fn fixture_targeting(version: &str) -> Vec<u8> {
+    assert_eq!(version.len(), "0.1.0".len());
+    let mut bytes = std::fs::read(FIXTURE).unwrap();
+    let (from, to) = ("@0.1.0".as_bytes(), format!("@{version}").into_bytes());
+    let mut i = 0;
+    let mut replaced = 0;
+    while let Some(at) = bytes[i..].windows(from.len()).position(|w| w == from) {
+        let at = i + at;
+        if bytes[..at].ends_with(b"handler")
+            || bytes[..at].ends_with(b"log")
+            || bytes[..at].ends_with(b"types")
+            || bytes[..at].ends_with(b"prompt")
+            || bytes[..at].ends_with(b"container")
+        {
+            bytes[at..at + to.len()].copy_from_slice(&to);
+            replaced += 1;
+        }
+        i = at + from.len();
+    }
+    assert!(replaced > 0);
+    bytes
+}
+
+#[test]
+fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() {
+    let test = Test::new().tasks(
+        "[tasks.minor]\nplugin = \"minor.wasm\"\nconfig = { mode = \"fail\", code = 3, message = \"ran on 0.1.0\" }\n\n[tasks.major]\nplugin = \"major.wasm\"\nconfig = { mode = \"noop\" }\n",
+    );
+    std::fs::write(test.path("minor.wasm"), fixture_targeting("0.1.9")).unwrap();
+    std::fs::write(test.path("major.wasm"), fixture_targeting("0.2.0")).unwrap();
+    let minor = test.command().arg("minor").output().unwrap();
+    assert_eq!(
+        minor.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&minor.stderr)
+    );
+    let major = test.command().arg("major").output().unwrap();
+    let stderr = String::from_utf8_lossy(&major.stderr);
+    assert_eq!(major.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "it targets WIT runner:plugin@0.2.0, but this run supports runner:plugin@0.1.0"
+        ),
+        "{stderr}"
+    );
+}
