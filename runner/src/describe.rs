@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::model::{Grants, PluginSource, Task};
 use crate::plugin::bindings::types::{Capability, Descriptor, Parameter, ParameterKind};
-use crate::plugin::{self, Source, version};
+use crate::plugin::{self, Source};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
 
@@ -27,13 +27,7 @@ pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, T
     })
     .await
     .map_err(|e| TaskError::Host(e.to_string()))?;
-    let component = loaded?;
-    let engine = plugin::engine::engine().map_err(|e| TaskError::Host(format!("{e:#}")))?;
-    let wit_version =
-        version::check(engine, &component).map_err(|error| plugin::LoadError::Version {
-            name: source.name.clone(),
-            source: error,
-        })?;
+    let (component, wit_version) = loaded?;
     let descriptor = plugin::describe(&component, &source.name, ui).await?;
     Ok(Described {
         source,

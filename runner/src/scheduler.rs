@@ -253,7 +253,7 @@ impl Job {
                     task,
                     root: &self.file.root,
                     plugin: &source.name,
-                    component: component?,
+                    component: component?.0,
                     config,
                     args: self.args.clone(),
                     dry_run: self.dry_run,

@@ -124,17 +124,19 @@ impl Source {
     }
 
     /// Compiles (or loads from the cache) and checks the WIT version.
-    pub fn load(&self) -> Result<Component, LoadError> {
+    /// Returns the component and the WIT version it targets.
+    pub fn load(&self) -> Result<(Component, String), LoadError> {
         let compile_error = |e: wasmtime::Error| LoadError::Compile {
             name: self.name.clone(),
             reason: format!("{e:#}"),
         };
         let engine = engine::engine().map_err(compile_error)?;
         let component = cache::load(engine, &self.digest, self.bytes()).map_err(compile_error)?;
-        version::check(engine, &component).map_err(|source| LoadError::Version {
-            name: self.name.clone(),
-            source,
-        })?;
-        Ok(component)
+        let wit_version =
+            version::check(engine, &component).map_err(|source| LoadError::Version {
+                name: self.name.clone(),
+                source,
+            })?;
+        Ok((component, wit_version))
     }
 }
