@@ -94,15 +94,20 @@ fn a_failure_skips_dependents_and_is_named_in_the_summary() {
     );
 }
 
-#[test]
-fn keep_going_runs_independent_tasks_after_a_failure() {
-    let tasks = [
+/// `all` waits for `bad` (fails) and `fine` (independent of `bad`).
+fn failing_and_fine() -> String {
+    [
         "[tasks.all]\ndepends = [\"bad\", \"fine\"]\n".to_owned(),
         "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n"
             .to_owned(),
         echo("fine", ""),
     ]
-    .concat();
+    .concat()
+}
+
+#[test]
+fn keep_going_runs_independent_tasks_after_a_failure() {
+    let tasks = failing_and_fine();
     let (_, test) = Test::new()
         .tasks(&tasks)
         .args(&["-j", "1", "--keep-going", "all"])
@@ -115,13 +120,7 @@ fn keep_going_runs_independent_tasks_after_a_failure() {
 
 #[test]
 fn without_keep_going_nothing_new_starts_after_a_failure() {
-    let tasks = [
-        "[tasks.all]\ndepends = [\"bad\", \"fine\"]\n".to_owned(),
-        "[tasks.bad]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"broken\" }\n"
-            .to_owned(),
-        echo("fine", ""),
-    ]
-    .concat();
+    let tasks = failing_and_fine();
     let (_, test) = Test::new()
         .tasks(&tasks)
         .args(&["-j", "1", "all"])
