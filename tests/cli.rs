@@ -90,6 +90,79 @@ fn completion_offers_task_names_and_aliases() {
     assert!(!stdout.contains("build"), "{stdout}");
 }
 
+/// Completion candidates for `words` (the command line up to the cursor) under fish.
+fn complete(tasks: &str, words: &[&str]) -> String {
+    let mut args = vec!["--", "run"];
+    args.extend_from_slice(words);
+    let (output, _) = Test::new()
+        .tasks(tasks)
+        .env("RUN_COMPLETE", "fish")
+        .args(&args)
+        .run();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+const PLUGIN_TASKS: &str =
+    "[tasks.greet]\nplugin = \"hello\"\n\n[tasks.restore]\nplugin = \"backup\"\n";
+
+#[test]
+fn completion_offers_a_plugin_tasks_parameters() {
+    assert_eq!(
+        complete(PLUGIN_TASKS, &["greet", "--n"]),
+        "--name\twho to greet (overrides config)\n"
+    );
+    let restore = complete(PLUGIN_TASKS, &["restore", "--"]);
+    for flag in ["--latest\t", "--verify\t", "--stop\t"] {
+        assert!(restore.contains(flag), "{flag}: {restore}");
+    }
+    assert!(!restore.contains("--name"), "{restore}");
+}
+
+#[test]
+fn completion_finds_the_task_after_runner_options() {
+    assert_eq!(
+        complete(
+            PLUGIN_TASKS,
+            &["-j", "2", "--color=never", "-k", "greet", "--n"]
+        ),
+        "--name\twho to greet (overrides config)\n"
+    );
+}
+
+#[test]
+fn completion_reads_the_tasks_file_given_with_file() {
+    let (output, _) = Test::new()
+        .file("other.toml", PLUGIN_TASKS)
+        .env("RUN_COMPLETE", "fish")
+        .args(&["--", "run", "-f", "other.toml", "greet", "--n"])
+        .run();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "--name\twho to greet (overrides config)\n"
+    );
+}
+
+#[test]
+fn completion_under_bash_uses_the_cursor_index() {
+    let (output, _) = Test::new()
+        .tasks(PLUGIN_TASKS)
+        .env("RUN_COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .args(&["--", "run", "greet", "--n"])
+        .run();
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("--name"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn completion_of_a_command_task_offers_no_plugin_parameters() {
+    let out = complete("[tasks.build]\ncommand = \"make\"\n", &["build", "--n"]);
+    assert!(!out.contains("--name"), "{out}");
+}
+
 #[test]
 fn missing_tasks_toml_is_a_usage_error() {
     Test::new()

@@ -1,5 +1,6 @@
-//! `run --list`: grouped, aligned, aliases and unsandboxed tasks marked; never
-//! touches a plugin.
+//! `run --list`: grouped, aligned, aliases and unsandboxed tasks marked, plugin
+//! parameters shown (from the descriptor cache, describing a plugin once on a
+//! miss, never downloading one).
 
 use crate::test::Test;
 
@@ -31,11 +32,11 @@ depends = ["backup"]
         .args(&["--list"])
         .stdout(
             "Available tasks:
-    build               Compile everything (unsandboxed)
-    greet               Say hello [aliases: hi, hey]
+    build                  Compile everything (unsandboxed)
+    greet [--name VALUE]   Say hello [aliases: hi, hey]
 
 [db]
-    backup              Dump the database
+    backup [--name VALUE]  Dump the database
     restore-everything
 ",
         )
@@ -43,7 +44,7 @@ depends = ["backup"]
 }
 
 #[test]
-fn listing_never_loads_plugins() {
+fn a_broken_plugin_is_listed_without_parameters() {
     Test::new()
         .tasks("[tasks.t]\ndescription = \"broken plugin\"\nplugin = \"broken.wasm\"\n")
         .file("broken.wasm", "garbage")
@@ -68,5 +69,111 @@ fn json_has_kinds_grants_and_positions() {
     assert_eq!(greet["allow"]["write"][0], "out");
     assert_eq!(greet["timeout_ms"], 2000);
     assert_eq!(greet["line"], 4);
+    assert_eq!(
+        greet["parameters"],
+        serde_json::json!([{"name": "name", "kind": "option", "help": "who to greet (overrides config)", "default": "world", "required": false}])
+    );
+    assert_eq!(build["parameters"], serde_json::Value::Null);
     assert!(json["file"].as_str().unwrap().ends_with("tasks.toml"));
+}
+
+/// The files in the descriptor cache under `cache`.
+fn cached_descriptors(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(cache.join("descriptors")) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn a_plugin_is_described_once_then_listed_from_the_descriptor_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let test = Test::new().tasks("[tasks.greet]\nplugin = \"hello\"\n");
+    let list = || {
+        let output = test
+            .command()
+            .env("RUN_CACHE_DIR", cache.path())
+            .arg("--list")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
+    let cached = cached_descriptors(cache.path());
+    assert_eq!(cached.len(), 1, "{cached:?}");
+
+    // The cache is what the listing reads: an edited entry shows through.
+    let entry = std::fs::read_to_string(&cached[0]).unwrap();
+    std::fs::write(
+        &cached[0],
+        entry.replace("\"name\":\"name\"", "\"name\":\"who\""),
+    )
+    .unwrap();
+    assert_eq!(list(), "Available tasks:\n    greet [--who VALUE]\n");
+}
+
+#[test]
+fn running_a_plugin_caches_its_parameters() {
+    let cache = tempfile::tempdir().unwrap();
+    let test =
+        Test::new().tasks("[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n");
+    let output = test
+        .command()
+        .env("RUN_CACHE_DIR", cache.path())
+        .arg("greet")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(cached_descriptors(cache.path()).len(), 1);
+}
+
+#[test]
+fn a_url_plugin_never_downloaded_is_listed_without_parameters_and_not_fetched() {
+    let cache = tempfile::tempdir().unwrap();
+    // Nothing listens on port 9: a download attempt would fail, but must not happen.
+    let test = Test::new().tasks(&format!(
+        "[tasks.remote]\nplugin = {{ url = \"http://127.0.0.1:9/p.wasm\", sha256 = \"{}\" }}\n",
+        "ab".repeat(32)
+    ));
+    let output = test
+        .command()
+        .env("RUN_CACHE_DIR", cache.path())
+        .arg("--list")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "Available tasks:\n    remote\n"
+    );
+    assert!(!cache.path().join("downloads").exists());
+}
+
+#[test]
+fn a_path_plugin_shows_its_parameters() {
+    let hello = std::path::Path::new(crate::test::FIXTURE).with_file_name("hello.wasm");
+    Test::new()
+        .tasks(&format!(
+            "[tasks.greet]\ndescription = \"from a file\"\nplugin = \"{}\"\n",
+            hello.display()
+        ))
+        .args(&["--list"])
+        .stdout("Available tasks:\n    greet [--name VALUE]  from a file\n")
+        .run();
+}
+
+#[test]
+fn long_parameter_lists_do_not_push_every_description_right() {
+    Test::new()
+        .tasks(
+            "[tasks.a]\ndescription = \"short\"\ncommand = \"true\"\n\n[tasks.restore-the-database]\ndescription = \"long\"\nplugin = \"backup\"\n",
+        )
+        .args(&["--list"])
+        .stdout(
+            "Available tasks:
+    a  short (unsandboxed)
+    restore-the-database [BACKUP] [--latest] [--verify] [--stop]  long
+",
+        )
+        .run();
 }

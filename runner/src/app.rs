@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use crate::cli::Cli;
 use crate::config::{self, model::TaskFile};
@@ -14,8 +14,8 @@ use crate::{dry_run, graph, list, logging, plugin, report, scheduler};
 /// Runs `run` with the process's arguments and returns its exit code.
 pub fn main() -> i32 {
     // `COMPLETE=bash run …` is the shell asking for completions.
-    clap_complete::CompleteEnv::with_factory(Cli::command)
-        .var("RUN_COMPLETE")
+    clap_complete::CompleteEnv::with_factory(crate::completion::command)
+        .var(crate::completion::ENV)
         .complete();
     let cli = Cli::parse();
     let ui = Arc::new(Ui::new(
@@ -47,15 +47,18 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     let file = load(options.file.as_deref())?;
 
     if options.list {
+        let mut lookup = crate::parameters::Lookup::new(ui.clone());
+        let known: Vec<_> = file.tasks.iter().map(|t| lookup.task(t)).collect();
+        drop(lookup);
         let mut stdout = std::io::stdout().lock();
         if options.json {
-            writeln!(stdout, "{:#}", list::json(&file))?;
+            writeln!(stdout, "{:#}", list::json(&file, &known))?;
         } else {
             let color = crate::ui::use_color(
                 options.color,
                 std::io::IsTerminal::is_terminal(&std::io::stdout()),
             );
-            write!(stdout, "{}", list::text(&file, color))?;
+            write!(stdout, "{}", list::text(&file, &known, color))?;
         }
         return Ok(0);
     }
@@ -64,7 +67,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         Some(name) => name,
         None if file.task("default").is_some() => "default",
         None => {
-            print!("{}", list::text(&file, false));
+            print!("{}", list::text(&file, &[], false));
             return Err(Error::NoTask);
         }
     };
@@ -142,6 +145,12 @@ fn completions(shell: &str) -> Result<(), Error> {
     let completer = shells
         .completer(shell)
         .ok_or_else(|| Error::UnknownShell(shell.to_owned()))?;
-    completer.write_registration("RUN_COMPLETE", "run", "run", "run", &mut std::io::stdout())?;
+    completer.write_registration(
+        crate::completion::ENV,
+        "run",
+        "run",
+        "run",
+        &mut std::io::stdout(),
+    )?;
     Ok(())
 }

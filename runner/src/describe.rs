@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use crate::config::model::{Grants, PluginSource, Task};
-use crate::plugin::bindings::types::{Capability, Descriptor, Parameter, ParameterKind};
+use crate::plugin::bindings::types::{Capability, Descriptor, Parameter};
 use crate::plugin::{self, Source};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
@@ -20,7 +20,12 @@ pub struct Described {
 
 /// Loads the plugin (compiling it once into the cache) and asks it to describe itself.
 pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, TaskError> {
-    let source = Source::resolve(source)?;
+    describe_source(Source::resolve(source)?, ui).await
+}
+
+/// [`describe`] for a plugin whose bytes are already read. What it says is
+/// remembered by digest, for `run --list` and completion.
+pub async fn describe_source(source: Source, ui: Arc<Ui>) -> Result<Described, TaskError> {
     let (source, loaded) = tokio::task::spawn_blocking(move || {
         let loaded = source.load();
         (source, loaded)
@@ -29,6 +34,7 @@ pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, T
     .map_err(|e| TaskError::Host(e.to_string()))?;
     let (component, wit_version) = loaded?;
     let descriptor = plugin::describe(&component, &source.name, ui).await?;
+    plugin::descriptors::put(&source.digest, &descriptor);
     Ok(Described {
         source,
         wit_version,
@@ -38,11 +44,7 @@ pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, T
 
 /// `--name VALUE`, `--latest`, `BACKUP`.
 pub fn usage(parameter: &Parameter) -> String {
-    match parameter.kind {
-        ParameterKind::Flag => format!("--{}", parameter.name),
-        ParameterKind::Option => format!("--{} {}", parameter.name, "VALUE"),
-        ParameterKind::Positional => parameter.name.to_uppercase(),
-    }
+    plugin::descriptors::Param::from(parameter).usage()
 }
 
 /// The parameter table: usage, help, default, required.

@@ -1,6 +1,7 @@
-//! `run --list`: tasks grouped, descriptions aligned, aliases shown; and
-//! `--list --json` (schema `run.list/v1`, docs/list-json.md). Never compiles or
-//! instantiates a plugin.
+//! `run --list`: tasks grouped, descriptions aligned, aliases and plugin
+//! parameters shown; and `--list --json` (schema `run.list/v1`,
+//! docs/list-json.md). Parameters come from [`crate::parameters`]: cached by
+//! plugin digest, so a listing describes a plugin at most once, ever.
 
 use std::fmt::Write;
 
@@ -8,13 +9,30 @@ use anstyle::{AnsiColor, Style};
 use serde_json::json;
 
 use crate::config::model::{Action, Task, TaskFile};
+use crate::plugin::descriptors::Known;
 use crate::report::plugin_name;
 use crate::ui::paint;
 
 pub const SCHEMA: &str = "run.list/v1";
 
-/// The text listing.
-pub fn text(file: &TaskFile, color: bool) -> String {
+/// Widest name-and-parameters column before descriptions stop being aligned.
+const MAX_ALIGN: usize = 36;
+
+/// `restore [--latest] [BACKUP]`: the name and the plugin's parameters.
+fn synopsis(task: &Task, known: Option<&Known>) -> (String, usize) {
+    let params: Vec<String> = known
+        .map(|k| k.parameters.iter().map(|p| p.synopsis()).collect())
+        .unwrap_or_default();
+    let plain = std::iter::once(task.name.clone())
+        .chain(params.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let width = plain.chars().count();
+    (plain, width)
+}
+
+/// The text listing; `known[i]` is what `file.tasks[i]`'s plugin said about itself.
+pub fn text(file: &TaskFile, known: &[Option<Known>], color: bool) -> String {
     let mut groups: Vec<Option<&str>> = vec![None];
     for task in &file.tasks {
         if let Some(group) = task.group.as_deref()
@@ -23,18 +41,25 @@ pub fn text(file: &TaskFile, color: bool) -> String {
             groups.push(Some(group));
         }
     }
-    let width = file
+    let synopses: Vec<(String, usize)> = file
         .tasks
         .iter()
-        .map(|t| t.name.chars().count())
+        .enumerate()
+        .map(|(i, t)| synopsis(t, known.get(i).and_then(Option::as_ref)))
+        .collect();
+    let width = synopses
+        .iter()
+        .map(|(_, w)| *w)
+        .filter(|w| *w <= MAX_ALIGN)
         .max()
         .unwrap_or(0);
     let mut out = String::from("Available tasks:\n");
     for group in groups {
-        let tasks: Vec<&Task> = file
+        let tasks: Vec<(usize, &Task)> = file
             .tasks
             .iter()
-            .filter(|t| t.group.as_deref() == group)
+            .enumerate()
+            .filter(|(_, t)| t.group.as_deref() == group)
             .collect();
         if tasks.is_empty() {
             continue;
@@ -45,15 +70,18 @@ pub fn text(file: &TaskFile, color: bool) -> String {
             let heading = paint(color, Style::new().bold(), &format!("[{group}]"));
             writeln!(out, "{separator}{heading}").unwrap();
         }
-        for task in tasks {
+        for (index, task) in tasks {
+            let (plain, plain_width) = &synopses[index];
             let name = paint(
                 color,
                 Style::new().fg_color(Some(AnsiColor::Cyan.into())),
                 &task.name,
             );
+            let params = &plain[task.name.len()..];
             let mut line = format!(
-                "    {name}{}",
-                " ".repeat(width - task.name.chars().count())
+                "    {name}{}{}",
+                paint(color, Style::new().dimmed(), params),
+                " ".repeat(width.saturating_sub(*plain_width))
             );
             let mut notes: Vec<String> = Vec::new();
             if let Some(description) = &task.description {
@@ -85,12 +113,13 @@ pub fn text(file: &TaskFile, color: bool) -> String {
     out
 }
 
-/// The JSON listing.
-pub fn json(file: &TaskFile) -> serde_json::Value {
+/// The JSON listing; `known` as for [`text`].
+pub fn json(file: &TaskFile, known: &[Option<Known>]) -> serde_json::Value {
     let tasks: Vec<_> = file
         .tasks
         .iter()
-        .map(|task| {
+        .enumerate()
+        .map(|(index, task)| {
             fn names(list: &[crate::config::model::Spanned<String>]) -> Vec<&str> {
                 list.iter().map(|s| s.value.as_str()).collect()
             }
@@ -106,6 +135,7 @@ pub fn json(file: &TaskFile) -> serde_json::Value {
                 "aliases": names(&task.aliases),
                 "kind": kind,
                 "plugin": plugin_name(task),
+                "parameters": known.get(index).and_then(Option::as_ref).map(|k| &k.parameters),
                 "sandboxed": task.is_sandboxed(),
                 "depends": names(&task.depends),
                 "before": names(&task.before),

@@ -262,7 +262,7 @@ impl Job {
                     stdout: stdout(),
                 })
                 .await
-                .map(drop)
+                .map(|outcome| plugin::descriptors::put(&source.digest, &outcome.descriptor))
             }
         }
     }

@@ -16,6 +16,12 @@ fn downloads() -> Option<PathBuf> {
     super::cache::dir().map(|d| d.join("downloads"))
 }
 
+/// Whether the plugin pinned to `pinned` has been downloaded already (so it
+/// can be read without the network).
+pub fn is_cached(pinned: &str) -> bool {
+    downloads().is_some_and(|d| d.join(format!("{pinned}.wasm")).is_file())
+}
+
 /// The bytes of the plugin at `url` whose sha256 must be `pinned`.
 pub fn fetch(url: &str, pinned: &str) -> Result<Vec<u8>, LoadError> {
     let cached = downloads().map(|d| d.join(format!("{pinned}.wasm")));

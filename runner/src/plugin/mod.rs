@@ -4,8 +4,9 @@
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
+pub mod descriptors;
 pub mod engine;
-mod fetch;
+pub mod fetch;
 mod grants;
 mod run;
 pub mod state;
