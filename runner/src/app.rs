@@ -101,7 +101,12 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     let plan = graph::plan(&file, root)?;
     let resolved = crate::lock::check(&file, plan.nodes.iter().map(|n| n.task), !options.dry_run)?;
     if options.dry_run {
-        let described = runtime.block_on(dry_run::describe_plugins(&file, &plan, ui.clone()));
+        let described = runtime.block_on(dry_run::describe_plugins(
+            &file,
+            &plan,
+            &resolved,
+            ui.clone(),
+        ));
         print!("{}", dry_run::render(&file, &plan, &described));
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::model::{Action, Grants, TaskFile};
 use crate::describe::{self, Described};
 use crate::graph::Plan;
+use crate::lock::Resolved;
 use crate::task_error::TaskError;
 use crate::ui::Ui;
 
@@ -16,11 +17,21 @@ use crate::ui::Ui;
 pub type Descriptions = HashMap<usize, Result<Described, TaskError>>;
 
 /// Asks every plugin in the plan to describe itself (compiling it if needed).
-pub async fn describe_plugins(file: &TaskFile, plan: &Plan, ui: Arc<Ui>) -> Descriptions {
+/// Plugins the lock check already read (`resolved`) are not read again.
+pub async fn describe_plugins(
+    file: &TaskFile,
+    plan: &Plan,
+    resolved: &Resolved,
+    ui: Arc<Ui>,
+) -> Descriptions {
     let mut described = HashMap::new();
     for node in &plan.nodes {
         if let Action::Plugin { source, .. } = &file.tasks[node.task].action {
-            described.insert(node.task, describe::describe(source, ui.clone()).await);
+            let result = match resolved.get(&node.task) {
+                Some(read) => describe::describe_source(read.clone(), ui.clone()).await,
+                None => describe::describe(source, ui.clone()).await,
+            };
+            described.insert(node.task, result);
         }
     }
     described

@@ -22,7 +22,9 @@ pub use run::{Invocation, Outcome, describe, run};
 
 use crate::config::model::PluginSource;
 
-/// A plugin's bytes and identity, before compilation.
+/// A plugin's bytes and identity, before compilation. Cheap to clone: the
+/// bytes are shared.
+#[derive(Clone)]
 pub struct Source {
     /// `hello`, or the file name of a path plugin.
     pub name: String,
@@ -30,9 +32,10 @@ pub struct Source {
     bytes: Bytes,
 }
 
+#[derive(Clone)]
 enum Bytes {
     Static(&'static [u8]),
-    Owned(Vec<u8>),
+    Owned(std::sync::Arc<[u8]>),
 }
 
 /// Why a plugin could not be loaded.
@@ -99,7 +102,7 @@ impl Source {
                 Ok(Source {
                     name: source.display_name(),
                     digest: sha256.clone(),
-                    bytes: Bytes::Owned(bytes),
+                    bytes: Bytes::Owned(bytes.into()),
                 })
             }
             PluginSource::Path(path) => {
@@ -111,7 +114,7 @@ impl Source {
                 Ok(Source {
                     name: source.display_name(),
                     digest: hex::encode(Sha256::digest(&bytes)),
-                    bytes: Bytes::Owned(bytes),
+                    bytes: Bytes::Owned(bytes.into()),
                 })
             }
         }
