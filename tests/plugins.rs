@@ -139,10 +139,9 @@ fn a_corrupt_cache_entry_is_recompiled() {
     assert!(run().status.success());
     let entry = std::fs::read_dir(cache.path())
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "cwasm"))
+        .expect("a compiled entry");
     std::fs::write(&entry, b"garbage").unwrap();
     let output = run();
     assert!(
