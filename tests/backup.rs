@@ -4,7 +4,7 @@
 //!
 //! Needs a Docker Engine and the test images (`images::ensure()` builds them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -27,92 +27,6 @@ config = {{ container = "{container}", user = "postgres", dir = "backups", mode 
 allow = {{ containers = ["{container}"], read = ["backups"] }}
 "#
     )
-}
-
-/// A project directory with a tasks.toml, where `run` is invoked several
-/// times (a backup, then a restore, ...).
-struct Project {
-    test: Test,
-}
-
-impl Project {
-    fn new(toml: &str) -> Project {
-        Project {
-            test: Test::new().tasks(toml),
-        }
-    }
-
-    fn path(&self, path: &str) -> PathBuf {
-        self.test.path(path)
-    }
-
-    fn run(&self, args: &[&str]) -> Outcome {
-        self.run_env(&[], args)
-    }
-
-    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
-        let mut command = self.test.command();
-        command.envs(env.iter().copied()).args(args);
-        let output = command.output().unwrap();
-        Outcome {
-            args: args.join(" "),
-            status: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-struct Outcome {
-    args: String,
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn context(&self) -> String {
-        format!(
-            "\n--- run {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args, self.stdout, self.stderr
-        )
-    }
-
-    fn status(self, status: i32) -> Outcome {
-        assert_eq!(self.status, Some(status), "exit status{}", self.context());
-        self
-    }
-
-    fn ok(self) -> Outcome {
-        self.status(0)
-    }
-
-    fn stdout_contains(self, text: &str) -> Outcome {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}{}",
-            self.context()
-        );
-        self
-    }
-
-    fn stderr_contains(self, text: &str) -> Outcome {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}{}",
-            self.context()
-        );
-        self
-    }
-
-    fn stderr_lacks(self, text: &str) -> Outcome {
-        assert!(
-            !self.stderr.contains(text),
-            "stderr has {text:?}{}",
-            self.context()
-        );
-        self
-    }
 }
 
 /// Every file name in `dir` (hidden ones included), sorted.
@@ -161,8 +75,8 @@ fn a_backup_restores_row_for_row() {
     let before = pg.psql(ROWS);
     assert_eq!(before.lines().count(), 2000, "{before}");
 
-    let project = Project::new(&tasks(&name, ""));
-    project.run(&["backup"]).ok().stdout_contains(&format!(
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke(&["backup"]).ok().stdout_contains(&format!(
         "backed up container `{name}` into backups/{name}_"
     ));
     let dir = project.path("backups");
@@ -206,7 +120,7 @@ fn a_backup_restores_row_for_row() {
 
     pg.psql("drop table items;");
     project
-        .run(&["--yes", "restore", "--latest"])
+        .invoke(&["--yes", "restore", "--latest"])
         .ok()
         .stdout_contains(&format!("restored {file} into container `{name}`"));
     assert_eq!(pg.psql(ROWS), before);
@@ -219,18 +133,18 @@ fn a_restore_over_existing_data_replaces_it() {
     let name = pg.name.clone();
     seed(&pg);
     let before = pg.psql(ROWS);
-    let project = Project::new(&tasks(&name, ""));
-    project.run(&["backup"]).ok();
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke(&["backup"]).ok();
     // Changed, not dropped: the dump's --clean must replace what is there.
     pg.psql(
         "update items set name = 'changed' where id < 100; \
          insert into items values (9999, 'new', 1, null);",
     );
-    project.run(&["--yes", "restore", "--latest"]).ok();
+    project.invoke(&["--yes", "restore", "--latest"]).ok();
     assert_eq!(pg.psql(ROWS), before);
     // A restore can be repeated, and a backup named on the command line works.
     let file = dumps(&project.path("backups")).remove(0);
-    project.run(&["--yes", "restore", &file]).ok();
+    project.invoke(&["--yes", "restore", &file]).ok();
     assert_eq!(pg.psql(ROWS), before);
 }
 
@@ -240,9 +154,9 @@ fn a_stopped_container_fails_and_leaves_nothing() {
     let pg = Container::postgres("backup-stopped");
     let name = pg.name.clone();
     docker(&["stop", &name]);
-    let project = Project::new(&tasks(&name, ""));
+    let project = Test::new().tasks(&tasks(&name, ""));
     project
-        .run(&["backup"])
+        .invoke(&["backup"])
         .status(1)
         .stderr_contains(&format!("container `{name}` is exited"));
     assert_eq!(files(&project.path("backups")), Vec::<String>::new());
@@ -254,9 +168,9 @@ fn wrong_credentials_fail_with_the_server_message_and_leave_nothing() {
     let pg = Container::postgres("backup-role");
     let name = pg.name.clone();
     let toml = tasks(&name, "").replacen("user = \"postgres\"", "user = \"no_such_role\"", 1);
-    let project = Project::new(&toml);
+    let project = Test::new().tasks(&toml);
     project
-        .run(&["backup"])
+        .invoke(&["backup"])
         .status(1)
         .stderr_contains(&format!("pg_dumpall in container `{name}` failed"))
         .stderr_contains("role \"no_such_role\" does not exist");
@@ -269,8 +183,8 @@ fn a_corrupted_backup_is_refused_before_touching_the_database() {
     let pg = Container::postgres("backup-corrupt");
     let name = pg.name.clone();
     seed(&pg);
-    let project = Project::new(&tasks(&name, ""));
-    project.run(&["backup"]).ok();
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke(&["backup"]).ok();
     let dir = project.path("backups");
     let file = dumps(&dir).remove(0);
     let expected = manifest(&dir, &file)["sha256"].as_str().unwrap().to_owned();
@@ -284,7 +198,7 @@ fn a_corrupted_backup_is_refused_before_touching_the_database() {
     pg.psql("insert into items values (5000, 'after the backup', 1, null);");
     let after = pg.psql(ROWS);
     project
-        .run(&["--yes", "restore", "--latest"])
+        .invoke(&["--yes", "restore", "--latest"])
         .status(1)
         .stderr_contains(&format!("backup {file} is corrupted: sha256 "))
         .stderr_contains(&format!("expected {expected}"));
@@ -298,14 +212,14 @@ fn retention_keeps_the_newest_and_every_pinned_backup() {
     let name = pg.name.clone();
     let toml = tasks(&name, "").replace("keep = 10", "keep = 2")
         + "\n[tasks.migrate]\ncommand = \"true\"\nbefore = [\"backup\"]\n";
-    let project = Project::new(&toml);
+    let project = Test::new().tasks(&toml);
     let dir = project.path("backups");
-    project.run(&["backup"]).ok();
+    project.invoke(&["backup"]).ok();
     let first = dumps(&dir);
     assert_eq!(first.len(), 1);
 
     // Run as a hook before `migrate`: pinned.
-    project.run(&["migrate"]).ok();
+    project.invoke(&["migrate"]).ok();
     let pinned: Vec<String> = dumps(&dir)
         .into_iter()
         .filter(|f| !first.contains(f))
@@ -317,7 +231,7 @@ fn retention_keeps_the_newest_and_every_pinned_backup() {
 
     let mut removals = 0;
     for _ in 0..3 {
-        let outcome = project.run(&["backup"]).ok();
+        let outcome = project.invoke(&["backup"]).ok();
         removals += outcome.stderr.matches("removed backups/").count();
     }
     let left = dumps(&dir);
@@ -340,13 +254,13 @@ fn retention_under_dry_run_only_reports() {
     images::ensure();
     let pg = Container::postgres("backup-dry");
     let name = pg.name.clone();
-    let project = Project::new(&tasks(&name, "").replace("keep = 10", "keep = 1"));
-    project.run(&["backup"]).ok();
+    let project = Test::new().tasks(&tasks(&name, "").replace("keep = 10", "keep = 1"));
+    project.invoke(&["backup"]).ok();
     let dir = project.path("backups");
     let before = files(&dir);
     assert_eq!(dumps(&dir).len(), 1);
     project
-        .run(&["--dry-run", "backup"])
+        .invoke(&["--dry-run", "backup"])
         .ok()
         .stdout_contains("would run `pg_dumpall -U postgres --clean --if-exists`")
         .stderr_contains("would remove backups/");
@@ -358,14 +272,14 @@ fn stale_partial_files_of_a_killed_run_are_removed() {
     images::ensure();
     let pg = Container::postgres("backup-stale");
     let name = pg.name.clone();
-    let project = Project::new(&tasks(&name, ""));
+    let project = Test::new().tasks(&tasks(&name, ""));
     let stale = format!("backups/.{name}_20200101T000000Z.sql.zst.partial");
     let other = "backups/.someone-else_20200101T000000Z.sql.zst.partial";
     std::fs::create_dir_all(project.path("backups")).unwrap();
     std::fs::write(project.path(&stale), "half a dump").unwrap();
     std::fs::write(project.path(other), "not ours").unwrap();
     project
-        .run(&["backup"])
+        .invoke(&["backup"])
         .ok()
         .stderr_contains(&format!("removed {stale}"));
     assert!(!project.path(&stale).exists());
@@ -384,9 +298,9 @@ fn an_ungranted_container_is_denied_by_name() {
         "containers = [\"pg-other\"], write",
         1,
     );
-    let project = Project::new(&toml);
+    let project = Test::new().tasks(&toml);
     project
-        .run(&["backup"])
+        .invoke(&["backup"])
         .status(1)
         .stderr_contains("denied")
         .stderr_contains(&format!(
@@ -401,12 +315,12 @@ fn a_restore_without_a_choice_fails_clearly_under_ci() {
     let pg = Container::postgres("backup-ci");
     let name = pg.name.clone();
     seed(&pg);
-    let project = Project::new(&tasks(&name, ""));
-    project.run(&["backup"]).ok();
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke(&["backup"]).ok();
     pg.psql("delete from items where id > 10;");
     let after = pg.psql(ROWS);
     project
-        .run_env(&[("CI", "true")], &["restore"])
+        .invoke_env(&[("CI", "true")], &["restore"])
         .status(1)
         .stderr_contains("invalid input")
         .stderr_contains("--latest")
@@ -482,9 +396,9 @@ config = {{ container = "{name}", dir = "snapshots", mode = "restore-snapshot" }
 allow = {{ containers = ["{name}"], read = ["snapshots"] }}
 "#
     );
-    let project = Project::new(&toml);
+    let project = Test::new().tasks(&toml);
     project
-        .run(&["snapshot"])
+        .invoke(&["snapshot"])
         .ok()
         .stdout_contains(&format!("snapshotted volume `{}`", volume));
     // Paused for the copy, running again after it.
@@ -513,14 +427,14 @@ allow = {{ containers = ["{name}"], read = ["snapshots"] }}
 
     // Refused while the container runs, unless told to stop it.
     project
-        .run(&["--yes", "restore", "--latest"])
+        .invoke(&["--yes", "restore", "--latest"])
         .status(1)
         .stderr_contains(&format!("container `{name}` is running"))
         .stderr_contains("--stop");
     assert_ne!(listing(&bb), before);
 
     project
-        .run(&["--yes", "restore", "--latest", "--stop"])
+        .invoke(&["--yes", "restore", "--latest", "--stop"])
         .ok()
         .stdout_contains(&format!("restored {}", archives[0]));
     assert_eq!(bb.inspect("{{.State.Status}}"), "running");
@@ -564,8 +478,11 @@ const COMPLETE_DUMP: &str =
 /// nothing in backups/.
 fn assert_failed_dump_leaves_nothing(prefix: &str, script: &str, message: &str) {
     let pg = fake_postgres(prefix, script);
-    let project = Project::new(&tasks(&pg.name, ""));
-    project.run(&["backup"]).status(1).stderr_contains(message);
+    let project = Test::new().tasks(&tasks(&pg.name, ""));
+    project
+        .invoke(&["backup"])
+        .status(1)
+        .stderr_contains(message);
     assert_eq!(files(&project.path("backups")), Vec::<String>::new());
 }
 
@@ -594,7 +511,7 @@ fn a_full_disk_fails_the_backup_and_leaves_nothing() {
         "backup-full",
         &format!("head -c 2000000 /dev/urandom | base64\n{COMPLETE_DUMP}"),
     );
-    let project = Project::new(&tasks(&pg.name, ""));
+    let project = Test::new().tasks(&tasks(&pg.name, ""));
     let backups = project.path("backups");
     std::fs::create_dir_all(&backups).unwrap();
     let mounted = std::process::Command::new("mount")
@@ -603,7 +520,7 @@ fn a_full_disk_fails_the_backup_and_leaves_nothing() {
         .status()
         .unwrap();
     assert!(mounted.success(), "mounting a small tmpfs needs root");
-    let outcome = project.run(&["backup"]);
+    let outcome = project.invoke(&["backup"]);
     let left = files(&backups);
     std::process::Command::new("umount")
         .arg(&backups)
@@ -619,8 +536,8 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
         "backup-kill",
         "echo 'CREATE TABLE t (id int);'\nsleep 30\necho '-- PostgreSQL database cluster dump complete'",
     );
-    let project = Project::new(&tasks(&pg.name, ""));
-    let mut child = project.test.command().arg("backup").spawn().unwrap();
+    let project = Test::new().tasks(&tasks(&pg.name, ""));
+    let mut child = project.command().arg("backup").spawn().unwrap();
     let backups = project.path("backups");
     let started = std::time::Instant::now();
     while !files(&backups).iter().any(|f| f.ends_with(".partial")) {
@@ -639,7 +556,7 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
     );
 
     set_pg_dumpall(&pg, COMPLETE_DUMP);
-    project.run(&["backup"]).ok();
+    project.invoke(&["backup"]).ok();
     let left = files(&backups);
     assert_eq!(dumps(&backups).len(), 1, "{left:?}");
     assert!(
@@ -698,16 +615,16 @@ fn backup_verify_restores_into_a_throwaway_and_compares_counts() {
         String::from_utf8_lossy(&shop.stderr)
     );
 
-    let project = Project::new(&verify_tasks(&name));
+    let project = Test::new().tasks(&verify_tasks(&name));
     project
-        .run(&["--dry-run", "backup", "--verify"])
+        .invoke(&["--dry-run", "backup", "--verify"])
         .ok()
         .stdout_contains(&format!("would verify backups/{name}_"))
         .stdout_contains(&format!("`{name}-verify-"));
     assert!(containers_named(&format!("{name}-verify-")).is_empty());
 
     let outcome = project
-        .run(&["backup", "--verify"])
+        .invoke(&["backup", "--verify"])
         .ok()
         .stdout_contains(&format!("backed up container `{name}`"))
         .stderr_contains(&format!("creating throwaway container `{name}-verify-"))
@@ -731,9 +648,9 @@ fn backup_verify_needs_the_throwaway_granted() {
     let pg = Container::postgres("backup-verify-denied");
     let name = pg.name.clone();
     seed(&pg);
-    let project = Project::new(&tasks(&name, ""));
+    let project = Test::new().tasks(&tasks(&name, ""));
     project
-        .run(&["backup", "--verify"])
+        .invoke(&["backup", "--verify"])
         .status(1)
         .stderr_contains("denied")
         .stderr_contains(&format!("container `{name}-verify-"))
@@ -772,9 +689,9 @@ fn backup_verify_reports_each_difference_and_keeps_the_backup() {
     while pg.psql("select count(*) from t") == "1" {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let project = Project::new(&verify_tasks(&name));
+    let project = Test::new().tasks(&verify_tasks(&name));
     project
-        .run(&["backup", "--verify"])
+        .invoke(&["backup", "--verify"])
         .status(1)
         .stderr_contains(&format!("differs from container `{name}`"))
         .stderr_contains("postgres.public.t: source ")

@@ -121,7 +121,11 @@ fn compiled_components_are_cached_by_digest() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".cwasm"))
         .collect();
-    assert_eq!(compiled.len(), 1, "one entry for one component: {compiled:?}");
+    assert_eq!(
+        compiled.len(),
+        1,
+        "one entry for one component: {compiled:?}"
+    );
 }
 
 #[test]

@@ -171,3 +171,83 @@ impl Test {
         (output, self)
     }
 }
+
+/// Several invocations in one project (a backup, then a restore, ...): each
+/// returns an [`Outcome`] to check, and the project directory stays.
+impl Test {
+    /// Runs `run ARGS` in the project.
+    pub fn invoke(&self, args: &[&str]) -> Outcome {
+        self.invoke_env(&[], args)
+    }
+
+    /// Runs `run ARGS` in the project with extra environment variables.
+    pub fn invoke_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        let output = self
+            .command()
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        Outcome {
+            args: args.join(" "),
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What one [`Test::invoke`] printed and returned; each check names the
+/// command and shows both streams when it fails.
+pub struct Outcome {
+    pub args: String,
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The command and its output, for assertion messages.
+    pub fn context(&self) -> String {
+        format!(
+            "\n--- run {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args, self.stdout, self.stderr
+        )
+    }
+
+    pub fn status(self, status: i32) -> Outcome {
+        assert_eq!(self.status, Some(status), "exit status{}", self.context());
+        self
+    }
+
+    pub fn ok(self) -> Outcome {
+        self.status(0)
+    }
+
+    pub fn stdout_contains(self, text: &str) -> Outcome {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    pub fn stderr_contains(self, text: &str) -> Outcome {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    pub fn stderr_lacks(self, text: &str) -> Outcome {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr has {text:?}{}",
+            self.context()
+        );
+        self
+    }
+}
