@@ -13,6 +13,7 @@ mod capability_files;
 mod capability_log;
 mod capability_network;
 mod capability_prompt;
+mod chaos;
 mod cli;
 mod commands;
 mod config_errors;

@@ -134,9 +134,11 @@ pub async fn execute(
                 };
             }
             () = &mut interrupt, if !interrupted => {
-                // Dropping the futures stops plugins at their next epoch tick and
-                // kills command children (kill_on_drop).
+                // Plugins that listen for cancellation get a grace period to put
+                // things back; then dropping the futures stops plugins at their
+                // next epoch tick and kills command children (kill_on_drop).
                 interrupted = true;
+                grace_period(&mut running, &ui).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
                 for state in &mut states {
@@ -160,6 +162,29 @@ pub async fn execute(
         first_failure,
         interrupted,
         elapsed: started.elapsed(),
+    }
+}
+
+/// After the first interrupt: cancels the run and, while a plugin that listens
+/// for cancellation is running, waits for the running tasks to end, at most
+/// `cancel::GRACE` or until a second interrupt.
+async fn grace_period(running: &mut JoinSet<Result<(), TaskError>>, ui: &Ui) {
+    use crate::capability::cancel;
+    cancel::request();
+    if cancel::graceful_plugins() == 0 {
+        return;
+    }
+    ui.progress.suspend(|| {
+        eprintln!(
+            "run: interrupted; waiting up to {}s for running tasks to clean up (interrupt again to stop now)",
+            cancel::GRACE.as_secs()
+        )
+    });
+    let drain = async { while running.join_next().await.is_some() {} };
+    tokio::select! {
+        () = drain => {}
+        () = tokio::time::sleep(cancel::GRACE) => {}
+        () = shutdown_signal() => {}
     }
 }
 
