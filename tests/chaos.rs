@@ -290,12 +290,26 @@ fn a_glob_with_random_picks_one_target_and_labels_select() {
     assert_eq!(a.inspect("{{.State.Paused}}"), "false");
 }
 
+/// Fraction of `n` TCP connects to a closed port at `ip` whose answer (a
+/// reset, sent by the target) never came within `timeout`. A closed port has
+/// no accept queue to overflow, so every missing answer is a dropped packet.
+fn unanswered_connects(ip: &str, n: u32, timeout: Duration) -> f64 {
+    let addr: SocketAddr = format!("{ip}:9").parse().unwrap();
+    let lost = (0..n)
+        .filter(|_| match TcpStream::connect_timeout(&addr, timeout) {
+            Err(e) => e.kind() != std::io::ErrorKind::ConnectionRefused,
+            Ok(_) => panic!("port 9 of {ip} is open"),
+        })
+        .count();
+    lost as f64 / f64::from(n)
+}
+
 #[test]
 fn loss_drops_about_the_asked_share_and_ctrl_c_undoes_it() {
     let c = web(1);
-    let addr = addr(&c);
+    let ip = c.ip();
     assert_eq!(
-        failed_connects(addr, 50, Duration::from_millis(300)),
+        unanswered_connects(&ip, 50, Duration::from_millis(300)),
         0.0,
         "no loss before"
     );
@@ -314,10 +328,9 @@ fn loss_drops_about_the_asked_share_and_ctrl_c_undoes_it() {
         ],
     );
     run.wait_for("chaos: applied");
-    // A connect fails when the target's SYN-ACK is dropped (it would be resent after 1 s).
-    let share = failed_connects(addr, 300, Duration::from_millis(250));
+    let share = unanswered_connects(&ip, 300, Duration::from_millis(250));
     assert!(
-        (0.18..=0.42).contains(&share),
+        (0.2..=0.4).contains(&share),
         "asked 30% loss, measured {:.1}%",
         share * 100.0
     );
@@ -327,7 +340,7 @@ fn loss_drops_about_the_asked_share_and_ctrl_c_undoes_it() {
     assert!(log.contains("undid loss"), "{log}");
     assert_restored(&c);
     assert_eq!(
-        failed_connects(addr, 50, Duration::from_millis(300)),
+        unanswered_connects(&ip, 50, Duration::from_millis(300)),
         0.0,
         "no loss after"
     );
@@ -479,12 +492,9 @@ fn partitions_refuse_or_drop_and_can_spare_all_but_one_peer() {
     assert_eq!(run.finish().0, Some(130));
     assert_restored(&c);
 
-    let url = format!("http://{}:{PORT}/index.html", c.ip());
-    let from_peer = || {
-        peer.exec(&["wget", "-q", "-T", "2", "-O", "-", &url])
-            .status
-            .success()
-    };
+    // Busybox's static wget crashes here; a plain connect is enough.
+    let connect = format!("nc -w 2 {} {PORT} </dev/null", c.ip());
+    let from_peer = || peer.exec(&["sh", "-c", &connect]).status.success();
     assert!(from_peer(), "the peer reaches the target before");
     let mut run = Running::start(
         &test,
@@ -568,7 +578,10 @@ fn the_next_chaos_task_undoes_what_a_killed_run_left() {
     let out = run(&test, &["chaos", "restart", "--target", &c.name]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("left over"), "{stderr}");
+    assert!(
+        stderr.contains("undoing 1 fault(s) left by an earlier run"),
+        "{stderr}"
+    );
     assert_eq!(c.inspect("{{.State.Status}}"), "running");
     assert!(!test.path(".chaos/journal.json").exists());
 }

@@ -225,6 +225,13 @@ pub fn partition(
         "-j DROP"
     };
     let mut script = format!("set -e; iptables -w -N {cin}; iptables -w -N {cout}; ");
+    if reject {
+        // The resets and ICMP errors REJECT answers with leave through OUTPUT:
+        // let them pass, or the other side would see a timeout, not a refusal.
+        script.push_str(&format!(
+            "iptables -w -A {cout} -p tcp --tcp-flags RST RST -j RETURN; iptables -w -A {cout} -p icmp -j RETURN; "
+        ));
+    }
     let matches: Vec<(String, String)> = if peers.is_empty() {
         vec![(String::new(), String::new())]
     } else {
