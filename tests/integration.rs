@@ -7,6 +7,7 @@ mod support {
 }
 
 mod backup;
+mod capability_cancel;
 mod capability_container;
 mod capability_env;
 mod capability_files;

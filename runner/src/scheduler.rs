@@ -138,7 +138,7 @@ pub async fn execute(
                 // things back; then dropping the futures stops plugins at their
                 // next epoch tick and kills command children (kill_on_drop).
                 interrupted = true;
-                grace_period(&mut running, &ui).await;
+                grace_period(&ui).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
                 for state in &mut states {
@@ -165,25 +165,35 @@ pub async fn execute(
     }
 }
 
-/// After the first interrupt: cancels the run and, while a plugin that listens
-/// for cancellation is running, waits for the running tasks to end, at most
-/// `cancel::GRACE` or until a second interrupt.
-async fn grace_period(running: &mut JoinSet<Result<(), TaskError>>, ui: &Ui) {
+/// After the first interrupt: cancels the run and, while plugins that listen
+/// for cancellation are still running, waits for them to finish cleaning up,
+/// at most `cancel::GRACE` or until a second interrupt. Other tasks are not
+/// waited for: the caller stops them as soon as this returns.
+async fn grace_period(ui: &Ui) {
     use crate::capability::cancel;
     cancel::request();
-    if cancel::graceful_plugins() == 0 {
+    let waiting = cancel::graceful_plugins();
+    if waiting == 0 {
         return;
     }
     ui.progress.suspend(|| {
         eprintln!(
-            "run: interrupted; waiting up to {}s for running tasks to clean up (interrupt again to stop now)",
+            "run: interrupted; waiting up to {}s for {waiting} plugin(s) to clean up (interrupt again to stop now)",
             cancel::GRACE.as_secs()
         )
     });
-    let drain = async { while running.join_next().await.is_some() {} };
+    // The tasks run on the runtime by themselves; a plugin's store (and its
+    // count) goes away when its task ends.
+    let cleaned_up = async {
+        while cancel::graceful_plugins() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
     tokio::select! {
-        () = drain => {}
-        () = tokio::time::sleep(cancel::GRACE) => {}
+        () = cleaned_up => {}
+        () = tokio::time::sleep(cancel::GRACE) => {
+            ui.progress.suspend(|| eprintln!("run: the grace period is over; stopping"));
+        }
         () = shutdown_signal() => {}
     }
 }
