@@ -20,7 +20,11 @@ fn interrupt(pid: u32, signal: &str) {
 fn wait_for_file(path: &std::path::Path) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "{} never appeared", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -65,7 +69,10 @@ depends = ["hold", "slow"]
         "the command task was not waited for: {:?}\n{stderr}",
         interrupted.elapsed()
     );
-    assert!(stderr.contains("waiting up to 30s for 1 plugin(s) to clean up"), "{stderr}");
+    assert!(
+        stderr.contains("waiting up to 30s for 1 plugin(s) to clean up"),
+        "{stderr}"
+    );
     assert!(stderr.contains("undid pause"), "{stderr}");
     assert_eq!(c.inspect("{{.State.Paused}}"), "false");
     assert!(!test.path(".chaos/journal.json").exists());
@@ -74,7 +81,12 @@ depends = ["hold", "slow"]
 #[test]
 fn without_a_listening_plugin_an_interrupt_stops_at_once() {
     let test = Test::new().tasks("[tasks.slow]\ncommand = \"sleep 120\"\n");
-    let mut child = test.command().arg("slow").stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = test
+        .command()
+        .arg("slow")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let interrupted = Instant::now();
     interrupt(child.id(), "-INT");

@@ -12,6 +12,7 @@ mod capability_container;
 mod capability_env;
 mod capability_files;
 mod capability_log;
+mod capability_netns;
 mod capability_network;
 mod capability_prompt;
 mod chaos;
