@@ -783,3 +783,61 @@ fn verify_data_alone_catches_a_deleted_row() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_scenario_runs_its_steps_and_stops_at_a_failed_check_with_everything_undone() {
+    let c = Container::busybox("run-test-chaos-scenario", &[]);
+    let toml = format!(
+        r#"[tasks.game-day]
+plugin = "chaos"
+config = {{ mode = "scenario", helper-image = "{HELPER}", steps = [
+    {{ fault = "pause", target = "{n}", duration = "1s" }},
+    {{ wait = "200ms" }},
+    {{ check = {{ container = "{n}", command = ["true"] }} }},
+    {{ fault = "partition", target = "{n}", duration = "1s" }},
+    {{ check = {{ container = "{n}", command = ["sh", "-c", "exit 3"] }} }},
+    {{ fault = "stop", target = "{n}", duration = "1s" }},
+] }}
+allow = {{ containers = ["{n}", "image:{HELPER}"], write = [".chaos"] }}
+"#,
+        n = c.name
+    );
+    let test = Test::new().tasks(&toml);
+    let out = run(&test, &["game-day", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step 5: check command"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find('{').unwrap()..]).unwrap();
+    let faults: Vec<&str> = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fault"].as_str().unwrap())
+        .collect();
+    assert_eq!(faults, ["pause", "partition"], "step 6 never ran: {report}");
+    assert!(
+        report["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["undone_at_ms"].is_u64()),
+        "{report}"
+    );
+    assert_restored(&c);
+    let reports = std::fs::read_dir(test.path(".chaos"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("report-")
+        })
+        .count();
+    assert_eq!(
+        reports, 1,
+        "the JSON report is written to the task's directory"
+    );
+}
