@@ -704,6 +704,9 @@ fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
         "the replica was promoted"
     );
     assert_eq!(replica.psql("SELECT count(*) FROM orders"), "1000");
+    assert_eq!(replica.psql("SELECT count(*) FROM chaos_drill"), "301", "300 rows of load, one written after the failover");
+    let events = report["events"].to_string();
+    assert!(events.contains("accepts writes") && events.contains("new leader"), "{events}");
     assert_eq!(
         primary.inspect("{{.State.Status}}"),
         "running",
