@@ -704,9 +704,16 @@ fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
         "the replica was promoted"
     );
     assert_eq!(replica.psql("SELECT count(*) FROM orders"), "1000");
-    assert_eq!(replica.psql("SELECT count(*) FROM chaos_drill"), "301", "300 rows of load, one written after the failover");
+    assert_eq!(
+        replica.psql("SELECT count(*) FROM chaos_drill"),
+        "301",
+        "300 rows of load, one written after the failover"
+    );
     let events = report["events"].to_string();
-    assert!(events.contains("accepts writes") && events.contains("new leader"), "{events}");
+    assert!(
+        events.contains("accepts writes") && events.contains("new leader"),
+        "{events}"
+    );
     assert_eq!(
         primary.inspect("{{.State.Status}}"),
         "running",
@@ -843,4 +850,23 @@ allow = {{ containers = ["{n}", "image:{HELPER}"], write = [".chaos"] }}
         reports, 1,
         "the JSON report is written to the task's directory"
     );
+}
+
+#[test]
+fn recover_forgets_faults_of_containers_that_are_gone() {
+    let c = Container::busybox("run-test-chaos-gone", &[]);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut pause = Running::start(
+        &test,
+        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
+    );
+    pause.wait_for("chaos: applied");
+    pause.signal("-KILL");
+    pause.finish();
+    docker(&["rm", "-f", &c.name]);
+    let out = run(&test, &["chaos", "--recover"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no longer exists"), "{stderr}");
+    assert!(!test.path(".chaos/journal.json").exists());
 }

@@ -227,9 +227,18 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             ));
             // The new leader must take writes, not only answer the leader check.
             if config.rows > 0 {
-                psql(&leader, &config.user, &config.database,
-                    "INSERT INTO chaos_drill (note) VALUES ('written after the failover')")
-                    .map_err(|e| Error::failed(format!("the new leader {leader} refused a write: {}", e.message())))?;
+                psql(
+                    &leader,
+                    &config.user,
+                    &config.database,
+                    "INSERT INTO chaos_drill (note) VALUES ('written after the failover')",
+                )
+                .map_err(|e| {
+                    Error::failed(format!(
+                        "the new leader {leader} refused a write: {}",
+                        e.message()
+                    ))
+                })?;
                 env.report.event(format!("{leader}: accepts writes"));
             }
             return Ok(());

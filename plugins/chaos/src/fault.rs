@@ -390,6 +390,25 @@ impl Env<'_> {
 
 /// Puts back what `entry` did; safe to repeat.
 pub fn undo(entry: &Entry) -> Result<(), Error> {
+    match undo_on(entry) {
+        // A container that no longer exists took its fault (and its network
+        // namespace, rules and qdiscs) with it.
+        Err(e)
+            if e.kind() == ErrorKind::NotFound
+                && container::inspect(&entry.target)
+                    .is_err_and(|e| e.kind() == ErrorKind::NotFound) =>
+        {
+            log::warn(format!(
+                "`{}` no longer exists; nothing left to undo for {}",
+                entry.target, entry.fault
+            ));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn undo_on(entry: &Entry) -> Result<(), Error> {
     let target = entry.target.as_str();
     match entry.fault.as_str() {
         "pause" => {
