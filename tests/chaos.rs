@@ -329,6 +329,10 @@ fn loss_drops_about_the_asked_share_and_ctrl_c_undoes_it() {
     );
     run.wait_for("chaos: applied");
     let share = unanswered_connects(&ip, 300, Duration::from_millis(250));
+    eprintln!(
+        "measured: asked 30% loss, {:.1}% of 300 connects unanswered",
+        share * 100.0
+    );
     assert!(
         (0.2..=0.4).contains(&share),
         "asked 30% loss, measured {:.1}%",
@@ -369,6 +373,9 @@ fn bandwidth_is_limited_for_a_timed_transfer() {
     run.wait_for("chaos: applied");
     let (bytes, slow) = get(addr, "/big");
     let rate = bytes as f64 / slow.as_secs_f64();
+    eprintln!(
+        "measured: asked 1mbit (125000 B/s), {rate:.0} B/s over {bytes} bytes in {slow:?} (unlimited: {fast:?})"
+    );
     // 1 mbit/s = 125 000 bytes/s; tbf's bucket lets a little more through at first.
     assert!(
         (90_000.0..=160_000.0).contains(&rate),
@@ -403,9 +410,12 @@ fn latency_is_added_through_the_proxy_when_the_kernel_has_no_netem() {
     );
     run.wait_for("chaos: applied");
     let times: Vec<Duration> = (0..5).map(|_| get(addr, "/index.html").1).collect();
+    eprintln!(
+        "measured: asked 300ms through the proxy, requests took {times:?} (before: {before:?})"
+    );
     for t in &times {
         assert!(
-            *t >= Duration::from_millis(290) && *t < Duration::from_millis(1500),
+            *t >= Duration::from_millis(290) && *t < Duration::from_millis(590),
             "asked 300ms, measured {times:?} (before: {before:?})"
         );
     }

@@ -2,7 +2,7 @@
 # network namespace). argv: DELAY_S JITTER_S LISTEN:UPSTREAM...
 # Data the target sends back is held DELAY +- JITTER seconds, in order;
 # iptables REDIRECTs the target's port here.
-import random, socket, sys, threading, time
+import collections, random, socket, sys, threading, time
 
 delay, jitter = float(sys.argv[1]), float(sys.argv[2])
 
@@ -16,19 +16,55 @@ def close(*socks):
         s.close()
 
 
-def pipe(src, dst, delayed):
-    last = 0.0
+def pipe(src, dst):
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
-            if delayed:
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        close(src, dst)
+
+
+def delayed_pipe(src, dst):
+    # A reader stamps each chunk with its due time as it arrives; a writer
+    # sends it then. Chunks keep their order, and a chunk waiting never holds
+    # back the reading of the next one (each is late by the delay, not more).
+    chunks = collections.deque()
+    ready = threading.Condition()
+
+    def read():
+        last = 0.0
+        try:
+            while True:
+                data = src.recv(65536)
                 due = max(time.monotonic() + max(0.0, delay + random.uniform(-jitter, jitter)), last)
                 last = due
-                wait = due - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
+                with ready:
+                    chunks.append((due, data))
+                    ready.notify()
+                if not data:
+                    return
+        except OSError:
+            with ready:
+                chunks.append((0.0, b""))
+                ready.notify()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while True:
+            with ready:
+                while not chunks:
+                    ready.wait()
+                due, data = chunks.popleft()
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if not data:
+                break
             dst.sendall(data)
     except OSError:
         pass
@@ -55,8 +91,8 @@ def serve(listen, upstream):
                 client.close()
                 continue
         up.settimeout(None)
-        threading.Thread(target=pipe, args=(client, up, False), daemon=True).start()
-        threading.Thread(target=pipe, args=(up, client, True), daemon=True).start()
+        threading.Thread(target=pipe, args=(client, up), daemon=True).start()
+        threading.Thread(target=delayed_pipe, args=(up, client), daemon=True).start()
 
 
 for pair in sys.argv[3:]:
