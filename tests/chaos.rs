@@ -880,3 +880,33 @@ fn recover_forgets_faults_of_containers_that_are_gone() {
     assert!(stderr.contains("no longer exists"), "{stderr}");
     assert!(!test.path(".chaos/journal.json").exists());
 }
+
+#[test]
+fn verify_data_compares_two_containers() {
+    let a = Container::postgres("run-test-chaos-verify-a");
+    let b = Container::postgres("run-test-chaos-verify-b");
+    let data = "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g";
+    a.psql(data);
+    b.psql(data);
+    let toml = format!(
+        "[tasks.verify-data]\nplugin = \"chaos\"\nconfig = {{ mode = \"verify-data\", verify = {{ container = \"{b}\", against = \"{a}\", databases = [\"postgres\"] }} }}\nallow = {{ containers = [\"{a}\", \"{b}\"], write = [\".chaos\"] }}\n",
+        a = a.name,
+        b = b.name
+    );
+    let test = Test::new().tasks(&toml);
+    let out = run(&test, &["verify-data"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(&format!("match {}", a.name)),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.psql("INSERT INTO items VALUES (51, 'extra')");
+    let out = run(&test, &["verify-data"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("postgres.public.items: 50 rows before, 51 after (+1)"),
+        "{stderr}"
+    );
+}
