@@ -7,12 +7,15 @@ mod support {
 }
 
 mod backup;
+mod capability_cancel;
 mod capability_container;
 mod capability_env;
 mod capability_files;
 mod capability_log;
+mod capability_netns;
 mod capability_network;
 mod capability_prompt;
+mod chaos;
 mod cli;
 mod commands;
 mod config_errors;

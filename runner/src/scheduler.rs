@@ -134,9 +134,11 @@ pub async fn execute(
                 };
             }
             () = &mut interrupt, if !interrupted => {
-                // Dropping the futures stops plugins at their next epoch tick and
-                // kills command children (kill_on_drop).
+                // Plugins that listen for cancellation get a grace period to put
+                // things back; then dropping the futures stops plugins at their
+                // next epoch tick and kills command children (kill_on_drop).
                 interrupted = true;
+                grace_period(&ui).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
                 for state in &mut states {
@@ -160,6 +162,39 @@ pub async fn execute(
         first_failure,
         interrupted,
         elapsed: started.elapsed(),
+    }
+}
+
+/// After the first interrupt: cancels the run and, while plugins that listen
+/// for cancellation are still running, waits for them to finish cleaning up,
+/// at most `cancel::GRACE` or until a second interrupt. Other tasks are not
+/// waited for: the caller stops them as soon as this returns.
+async fn grace_period(ui: &Ui) {
+    use crate::capability::cancel;
+    cancel::request();
+    let waiting = cancel::graceful_plugins();
+    if waiting == 0 {
+        return;
+    }
+    ui.progress.suspend(|| {
+        eprintln!(
+            "run: interrupted; waiting up to {}s for {waiting} plugin(s) to clean up (interrupt again to stop now)",
+            cancel::GRACE.as_secs()
+        )
+    });
+    // The tasks run on the runtime by themselves; a plugin's store (and its
+    // count) goes away when its task ends.
+    let cleaned_up = async {
+        while cancel::graceful_plugins() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        () = cleaned_up => {}
+        () = tokio::time::sleep(cancel::GRACE) => {
+            ui.progress.suspend(|| eprintln!("run: the grace period is over; stopping"));
+        }
+        () = shutdown_signal() => {}
     }
 }
 

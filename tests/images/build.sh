@@ -6,6 +6,8 @@
 #   run-test/busybox:latest   static busybox from Debian's busybox-static
 #   run-test/postgres:15      Debian bookworm (debootstrap minbase) + postgresql-15
 #                             (imported as run-test/postgres-base:15, plus STOPSIGNAL)
+#   run-test/chaos-helper:latest  Debian bookworm minbase + iproute2, iptables,
+#                             python3-minimal: the chaos plugin's network helper
 #
 # Idempotent (an image is built only if its tag is missing) and safe to run
 # concurrently: the whole script runs under an exclusive flock.
@@ -19,6 +21,7 @@ set -euo pipefail
 POSTGRES_IMAGE=run-test/postgres:15
 POSTGRES_BASE_IMAGE=run-test/postgres-base:15
 BUSYBOX_IMAGE=run-test/busybox:latest
+CHAOS_HELPER_IMAGE=run-test/chaos-helper:latest
 SUITE=bookworm
 CACHE=${RUN_TEST_IMAGE_CACHE:-/var/cache/run-test-images}
 LOCK=/tmp/run-test-images.lock
@@ -44,8 +47,9 @@ fi
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker Engine (docker info failed)"
 
 # Fast path: nothing to do.
-if ! need_rebuild "$BUSYBOX_IMAGE" && ! need_rebuild "$POSTGRES_IMAGE"; then
-    say "$BUSYBOX_IMAGE and $POSTGRES_IMAGE present"
+if ! need_rebuild "$BUSYBOX_IMAGE" && ! need_rebuild "$POSTGRES_IMAGE" &&
+    ! need_rebuild "$CHAOS_HELPER_IMAGE"; then
+    say "$BUSYBOX_IMAGE, $POSTGRES_IMAGE and $CHAOS_HELPER_IMAGE present"
     exit 0
 fi
 
@@ -304,6 +308,58 @@ build_postgres() {
     trap - EXIT INT TERM
 }
 
+# ---------------------------------------------------------- chaos helper ---
+# The chaos plugin's network helper: started with the target's network
+# namespace and NET_ADMIN, it runs tc and iptables there (and a small TCP
+# proxy in python3 for latency where the kernel has no netem). Built from the
+# same cached debootstrap tarball as the postgres image.
+build_chaos_helper() {
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    local mirror key tarball work root
+    mirror=$(detect_mirror) || die "cannot find the Debian $SUITE mirror (set RUN_TEST_DEBIAN_MIRROR)"
+    key=$(printf '%s' "$mirror" | md5sum | cut -c1-12)
+    tarball="$CACHE/$SUITE-minbase-$key.tar"
+    work=$(mktemp -d "$CACHE/chaos-helper-work.XXXXXX")
+    WORK=$work
+    root="$work/rootfs"
+    trap cleanup_work EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$root"
+    if [ -s "$tarball" ]; then
+        tar --numeric-owner -C "$root" -xpf "$tarball"
+    else
+        debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+            { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+        tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    fi
+    mkdir -p "$CACHE/apt-archives/partial"
+    do_mount "$root/proc" -t proc proc
+    do_mount "$root/dev" --bind /dev
+    do_mount "$root/var/cache/apt/archives" --bind "$CACHE/apt-archives"
+    cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+    chmod 755 "$root/usr/sbin/policy-rc.d"
+    echo 'force-unsafe-io' >"$root/etc/dpkg/dpkg.cfg.d/run-test-unsafe-io"
+    local in_root=(chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
+        DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 HOME=/root)
+    {
+        "${in_root[@]}" apt-get update &&
+            "${in_root[@]}" apt-get install -y --no-install-recommends iproute2 iptables python3-minimal
+    } >"$work/apt.log" 2>&1 || {
+        tail -n 40 "$work/apt.log" >&2
+        die "installing iproute2, iptables and python3-minimal in the chroot failed"
+    }
+    unmount_all
+    rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf" "$root/etc/dpkg/dpkg.cfg.d/run-test-unsafe-io"
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* \
+        "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/i18n "$root"/tmp/*
+    tar --numeric-owner -C "$root" -c . |
+        docker import --change 'CMD ["sleep", "infinity"]' - "$CHAOS_HELPER_IMAGE" >/dev/null
+    cleanup_work
+    trap - EXIT INT TERM
+    say "built $CHAOS_HELPER_IMAGE"
+}
+
 # With RUN_TEST_IMAGES_REBUILD=1, drop the images the new tags replaced
 # (fails harmlessly if a container still uses one).
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
@@ -333,4 +389,15 @@ if need_rebuild "$POSTGRES_IMAGE"; then
     say "$POSTGRES_IMAGE took ${SECONDS}s"
 else
     say "$POSTGRES_IMAGE present"
+fi
+
+if need_rebuild "$CHAOS_HELPER_IMAGE"; then
+    say "building $CHAOS_HELPER_IMAGE"
+    SECONDS=0
+    old=$(image_id "$CHAOS_HELPER_IMAGE")
+    build_chaos_helper
+    drop_replaced "$old" "$CHAOS_HELPER_IMAGE"
+    say "$CHAOS_HELPER_IMAGE took ${SECONDS}s"
+else
+    say "$CHAOS_HELPER_IMAGE present"
 fi

@@ -29,12 +29,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cancel;
 mod config;
 pub mod container;
 mod context;
 mod descriptor;
 mod error;
 pub mod log;
+pub mod netns;
 pub mod prompt;
 
 pub use context::Context;

@@ -2,6 +2,7 @@
 //! configuration, its permission check and its host implementation.
 //! A new capability adds a module here and one line in `add_to_linker`.
 
+pub mod cancel;
 pub mod container;
 pub mod env;
 pub mod files;
@@ -23,6 +24,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     bindings::container::add_to_linker::<HostState, container::Container>(linker, |s| {
         &mut s.container
     })?;
+    bindings::cancel::add_to_linker::<HostState, cancel::Cancel>(linker, |s| &mut s.cancel)?;
     Ok(())
 }
 

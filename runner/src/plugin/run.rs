@@ -93,6 +93,7 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
         container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
             .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?,
+        cancel: Default::default(),
     };
     let mut store = new_store(state)?;
     let pre = prepare(&inv.component, inv.plugin)?;
@@ -165,6 +166,7 @@ pub async fn describe(
         prompt: PromptHost::new(plugin, ui),
         container: ContainerHost::new(plugin, &[], Vec::new(), true)
             .map_err(|e| TaskError::Host(e.to_string()))?,
+        cancel: Default::default(),
     };
     let mut store = new_store(state)?;
     let pre = prepare(component, plugin)?;

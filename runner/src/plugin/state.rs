@@ -4,7 +4,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capability::{container::ContainerHost, log::LogHost, prompt::PromptHost};
+use crate::capability::{
+    cancel::CancelHost, container::ContainerHost, log::LogHost, prompt::PromptHost,
+};
 
 pub struct HostState {
     pub wasi: WasiCtx,
@@ -13,6 +15,7 @@ pub struct HostState {
     pub log: LogHost,
     pub prompt: PromptHost,
     pub container: ContainerHost,
+    pub cancel: CancelHost,
 }
 
 impl WasiView for HostState {

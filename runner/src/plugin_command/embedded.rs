@@ -12,6 +12,7 @@ macro_rules! embed {
 
 /// `plugins/sdk/src/`: the SDK's sources, written to `NAME/sdk/src/`.
 pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
+    "cancel.rs",
     "config.rs",
     "container.rs",
     "context.rs",
@@ -19,11 +20,13 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "error.rs",
     "lib.rs",
     "log.rs",
+    "netns.rs",
     "prompt.rs",
 );
 
 /// `wit/`: the runner's WIT package, written to `NAME/wit/`.
 pub const WIT: &[(&str, &str)] = embed!("wit":
+    "cancel.wit",
     "container.wit",
     "log.wit",
     "prompt.wit",

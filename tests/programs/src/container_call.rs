@@ -23,6 +23,7 @@ pub struct Call {
     signal: Option<String>,
     timeout: Option<u32>,
     tail: u32,
+    detach: bool,
 }
 
 pub fn run(c: Call) -> Result<(), Error> {
@@ -127,6 +128,17 @@ pub fn run(c: Call) -> Result<(), Error> {
             container::image_inspect(&c.image)?.is_object()
         ),
         "image-export" => file_info(container::image_export(&c.image, &c.file, compression)?),
+        // Network-namespace helpers (chaos plugin).
+        "netns-run" if c.detach => println!(
+            "helper={}",
+            run_plugin_sdk::netns::spawn(&c.name, &c.image, c.command.clone())?
+        ),
+        "netns-run" => {
+            let out = run_plugin_sdk::netns::run(&c.name, &c.image, c.command.clone(), c.timeout)?;
+            println!("exit={} output={:?}", out.exit_code, out.output.trim());
+        }
+        "netns-remove" => run_plugin_sdk::netns::remove(&c.name).map(ok)?,
+        "netns-helpers" => println!("{}", run_plugin_sdk::netns::helpers(&c.name)?.len()),
         other => return Err(Error::invalid_input(format!("unknown call `{other}`"))),
     }
     Ok(())

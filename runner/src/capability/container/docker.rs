@@ -14,7 +14,7 @@ use super::engine::{
 };
 
 pub struct Docker {
-    client: bollard::Docker,
+    pub(super) client: bollard::Docker,
     address: String,
 }
 
@@ -57,7 +57,7 @@ impl Docker {
         Ok(Docker { client, address })
     }
 
-    fn error(&self, error: bollard::errors::Error) -> EngineError {
+    pub(super) fn error(&self, error: bollard::errors::Error) -> EngineError {
         engine_error(&self.address, error)
     }
 }
@@ -424,6 +424,10 @@ impl Engine for Docker {
             .await
             .map_err(|e| self.error(e))?;
         Ok(json(&inspect))
+    }
+
+    async fn netns_helper(&self, spec: super::netns::NetnsSpec) -> Result<String, EngineError> {
+        self.create_netns_helper(spec).await
     }
 
     fn image_export(&self, image: &str) -> ByteStream {

@@ -93,6 +93,9 @@ pub trait Engine: Send + Sync {
     async fn images(&self) -> Result<Vec<Value>, EngineError>;
     async fn image_inspect(&self, image: &str) -> Result<Value, EngineError>;
     fn image_export(&self, image: &str) -> ByteStream;
+    /// Creates and starts a helper in another container's network namespace
+    /// (chaos plugin; see `netns.rs`); returns its id.
+    async fn netns_helper(&self, spec: super::netns::NetnsSpec) -> Result<String, EngineError>;
 }
 
 /// The process's engine connection, made on first use so tasks that never

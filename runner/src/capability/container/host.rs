@@ -12,7 +12,7 @@ use super::stream::FileSink;
 use super::{ContainerHost, engine, engine_error, io_error, json};
 use crate::plugin::bindings::container::{
     Compression, ContainerDetails, ContainerError, ContainerSummary, CreateRequest, ExecRequest,
-    ExecResult, FileInfo, Health, Host, ImageSummary, VolumeSummary,
+    ExecResult, FileInfo, Health, Host, ImageSummary, NetnsRequest, NetnsResult, VolumeSummary,
 };
 
 type Outcome<T> = wasmtime::Result<Result<T, ContainerError>>;
@@ -126,6 +126,18 @@ impl ContainerHost {
 }
 
 impl Host for ContainerHost {
+    async fn netns_run(&mut self, target: String, request: NetnsRequest) -> Outcome<NetnsResult> {
+        Ok(self.run_in_netns(&target, request).await)
+    }
+
+    async fn netns_remove(&mut self, helper: String) -> Outcome<()> {
+        Ok(self.remove_netns_helper(&helper).await)
+    }
+
+    async fn netns_helpers(&mut self, target: String) -> Outcome<Vec<String>> {
+        Ok(self.netns_helpers_of(&target).await)
+    }
+
     async fn list(&mut self, filter: String) -> Outcome<Vec<ContainerSummary>> {
         let containers = match self.granted_containers().await {
             Ok(c) => c,

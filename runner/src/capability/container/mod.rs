@@ -6,11 +6,13 @@
 //! `engine.rs` the backend seam with `docker.rs` behind it.
 
 mod docker;
+mod docker_netns;
 pub mod engine;
 mod exec;
 mod grants;
 mod host;
 mod json;
+mod netns;
 pub mod paths;
 mod stream;
 

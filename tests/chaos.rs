@@ -1,0 +1,912 @@
+//! The built-in `chaos` plugin against real containers: each fault measured
+//! rather than trusted (loss over hundreds of TCP connects, bandwidth from a
+//! timed transfer, latency through the proxy, partitions refusing
+//! connections), container faults seen through inspect, everything restored
+//! (no rule, qdisc or paused container left) at the end of the duration, on
+//! Ctrl-C, and after SIGKILL of the runner followed by `--recover`; zero
+//! data loss on its own and in a failover drill between two PostgreSQL
+//! containers with streaming replication.
+//!
+//! Needs a Docker Engine and the test images (`images::ensure()` builds them,
+//! run-test/chaos-helper:latest included).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::support::images::{self, BUSYBOX, Container, POSTGRES, docker, docker_output};
+use crate::test::Test;
+
+const HELPER: &str = "run-test/chaos-helper:latest";
+const PORT: u16 = 8080;
+
+/// A `chaos` task reaching `containers`, with the helper image granted.
+fn tasks(containers: &[&str], extra: &str) -> String {
+    let list: Vec<String> = containers.iter().map(|c| format!("\"{c}\"")).collect();
+    format!(
+        r#"[tasks.chaos]
+plugin = "chaos"
+config = {{ helper-image = "{HELPER}"{extra} }}
+allow = {{ containers = [{}, "image:{HELPER}"], write = [".chaos"] }}
+"#,
+        list.join(", ")
+    )
+}
+
+/// A busybox web server on port 8080 serving `/www/big` (`kib` KiB).
+fn web(kib: u32) -> Container {
+    let script = format!(
+        "mkdir -p /www && dd if=/dev/urandom of=/www/big bs=1024 count={kib} 2>/dev/null && echo ok >/www/index.html && exec httpd -f -p {PORT} -h /www"
+    );
+    let c = Container::run("run-test-chaos-web", &[], BUSYBOX, &["sh", "-c", &script]);
+    let addr = addr(&c);
+    let start = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "httpd in {} did not start",
+            c.name
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c
+}
+
+fn addr(c: &Container) -> SocketAddr {
+    format!("{}:{PORT}", c.ip()).parse().unwrap()
+}
+
+/// Runs `run ARGS` in the test's directory (which keeps its files across runs).
+fn run(test: &Test, args: &[&str]) -> std::process::Output {
+    test.command().args(args).output().unwrap()
+}
+
+/// A `run` started in the background, its stderr read line by line.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(test: &Test, args: &[&str]) -> Running {
+        let mut command = test.command();
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => panic!("no {text:?} on stderr; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits for the exit; returns the status code and all of stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        let mut rest = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut rest);
+        }
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        (
+            status.code(),
+            format!("{}\n--- stdout\n{rest}", self.seen.join("\n")),
+        )
+    }
+}
+
+/// iptables rules and qdiscs in `c`'s network namespace, seen by a probe
+/// container of our own (not through the plugin).
+fn netns_state(c: &Container) -> String {
+    let net = format!("container:{}", c.name);
+    let out = docker_output(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--cap-add",
+        "NET_ADMIN",
+        "--entrypoint",
+        "",
+        HELPER,
+        "sh",
+        "-c",
+        "iptables-save; tc qdisc show",
+    ]);
+    assert!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn assert_restored(c: &Container) {
+    let state = netns_state(c);
+    assert!(
+        !state.contains("RUN-CHAOS"),
+        "chaos rules left in {}:\n{state}",
+        c.name
+    );
+    assert!(
+        !state.contains("c4a0:"),
+        "chaos qdisc left in {}:\n{state}",
+        c.name
+    );
+    assert_eq!(c.inspect("{{.State.Status}}"), "running");
+    let helpers = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=run.netns.target={}", c.name),
+    ]);
+    assert!(
+        helpers.trim().is_empty(),
+        "helpers left for {}: {helpers}",
+        c.name
+    );
+}
+
+/// Fraction of `n` TCP connects to `addr` that fail within `timeout`.
+fn failed_connects(addr: SocketAddr, n: u32, timeout: Duration) -> f64 {
+    let failed = (0..n)
+        .filter(|_| TcpStream::connect_timeout(&addr, timeout).is_err())
+        .count();
+    failed as f64 / f64::from(n)
+}
+
+/// GET `path` over HTTP/1.0; returns the body length and the time taken.
+fn get(addr: SocketAddr, path: &str) -> (usize, Duration) {
+    let start = Instant::now();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).unwrap();
+    (body.len(), start.elapsed())
+}
+
+#[test]
+fn container_faults_are_seen_through_inspect_and_undone() {
+    let c = Container::busybox("run-test-chaos-ctr", &[]);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    for (fault, during) in [("pause", "paused"), ("stop", "exited"), ("kill", "exited")] {
+        let mut run = Running::start(
+            &test,
+            &["chaos", fault, "--target", &c.name, "--duration", "2s"],
+        );
+        run.wait_for("chaos: applied");
+        assert_eq!(c.inspect("{{.State.Status}}"), during, "during {fault}");
+        let (status, log) = run.finish();
+        assert_eq!(status, Some(0), "{fault}:\n{log}");
+        assert!(log.contains("undone after"), "{log}");
+        assert_eq!(c.inspect("{{.State.Status}}"), "running", "after {fault}");
+    }
+    let started = c.inspect("{{.State.StartedAt}}");
+    let out = run(&test, &["chaos", "restart", "--target", &c.name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        c.inspect("{{.State.StartedAt}}"),
+        started,
+        "restart starts it again"
+    );
+    assert!(
+        !test.path(".chaos/journal.json").exists(),
+        "the journal is cleared"
+    );
+}
+
+#[test]
+fn a_glob_with_random_picks_one_target_and_labels_select() {
+    let a = Container::run(
+        "run-test-chaos-pick",
+        &["--label", "chaos-role=victim"],
+        BUSYBOX,
+        &["sleep", "86400"],
+    );
+    let b = Container::busybox("run-test-chaos-pick", &[]);
+    let test = Test::new().tasks(&tasks(&["run-test-chaos-pick-*"], ""));
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "pause",
+            "--target",
+            "run-test-chaos-pick-*",
+            "--random",
+            "--duration",
+            "2s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    let paused = [&a, &b]
+        .iter()
+        .filter(|c| c.inspect("{{.State.Paused}}") == "true")
+        .count();
+    assert_eq!(paused, 1, "--random pauses exactly one");
+    assert_eq!(run.finish().0, Some(0));
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "pause",
+            "--target",
+            "label=chaos-role=victim",
+            "--duration",
+            "2s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    assert_eq!(a.inspect("{{.State.Paused}}"), "true");
+    assert_eq!(b.inspect("{{.State.Paused}}"), "false");
+    assert_eq!(run.finish().0, Some(0));
+    assert_eq!(a.inspect("{{.State.Paused}}"), "false");
+}
+
+/// Fraction of `n` TCP connects to a closed port at `ip` whose answer (a
+/// reset, sent by the target) never came within `timeout`. A closed port has
+/// no accept queue to overflow, so every missing answer is a dropped packet.
+fn unanswered_connects(ip: &str, n: u32, timeout: Duration) -> f64 {
+    let addr: SocketAddr = format!("{ip}:9").parse().unwrap();
+    let lost = (0..n)
+        .filter(|_| match TcpStream::connect_timeout(&addr, timeout) {
+            Err(e) => e.kind() != std::io::ErrorKind::ConnectionRefused,
+            Ok(_) => panic!("port 9 of {ip} is open"),
+        })
+        .count();
+    lost as f64 / f64::from(n)
+}
+
+#[test]
+fn loss_drops_about_the_asked_share_and_ctrl_c_undoes_it() {
+    let c = web(1);
+    let ip = c.ip();
+    assert_eq!(
+        unanswered_connects(&ip, 50, Duration::from_millis(300)),
+        0.0,
+        "no loss before"
+    );
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "loss",
+            "--target",
+            &c.name,
+            "--percent",
+            "30",
+            "--duration",
+            "120s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    let share = unanswered_connects(&ip, 300, Duration::from_millis(250));
+    eprintln!(
+        "measured: asked 30% loss, {:.1}% of 300 connects unanswered",
+        share * 100.0
+    );
+    assert!(
+        (0.2..=0.4).contains(&share),
+        "asked 30% loss, measured {:.1}%",
+        share * 100.0
+    );
+    run.signal("-INT");
+    let (status, log) = run.finish();
+    assert_eq!(status, Some(130), "{log}");
+    assert!(log.contains("undid loss"), "{log}");
+    assert_restored(&c);
+    assert_eq!(
+        unanswered_connects(&ip, 50, Duration::from_millis(300)),
+        0.0,
+        "no loss after"
+    );
+}
+
+#[test]
+fn bandwidth_is_limited_for_a_timed_transfer() {
+    let c = web(384);
+    let addr = addr(&c);
+    let (bytes, fast) = get(addr, "/big");
+    assert!(bytes > 384 * 1024, "got {bytes} bytes");
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "bandwidth",
+            "--target",
+            &c.name,
+            "--rate",
+            "1mbit",
+            "--duration",
+            "60s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    let (bytes, slow) = get(addr, "/big");
+    let rate = bytes as f64 / slow.as_secs_f64();
+    eprintln!(
+        "measured: asked 1mbit (125000 B/s), {rate:.0} B/s over {bytes} bytes in {slow:?} (unlimited: {fast:?})"
+    );
+    // 1 mbit/s = 125 000 bytes/s; tbf's bucket lets a little more through at first.
+    assert!(
+        (90_000.0..=160_000.0).contains(&rate),
+        "asked 125000 B/s, measured {rate:.0} B/s ({fast:?} before)"
+    );
+    run.signal("-TERM");
+    let (status, log) = run.finish();
+    assert_eq!(status, Some(130), "{log}");
+    assert_restored(&c);
+}
+
+#[test]
+fn latency_is_added_through_the_proxy_when_the_kernel_has_no_netem() {
+    let c = web(1);
+    let addr = addr(&c);
+    let (_, before) = get(addr, "/index.html");
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "delay",
+            "--target",
+            &c.name,
+            "--delay",
+            "300ms",
+            "--port",
+            "8080",
+            "--duration",
+            "60s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    let times: Vec<Duration> = (0..5).map(|_| get(addr, "/index.html").1).collect();
+    eprintln!(
+        "measured: asked 300ms through the proxy, requests took {times:?} (before: {before:?})"
+    );
+    for t in &times {
+        assert!(
+            *t >= Duration::from_millis(290) && *t < Duration::from_millis(590),
+            "asked 300ms, measured {times:?} (before: {before:?})"
+        );
+    }
+    run.signal("-INT");
+    let (status, log) = run.finish();
+    assert_eq!(status, Some(130), "{log}");
+    assert!(log.contains("netem") || log.contains("proxy"), "{log}");
+    assert_restored(&c);
+    assert!(get(addr, "/index.html").1 < Duration::from_millis(250));
+}
+
+#[test]
+fn without_ports_latency_says_what_this_kernel_cannot_do() {
+    let c = web(1);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let out = run(
+        &test,
+        &[
+            "chaos",
+            "delay",
+            "--target",
+            &c.name,
+            "--delay",
+            "100ms",
+            "--duration",
+            "5s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("chaos: applied") {
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("cannot delay packets") && stderr.contains("--port"),
+            "{stderr}"
+        );
+    }
+    assert_restored(&c);
+}
+
+#[test]
+fn partitions_refuse_or_drop_and_can_spare_all_but_one_peer() {
+    let c = web(1);
+    let peer = Container::busybox("run-test-chaos-peer", &[]);
+    let addr = addr(&c);
+    let test = Test::new().tasks(&tasks(&[&c.name, &peer.name], ""));
+
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "partition",
+            "--target",
+            &c.name,
+            "--reject",
+            "--duration",
+            "60s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    let err = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    run.signal("-INT");
+    assert_eq!(run.finish().0, Some(130));
+    assert_restored(&c);
+
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "partition",
+            "--target",
+            &c.name,
+            "--duration",
+            "60s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    assert_eq!(
+        failed_connects(addr, 5, Duration::from_millis(500)),
+        1.0,
+        "a dropped partition times out"
+    );
+    run.signal("-INT");
+    assert_eq!(run.finish().0, Some(130));
+    assert_restored(&c);
+
+    // Busybox's static wget crashes here; a plain connect is enough.
+    let connect = format!("nc -w 2 {} {PORT} </dev/null", c.ip());
+    let from_peer = || peer.exec(&["sh", "-c", &connect]).status.success();
+    assert!(from_peer(), "the peer reaches the target before");
+    let mut run = Running::start(
+        &test,
+        &[
+            "chaos",
+            "partition",
+            "--target",
+            &c.name,
+            "--peer",
+            &peer.name,
+            "--duration",
+            "60s",
+        ],
+    );
+    run.wait_for("chaos: applied");
+    assert!(!from_peer(), "the peer is cut off");
+    assert_eq!(
+        failed_connects(addr, 5, Duration::from_millis(500)),
+        0.0,
+        "others still connect"
+    );
+    run.signal("-INT");
+    assert_eq!(run.finish().0, Some(130));
+    assert_restored(&c);
+    assert!(from_peer());
+}
+
+#[test]
+fn after_sigkill_of_the_runner_recover_undoes_everything() {
+    let c = web(1);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut net = Running::start(
+        &test,
+        &[
+            "chaos",
+            "partition",
+            "--target",
+            &c.name,
+            "--reject",
+            "--duration",
+            "300s",
+        ],
+    );
+    net.wait_for("chaos: applied");
+    net.signal("-KILL");
+    net.finish();
+    assert!(
+        netns_state(&c).contains("RUN-CHAOS"),
+        "the killed run left its rules"
+    );
+    let journal = std::fs::read_to_string(test.path(".chaos/journal.json")).unwrap();
+    assert!(journal.contains("partition"), "{journal}");
+
+    let out = run(&test, &["chaos", "--recover"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 fault(s) undone"),
+        "{stderr}"
+    );
+    assert_restored(&c);
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn the_next_chaos_task_undoes_what_a_killed_run_left() {
+    let c = Container::busybox("run-test-chaos-kill9", &[]);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut pause = Running::start(
+        &test,
+        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
+    );
+    pause.wait_for("chaos: applied");
+    pause.signal("-KILL");
+    pause.finish();
+    assert_eq!(
+        c.inspect("{{.State.Paused}}"),
+        "true",
+        "the killed run left it paused"
+    );
+    let out = run(&test, &["chaos", "restart", "--target", &c.name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("undoing 1 fault(s) left by an earlier run"),
+        "{stderr}"
+    );
+    assert_eq!(c.inspect("{{.State.Status}}"), "running");
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn the_helper_image_and_targets_must_be_granted() {
+    let c = web(1);
+    let test = Test::new().tasks(&format!(
+        "[tasks.chaos]\nplugin = \"chaos\"\nconfig = {{ helper-image = \"{HELPER}\" }}\nallow = {{ containers = [\"{}\"], write = [\".chaos\"] }}\n",
+        c.name
+    ));
+    let out = run(
+        &test,
+        &[
+            "chaos",
+            "loss",
+            "--target",
+            &c.name,
+            "--percent",
+            "10",
+            "--duration",
+            "5s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("helper image `{HELPER}` is not granted"))
+            && stderr.contains("image:"),
+        "{stderr}"
+    );
+    let out = run(
+        &test,
+        &[
+            "chaos",
+            "pause",
+            "--target",
+            "run-test-chaos-nobody",
+            "--duration",
+            "5s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no granted container matches"), "{stderr}");
+    assert_restored(&c);
+}
+
+/// A PostgreSQL primary and a streaming replica of it (pg_basebackup).
+fn primary_and_replica() -> (Container, Container) {
+    let primary = Container::postgres("run-test-chaos-pg-primary");
+    let out = primary.exec(&[
+        "sh",
+        "-c",
+        "echo 'host replication all 0.0.0.0/0 scram-sha-256' >> \"$PGDATA/pg_hba.conf\"",
+    ]);
+    assert!(out.status.success());
+    primary.psql("SELECT pg_reload_conf()");
+    let script = format!(
+        "mkdir -p \"$PGDATA\" && chown postgres:postgres \"$PGDATA\" && chmod 700 \"$PGDATA\" && \
+         exec setpriv --reuid=postgres --regid=postgres --init-groups sh -c \
+         'pg_basebackup -h {} -U postgres -D \"$PGDATA\" -R -X stream && exec postgres -D \"$PGDATA\"'",
+        primary.ip()
+    );
+    let replica = Container::run(
+        "run-test-chaos-pg-replica",
+        &[
+            "-e",
+            &format!("PGPASSWORD={}", images::POSTGRES_PASSWORD),
+            "--entrypoint",
+            "sh",
+        ],
+        POSTGRES,
+        &["-c", &script],
+    );
+    replica.wait_healthy();
+    assert_eq!(replica.psql("SELECT pg_is_in_recovery()"), "t");
+    (primary, replica)
+}
+
+fn drill_tasks(primary: &Container, replica: &Container) -> String {
+    format!(
+        r#"[tasks.test-failover]
+plugin = "chaos"
+config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], fault = "kill", promote = ["psql", "-U", "postgres", "-c", "SELECT pg_promote()"], rows = 300, catch-up = "3s", timeout = "30s" }} }}
+allow = {{ containers = ["{p}", "{r}"], write = [".chaos"] }}
+"#,
+        p = primary.name,
+        r = replica.name
+    )
+}
+
+#[test]
+fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
+    let (primary, replica) = primary_and_replica();
+    primary.psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
+    let test = Test::new().tasks(&drill_tasks(&primary, &replica));
+    let out = run(&test, &["test-failover", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = stdout.find('{').unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout[start..]).unwrap();
+    assert_eq!(report["outcome"], "ok");
+    assert!(report["time_to_detect_ms"].as_u64().is_some(), "{report}");
+    assert!(
+        report["time_to_recover_ms"].as_u64().unwrap()
+            >= report["time_to_detect_ms"].as_u64().unwrap()
+    );
+    assert_eq!(report["faults"][0]["fault"], "kill");
+    assert!(
+        report["faults"][0]["undone_at_ms"].as_u64().is_some(),
+        "healed: {report}"
+    );
+    assert_eq!(
+        replica.psql("SELECT pg_is_in_recovery()"),
+        "f",
+        "the replica was promoted"
+    );
+    assert_eq!(replica.psql("SELECT count(*) FROM orders"), "1000");
+    assert_eq!(
+        replica.psql("SELECT count(*) FROM chaos_drill"),
+        "301",
+        "300 rows of load, one written after the failover"
+    );
+    let events = report["events"].to_string();
+    assert!(
+        events.contains("accepts writes") && events.contains("new leader"),
+        "{events}"
+    );
+    assert_eq!(
+        primary.inspect("{{.State.Status}}"),
+        "running",
+        "the old primary is started again"
+    );
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn a_drill_with_a_lagging_replica_lists_the_lost_rows() {
+    let (primary, replica) = primary_and_replica();
+    primary.psql("CREATE TABLE chaos_drill (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text); INSERT INTO chaos_drill (note) VALUES ('before')");
+    let start = Instant::now();
+    while replica.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'chaos_drill'") != "1" {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the table never reached the replica"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Deliberate loss: the replica stops receiving WAL, so the drill's writes never reach it.
+    replica.psql("ALTER SYSTEM SET primary_conninfo = ''");
+    replica.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_secs(1));
+    let out = run(
+        &Test::new().tasks(&drill_tasks(&primary, &replica)),
+        &["test-failover"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("data lost in the failover"), "{stderr}");
+    assert!(
+        stderr.contains("postgres.public.chaos_drill: 301 rows before, 1 after (-300)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        primary.inspect("{{.State.Status}}"),
+        "running",
+        "healed even though the drill failed"
+    );
+}
+
+#[test]
+fn verify_data_alone_catches_a_deleted_row() {
+    let db = Container::postgres("run-test-chaos-verify");
+    db.psql("CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts SELECT g, g * 10 FROM generate_series(1, 200) g");
+    let toml = format!(
+        "[tasks.verify-data]\nplugin = \"chaos\"\nconfig = {{ mode = \"verify-data\", verify = {{ container = \"{}\" }} }}\nallow = {{ containers = [\"{}\"], write = [\".chaos\"] }}\n",
+        db.name, db.name
+    );
+    let test = Test::new().tasks(&toml);
+    let out = run(&test, &["verify-data", "--save"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&test, &["verify-data"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("zero data loss"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db.psql("UPDATE accounts SET balance = 0 WHERE id = 7");
+    let out = run(&test, &["verify-data"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("postgres.public.accounts: same row count (200) but different contents"),
+        "{stderr}"
+    );
+    db.psql("DELETE FROM accounts WHERE id = 8");
+    let out = run(&test, &["verify-data"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("postgres.public.accounts: 200 rows before, 199 after (-1)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_scenario_runs_its_steps_and_stops_at_a_failed_check_with_everything_undone() {
+    let c = Container::busybox("run-test-chaos-scenario", &[]);
+    let toml = format!(
+        r#"[tasks.game-day]
+plugin = "chaos"
+config = {{ mode = "scenario", helper-image = "{HELPER}", steps = [
+    {{ fault = "pause", target = "{n}", duration = "1s" }},
+    {{ wait = "200ms" }},
+    {{ check = {{ container = "{n}", command = ["true"] }} }},
+    {{ fault = "partition", target = "{n}", duration = "1s" }},
+    {{ check = {{ container = "{n}", command = ["sh", "-c", "exit 3"] }} }},
+    {{ fault = "stop", target = "{n}", duration = "1s" }},
+] }}
+allow = {{ containers = ["{n}", "image:{HELPER}"], write = [".chaos"] }}
+"#,
+        n = c.name
+    );
+    let test = Test::new().tasks(&toml);
+    let out = run(&test, &["game-day", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step 5: check command"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find('{').unwrap()..]).unwrap();
+    let faults: Vec<&str> = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fault"].as_str().unwrap())
+        .collect();
+    assert_eq!(faults, ["pause", "partition"], "step 6 never ran: {report}");
+    assert!(
+        report["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["undone_at_ms"].is_u64()),
+        "{report}"
+    );
+    assert_restored(&c);
+    let reports = std::fs::read_dir(test.path(".chaos"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("report-")
+        })
+        .count();
+    assert_eq!(
+        reports, 1,
+        "the JSON report is written to the task's directory"
+    );
+}
+
+#[test]
+fn recover_forgets_faults_of_containers_that_are_gone() {
+    let c = Container::busybox("run-test-chaos-gone", &[]);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut pause = Running::start(
+        &test,
+        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
+    );
+    pause.wait_for("chaos: applied");
+    pause.signal("-KILL");
+    pause.finish();
+    docker(&["rm", "-f", &c.name]);
+    let out = run(&test, &["chaos", "--recover"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no longer exists"), "{stderr}");
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn verify_data_compares_two_containers() {
+    let a = Container::postgres("run-test-chaos-verify-a");
+    let b = Container::postgres("run-test-chaos-verify-b");
+    let data = "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g";
+    a.psql(data);
+    b.psql(data);
+    let toml = format!(
+        "[tasks.verify-data]\nplugin = \"chaos\"\nconfig = {{ mode = \"verify-data\", verify = {{ container = \"{b}\", against = \"{a}\", databases = [\"postgres\"] }} }}\nallow = {{ containers = [\"{a}\", \"{b}\"], write = [\".chaos\"] }}\n",
+        a = a.name,
+        b = b.name
+    );
+    let test = Test::new().tasks(&toml);
+    let out = run(&test, &["verify-data"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(&format!("match {}", a.name)),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.psql("INSERT INTO items VALUES (51, 'extra')");
+    let out = run(&test, &["verify-data"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("postgres.public.items: 50 rows before, 51 after (+1)"),
+        "{stderr}"
+    );
+}
