@@ -971,7 +971,7 @@ fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
 
 /// The host's messages already name the container, volume, file or call
 /// concerned, so they pass through unchanged; only the kind is mapped.
-fn error(e: ContainerError) -> Error {
+pub(crate) fn error(e: ContainerError) -> Error {
     match e {
         ContainerError::Denied(m) => Error::denied(m),
         ContainerError::NotFound(m) => Error::not_found(m),

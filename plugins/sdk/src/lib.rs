@@ -36,6 +36,7 @@ mod descriptor;
 mod error;
 pub mod log;
 pub mod prompt;
+pub mod stack;
 
 pub use context::Context;
 pub use descriptor::{Capability, Descriptor, Parameter, ParameterKind};

@@ -13,6 +13,11 @@ mod host;
 mod json;
 pub mod paths;
 mod stream;
+// Stacks (issue 8): full container specs, networks, volumes, pulls.
+mod docker_stack;
+mod stack;
+mod stack_engine;
+mod stack_grants;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +25,7 @@ use std::sync::Arc;
 use wasmtime::component::HasData;
 
 pub use grants::ContainerGrants;
+pub use stack_grants::StackGrants;
 
 use crate::capability::files::Preopen;
 use crate::plugin::bindings::container::ContainerError;
@@ -30,6 +36,7 @@ pub struct ContainerHost {
     grants: ContainerGrants,
     preopens: Vec<Preopen>,
     dry_run: bool,
+    stack: StackGrants,
 }
 
 pub struct Container;
@@ -50,6 +57,7 @@ impl ContainerHost {
             grants: ContainerGrants::new(patterns)?,
             preopens,
             dry_run,
+            stack: StackGrants::default(),
         })
     }
 
