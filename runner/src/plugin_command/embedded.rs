@@ -20,6 +20,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "lib.rs",
     "log.rs",
     "prompt.rs",
+    "stack.rs",
 );
 
 /// `wit/`: the runner's WIT package, written to `NAME/wit/`.
