@@ -486,3 +486,83 @@ fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
         .stderr_has("env = [\"QS_PASSWORD\"]");
     assert!(!project.exists("web"));
 }
+
+#[test]
+fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
+    let compose =
+        format!("services:\n  worker:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["status"])
+        .status(0)
+        .stdout_has("not created");
+    project.run(&[], &["up"]).status(0).stdout_has("running");
+    let before = project.id("worker");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_has("worker: up to date");
+    assert_eq!(project.id("worker"), before);
+
+    let changed = compose.replace("\"600\"", "\"900\"");
+    std::fs::write(project.test.path("stack/compose.yaml"), changed).unwrap();
+    project.run(&[], &["up"]).status(0).stderr_has(&format!(
+        "worker: its definition changed; recreating {}",
+        project.container("worker")
+    ));
+    assert_ne!(
+        project.id("worker"),
+        before,
+        "a changed service is recreated"
+    );
+    let command = docker(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Cmd}}",
+        &project.container("worker"),
+    ]);
+    assert_eq!(command.trim(), r#"["sleep","900"]"#);
+
+    // A container of the same name that is not the project's is never touched.
+    let stranger = format!("{}-stranger", project.name);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &stranger,
+        "--label",
+        "run-test=1",
+        BUSYBOX,
+        "sleep",
+        "600",
+    ]);
+    let compose = format!("services:\n  stranger:\n    image: {BUSYBOX}\n");
+    std::fs::write(project.test.path("stack/compose.yaml"), compose).unwrap();
+    project
+        .run(&[], &["up"])
+        .status(1)
+        .stderr_has(&format!(
+            "container `{}` belongs to project `{}` but to no service of the file",
+            project.container("worker"),
+            project.name
+        ))
+        .stderr_has(&format!(
+            "container `{stranger}` exists but does not belong to project `{}`",
+            project.name
+        ));
+    // The worker is no longer in the file: `up` names it, `down` removes it.
+    project
+        .run(&[], &["down"])
+        .status(0)
+        .stderr_has(&format!("left `{stranger}` alone"))
+        .stdout_has(&format!(
+            "removed orphan container {}",
+            project.container("worker")
+        ))
+        .stdout_has(&format!("removed network {}-default", project.name));
+    assert!(docker_output(&["inspect", &stranger]).status.success());
+    let _ = docker_output(&["rm", "-f", &stranger]);
+}

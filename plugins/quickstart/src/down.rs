@@ -1,5 +1,6 @@
-//! `down`: removes the stack's containers (dependents first) and networks;
-//! its volumes only with `--volumes`, after a confirmation.
+//! `down`: removes the stack's containers (dependents first, then any other
+//! container labelled with the project) and networks; its volumes only with
+//! `--volumes`, after a confirmation.
 
 use run_plugin_sdk::container;
 use run_plugin_sdk::{Error, ErrorKind, log, prompt, stack};
@@ -29,6 +30,14 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
         }
         container::remove(name)?;
         println!("removed container {name}");
+        removed += 1;
+    }
+    // Containers of the project no longer in the file (a service renamed or
+    // removed since `up`): they carry the label, so they are the stack's too,
+    // and the network cannot go while they are attached.
+    for orphan in container::list(&format!("project={}", plan.project))? {
+        container::remove(&orphan.name)?;
+        println!("removed orphan container {}", orphan.name);
         removed += 1;
     }
     let existing = stack::network_list()?;

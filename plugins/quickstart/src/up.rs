@@ -36,6 +36,7 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
             log::info(format!("created volume {}", volume.name));
         }
     }
+    warn_orphans(plan)?;
     // Services already known to have met their readiness (as a dependency).
     let mut ready: BTreeSet<String> = BTreeSet::new();
     for service in &plan.services {
@@ -149,5 +150,19 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
         "{}: created and started {name}",
         service.service.name
     ));
+    Ok(())
+}
+
+/// Containers of the project that the file no longer defines: left running
+/// (they may hold data), and named so `down` can be run.
+fn warn_orphans(plan: &Plan) -> Result<(), Error> {
+    for found in container::list(&format!("project={}", plan.project))? {
+        if !plan.services.iter().any(|s| s.container == found.name) {
+            log::warn(format!(
+                "container `{}` belongs to project `{}` but to no service of the file (renamed or removed?); `down` removes it",
+                found.name, plan.project
+            ));
+        }
+    }
     Ok(())
 }
