@@ -22,10 +22,15 @@ struct Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let filter = format!("label=com.docker.compose.project={}", self.name);
-        let ids = docker(&["ps", "-aq", "--filter", &filter]);
-        for id in ids.split_whitespace() {
-            let _ = docker_output(&["rm", "-f", "-v", id]);
+        // The project's containers, and any other named after it (a test's
+        // container of "another project"), even when the test failed half-way.
+        let label = format!("label=com.docker.compose.project={}", self.name);
+        let prefix = format!("name={}-", self.name);
+        for filter in [label, prefix] {
+            let ids = docker(&["ps", "-aq", "--filter", &filter]);
+            for id in ids.split_whitespace() {
+                let _ = docker_output(&["rm", "-f", "-v", id]);
+            }
         }
         for network in self.networks() {
             let _ = docker_output(&["network", "rm", &network]);
