@@ -13,7 +13,12 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 /// Plugins embedded in the binary: (name, crate). One line per built-in.
-const BUILTINS: &[(&str, &str)] = &[("hello", "hello"), ("backup", "backup"), ("chaos", "chaos")];
+const BUILTINS: &[(&str, &str)] = &[
+    ("hello", "hello"),
+    ("backup", "backup"),
+    ("chaos", "chaos"),
+    ("quickstart", "quickstart"),
+];
 
 /// Guest programs used only by the tests (crate name → constant name).
 const TEST_PROGRAMS: &[(&str, &str)] = &[("test-programs", "FIXTURE")];

@@ -26,5 +26,6 @@ mod list;
 mod plugin_new;
 mod plugins;
 mod python_plugin;
+mod quickstart;
 mod sandbox;
 mod scheduling;

@@ -120,6 +120,10 @@ fn grants(grants: &Grants) -> String {
         ("network", &grants.network),
         ("containers", &grants.containers),
         ("env", &grants.env),
+        ("images", &grants.images),
+        ("networks", &grants.networks),
+        ("volumes", &grants.volumes),
+        ("ports", &grants.ports),
     ];
     let granted: Vec<String> = rows
         .iter()

@@ -76,6 +76,10 @@ fn grants(task: &Task) -> Vec<String> {
         ("network", &a.network),
         ("containers", &a.containers),
         ("env", &a.env),
+        ("images", &a.images),
+        ("networks", &a.networks),
+        ("volumes", &a.volumes),
+        ("ports", &a.ports),
     ]
     .iter()
     .filter(|(_, v)| !v.is_empty())

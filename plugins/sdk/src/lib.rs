@@ -38,6 +38,7 @@ mod error;
 pub mod log;
 pub mod netns;
 pub mod prompt;
+pub mod stack;
 
 pub use context::Context;
 pub use descriptor::{Capability, Descriptor, Parameter, ParameterKind};

@@ -217,6 +217,9 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
             "write `host:port`, where the port is a number, a range like `8000-8010`, or `*` for any port"
                 .to_owned(),
         ],
+        ErrorKind::BadPortGrant { .. } => vec![
+            "write a host port like `8080` or a range like `8000-8010`".to_owned(),
+        ],
         ErrorKind::BadEnvName {
             problem: EnvNameProblem::GlobInSet,
             name,

@@ -182,6 +182,12 @@ pub enum ErrorKind {
         pattern: String,
         problem: NetworkProblem,
     },
+    #[error("invalid port `{pattern}` in {key}: {problem}")]
+    BadPortGrant {
+        key: Key,
+        pattern: String,
+        problem: NetworkProblem,
+    },
     #[error("invalid environment variable name `{name}` in {key}: {problem}")]
     BadEnvName {
         key: Key,

@@ -112,6 +112,14 @@ pub struct Grants {
     pub containers: Vec<String>,
     /// Host environment variable names (or `PREFIX_*` globs) passed through.
     pub env: Vec<String>,
+    /// Image references or globs a task may pull and create containers from.
+    pub images: Vec<String>,
+    /// Network names or globs a task may create, join and remove.
+    pub networks: Vec<String>,
+    /// Named volumes or globs a task may create, mount and remove.
+    pub volumes: Vec<String>,
+    /// Host ports (`8080`, `8000-8010`) a task's containers may publish.
+    pub ports: Vec<String>,
 }
 
 impl TaskFile {

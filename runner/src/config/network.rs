@@ -56,6 +56,15 @@ pub(crate) fn check(pattern: &str) -> Result<(), NetworkProblem> {
     parse(pattern).map(drop)
 }
 
+/// An `allow.ports` entry: a port or a range `a-b` (no `*`: publishing any
+/// host port is never what a stack needs). Inclusive.
+pub fn check_ports(pattern: &str) -> Result<(u16, u16), NetworkProblem> {
+    if pattern == "*" {
+        return Err(NetworkProblem::BadPort(pattern.to_owned()));
+    }
+    parse_ports(pattern)
+}
+
 fn parse_ports(port: &str) -> Result<(u16, u16), NetworkProblem> {
     if port == "*" {
         return Ok((0, u16::MAX));

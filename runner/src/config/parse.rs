@@ -61,7 +61,17 @@ const TASK_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("options", "config"),
 ];
 
-const ALLOW_KEYS: &[&str] = &["read", "write", "network", "containers", "env"];
+const ALLOW_KEYS: &[&str] = &[
+    "read",
+    "write",
+    "network",
+    "containers",
+    "env",
+    "images",
+    "networks",
+    "volumes",
+    "ports",
+];
 const PLUGIN_KEYS: &[&str] = &["url", "sha256"];
 
 const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
@@ -70,6 +80,9 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("container", "containers"),
     ("docker", "containers"),
     ("environment", "env"),
+    ("image", "images"),
+    ("volume", "volumes"),
+    ("port", "ports"),
 ];
 
 /// Parses the document into tasks, in file order.
@@ -623,6 +636,10 @@ fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
             "write" => &mut grants.write,
             "network" => &mut grants.network,
             "containers" => &mut grants.containers,
+            "images" => &mut grants.images,
+            "networks" => &mut grants.networks,
+            "volumes" => &mut grants.volumes,
+            "ports" => &mut grants.ports,
             "env" => {
                 grants.env = env_names(value, &at)?;
                 continue;
@@ -643,6 +660,20 @@ fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
                 network::check(&pattern.value).map_err(|problem| {
                     ConfigError::at(
                         ErrorKind::BadNetwork {
+                            key: at.clone(),
+                            pattern: pattern.value.clone(),
+                            problem,
+                        },
+                        pattern.span,
+                    )
+                })?;
+            }
+        }
+        if key == "ports" {
+            for pattern in &entries {
+                network::check_ports(&pattern.value).map_err(|problem| {
+                    ConfigError::at(
+                        ErrorKind::BadPortGrant {
                             key: at.clone(),
                             pattern: pattern.value.clone(),
                             problem,

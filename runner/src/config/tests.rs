@@ -133,6 +133,7 @@ fn parses_every_key() {
             ],
             containers: vec!["pg-*".into()],
             env: vec!["HOME".into()],
+            ..Grants::default()
         }
     );
     assert_eq!((greet.line, greet.column), (2, 8));

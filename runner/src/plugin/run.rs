@@ -11,6 +11,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::bindings::{PluginPre, types};
 use super::engine::{self, MAX_MEMORY};
 use super::state::{HostState, MemoryLimiter};
+use crate::capability::container::StackGrants;
 use crate::capability::{
     self, container::ContainerHost, files, log::LogHost, network, prompt::PromptHost,
 };
@@ -92,7 +93,8 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
         container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
-            .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?,
+            .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?
+            .with_stack(StackGrants::new(&grants).map_err(TaskError::Host)?),
         cancel: Default::default(),
     };
     let mut store = new_store(state)?;

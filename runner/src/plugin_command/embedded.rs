@@ -22,6 +22,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "log.rs",
     "netns.rs",
     "prompt.rs",
+    "stack.rs",
 );
 
 /// `wit/`: the runner's WIT package, written to `NAME/wit/`.

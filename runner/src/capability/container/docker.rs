@@ -60,10 +60,15 @@ impl Docker {
     pub(super) fn error(&self, error: bollard::errors::Error) -> EngineError {
         engine_error(&self.address, error)
     }
+
+    /// The client, for the stack calls in `docker_stack.rs`.
+    pub(super) fn client(&self) -> &bollard::Docker {
+        &self.client
+    }
 }
 
 /// One mapping of bollard's errors for every call and stream.
-fn engine_error(address: &str, error: bollard::errors::Error) -> EngineError {
+pub(super) fn engine_error(address: &str, error: bollard::errors::Error) -> EngineError {
     use bollard::errors::Error as E;
     match error {
         E::DockerResponseServerError {

@@ -14,6 +14,7 @@ use crate::plugin::bindings::container::{
     Compression, ContainerDetails, ContainerError, ContainerSummary, CreateRequest, ExecRequest,
     ExecResult, FileInfo, Health, Host, ImageSummary, NetnsRequest, NetnsResult, VolumeSummary,
 };
+use crate::plugin::bindings::container::{ContainerSpec, EngineFacts, NetworkSummary};
 
 type Outcome<T> = wasmtime::Result<Result<T, ContainerError>>;
 
@@ -584,4 +585,53 @@ impl Host for ContainerHost {
         }
         .await)
     }
+
+    // ---- Stacks (issue 8): implemented in stack.rs ----
+
+    async fn create_container(&mut self, spec: ContainerSpec) -> Outcome<String> {
+        Ok(self.stack_create_container(spec).await)
+    }
+
+    async fn network_create(&mut self, name: String, labels: Labels) -> Outcome<bool> {
+        Ok(self.stack_network_create(&name, labels).await)
+    }
+
+    async fn network_list(&mut self) -> Outcome<Vec<NetworkSummary>> {
+        Ok(self.stack_network_list().await)
+    }
+
+    async fn network_remove(&mut self, name: String) -> Outcome<()> {
+        Ok(self.stack_network_remove(&name).await)
+    }
+
+    async fn volume_create(&mut self, name: String, labels: Labels) -> Outcome<bool> {
+        Ok(self.stack_volume_create(&name, labels).await)
+    }
+
+    async fn volume_remove(&mut self, name: String) -> Outcome<()> {
+        Ok(self.stack_volume_remove(&name).await)
+    }
+
+    async fn image_present(&mut self, image: String) -> Outcome<bool> {
+        Ok(self.stack_image_present(&image).await)
+    }
+
+    async fn image_pull(&mut self, image: String, timeout_seconds: u32) -> Outcome<()> {
+        Ok(self.stack_image_pull(&image, timeout_seconds).await)
+    }
+
+    async fn host_port_free(
+        &mut self,
+        host_ip: Option<String>,
+        port: u16,
+        protocol: String,
+    ) -> Outcome<bool> {
+        Ok(self.stack_host_port_free(host_ip, port, &protocol).await)
+    }
+
+    async fn engine_info(&mut self) -> Outcome<EngineFacts> {
+        Ok(self.stack_engine_info().await)
+    }
 }
+
+type Labels = Vec<(String, String)>;

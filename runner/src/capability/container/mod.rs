@@ -15,6 +15,11 @@ mod json;
 mod netns;
 pub mod paths;
 mod stream;
+// Stacks (issue 8): full container specs, networks, volumes, pulls.
+mod docker_stack;
+mod stack;
+mod stack_engine;
+mod stack_grants;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use std::sync::Arc;
 use wasmtime::component::HasData;
 
 pub use grants::ContainerGrants;
+pub use stack_grants::StackGrants;
 
 use crate::capability::files::Preopen;
 use crate::plugin::bindings::container::ContainerError;
@@ -32,6 +38,7 @@ pub struct ContainerHost {
     grants: ContainerGrants,
     preopens: Vec<Preopen>,
     dry_run: bool,
+    stack: StackGrants,
 }
 
 pub struct Container;
@@ -52,6 +59,7 @@ impl ContainerHost {
             grants: ContainerGrants::new(patterns)?,
             preopens,
             dry_run,
+            stack: StackGrants::default(),
         })
     }
 

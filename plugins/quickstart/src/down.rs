@@ -1,0 +1,87 @@
+//! `down`: removes the stack's containers (dependents first, then any other
+//! container labelled with the project) and networks; its volumes only with
+//! `--volumes`, after a confirmation.
+
+use run_plugin_sdk::container;
+use run_plugin_sdk::{Error, ErrorKind, log, prompt, stack};
+
+use crate::config::Config;
+use crate::plan::{PROJECT_LABEL, Plan};
+
+pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
+    let mut removed = 0;
+    for service in plan.services.iter().rev() {
+        let name = &service.container;
+        let details = match container::inspect(name) {
+            Ok(d) => d,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let ours = details
+            .labels
+            .iter()
+            .any(|(k, v)| k == PROJECT_LABEL && v == &plan.project);
+        if !ours {
+            log::warn(format!(
+                "left `{name}` alone: it does not belong to project `{}`",
+                plan.project
+            ));
+            continue;
+        }
+        container::remove(name)?;
+        println!("removed container {name}");
+        removed += 1;
+    }
+    // Containers of the project no longer in the file (a service renamed or
+    // removed since `up`): they carry the label, so they are the stack's too,
+    // and the network cannot go while they are attached.
+    for orphan in container::list(&format!("project={}", plan.project))? {
+        container::remove(&orphan.name)?;
+        println!("removed orphan container {}", orphan.name);
+        removed += 1;
+    }
+    let existing = stack::network_list()?;
+    for network in plan.networks.iter().filter(|n| !n.external) {
+        if existing.iter().any(|n| n.name == network.name) {
+            stack::network_remove(&network.name)?;
+            println!("removed network {}", network.name);
+        }
+    }
+    let volumes: Vec<&str> = plan
+        .volumes
+        .iter()
+        .filter(|v| !v.external)
+        .map(|v| v.name.as_str())
+        .collect();
+    if !config.remove_volumes || volumes.is_empty() {
+        if !volumes.is_empty() {
+            println!(
+                "kept volume{} {} (remove with --volumes)",
+                if volumes.len() == 1 { "" } else { "s" },
+                volumes.join(", ")
+            );
+        }
+        if removed == 0 {
+            println!("project {}: nothing was running", plan.project);
+        }
+        return Ok(());
+    }
+    let question = format!(
+        "Remove volume{} {} of project {}? Their data will be lost",
+        if volumes.len() == 1 { "" } else { "s" },
+        volumes.join(", "),
+        plan.project
+    );
+    if !prompt::confirm(&question, None)? {
+        println!("kept volumes {}", volumes.join(", "));
+        return Ok(());
+    }
+    for volume in volumes {
+        match stack::volume_remove(volume) {
+            Ok(()) => println!("removed volume {volume}"),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! Prerequisites, all checked before anything is created, all reported at
+//! once, each with what to do: the engine reachable and recent enough, disk
+//! space for it, the stack's host ports free, the environment it needs.
+
+use run_plugin_sdk::container::{self};
+use run_plugin_sdk::{Error, ErrorKind, log, stack};
+
+use crate::compose::Stack;
+use crate::config::{Config, parse_version};
+use crate::plan::Plan;
+
+/// Exit code when a prerequisite is missing (nothing was changed).
+pub const EXIT_PREREQUISITE: u8 = 3;
+
+pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
+    let mut problems: Vec<String> = Vec::new();
+    match stack::engine_info() {
+        Ok(info) => {
+            log::info(format!(
+                "engine: Docker {} (API {}) at {}",
+                info.version, info.api_version, info.address
+            ));
+            let (major, minor) = config.min_engine_version;
+            match parse_version(&info.version) {
+                Some(v) if v < config.min_engine_version => problems.push(format!(
+                    "the engine is version {}, older than {major}.{minor}: upgrade Docker (or lower `min_engine_version`)",
+                    info.version
+                )),
+                _ => {}
+            }
+            match info.free_bytes {
+                Some(free) if free < config.min_free_bytes => problems.push(format!(
+                    "only {} free on {} (the engine's data), {} needed: free space (`docker system prune`) or lower `min_free_mb`",
+                    mib(free),
+                    info.root_dir,
+                    mib(config.min_free_bytes)
+                )),
+                Some(free) => log::debug(format!("{} free on {}", mib(free), info.root_dir)),
+                None => log::info(format!(
+                    "free space on {} cannot be checked from here (a remote engine?)",
+                    info.root_dir
+                )),
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::Denied => return Err(e),
+        Err(e) => problems.push(format!(
+            "the container engine cannot be reached: {}; start Docker (e.g. `sudo systemctl start docker`) or set DOCKER_HOST",
+            e.message()
+        )),
+    }
+    for missing in &stack.missing_env {
+        let why = missing
+            .message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "{} uses ${{{}}}, which is not set{why}: export {}=… and pass it to the task (`env = [\"{}\"]` in tasks.toml)",
+            config.file, missing.name, missing.name, missing.name
+        ));
+    }
+    for name in &config.required_env {
+        if std::env::var_os(name).is_none_or(|v| v.is_empty()) {
+            problems.push(format!(
+                "{name} is required by the task's config but not set: export {name}=… and pass it to the task (`env = [\"{name}\"]` in tasks.toml)"
+            ));
+        }
+    }
+    for service in &plan.services {
+        let published: Vec<_> = service
+            .spec
+            .ports
+            .iter()
+            .filter_map(|p| p.host_port.map(|h| (p, h)))
+            .collect();
+        if published.is_empty() {
+            continue;
+        }
+        // A container of this stack already holds its own ports (or frees them when recreated).
+        match container::inspect(&service.container) {
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        for (port, host_port) in published {
+            let ip = port.host_ip.as_deref().filter(|ip| !ip.is_empty());
+            if !stack::host_port_free(ip, host_port, &port.protocol)? {
+                problems.push(format!(
+                    "port {host_port} on {} (service `{}`) is already in use: stop what listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or publish another port",
+                    ip.unwrap_or("0.0.0.0"),
+                    service.service.name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "{} prerequisite{} not met (nothing was changed):",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in &problems {
+        message.push_str("\n  - ");
+        message.push_str(problem);
+    }
+    Err(Error::failed(message).with_exit_code(EXIT_PREREQUISITE))
+}
+
+fn mib(bytes: u64) -> String {
+    if bytes >= 10 << 30 {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{} MiB", bytes >> 20)
+    }
+}

@@ -1,0 +1,573 @@
+//! The built-in `quickstart` plugin against the real engine: a PostgreSQL +
+//! web server + one-shot job stack reaching readiness in dependency order,
+//! its URL table, a second run that changes nothing, `status`, `down` with
+//! and without volumes, and the failures a person must understand: a failing
+//! healthcheck, a port already taken, an image that cannot be pulled, and
+//! every grant the stack needs denied by default.
+//!
+//! Every project is named `run-test-qs-…`; a guard removes what it created.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+use crate::support::images::{self, BUSYBOX, POSTGRES, docker, docker_output, unique_name};
+use crate::test::Test;
+
+/// A project name no other test uses; its containers, network and volumes
+/// are removed when dropped.
+struct Project {
+    name: String,
+    test: Test,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        // The project's containers, and any other named after it (a test's
+        // container of "another project"), even when the test failed half-way.
+        let label = format!("label=com.docker.compose.project={}", self.name);
+        let prefix = format!("name={}-", self.name);
+        for filter in [label, prefix] {
+            let ids = docker(&["ps", "-aq", "--filter", &filter]);
+            for id in ids.split_whitespace() {
+                let _ = docker_output(&["rm", "-f", "-v", id]);
+            }
+        }
+        for network in self.networks() {
+            let _ = docker_output(&["network", "rm", &network]);
+        }
+        for volume in self.volumes() {
+            let _ = docker_output(&["volume", "rm", "-f", &volume]);
+        }
+    }
+}
+
+struct Outcome {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn context(&self) -> String {
+        format!("\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
+    }
+
+    fn status(self, status: i32) -> Outcome {
+        assert_eq!(self.status, Some(status), "exit status{}", self.context());
+        self
+    }
+
+    fn stdout_has(self, text: &str) -> Outcome {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    fn stderr_has(self, text: &str) -> Outcome {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}{}",
+            self.context()
+        );
+        self
+    }
+
+    /// Where `text` is in stderr (it must be there).
+    fn at(&self, text: &str) -> usize {
+        self.stderr
+            .find(text)
+            .unwrap_or_else(|| panic!("stderr lacks {text:?}{}", self.context()))
+    }
+}
+
+impl Project {
+    /// `compose` is the Compose file; `allow` the `up` task's extra grants
+    /// (TOML, inside `allow = { … }`), where `PROJECT` stands for the project name.
+    fn new(compose: &str, allow: &str) -> Project {
+        images::ensure();
+        let name = unique_name("run-test-qs");
+        let allow = if allow.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", allow.replace("PROJECT", &name))
+        };
+        let tasks = format!(
+            r#"[tasks.up]
+plugin = "quickstart"
+config = {{ file = "stack/compose.yaml", project = "{name}", timeout = 60 }}
+env = ["QS_PASSWORD"]
+allow = {{ read = ["stack"], containers = ["{name}-*"]{allow} }}
+
+[tasks.status]
+plugin = "quickstart"
+config = {{ file = "stack/compose.yaml", project = "{name}", mode = "status" }}
+allow = {{ read = ["stack"], containers = ["{name}-*"] }}
+
+[tasks.down]
+plugin = "quickstart"
+config = {{ file = "stack/compose.yaml", project = "{name}", mode = "down" }}
+allow = {{ read = ["stack"], containers = ["{name}-*"], networks = ["{name}-*"], volumes = ["{name}-*"] }}
+"#
+        );
+        let test = Test::new()
+            .tasks(&tasks)
+            .file("stack/compose.yaml", &compose.replace("PROJECT", &name))
+            .file("stack/html/index.html", "hello from the stack\n");
+        Project { name, test }
+    }
+
+    fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        let mut command = self.test.command();
+        command.envs(env.iter().copied()).args(args);
+        let output = command.output().unwrap();
+        Outcome {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}", self.name)
+    }
+
+    fn exists(&self, service: &str) -> bool {
+        docker_output(&["inspect", &self.container(service)])
+            .status
+            .success()
+    }
+
+    fn id(&self, service: &str) -> String {
+        docker(&["inspect", "-f", "{{.Id}}", &self.container(service)])
+            .trim()
+            .to_owned()
+    }
+
+    fn networks(&self) -> Vec<String> {
+        let filter = format!("name={}-", self.name);
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+    }
+
+    fn volumes(&self) -> Vec<String> {
+        let filter = format!("name={}-", self.name);
+        docker(&["volume", "ls", "-q", "--filter", &filter])
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// PostgreSQL, a job that needs it healthy, and a web server that needs the
+/// job done; each readiness kind once (healthcheck, completion, HTTP 2xx).
+fn full_stack(db_port: u16, web_port: u16) -> String {
+    format!(
+        r#"
+services:
+  web:
+    image: {BUSYBOX}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    ports: ["127.0.0.1:{web_port}:8080"]
+    volumes: ["./html:/www:ro"]
+    depends_on:
+      init: {{ condition: service_completed_successfully }}
+    x-run:
+      ready: {{ http: "http://127.0.0.1:{web_port}/" }}
+  init:
+    image: {POSTGRES}
+    entrypoint: ["sh", "-c"]
+    command: ["psql -h db -U postgres -c 'CREATE TABLE ready(ok int)'"]
+    environment:
+      PGPASSWORD: ${{QS_PASSWORD}}
+    restart: "no"
+    depends_on:
+      db: {{ condition: service_healthy }}
+  db:
+    image: {POSTGRES}
+    environment:
+      POSTGRES_PASSWORD: ${{QS_PASSWORD}}
+    ports: ["127.0.0.1:{db_port}:5432"]
+    volumes: ["pgdata:/var/lib/postgresql/data"]
+    healthcheck:
+      test: ["CMD", "pg_isready", "-U", "postgres", "-h", "127.0.0.1"]
+      interval: 1s
+      retries: 60
+volumes:
+  pgdata:
+"#
+    )
+}
+
+fn full_grants(db_port: u16, web_port: u16) -> String {
+    format!(
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], volumes = ["PROJECT-*"], ports = ["{db_port}", "{web_port}"], network = ["127.0.0.1:{web_port}"]"#
+    )
+}
+
+const PASSWORD: (&str, &str) = ("QS_PASSWORD", "s3cret");
+
+#[test]
+fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
+    let (db_port, web_port) = (free_port(), free_port());
+    let project = Project::new(
+        &full_stack(db_port, web_port),
+        &full_grants(db_port, web_port),
+    );
+
+    let up = project.run(&[PASSWORD], &["up"]).status(0);
+    // Dependencies are met before dependents start, and readiness is reached in order.
+    assert!(
+        up.at("db: healthy") < up.at("init: created and started"),
+        "{}",
+        up.context()
+    );
+    assert!(
+        up.at("init: completed") < up.at("web: created and started"),
+        "{}",
+        up.context()
+    );
+    assert!(up.at("db: ready (healthy)") < up.at("init: ready (completed)"));
+    assert!(up.at("init: ready (completed)") < up.at("web: ready (http 2xx)"));
+    let up = up
+        .stdout_has("SERVICE")
+        .stdout_has(&format!("postgresql://127.0.0.1:{db_port}"))
+        .stdout_has(&format!("http://127.0.0.1:{web_port}"));
+    let table: Vec<&str> = up.stdout.lines().collect();
+    assert_eq!(table.len(), 4, "{}", up.context());
+    assert!(
+        table[1].starts_with("db ") && table[1].contains("running") && table[1].contains("healthy")
+    );
+    assert!(
+        table[2].starts_with("init ")
+            && table[2].contains("exited (0)")
+            && table[2].contains("completed")
+    );
+    assert!(table[3].starts_with("web ") && table[3].contains("running"));
+    assert!(http_get(web_port).contains("hello from the stack"));
+    // The one-shot job really ran against the database.
+    let tables = docker(&[
+        "exec",
+        &project.container("db"),
+        "psql",
+        "-U",
+        "postgres",
+        "-tAc",
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'ready'",
+    ]);
+    assert_eq!(tables.trim(), "1");
+
+    let ids: Vec<String> = ["db", "init", "web"]
+        .iter()
+        .map(|s| project.id(s))
+        .collect();
+    project
+        .run(&[PASSWORD], &["up"])
+        .status(0)
+        .stderr_has("db: up to date")
+        .stderr_has("init: already completed")
+        .stderr_has("web: up to date");
+    let again: Vec<String> = ["db", "init", "web"]
+        .iter()
+        .map(|s| project.id(s))
+        .collect();
+    assert_eq!(ids, again, "a second run must leave the containers alone");
+
+    project
+        .run(&[], &["status"])
+        .status(0)
+        .stdout_has("healthy")
+        .stdout_has("completed")
+        .stdout_has(&format!("http://127.0.0.1:{web_port}"));
+
+    // down keeps the data unless asked, and asking needs a confirmation.
+    project
+        .run(&[], &["down"])
+        .status(0)
+        .stdout_has(&format!("removed container {}", project.container("web")))
+        .stdout_has(&format!("removed network {}-default", project.name))
+        .stdout_has(&format!("kept volume {}-pgdata", project.name));
+    assert!(!project.exists("db") && !project.exists("web") && !project.exists("init"));
+    assert!(project.networks().is_empty());
+    assert_eq!(project.volumes(), [format!("{}-pgdata", project.name)]);
+
+    project
+        .run(&[("CI", "true")], &["down", "--volumes"])
+        .status(1)
+        .stderr_has("no one can answer here");
+    assert_eq!(project.volumes().len(), 1, "no confirmation, no removal");
+    project
+        .run(&[], &["--yes", "down", "--volumes"])
+        .status(0)
+        .stdout_has(&format!("removed volume {}-pgdata", project.name));
+    assert!(project.volumes().is_empty());
+}
+
+#[test]
+fn a_failing_healthcheck_stops_at_once_and_shows_its_health_log() {
+    let compose = format!(
+        r#"
+services:
+  sick:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "echo sick service starting; sleep 600"]
+    healthcheck:
+      test: ["CMD-SHELL", "echo probe-says-no; exit 1"]
+      interval: 1s
+      retries: 2
+  after:
+    image: {BUSYBOX}
+    command: ["sleep", "600"]
+    depends_on:
+      sick: {{ condition: service_healthy }}
+"#
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["up"])
+        .status(1)
+        .stderr_has(&format!(
+            "service `sick` (container `{}`) is unhealthy",
+            project.container("sick")
+        ))
+        .stderr_has("last health checks:")
+        .stderr_has("exit 1: probe-says-no")
+        .stderr_has("sick service starting");
+    assert!(!project.exists("after"), "nothing starts after a failure");
+}
+
+#[test]
+fn a_port_already_taken_is_a_prerequisite_that_says_what_to_do() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let compose = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n    ports: [\"127.0.0.1:{port}:80\"]\n"
+    );
+    let project = Project::new(
+        &compose,
+        &format!(r#"images = ["run-test/*"], networks = ["PROJECT-*"], ports = ["{port}"]"#),
+    );
+    project
+        .run(&[], &["up"])
+        .status(3)
+        .stderr_has("prerequisite not met (nothing was changed)")
+        .stderr_has(&format!(
+            "port {port} on 127.0.0.1 (service `web`) is already in use"
+        ))
+        .stderr_has("ss -ltnp");
+    assert!(!project.exists("web"));
+    assert!(project.networks().is_empty(), "nothing was created");
+    drop(taken);
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_fails_clearly() {
+    let compose = "services:\n  ghost:\n    image: run-test-qs/no-such-image:1\n";
+    let project = Project::new(
+        compose,
+        r#"images = ["run-test-qs/*"], networks = ["PROJECT-*"]"#,
+    );
+    let out = project
+        .run(&[], &["up"])
+        .status(1)
+        .stderr_has("pulling run-test-qs/no-such-image:1 (service `ghost`)")
+        .stderr_has("service `ghost`: cannot pull image `run-test-qs/no-such-image:1`");
+    assert!(
+        out.stderr
+            .contains("the registry cannot be reached (offline?)")
+            || out.stderr.contains("the registry has no such image"),
+        "{}",
+        out.context()
+    );
+    assert!(!project.exists("ghost"));
+}
+
+#[test]
+fn what_a_stack_needs_is_denied_unless_granted() {
+    let port = free_port();
+    let compose = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n    ports: [\"127.0.0.1:{port}:80\"]\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n"
+    );
+    let all = format!(
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], volumes = ["PROJECT-*"], ports = ["{port}"]"#
+    );
+    // Each grant left out in turn: the call that needs it is refused, naming it.
+    let cases: Vec<(String, String)> = vec![
+        (
+            r#"images = ["run-test/*"], "#.into(),
+            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none; add it to allow.images)".into(),
+        ),
+        (
+            r#"networks = ["PROJECT-*"], "#.into(),
+            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none; add it to allow.networks)".into(),
+        ),
+        (
+            r#"volumes = ["PROJECT-*"], "#.into(),
+            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none; add it to allow.volumes)".into(),
+        ),
+        (
+            format!(r#", ports = ["{port}"]"#),
+            format!("host port {port} is not granted to task `up` (allow.ports grants none; add it to allow.ports)"),
+        ),
+    ];
+    for (left_out, denial) in cases {
+        let project = Project::new(&compose, &all.replace(&left_out, ""));
+        project
+            .run(&[], &["up"])
+            .status(1)
+            .stderr_has(&denial.replace("PROJECT", &project.name));
+        assert!(!project.exists("web"));
+    }
+    // A bind mount outside the task's file grants is refused too.
+    let compose = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    volumes: [\"../secrets:/secrets\"]\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    std::fs::create_dir_all(project.test.path("secrets")).unwrap();
+    project
+        .run(&[], &["up"])
+        .status(1)
+        .stderr_has("`secrets` is not inside a directory granted to this task for writing");
+    assert!(!project.exists("web"));
+}
+
+#[test]
+fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
+    let compose =
+        format!("services:\n  web:\n    image: {BUSYBOX}\n    build: .\n    privileged: true\n");
+    let project = Project::new(&compose, r#"images = ["run-test/*"]"#);
+    project.run(&[], &["up"]).status(1).stderr_has(
+        "stack/compose.yaml: unsupported Compose keys: services.web.build, services.web.privileged",
+    );
+
+    let compose = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    environment:\n      TOKEN: ${{QS_PASSWORD:?the API token}}\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["up"])
+        .status(3)
+        .stderr_has("stack/compose.yaml uses ${QS_PASSWORD}, which is not set (the API token)")
+        .stderr_has("env = [\"QS_PASSWORD\"]");
+    assert!(!project.exists("web"));
+}
+
+#[test]
+fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
+    let compose =
+        format!("services:\n  worker:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["status"])
+        .status(0)
+        .stdout_has("not created");
+    project.run(&[], &["up"]).status(0).stdout_has("running");
+    let before = project.id("worker");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_has("worker: up to date");
+    assert_eq!(project.id("worker"), before);
+
+    let changed = compose.replace("\"600\"", "\"900\"");
+    std::fs::write(project.test.path("stack/compose.yaml"), changed).unwrap();
+    project.run(&[], &["up"]).status(0).stderr_has(&format!(
+        "worker: its definition changed; recreating {}",
+        project.container("worker")
+    ));
+    assert_ne!(
+        project.id("worker"),
+        before,
+        "a changed service is recreated"
+    );
+    let command = docker(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Cmd}}",
+        &project.container("worker"),
+    ]);
+    assert_eq!(command.trim(), r#"["sleep","900"]"#);
+
+    // A container of the same name that is not the project's is never touched.
+    let stranger = format!("{}-stranger", project.name);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &stranger,
+        "--label",
+        "run-test=1",
+        BUSYBOX,
+        "sleep",
+        "600",
+    ]);
+    let compose = format!("services:\n  stranger:\n    image: {BUSYBOX}\n");
+    std::fs::write(project.test.path("stack/compose.yaml"), compose).unwrap();
+    project
+        .run(&[], &["up"])
+        .status(1)
+        .stderr_has(&format!(
+            "container `{}` belongs to project `{}` but to no service of the file",
+            project.container("worker"),
+            project.name
+        ))
+        .stderr_has(&format!(
+            "container `{stranger}` exists but does not belong to project `{}`",
+            project.name
+        ));
+    // The worker is no longer in the file: `up` names it, `down` removes it.
+    project
+        .run(&[], &["down"])
+        .status(0)
+        .stderr_has(&format!("left `{stranger}` alone"))
+        .stdout_has(&format!(
+            "removed orphan container {}",
+            project.container("worker")
+        ))
+        .stdout_has(&format!("removed network {}-default", project.name));
+    assert!(docker_output(&["inspect", &stranger]).status.success());
+    let _ = docker_output(&["rm", "-f", &stranger]);
+}
