@@ -44,7 +44,7 @@ fn a_helper_runs_in_the_targets_namespace_and_is_removed() {
             c.name
         ),
         &format!(
-            r#"containers = ["{}", "image:run-test/chaos-helper:*"]"#,
+            r#"containers = ["{}"], images = ["run-test/chaos-helper:*"]"#,
             c.name
         ),
     ));
@@ -68,13 +68,10 @@ fn the_helper_image_and_the_target_must_be_granted() {
     assert!(
         stderr.contains(&format!(
             "helper image `{HELPER}` is not granted to task `t`"
-        )) && stderr.contains(&format!("\"image:{HELPER}\"")),
+        )) && stderr.contains(&format!("images = [\"{HELPER}\"]")),
         "{stderr}"
     );
-    let (ok, _, stderr) = output(call(
-        &config,
-        r#"containers = ["image:run-test/chaos-helper:*"]"#,
-    ));
+    let (ok, _, stderr) = output(call(&config, r#"images = ["run-test/chaos-helper:*"]"#));
     assert!(!ok);
     assert!(
         stderr.contains(&format!(
@@ -90,7 +87,7 @@ fn the_helper_image_and_the_target_must_be_granted() {
 fn detached_helpers_are_listed_and_only_helpers_can_be_removed() {
     let c = Container::busybox("run-test-chaos-netns", &[]);
     let allow = format!(
-        r#"containers = ["{}", "image:run-test/chaos-helper:*"]"#,
+        r#"containers = ["{}"], images = ["run-test/chaos-helper:*"]"#,
         c.name
     );
     let (ok, stdout, stderr) = output(call(

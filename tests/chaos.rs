@@ -29,7 +29,7 @@ fn tasks(containers: &[&str], extra: &str) -> String {
         r#"[tasks.chaos]
 plugin = "chaos"
 config = {{ helper-image = "{HELPER}"{extra} }}
-allow = {{ containers = [{}, "image:{HELPER}"], write = [".chaos"] }}
+allow = {{ containers = [{}], images = ["{HELPER}"], write = [".chaos"] }}
 "#,
         list.join(", ")
     )
@@ -620,7 +620,7 @@ fn the_helper_image_and_targets_must_be_granted() {
     assert!(!out.status.success());
     assert!(
         stderr.contains(&format!("helper image `{HELPER}` is not granted"))
-            && stderr.contains("image:"),
+            && stderr.contains("images = ["),
         "{stderr}"
     );
     let out = run(
@@ -818,7 +818,7 @@ config = {{ mode = "scenario", helper-image = "{HELPER}", steps = [
     {{ check = {{ container = "{n}", command = ["sh", "-c", "exit 3"] }} }},
     {{ fault = "stop", target = "{n}", duration = "1s" }},
 ] }}
-allow = {{ containers = ["{n}", "image:{HELPER}"], write = [".chaos"] }}
+allow = {{ containers = ["{n}"], images = ["{HELPER}"], write = [".chaos"] }}
 "#,
         n = c.name
     );

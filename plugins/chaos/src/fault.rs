@@ -235,7 +235,7 @@ impl Env<'_> {
         self.image.map(str::to_owned).ok_or_else(|| {
             Error::invalid_input(format!(
                 "the {} fault needs a helper image with tc and iptables: set helper-image in the task's config \
-                 (or --helper-image) and grant it as \"image:NAME\" in allow.containers",
+                 (or --helper-image) and grant it in allow.images",
                 kind.name()
             ))
         })

@@ -5,7 +5,7 @@
 //! [tasks.chaos]
 //! plugin = "chaos"
 //! config = { helper-image = "run-test/chaos-helper:latest" }
-//! allow = { containers = ["pg-*", "image:run-test/chaos-helper:*"], write = [".chaos"] }
+//! allow = { containers = ["pg-*"], images = ["run-test/chaos-helper:*"], write = [".chaos"] }
 //! ```
 //!
 //! `run chaos loss --target pg-demo --percent 30 --duration 60s`. Every fault
@@ -58,7 +58,7 @@ impl Plugin for Chaos {
         .parameter(Parameter::flag("reject", "partition: refuse connections (TCP reset) instead of dropping packets"))
         .parameter(Parameter::option("signal", "kill: the signal (default SIGKILL)"))
         .parameter(Parameter::flag("random", "apply to one target picked at random"))
-        .parameter(Parameter::option("helper-image", "the network helper image (tc, iptables); grant it as image:NAME"))
+        .parameter(Parameter::option("helper-image", "the network helper image (tc, iptables); grant it in allow.images"))
         .parameter(Parameter::flag("recover", "undo every fault a killed run left behind, then stop"))
         .parameter(Parameter::flag("save", "verify-data: save the fingerprints as the baseline"))
         .parameter(Parameter::flag("json", "print the report as JSON on stdout"))

@@ -1,6 +1,6 @@
 //! Commands in a granted container's network namespace, run by a short-lived
 //! helper container (tc, iptables, ...) that joins it with NET_ADMIN only.
-//! The helper image must be granted as `image:NAME` in `allow.containers`.
+//! The helper image must be granted in `allow.images`.
 //!
 //! ```no_run
 //! use run_plugin_sdk::netns;

@@ -1,9 +1,9 @@
 //! Helpers in a granted container's network namespace (added for the chaos
 //! plugin): tc and iptables run there without any tool in the target's image.
 //!
-//! The helper image is a grant of its own, `image:NAME` (a glob) in
-//! `allow.containers`: a helper holds NET_ADMIN inside the target's namespace,
-//! so no image gets that power unless the task names it.
+//! The helper image must be granted in `allow.images`, like every image a
+//! task creates containers from: a helper holds NET_ADMIN inside the target's
+//! namespace, so no image gets that power unless the task names it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -46,13 +46,12 @@ fn helper_name(target: &str) -> String {
 
 impl ContainerHost {
     fn check_helper_image(&self, image: &str) -> Result<(), ContainerError> {
-        if self.is_granted(&format!("image:{image}")) {
+        if self.stack.allows_image(image) {
             return Ok(());
         }
         Err(ContainerError::Denied(format!(
-            "helper image `{image}` is not granted to task `{}` (add \"image:{image}\" to allow.containers; {})",
-            self.task,
-            self.grants.describe()
+            "helper image `{image}` is not granted to task `{}`; add it to the task: allow = {{ images = [\"{image}\"] }}",
+            self.task
         )))
     }
 
