@@ -110,6 +110,7 @@ fn debian_rootfs(test: Test) -> Test {
         .file("rootfs/var/lib/dpkg/status", BULLSEYE_STATUS)
         .file("osv/CVE-2099-0002.json", OSV_UNFIXED_ZLIB)
         .file("osv/CVE-2023-1393.json", OSV_XORG)
+        .dir("policy")
 }
 
 fn rootfs_tasks(extra_config: &str) -> String {
@@ -118,14 +119,61 @@ fn rootfs_tasks(extra_config: &str) -> String {
         r#"[tasks.scan]
 plugin = "scan"
 config = {{ advisories = ["{debian}", "osv"], cache = ".cache/scan"{extra_config} }}
-allow = {{ read = ["{debian}", "osv", "rootfs", "images"], write = [".cache/scan", "reports"] }}
+allow = {{ read = ["{debian}", "osv", "rootfs", "policy"], write = [".cache/scan", "reports"] }}
 "#
     )
 }
 
+/// One invocation of `run` in the test's directory (a test may run several).
+struct Outcome {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    fn expect(self, status: i32) -> Outcome {
+        assert_eq!(
+            self.status,
+            Some(status),
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn stderr_has(self, text: &str) -> Outcome {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        json(self.stdout.as_bytes())
+    }
+}
+
+fn run(test: &Test, args: &[&str]) -> Outcome {
+    let output = test.command().args(args).output().unwrap();
+    Outcome {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 fn json(stdout: &[u8]) -> Value {
     serde_json::from_slice(stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(stdout))
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(stdout)
+        )
     })
 }
 
@@ -148,32 +196,66 @@ fn findings(report: &Value) -> Vec<(String, String, String, String, String)> {
         .collect()
 }
 
-fn row(p: &str, id: &str, v: &str, fixed: &str, sev: &str) -> (String, String, String, String, String) {
+fn row(
+    p: &str,
+    id: &str,
+    v: &str,
+    fixed: &str,
+    sev: &str,
+) -> (String, String, String, String, String) {
     (p.into(), id.into(), v.into(), fixed.into(), sev.into())
 }
 
 fn expected_debian() -> Vec<(String, String, String, String, String)> {
     vec![
-        row("zlib1g", "CVE-2099-0002", "1:1.2.11.dfsg-2+deb11u1", "-", "CRITICAL"),
-        row("xserver-common", "DSA-5380-1", "2:1.20.11-1+deb11u5", "2:1.20.11-1+deb11u6", "HIGH"),
-        row("libsox3", "DSA-5356-2", "14.4.2+git20190427-2+deb11u1+b1", "14.4.2+git20190427-2+deb11u2", "UNKNOWN"),
-        row("zlib1g", "DSA-5218-1", "1:1.2.11.dfsg-2+deb11u1", "1:1.2.11.dfsg-2+deb11u2", "UNKNOWN"),
+        row(
+            "zlib1g",
+            "CVE-2099-0002",
+            "1:1.2.11.dfsg-2+deb11u1",
+            "-",
+            "CRITICAL",
+        ),
+        row(
+            "xserver-common",
+            "DSA-5380-1",
+            "2:1.20.11-1+deb11u5",
+            "2:1.20.11-1+deb11u6",
+            "HIGH",
+        ),
+        row(
+            "libsox3",
+            "DSA-5356-2",
+            "14.4.2+git20190427-2+deb11u1+b1",
+            "14.4.2+git20190427-2+deb11u2",
+            "UNKNOWN",
+        ),
+        row(
+            "zlib1g",
+            "DSA-5218-1",
+            "1:1.2.11.dfsg-2+deb11u1",
+            "1:1.2.11.dfsg-2+deb11u2",
+            "UNKNOWN",
+        ),
     ]
 }
 
 #[test]
 fn rootfs_findings_are_exact_without_an_engine() {
-    let (output, _) = debian_rootfs(Test::new())
-        .tasks(&rootfs_tasks(""))
-        .args(&["scan", "--rootfs", "rootfs", "--format", "json"])
-        .run();
-    let report = json(&output.stdout);
+    let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
+    let report = run(&test, &["scan", "--rootfs", "rootfs", "--format", "json"])
+        .expect(0)
+        .json();
     assert_eq!(report["schema"], "run-scan/1");
     assert_eq!(report["targets"][0]["os"]["id"], "debian");
     assert_eq!(report["targets"][0]["packages"], 4);
     assert_eq!(findings(&report), expected_debian());
     // DSA-5380-1 carries its CVE and the CVSS score lent by the OSV record.
-    let dsa = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == "DSA-5380-1").unwrap();
+    let dsa = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "DSA-5380-1")
+        .unwrap();
     assert_eq!(dsa["aliases"], serde_json::json!(["CVE-2023-1393"]));
     assert_eq!(dsa["score"], 7.8);
     assert_eq!(dsa["package"]["source"], "xorg-server");
@@ -181,21 +263,25 @@ fn rootfs_findings_are_exact_without_an_engine() {
 
 #[test]
 fn table_groups_by_severity_and_the_cache_is_reused() {
-    let (output, test) = debian_rootfs(Test::new())
-        .tasks(&rootfs_tasks(""))
-        .args(&["scan", "--rootfs", "rootfs"])
-        .run();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
+    let stdout = run(&test, &["scan", "--rootfs", "rootfs"]).expect(0).stdout;
     let critical = stdout.find("CRITICAL (1)").expect(&stdout);
     let high = stdout.find("HIGH (1)").expect(&stdout);
     let unknown = stdout.find("UNKNOWN (2)").expect(&stdout);
     assert!(critical < high && high < unknown, "{stdout}");
     assert!(stdout.contains("(no fix)"), "{stdout}");
-    assert!(!stdout.contains('\x1b'), "no colour without a terminal: {stdout}");
-    let cached: Vec<_> = std::fs::read_dir(test.path(".cache/scan")).unwrap().flatten().collect();
+    assert!(
+        !stdout.contains('\x1b'),
+        "no colour without a terminal: {stdout}"
+    );
+    let cached: Vec<_> = std::fs::read_dir(test.path(".cache/scan"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(cached.len(), 1, "one compiled database");
-    let (again, _) = test.args(&["scan", "--rootfs", "rootfs", "--color", "always"]).run();
-    let again = String::from_utf8_lossy(&again.stdout);
+    let again = run(&test, &["scan", "--rootfs", "rootfs", "--color", "always"])
+        .expect(0)
+        .stdout;
     assert!(again.contains("\x1b[1;31mCRITICAL (1)"), "{again}");
 }
 
@@ -216,36 +302,84 @@ expires = "2020-01-01"
     // The unfixed critical one is ignored; the expired entry no longer hides
     // DSA-5380-1 (HIGH), so --fail-on HIGH fails, with exit code 3, and the
     // full report is still written.
-    let (output, test) = debian_rootfs(Test::new())
-        .file("scan-ignore.toml", ignore)
-        .tasks(&rootfs_tasks(", ignore-file = \"scan-ignore.toml\", exit-code = 3"))
-        .args(&["scan", "--rootfs", "rootfs", "--fail-on", "HIGH", "--output", "reports/scan.json"])
-        .status(3)
-        .stderr_contains("1 finding at or above HIGH")
-        .stderr_contains("ignore entry for CVE-2023-1393 expired on 2020-01-01")
-        .run();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let test = debian_rootfs(Test::new())
+        .file("policy/scan-ignore.toml", ignore)
+        .tasks(&rootfs_tasks(
+            ", ignore-file = \"policy/scan-ignore.toml\", exit-code = 3",
+        ));
+    let stdout = run(
+        &test,
+        &[
+            "scan",
+            "--rootfs",
+            "rootfs",
+            "--fail-on",
+            "HIGH",
+            "--output",
+            "reports/scan.json",
+        ],
+    )
+    .expect(3)
+    .stderr_has("1 finding at or above HIGH")
+    .stderr_has("ignore entry for CVE-2023-1393 expired on 2020-01-01")
+    .stdout;
     assert!(stdout.contains("1 ignored"), "{stdout}");
-    let report: Value = serde_json::from_slice(&std::fs::read(test.path("reports/scan.json")).unwrap()).unwrap();
-    let zlib = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == "CVE-2099-0002").unwrap();
-    assert_eq!(zlib["ignored"], "made-up advisory, accepted for the test (until 2999-12-31)");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(test.path("reports/scan.json")).unwrap()).unwrap();
+    let zlib = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "CVE-2099-0002")
+        .unwrap();
+    assert_eq!(
+        zlib["ignored"],
+        "made-up advisory, accepted for the test (until 2999-12-31)"
+    );
     assert_eq!(report["policy"]["failing"], 1);
     assert_eq!(report["expired_ignores"][0]["id"], "CVE-2023-1393");
     // --fail-on CRITICAL passes: the only critical finding is ignored.
-    let (output, _) = test.args(&["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL", "--severity", "HIGH,CRITICAL"]).status(0).run();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("HIGH (1)") && !stdout.contains("UNKNOWN"), "{stdout}");
+    let stdout = run(
+        &test,
+        &[
+            "scan",
+            "--rootfs",
+            "rootfs",
+            "--fail-on",
+            "CRITICAL",
+            "--severity",
+            "HIGH,CRITICAL",
+        ],
+    )
+    .expect(0)
+    .stdout;
+    assert!(
+        stdout.contains("HIGH (1)") && !stdout.contains("UNKNOWN"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn ignore_unfixed_and_fail_on_critical() {
-    let (_, test) = debian_rootfs(Test::new())
-        .tasks(&rootfs_tasks(""))
-        .args(&["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL"])
-        .status(1)
-        .stderr_contains("1 finding at or above CRITICAL")
-        .run();
-    test.args(&["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL", "--ignore-unfixed"]).status(0).run();
+    let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
+    run(
+        &test,
+        &["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL"],
+    )
+    .expect(1)
+    .stderr_has("1 finding at or above CRITICAL");
+    run(
+        &test,
+        &[
+            "scan",
+            "--rootfs",
+            "rootfs",
+            "--fail-on",
+            "CRITICAL",
+            "--ignore-unfixed",
+        ],
+    )
+    .expect(0);
 }
 
 #[test]
@@ -254,16 +388,17 @@ fn bad_input_is_named() {
         .tasks(&rootfs_tasks(""))
         .file("osv/bad.json", "{\"id\": 1")
         .dir("rootfs")
+        .dir("policy")
         .args(&["scan", "--rootfs", "rootfs"])
         .status(1)
         .stderr_contains("osv/bad.json")
         .run();
     debian_rootfs(Test::new())
-        .file("scan-ignore.toml", "[[ignore]]\nid = \"X\"\n")
-        .tasks(&rootfs_tasks(", ignore-file = \"scan-ignore.toml\""))
+        .file("policy/scan-ignore.toml", "[[ignore]]\nid = \"X\"\n")
+        .tasks(&rootfs_tasks(", ignore-file = \"policy/scan-ignore.toml\""))
         .args(&["scan", "--rootfs", "rootfs"])
         .status(1)
-        .stderr_contains("scan-ignore.toml")
+        .stderr_contains("policy/scan-ignore.toml")
         .stderr_contains("reason")
         .run();
     debian_rootfs(Test::new())
@@ -281,7 +416,14 @@ fn rootfs_tar(dir: &Path, files: &[(&str, &str)], tar: &Path) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
-    let status = Command::new("tar").arg("-cf").arg(tar).arg("-C").arg(dir).arg(".").status().unwrap();
+    let status = Command::new("tar")
+        .arg("-cf")
+        .arg(tar)
+        .arg("-C")
+        .arg(dir)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -301,8 +443,19 @@ impl SyntheticImage {
         let name = unique_name(&format!("run-test-scan-{kind}"));
         let tag = format!("{name}:1");
         docker(&["import", &tar.display().to_string(), &tag]);
-        docker(&["create", "--name", &name, "--label", "run-test=1", &tag, "/nothing"]);
-        SyntheticImage { tag, container: name }
+        docker(&[
+            "create",
+            "--name",
+            &name,
+            "--label",
+            "run-test=1",
+            &tag,
+            "/nothing",
+        ]);
+        SyntheticImage {
+            tag,
+            container: name,
+        }
     }
 }
 
@@ -312,7 +465,11 @@ impl SyntheticImage {
     fn with_layer(&self, path: &str, content: &str) -> String {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("file"), content).unwrap();
-        std::fs::write(tmp.path().join("Dockerfile"), format!("FROM {}\nCOPY file /{path}\n", self.tag)).unwrap();
+        std::fs::write(
+            tmp.path().join("Dockerfile"),
+            format!("FROM {}\nCOPY file /{path}\n", self.tag),
+        )
+        .unwrap();
         let tag = format!("{}-2", self.tag);
         docker(&["build", "-q", "-t", &tag, &tmp.path().display().to_string()]);
         tag
@@ -328,7 +485,11 @@ impl Drop for SyntheticImage {
 }
 
 fn engine_tasks(container: &str, advisories: &[String], extra: &str) -> String {
-    let list = advisories.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+    let list = advisories
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"[tasks.scan]
 plugin = "scan"
@@ -340,33 +501,70 @@ allow = {{ containers = ["{container}"], read = [{list}], write = [".cache/scan"
 
 #[test]
 fn alpine_image_of_a_granted_container() {
-    let image = SyntheticImage::new("alpine", &[("etc/os-release", ALPINE_OS), ("lib/apk/db/installed", ALPINE_INSTALLED)]);
+    let image = SyntheticImage::new(
+        "alpine",
+        &[
+            ("etc/os-release", ALPINE_OS),
+            ("lib/apk/db/installed", ALPINE_INSTALLED),
+        ],
+    );
     let secdb = advisories("alpine-secdb");
-    let (output, test) = Test::new()
-        .tasks(&engine_tasks(&image.container, &[secdb], ""))
-        .args(&["scan"])
-        .run();
-    let report = json(&output.stdout);
+    let test = Test::new().tasks(&engine_tasks(&image.container, &[secdb], ""));
+    let report = run(&test, &["scan"]).expect(0).json();
     assert_eq!(report["targets"][0]["target"], image.tag);
     assert_eq!(report["targets"][0]["os"]["version_id"], "3.11.6");
     assert_eq!(
         findings(&report),
         vec![
-            row("libcrypto1.1", "CVE-2019-1551", "1.1.1d-r2", "1.1.1d-r3", "UNKNOWN"),
-            row("sqlite-libs", "CVE-2019-19242", "3.30.1-r0", "3.30.1-r1", "UNKNOWN"),
+            row(
+                "libcrypto1.1",
+                "CVE-2019-1551",
+                "1.1.1d-r2",
+                "1.1.1d-r3",
+                "UNKNOWN"
+            ),
+            row(
+                "sqlite-libs",
+                "CVE-2019-19242",
+                "3.30.1-r0",
+                "3.30.1-r1",
+                "UNKNOWN"
+            ),
         ]
     );
     let f = &report["findings"][0];
     assert_eq!(f["package"]["layer"], 1, "docker import makes one layer");
-    assert!(f["package"]["layer_digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        f["package"]["layer_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
     // The export is not kept.
-    assert!(!test.path(".cache/scan/images").read_dir().unwrap().any(|_| true));
+    assert!(
+        !test
+            .path(".cache/scan/images")
+            .read_dir()
+            .unwrap()
+            .any(|_| true)
+    );
     // SBOM of the same image.
-    let (output, _) = test.args(&["scan", "--format", "cyclonedx"]).run();
-    let bom = json(&output.stdout);
+    let bom = run(&test, &["scan", "--format", "cyclonedx"])
+        .expect(0)
+        .json();
     assert_eq!(bom["bomFormat"], "CycloneDX");
-    let purls: Vec<&str> = bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
-    assert!(purls.contains(&"pkg:apk/alpine/libcrypto1.1@1.1.1d-r2?arch=x86_64&distro=alpine-3.11.6&origin=openssl"), "{purls:?}");
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(
+        purls.contains(
+            &"pkg:apk/alpine/libcrypto1.1@1.1.1d-r2?arch=x86_64&distro=alpine-3.11.6&origin=openssl"
+        ),
+        "{purls:?}"
+    );
 }
 
 #[test]
@@ -404,7 +602,13 @@ o:libxml2
 /// installed its version; the report file is SARIF by its name.
 #[test]
 fn docker_save_archive_layers_and_sarif() {
-    let image = SyntheticImage::new("save", &[("etc/os-release", ALPINE_OS), ("lib/apk/db/installed", ALPINE_INSTALLED)]);
+    let image = SyntheticImage::new(
+        "save",
+        &[
+            ("etc/os-release", ALPINE_OS),
+            ("lib/apk/db/installed", ALPINE_INSTALLED),
+        ],
+    );
     let layered = image.with_layer("lib/apk/db/installed", ALPINE_INSTALLED_LAYER_2);
     let test = Test::new().dir("images");
     let archive = test.path("images/app.tar");
@@ -419,14 +623,26 @@ allow = {{ read = ["{secdb}", "images"], write = ["reports"] }}
     );
     let (output, test) = test
         .tasks(&tasks)
-        .args(&["scan", "--input", "images/app.tar", "--output", "reports/scan.sarif"])
+        .args(&[
+            "scan",
+            "--input",
+            "images/app.tar",
+            "--output",
+            "reports/scan.sarif",
+        ])
         .run();
     let report = json(&output.stdout);
     let layers: Vec<(String, String, i64)> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["package"]["name"].as_str().unwrap().to_owned(), f["id"].as_str().unwrap().to_owned(), f["package"]["layer"].as_i64().unwrap()))
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"]["layer"].as_i64().unwrap(),
+            )
+        })
         .collect();
     let l = |p: &str, id: &str, n: i64| (p.to_owned(), id.to_owned(), n);
     assert_eq!(
@@ -439,19 +655,33 @@ allow = {{ read = ["{secdb}", "images"], write = ["reports"] }}
         ]
     );
     assert_eq!(report["targets"][0]["layers"].as_array().unwrap().len(), 2);
-    let sarif: Value = serde_json::from_slice(&std::fs::read(test.path("reports/scan.sarif")).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(test.path("reports/scan.sarif")).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     assert_eq!(results[0]["ruleId"], "CVE-2018-14404");
-    assert_eq!(sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[test]
 fn real_debian_image_postgres() {
     images::ensure();
     let container = unique_name("run-test-scan-pg");
-    docker(&["create", "--name", &container, "--label", "run-test=1", POSTGRES]);
+    docker(&[
+        "create",
+        "--name",
+        &container,
+        "--label",
+        "run-test=1",
+        POSTGRES,
+    ]);
     struct Remove(String);
     impl Drop for Remove {
         fn drop(&mut self) {
@@ -476,11 +706,25 @@ fn real_debian_image_postgres() {
     assert_eq!(target["os"]["id"], "debian");
     assert_eq!(target["os"]["version_id"], "12");
     assert!(target["packages"].as_u64().unwrap() > 100, "{target}");
-    let ours: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["id"] == "TEST-PG-1").collect();
-    let packages: Vec<&str> = ours.iter().map(|f| f["package"]["name"].as_str().unwrap()).collect();
+    let ours: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "TEST-PG-1")
+        .collect();
+    let packages: Vec<&str> = ours
+        .iter()
+        .map(|f| f["package"]["name"].as_str().unwrap())
+        .collect();
     // Every binary package built from postgresql-15 is affected.
-    assert!(packages.contains(&"postgresql-15") && packages.contains(&"libpq5"), "{packages:?}");
-    assert!(ours.iter().all(|f| f["severity"] == "MEDIUM" && f["fixed"] == "15.99-0+deb12u1"));
+    assert!(
+        packages.contains(&"postgresql-15") && packages.contains(&"libpq5"),
+        "{packages:?}"
+    );
+    assert!(
+        ours.iter()
+            .all(|f| f["severity"] == "MEDIUM" && f["fixed"] == "15.99-0+deb12u1")
+    );
     // The DSA/DLA lists end before bookworm had advisories: nothing else matches.
     assert_eq!(report["findings"].as_array().unwrap().len(), ours.len());
 }
@@ -506,8 +750,19 @@ fn hardening_audit_of_running_containers() {
     let tight = Container::run(
         "run-test-scan-tight",
         &[
-            "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--memory", "64m",
-            "--cpus", "0.5", "--pids-limit", "64", "--user", "1000",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "64",
+            "--user",
+            "1000",
         ],
         BUSYBOX,
         &["sleep", "86400"],
@@ -521,17 +776,23 @@ allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"
 "#,
         loose.name, tight.name
     );
-    let (output, test) = Test::new().tasks(&tasks).args(&["scan"]).run();
-    let report = json(&output.stdout);
+    let test = Test::new().tasks(&tasks);
+    let outcome = run(&test, &["scan"]).expect(0);
+    let report = outcome.json();
     assert_eq!(
         hardening_ids(&report, &loose.name),
-        ["RUN-H001", "RUN-H005", "RUN-H012", "RUN-H003", "RUN-H004", "RUN-H006", "RUN-H007", "RUN-H008", "RUN-H009"]
+        [
+            "RUN-H001", "RUN-H005", "RUN-H012", "RUN-H003", "RUN-H004", "RUN-H006", "RUN-H007",
+            "RUN-H008", "RUN-H009"
+        ]
     );
     assert!(hardening_ids(&report, &tight.name).is_empty(), "{report}");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2"), "a secret's value is never reported");
+    assert!(
+        !outcome.stdout.contains("hunter2"),
+        "a secret's value is never reported"
+    );
     // Hardening findings go through the same gate.
-    test.args(&["scan", "--fail-on", "HIGH", "--format", "table"])
-        .status(1)
-        .stderr_contains("3 findings at or above HIGH")
-        .run();
+    run(&test, &["scan", "--fail-on", "HIGH", "--format", "table"])
+        .expect(1)
+        .stderr_has("3 findings at or above HIGH");
 }

@@ -92,7 +92,15 @@ pub struct Config {
 
 /// Options that take a value (so their values are not read as images).
 const VALUED: [&str; 9] = [
-    "input", "rootfs", "format", "output", "severity", "fail-on", "ignore-file", "color", "advisories",
+    "input",
+    "rootfs",
+    "format",
+    "output",
+    "severity",
+    "fail-on",
+    "ignore-file",
+    "color",
+    "advisories",
 ];
 
 impl Config {
@@ -100,9 +108,13 @@ impl Config {
         let raw: Raw = ctx.config()?;
         let task = ctx.task();
         let invalid = |field: &str, why: &str| {
-            Error::invalid_input(format!("invalid config for task `{task}`: field `{field}`: {why}"))
+            Error::invalid_input(format!(
+                "invalid config for task `{task}`: field `{field}`: {why}"
+            ))
         };
-        let bad_arg = |flag: &str, why: String| Error::invalid_input(format!("task `{task}`: --{flag}: {why}"));
+        let bad_arg = |flag: &str, why: String| {
+            Error::invalid_input(format!("task `{task}`: --{flag}: {why}"))
+        };
 
         let mut advisories = raw.advisories.map(OneOrMany::into_vec).unwrap_or_default();
         if let Some(a) = ctx.option("advisories") {
@@ -118,14 +130,20 @@ impl Config {
         let output = match ctx.option("output").map(str::to_owned).or(raw.output) {
             None => None,
             Some(path) => {
-                let f = Format::from_file_name(&path).unwrap_or(if format == Format::Table { Format::Json } else { format });
+                let f = Format::from_file_name(&path).unwrap_or(if format == Format::Table {
+                    Format::Json
+                } else {
+                    format
+                });
                 Some((path, f))
             }
         };
         let severities = match ctx.option("severity") {
             Some(s) => parse_list(s).map_err(|e| bad_arg("severity", e))?,
             None => match raw.severity {
-                Some(s) => parse_list(&s.into_vec().join(",")).map_err(|e| invalid("severity", &e))?,
+                Some(s) => {
+                    parse_list(&s.into_vec().join(",")).map_err(|e| invalid("severity", &e))?
+                }
                 None => Vec::new(),
             },
         };
@@ -137,7 +155,10 @@ impl Config {
             },
         };
         if raw.exit_code == 0 {
-            return Err(invalid("exit-code", "must be 1–255: 0 would hide the failure"));
+            return Err(invalid(
+                "exit-code",
+                "must be 1–255: 0 would hide the failure",
+            ));
         }
         let mut targets = Vec::new();
         let mut args = ctx.args().iter();
@@ -186,7 +207,10 @@ impl Config {
                 fail_on,
             },
             exit_code: raw.exit_code,
-            ignore_file: ctx.option("ignore-file").map(str::to_owned).or(raw.ignore_file),
+            ignore_file: ctx
+                .option("ignore-file")
+                .map(str::to_owned)
+                .or(raw.ignore_file),
             hardening,
             color,
         })
@@ -200,23 +224,45 @@ mod tests {
     use super::*;
 
     fn config(args: &[&str], json: &str) -> Result<Config, Error> {
-        Config::from_context(&Context::new("scan", args.iter().map(|a| a.to_string()).collect(), json))
+        Config::from_context(&Context::new(
+            "scan",
+            args.iter().map(|a| a.to_string()).collect(),
+            json,
+        ))
     }
 
     #[test]
     fn flags_override_the_table() {
         let c = config(
-            &["app:1", "--severity", "CRITICAL,HIGH", "--fail-on=critical", "--input", "x.tar", "--output", "r.sarif"],
+            &[
+                "app:1",
+                "--severity",
+                "CRITICAL,HIGH",
+                "--fail-on=critical",
+                "--input",
+                "x.tar",
+                "--output",
+                "r.sarif",
+            ],
             r#"{"advisories": "adv", "severity": ["LOW"], "format": "json"}"#,
         )
         .unwrap();
         assert_eq!(c.advisories, ["adv"]);
-        assert_eq!(c.targets, [Target::Image("app:1".into()), Target::Archive("x.tar".into())]);
+        assert_eq!(
+            c.targets,
+            [
+                Target::Image("app:1".into()),
+                Target::Archive("x.tar".into())
+            ]
+        );
         assert_eq!(c.policy.severities, [Severity::Critical, Severity::High]);
         assert_eq!(c.policy.fail_on, Some(Severity::Critical));
         assert_eq!(c.output, Some(("r.sarif".into(), Format::Sarif)));
         assert_eq!(c.format, Format::Json);
-        assert!(!c.hardening, "explicit archives are not audited unless --audit");
+        assert!(
+            !c.hardening,
+            "explicit archives are not audited unless --audit"
+        );
         let c = config(&[], "{}").unwrap();
         assert!(c.hardening && c.targets.is_empty());
     }
@@ -224,7 +270,10 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let e = config(&["--fail-on", "SEVERE"], "{}").unwrap_err();
-        assert!(e.message().contains("--fail-on: unknown severity `SEVERE`"), "{e}");
+        assert!(
+            e.message().contains("--fail-on: unknown severity `SEVERE`"),
+            "{e}"
+        );
         let e = config(&[], r#"{"severity": "bad"}"#).unwrap_err();
         assert!(e.message().contains("field `severity`"), "{e}");
         let e = config(&[], r#"{"exit-code": 0}"#).unwrap_err();

@@ -9,12 +9,28 @@ use crate::severity::Severity;
 
 /// Capabilities that amount to (near) root on the host when added.
 const DANGEROUS_CAPS: [&str; 8] = [
-    "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF",
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "SYS_RAWIO",
+    "BPF",
 ];
 
 /// Environment variable names that look like secrets (matched as words).
 const SECRET_WORDS: [&str; 10] = [
-    "PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIALS", "AUTH",
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+    "CREDENTIALS",
+    "AUTH",
 ];
 
 fn finding(container: &str, id: &str, severity: Severity, title: String) -> Finding {
@@ -45,19 +61,33 @@ pub fn audit(container: &str, inspect: &Value) -> Vec<Finding> {
     let config = &inspect["Config"];
     let host = &inspect["HostConfig"];
     let mut out = Vec::new();
-    let mut add = |id: &str, severity: Severity, title: String| out.push(finding(container, id, severity, title));
+    let mut add = |id: &str, severity: Severity, title: String| {
+        out.push(finding(container, id, severity, title))
+    };
 
     let user = config["User"].as_str().unwrap_or("").trim();
     let uid = user.split(':').next().unwrap_or("");
     if uid.is_empty() || uid == "root" || uid == "0" {
-        add("RUN-H001", Severity::High, "runs as root (set `user:` to an unprivileged uid, e.g. --user 1000)".into());
+        add(
+            "RUN-H001",
+            Severity::High,
+            "runs as root (set `user:` to an unprivileged uid, e.g. --user 1000)".into(),
+        );
     }
     if truthy(&host["Privileged"]) {
-        add("RUN-H002", Severity::Critical, "runs privileged: it has every capability and the host's devices".into());
+        add(
+            "RUN-H002",
+            Severity::Critical,
+            "runs privileged: it has every capability and the host's devices".into(),
+        );
     }
     let security_opt: Vec<String> = host["SecurityOpt"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let no_new_privs = security_opt.iter().any(|o| {
         let o = o.replace('=', ":");
@@ -78,29 +108,57 @@ pub fn audit(container: &str, inspect: &Value) -> Vec<Finding> {
             .unwrap_or_default()
     };
     if !caps("CapDrop").iter().any(|c| c == "ALL") {
-        add("RUN-H004", Severity::Medium, "capabilities are not dropped (--cap-drop ALL, then add back only what is needed)".into());
+        add(
+            "RUN-H004",
+            Severity::Medium,
+            "capabilities are not dropped (--cap-drop ALL, then add back only what is needed)"
+                .into(),
+        );
     }
-    let dangerous: Vec<String> = caps("CapAdd").into_iter().filter(|c| DANGEROUS_CAPS.contains(&c.as_str())).collect();
+    let dangerous: Vec<String> = caps("CapAdd")
+        .into_iter()
+        .filter(|c| DANGEROUS_CAPS.contains(&c.as_str()))
+        .collect();
     if !dangerous.is_empty() {
-        add("RUN-H005", Severity::High, format!("adds dangerous capabilities: {}", dangerous.join(", ")));
+        add(
+            "RUN-H005",
+            Severity::High,
+            format!("adds dangerous capabilities: {}", dangerous.join(", ")),
+        );
     }
     if !truthy(&host["ReadonlyRootfs"]) {
         add("RUN-H006", Severity::Medium, "the root filesystem is writable (--read-only, with tmpfs or volumes for what must change)".into());
     }
     if number(&host["Memory"]) <= 0 {
-        add("RUN-H007", Severity::Medium, "no memory limit (--memory)".into());
+        add(
+            "RUN-H007",
+            Severity::Medium,
+            "no memory limit (--memory)".into(),
+        );
     }
     if number(&host["NanoCpus"]) <= 0 && number(&host["CpuQuota"]) <= 0 {
         add("RUN-H008", Severity::Low, "no CPU limit (--cpus)".into());
     }
     if number(&host["PidsLimit"]) <= 0 {
-        add("RUN-H009", Severity::Low, "no pids limit: a fork bomb can exhaust the host (--pids-limit)".into());
+        add(
+            "RUN-H009",
+            Severity::Low,
+            "no pids limit: a fork bomb can exhaust the host (--pids-limit)".into(),
+        );
     }
     if host["NetworkMode"].as_str() == Some("host") {
-        add("RUN-H010", Severity::High, "uses the host's network namespace".into());
+        add(
+            "RUN-H010",
+            Severity::High,
+            "uses the host's network namespace".into(),
+        );
     }
     if host["PidMode"].as_str() == Some("host") {
-        add("RUN-H011", Severity::High, "uses the host's PID namespace: it sees and can signal host processes".into());
+        add(
+            "RUN-H011",
+            Severity::High,
+            "uses the host's PID namespace: it sees and can signal host processes".into(),
+        );
     }
     let secrets: Vec<String> = config["Env"]
         .as_array()
@@ -113,7 +171,14 @@ pub fn audit(container: &str, inspect: &Value) -> Vec<Finding> {
         .collect();
     if !secrets.is_empty() {
         // Names only: a report must never carry the secret itself.
-        add("RUN-H012", Severity::High, format!("secrets in environment variables: {} (use secret files or a secret store)", secrets.join(", ")));
+        add(
+            "RUN-H012",
+            Severity::High,
+            format!(
+                "secrets in environment variables: {} (use secret files or a secret store)",
+                secrets.join(", ")
+            ),
+        );
     }
     out
 }
@@ -153,9 +218,19 @@ mod tests {
                 "Memory": 0, "NanoCpus": 0, "CpuQuota": 0, "PidsLimit": null, "NetworkMode": "host", "PidMode": ""}
         });
         let f = audit("c", &doc);
-        assert_eq!(ids(&f), ["RUN-H001", "RUN-H003", "RUN-H004", "RUN-H005", "RUN-H006", "RUN-H007", "RUN-H008", "RUN-H009", "RUN-H010", "RUN-H012"]);
+        assert_eq!(
+            ids(&f),
+            [
+                "RUN-H001", "RUN-H003", "RUN-H004", "RUN-H005", "RUN-H006", "RUN-H007", "RUN-H008",
+                "RUN-H009", "RUN-H010", "RUN-H012"
+            ]
+        );
         let secrets = f.iter().find(|f| f.id == "RUN-H012").unwrap();
-        assert!(secrets.title.contains("POSTGRES_PASSWORD, API_TOKEN"), "{}", secrets.title);
+        assert!(
+            secrets.title.contains("POSTGRES_PASSWORD, API_TOKEN"),
+            "{}",
+            secrets.title
+        );
         assert!(!secrets.title.contains("secret,") && !secrets.title.contains("PASSWORD_FILE"));
     }
 
@@ -169,6 +244,10 @@ mod tests {
         assert!(audit("c", &doc).is_empty());
         let doc = json!({"Config": {"User": "0:0"}, "HostConfig": {"Privileged": true, "PidMode": "host"}});
         let f = audit("c", &doc);
-        assert!(ids(&f).contains(&"RUN-H002") && ids(&f).contains(&"RUN-H011") && ids(&f).contains(&"RUN-H001"));
+        assert!(
+            ids(&f).contains(&"RUN-H002")
+                && ids(&f).contains(&"RUN-H011")
+                && ids(&f).contains(&"RUN-H001")
+        );
     }
 }

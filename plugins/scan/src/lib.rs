@@ -41,19 +41,55 @@ impl Plugin for Scan {
             env!("CARGO_PKG_VERSION"),
             "Scan container images for vulnerable packages and audit running containers' hardening",
         )
-        .parameter(Parameter::positional("image", "images to scan (default: the images of the task's containers)"))
-        .parameter(Parameter::option("input", "a docker-save archive to scan (needs no engine)"))
-        .parameter(Parameter::option("rootfs", "an unpacked root filesystem to scan (needs no engine)"))
-        .parameter(Parameter::option("severity", "show only these severities, e.g. CRITICAL,HIGH"))
-        .parameter(Parameter::option("fail-on", "exit non-zero when a finding is at or above this severity"))
-        .parameter(Parameter::flag("ignore-unfixed", "leave out vulnerabilities that have no fix yet"))
-        .parameter(Parameter::option("ignore-file", "a TOML file of accepted findings, with reasons and expiry dates"))
-        .parameter(Parameter::option("format", "table (default), json, sarif or cyclonedx"))
-        .parameter(Parameter::option("output", "also write the full report to this file (format from its name)"))
-        .parameter(Parameter::option("advisories", "advisory files or directories, comma-separated (overrides config)"))
-        .parameter(Parameter::flag("audit", "audit the running containers' hardening even with explicit targets"))
+        .parameter(Parameter::positional(
+            "image",
+            "images to scan (default: the images of the task's containers)",
+        ))
+        .parameter(Parameter::option(
+            "input",
+            "a docker-save archive to scan (needs no engine)",
+        ))
+        .parameter(Parameter::option(
+            "rootfs",
+            "an unpacked root filesystem to scan (needs no engine)",
+        ))
+        .parameter(Parameter::option(
+            "severity",
+            "show only these severities, e.g. CRITICAL,HIGH",
+        ))
+        .parameter(Parameter::option(
+            "fail-on",
+            "exit non-zero when a finding is at or above this severity",
+        ))
+        .parameter(Parameter::flag(
+            "ignore-unfixed",
+            "leave out vulnerabilities that have no fix yet",
+        ))
+        .parameter(Parameter::option(
+            "ignore-file",
+            "a TOML file of accepted findings, with reasons and expiry dates",
+        ))
+        .parameter(Parameter::option(
+            "format",
+            "table (default), json, sarif or cyclonedx",
+        ))
+        .parameter(Parameter::option(
+            "output",
+            "also write the full report to this file (format from its name)",
+        ))
+        .parameter(Parameter::option(
+            "advisories",
+            "advisory files or directories, comma-separated (overrides config)",
+        ))
+        .parameter(Parameter::flag(
+            "audit",
+            "audit the running containers' hardening even with explicit targets",
+        ))
         .parameter(Parameter::flag("no-audit", "skip the hardening audit"))
-        .parameter(Parameter::option("color", "auto (default), always or never"))
+        .parameter(Parameter::option(
+            "color",
+            "auto (default), always or never",
+        ))
     }
 
     fn run(ctx: Context) -> Result<(), Error> {

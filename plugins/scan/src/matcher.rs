@@ -37,7 +37,10 @@ pub fn find(db: &Database, inventory: &Inventory) -> Matched {
     let Some(release) = os_release_key(distro, &os.version_id, &os.codename) else {
         return Matched {
             findings: Vec::new(),
-            warning: Some(format!("{}: the {} release is unknown", inventory.target, os.id)),
+            warning: Some(format!(
+                "{}: the {} release is unknown",
+                inventory.target, os.id
+            )),
         };
     };
     let mut findings = Vec::new();
@@ -50,8 +53,13 @@ pub fn find(db: &Database, inventory: &Inventory) -> Matched {
             // The same problem from two sources (a DSA and the OSV record of
             // its CVE, or a CVE listed twice) is reported once: keep the more
             // severe view, a known fix over none, and every id.
-            let ids: Vec<&String> = std::iter::once(&advisory.id).chain(&advisory.aliases).collect();
-            if let Some(existing) = mine.iter_mut().find(|f| f.ids().any(|id| ids.iter().any(|i| *i == id))) {
+            let ids: Vec<&String> = std::iter::once(&advisory.id)
+                .chain(&advisory.aliases)
+                .collect();
+            if let Some(existing) = mine
+                .iter_mut()
+                .find(|f| f.ids().any(|id| ids.iter().any(|i| *i == id)))
+            {
                 if advisory.severity > existing.severity {
                     existing.severity = advisory.severity;
                     existing.score = advisory.score;

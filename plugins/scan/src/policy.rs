@@ -52,7 +52,10 @@ pub fn parse_ignores(text: &str, today: &str) -> Result<Ignores, String> {
     for (n, rule) in file.ignore.into_iter().enumerate() {
         let entry = n + 1;
         if rule.reason.trim().is_empty() {
-            return Err(format!("[[ignore]] entry {entry} ({}): `reason` must say why", rule.id));
+            return Err(format!(
+                "[[ignore]] entry {entry} ({}): `reason` must say why",
+                rule.id
+            ));
         }
         match &rule.expires {
             Some(date) if !is_date(date) => {
@@ -74,14 +77,18 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 impl Rule {
     fn matches(&self, f: &Finding) -> bool {
         f.ids().any(|id| id == self.id)
             && self.package.as_ref().is_none_or(|p| {
-                f.package.as_ref().is_some_and(|pk| pk.name == *p || pk.source == *p)
+                f.package
+                    .as_ref()
+                    .is_some_and(|pk| pk.name == *p || pk.source == *p)
             })
             && self.target.as_ref().is_none_or(|t| *t == f.target)
     }
@@ -92,7 +99,11 @@ impl Ignores {
     pub fn apply(&self, findings: &mut [Finding]) {
         for f in findings {
             if let Some(rule) = self.active.iter().find(|r| r.matches(f)) {
-                let until = rule.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
+                let until = rule
+                    .expires
+                    .as_deref()
+                    .map(|d| format!(" (until {d})"))
+                    .unwrap_or_default();
                 f.ignored = Some(format!("{}{until}", rule.reason));
             }
         }
@@ -113,7 +124,8 @@ impl Policy {
     /// Whether a finding counts at all (not ignored, not an unfixed one
     /// under `--ignore-unfixed`).
     pub fn counts(&self, f: &Finding) -> bool {
-        f.ignored.is_none() && !(self.ignore_unfixed && f.kind == Kind::Vulnerability && f.fixed.is_none())
+        f.ignored.is_none()
+            && !(self.ignore_unfixed && f.kind == Kind::Vulnerability && f.fixed.is_none())
     }
 
     /// Whether a finding is shown.
@@ -125,7 +137,10 @@ impl Policy {
     pub fn failing<'a>(&self, findings: &'a [Finding]) -> Vec<&'a Finding> {
         match self.fail_on {
             None => Vec::new(),
-            Some(level) => findings.iter().filter(|f| self.counts(f) && f.severity >= level).collect(),
+            Some(level) => findings
+                .iter()
+                .filter(|f| self.counts(f) && f.severity >= level)
+                .collect(),
         }
     }
 }
@@ -202,16 +217,26 @@ expires = "2026-01-01"
 "#;
         let ignores = parse_ignores(text, "2026-06-01").unwrap();
         assert_eq!((ignores.active.len(), ignores.expired.len()), (1, 1));
-        let mut fs = vec![finding("DSA-1", Severity::High, None), finding("DSA-2", Severity::Low, None)];
+        let mut fs = vec![
+            finding("DSA-1", Severity::High, None),
+            finding("DSA-2", Severity::Low, None),
+        ];
         fs[1].aliases.clear();
         ignores.apply(&mut fs);
-        assert_eq!(fs[0].ignored.as_deref(), Some("accepted (until 2026-12-31)"));
+        assert_eq!(
+            fs[0].ignored.as_deref(),
+            Some("accepted (until 2026-12-31)")
+        );
         assert_eq!(fs[1].ignored, None);
         // The day itself still hides.
         assert_eq!(parse_ignores(text, "2026-01-01").unwrap().active.len(), 2);
         let e = parse_ignores("[[ignore]]\nid = \"X\"\nreason = \"\"\n", "2026-01-01").unwrap_err();
         assert!(e.contains("entry 1 (X)"), "{e}");
-        let e = parse_ignores("[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = \"soon\"\n", "2026-01-01").unwrap_err();
+        let e = parse_ignores(
+            "[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = \"soon\"\n",
+            "2026-01-01",
+        )
+        .unwrap_err();
         assert!(e.contains("`expires`"), "{e}");
         assert!(parse_ignores("[[ignore]]\nid = \"X\"\n", "2026-01-01").is_err());
     }
@@ -223,11 +248,22 @@ expires = "2026-01-01"
             finding("B", Severity::High, Some("2")),
             finding("C", Severity::Low, Some("2")),
         ];
-        let policy = Policy { severities: vec![Severity::Critical, Severity::High], ignore_unfixed: true, fail_on: Some(Severity::High) };
-        let shown: Vec<_> = fs.iter().filter(|f| policy.shown(f)).map(|f| f.id.as_str()).collect();
+        let policy = Policy {
+            severities: vec![Severity::Critical, Severity::High],
+            ignore_unfixed: true,
+            fail_on: Some(Severity::High),
+        };
+        let shown: Vec<_> = fs
+            .iter()
+            .filter(|f| policy.shown(f))
+            .map(|f| f.id.as_str())
+            .collect();
         assert_eq!(shown, ["B"]);
         assert_eq!(policy.failing(&fs).len(), 1);
-        let policy = Policy { fail_on: Some(Severity::Low), ..Policy::default() };
+        let policy = Policy {
+            fail_on: Some(Severity::Low),
+            ..Policy::default()
+        };
         assert_eq!(policy.failing(&fs).len(), 3);
     }
 }

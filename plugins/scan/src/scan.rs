@@ -62,7 +62,8 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         None => Ignores::default(),
         Some(path) => {
             let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
-            parse_ignores(&text, &today()).map_err(|e| Error::invalid_input(format!("ignore file {path}: {e}")))?
+            parse_ignores(&text, &today())
+                .map_err(|e| Error::invalid_input(format!("ignore file {path}: {e}")))?
         }
     };
     ignores.apply(&mut findings);
@@ -118,12 +119,19 @@ fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
     let started = Instant::now();
     let files = load::input_files(&config.advisories).map_err(load_error)?;
     let digest = load::digest(&files, FORMAT_VERSION);
-    let cache_file = config.cache.as_ref().map(|dir| format!("{dir}/advisories-{}.db", &digest[..16]));
+    let cache_file = config
+        .cache
+        .as_ref()
+        .map(|dir| format!("{dir}/advisories-{}.db", &digest[..16]));
     if let Some(path) = &cache_file {
         if let Ok(bytes) = fs::read(path) {
             match Database::from_bytes(&bytes) {
                 Ok(db) => {
-                    log::debug(format!("advisories: {} from {path} in {:?}", db.advisories.len(), started.elapsed()));
+                    log::debug(format!(
+                        "advisories: {} from {path} in {:?}",
+                        db.advisories.len(),
+                        started.elapsed()
+                    ));
                     return Ok(db);
                 }
                 Err(e) => log::warn(format!("{path}: unreadable cache ({e}); compiling again")),
@@ -140,12 +148,15 @@ fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
     ));
     if let (Some(path), Some(dir), false) = (&cache_file, &config.cache, ctx.dry_run()) {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
-        db.save(Path::new(path)).map_err(|e| Error::io(path, Access::Write, e))?;
+        db.save(Path::new(path))
+            .map_err(|e| Error::io(path, Access::Write, e))?;
         // Older compiled databases are stale now.
         if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let own = Path::new(path).file_name().is_some_and(|f| f.to_string_lossy() == name);
+                let own = Path::new(path)
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy() == name);
                 if name.starts_with("advisories-") && name.ends_with(".db") && !own {
                     let _ = fs::remove_file(entry.path());
                 }
@@ -182,8 +193,12 @@ fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
 fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inventory>, Error> {
     let started = Instant::now();
     let found = match target {
-        Target::Archive(path) => archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?,
-        Target::Rootfs(dir) => vec![rootfs::read(Path::new(dir)).map_err(|e| Error::io(dir, Access::Read, e))?],
+        Target::Archive(path) => {
+            archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?
+        }
+        Target::Rootfs(dir) => {
+            vec![rootfs::read(Path::new(dir)).map_err(|e| Error::io(dir, Access::Read, e))?]
+        }
         Target::Image(image) => {
             let Some(cache) = &config.cache else {
                 return Err(Error::invalid_input(format!(
@@ -213,7 +228,12 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
         }
     };
     for i in &found {
-        log::debug(format!("{}: {} packages in {:.1?}", i.target, i.packages.len(), started.elapsed()));
+        log::debug(format!(
+            "{}: {} packages in {:.1?}",
+            i.target,
+            i.packages.len(),
+            started.elapsed()
+        ));
     }
     Ok(found)
 }
@@ -228,7 +248,13 @@ fn archive_error(path: &str, e: archive::ArchiveError) -> Error {
 fn file_part(image: &str) -> String {
     image
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -242,7 +268,11 @@ fn write_atomically(ctx: &Context, path: &str, text: &str) -> Result<(), Error> 
     let p = Path::new(path);
     let tmp = match (p.parent(), p.file_name()) {
         (Some(dir), Some(name)) => dir.join(format!(".{}.partial", name.to_string_lossy())),
-        _ => return Err(Error::invalid_input(format!("--output {path}: not a file path"))),
+        _ => {
+            return Err(Error::invalid_input(format!(
+                "--output {path}: not a file path"
+            )));
+        }
     };
     fs::write(&tmp, text).map_err(|e| Error::io(path, Access::Write, e))?;
     fs::rename(&tmp, p).map_err(|e| {

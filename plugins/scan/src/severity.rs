@@ -7,7 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     #[default]
@@ -120,7 +122,10 @@ mod tests {
         assert_eq!(Severity::from_rating("Moderate"), Some(Severity::Medium));
         assert_eq!(Severity::from_rating("unimportant"), Some(Severity::Low));
         assert_eq!(Severity::from_rating("not yet assigned"), None);
-        assert_eq!(parse_list("critical,HIGH").unwrap(), [Severity::Critical, Severity::High]);
+        assert_eq!(
+            parse_list("critical,HIGH").unwrap(),
+            [Severity::Critical, Severity::High]
+        );
         assert!(parse_list("bad").is_err());
         assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Unknown);
     }

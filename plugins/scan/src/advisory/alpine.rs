@@ -62,7 +62,9 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
             };
             for id in ids.iter().filter_map(scalar) {
                 let mut words = id.split_whitespace().map(str::to_owned);
-                let Some(primary) = words.next() else { continue };
+                let Some(primary) = words.next() else {
+                    continue;
+                };
                 advisories.push(Advisory {
                     id: primary,
                     aliases: words.collect(),
@@ -98,11 +100,16 @@ mod tests {
         assert!(super::looks_like(&text));
         let advisories = super::parse(&text).unwrap();
         assert!(advisories.len() > 1000, "{}", advisories.len());
-        let a = advisories.iter().find(|a| a.id == "CVE-2019-14904").unwrap();
+        let a = advisories
+            .iter()
+            .find(|a| a.id == "CVE-2019-14904")
+            .unwrap();
         assert_eq!(a.affected[0].package, "ansible");
         assert_eq!(a.affected[0].release.as_deref(), Some("3.11"));
         assert_eq!(a.affected[0].ranges[0].fixed.as_deref(), Some("2.9.3-r0"));
-        let talos = advisories.iter().find(|a| a.aliases.iter().any(|x| x.starts_with("TALOS-")));
+        let talos = advisories
+            .iter()
+            .find(|a| a.aliases.iter().any(|x| x.starts_with("TALOS-")));
         assert!(talos.is_some_and(|a| a.id.starts_with("CVE-")));
     }
 }

@@ -60,7 +60,11 @@ impl Database {
         for (i, a) in advisories.iter().enumerate() {
             for (j, affected) in a.affected.iter().enumerate() {
                 index
-                    .entry(key(affected.distro, affected.release.as_deref(), &affected.package))
+                    .entry(key(
+                        affected.distro,
+                        affected.release.as_deref(),
+                        &affected.package,
+                    ))
                     .or_default()
                     .push((i as u32, j as u32));
             }
@@ -76,14 +80,17 @@ impl Database {
         release: &str,
         package: &str,
     ) -> impl Iterator<Item = (&'a Advisory, &'a Affected)> + 'a {
-        [key(distro, Some(release), package), key(distro, None, package)]
-            .into_iter()
-            .filter_map(|k| self.index.get(&k))
-            .flatten()
-            .map(|&(i, j)| {
-                let a = &self.advisories[i as usize];
-                (a, &a.affected[j as usize])
-            })
+        [
+            key(distro, Some(release), package),
+            key(distro, None, package),
+        ]
+        .into_iter()
+        .filter_map(|k| self.index.get(&k))
+        .flatten()
+        .map(|&(i, j)| {
+            let a = &self.advisories[i as usize];
+            (a, &a.affected[j as usize])
+        })
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
@@ -91,7 +98,8 @@ impl Database {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Database, String> {
-        let (version, db): (u32, Database) = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let (version, db): (u32, Database) =
+            postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
         if version != FORMAT_VERSION {
             return Err(format!("format {version}, expected {FORMAT_VERSION}"));
         }
@@ -129,7 +137,11 @@ mod tests {
                 distro: Distro::Debian,
                 release: Some("11".into()),
                 package: "x".into(),
-                ranges: vec![Range { introduced: None, fixed: Some("2".into()), last_affected: None }],
+                ranges: vec![Range {
+                    introduced: None,
+                    fixed: Some("2".into()),
+                    last_affected: None,
+                }],
                 versions: vec![],
             }],
         };
@@ -138,7 +150,10 @@ mod tests {
             .unwrap()
             .unwrap();
         let db = Database::build(vec![dsa, cve]);
-        let found: Vec<_> = db.lookup(Distro::Debian, "11", "x").map(|(a, _)| (a.id.as_str(), a.severity)).collect();
+        let found: Vec<_> = db
+            .lookup(Distro::Debian, "11", "x")
+            .map(|(a, _)| (a.id.as_str(), a.severity))
+            .collect();
         assert_eq!(found, [("DSA-1-1", Severity::Critical)]);
         let db = Database::from_bytes(&db.to_bytes().unwrap()).unwrap();
         assert_eq!(db.lookup(Distro::Debian, "12", "x").count(), 1);

@@ -31,12 +31,18 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
         }
         if !line.starts_with([' ', '\t']) {
             // `[29 Mar 2023] DSA-5380-1 xorg-server - security update`
-            let rest = trimmed
-                .split_once("] ")
-                .map(|(_, r)| r)
-                .ok_or_else(|| format!("line {}: expected `[date] DSA-n package - text`", number + 1))?;
+            let rest = trimmed.split_once("] ").map(|(_, r)| r).ok_or_else(|| {
+                format!(
+                    "line {}: expected `[date] DSA-n package - text`",
+                    number + 1
+                )
+            })?;
             let (id, summary) = rest.split_once(' ').unwrap_or((rest, ""));
-            let source = if id.starts_with("DLA-") { "debian-dla" } else { "debian-dsa" };
+            let source = if id.starts_with("DLA-") {
+                "debian-dla"
+            } else {
+                "debian-dsa"
+            };
             advisories.push(Advisory {
                 id: id.to_owned(),
                 aliases: Vec::new(),
@@ -50,14 +56,22 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
             continue;
         }
         let Some(current) = advisories.last_mut() else {
-            return Err(format!("line {}: an indented line before any advisory", number + 1));
+            return Err(format!(
+                "line {}: an indented line before any advisory",
+                number + 1
+            ));
         };
         if let Some(ids) = trimmed.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-            current.aliases.extend(ids.split_whitespace().map(str::to_owned));
+            current
+                .aliases
+                .extend(ids.split_whitespace().map(str::to_owned));
         } else if let Some(rest) = trimmed.strip_prefix('[') {
             // `[bullseye] - xorg-server 2:1.20.11-1+deb11u6`
             let Some((codename, rest)) = rest.split_once(']') else {
-                return Err(format!("line {}: expected `[release] - package version`", number + 1));
+                return Err(format!(
+                    "line {}: expected `[release] - package version`",
+                    number + 1
+                ));
             };
             let mut words = rest.trim().trim_start_matches('-').split_whitespace();
             let (Some(package), Some(version)) = (words.next(), words.next()) else {
@@ -104,7 +118,10 @@ mod tests {
         assert_eq!(x.aliases, ["CVE-2023-1393"]);
         assert_eq!(x.affected[0].package, "xorg-server");
         assert_eq!(x.affected[0].release.as_deref(), Some("11"));
-        assert_eq!(x.affected[0].ranges[0].fixed.as_deref(), Some("2:1.20.11-1+deb11u6"));
+        assert_eq!(
+            x.affected[0].ranges[0].fixed.as_deref(),
+            Some("2:1.20.11-1+deb11u6")
+        );
         let dla = super::parse(&list("DLA-list")).unwrap();
         assert!(dla.len() > 3000, "{}", dla.len());
         let eol = dla.iter().find(|a| a.id == "DLA-372-1").unwrap();
@@ -113,7 +130,10 @@ mod tests {
 
     #[test]
     fn not_affected_lines_are_skipped() {
-        let a = super::parse("[01 Jan 2009] DSA-1-1 x - y\n\t[lenny] - x <not-affected> (no)\n\t[etch] - x 1.0-1\n").unwrap();
+        let a = super::parse(
+            "[01 Jan 2009] DSA-1-1 x - y\n\t[lenny] - x <not-affected> (no)\n\t[etch] - x 1.0-1\n",
+        )
+        .unwrap();
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].affected.len(), 1);
         assert!(super::parse("\t[etch] - x 1\n").is_err());

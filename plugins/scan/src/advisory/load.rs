@@ -58,7 +58,9 @@ fn walk(path: &Path, files: &mut Vec<InputFile>) -> Result<(), LoadError> {
             .map_err(io(path))?;
         entries.sort();
         for entry in entries {
-            let hidden = entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let hidden = entry
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if !hidden {
                 walk(&entry, files)?;
             }
@@ -84,7 +86,12 @@ pub fn digest(files: &[InputFile], format_version: u32) -> String {
     let mut hash = Sha256::new();
     hash.update(format!("scan-db {format_version}\n"));
     for f in files {
-        hash.update(format!("{}\0{}\0{}\n", f.path.display(), f.size, f.modified));
+        hash.update(format!(
+            "{}\0{}\0{}\n",
+            f.path.display(),
+            f.size,
+            f.modified
+        ));
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -149,7 +156,9 @@ fn read_zip(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {
         .map_err(|e| parse_error(path, e.to_string()))?;
     let mut data = Vec::new();
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| parse_error(path, e.to_string()))?;
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| parse_error(path, e.to_string()))?;
         if !entry.is_file() || !entry.name().ends_with(".json") {
             continue;
         }
@@ -158,7 +167,9 @@ fn read_zip(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {
         entry
             .read_to_end(&mut data)
             .map_err(|e| parse_error(path, format!("{name}: {e}")))?;
-        if let Some(a) = osv::parse(&data).map_err(|why| parse_error(path, format!("{name}: {why}")))? {
+        if let Some(a) =
+            osv::parse(&data).map_err(|why| parse_error(path, format!("{name}: {why}")))?
+        {
             out.push(a);
         }
     }

@@ -134,7 +134,11 @@ impl Affected {
     pub fn affects(&self, version: &str) -> Option<Option<String>> {
         let scheme = self.distro.scheme();
         use std::cmp::Ordering::*;
-        if self.versions.iter().any(|v| scheme.compare(v, version) == Equal) {
+        if self
+            .versions
+            .iter()
+            .any(|v| scheme.compare(v, version) == Equal)
+        {
             let fixed = self.ranges.iter().find_map(|r| r.fixed.clone());
             return Some(fixed);
         }
@@ -186,15 +190,27 @@ mod tests {
 
     #[test]
     fn ranges_under_each_scheme() {
-        let a = affected(Distro::Debian, vec![range(Some("0"), Some("2:1.20.11-1+deb11u6"), None)]);
-        assert_eq!(a.affects("2:1.20.11-1+deb11u5"), Some(Some("2:1.20.11-1+deb11u6".into())));
+        let a = affected(
+            Distro::Debian,
+            vec![range(Some("0"), Some("2:1.20.11-1+deb11u6"), None)],
+        );
+        assert_eq!(
+            a.affects("2:1.20.11-1+deb11u5"),
+            Some(Some("2:1.20.11-1+deb11u6".into()))
+        );
         assert_eq!(a.affects("2:1.20.11-1+deb11u6"), None);
-        assert_eq!(a.affects("1.20.11-1+deb11u9"), Some(Some("2:1.20.11-1+deb11u6".into())));
+        assert_eq!(
+            a.affects("1.20.11-1+deb11u9"),
+            Some(Some("2:1.20.11-1+deb11u6".into()))
+        );
         let a = affected(Distro::Alpine, vec![range(None, Some("1.1.1g-r0"), None)]);
         assert!(a.affects("1.1.1d-r3").is_some());
         assert!(a.affects("1.1.1g-r0").is_none());
         assert!(a.affects("1.1.1g-r1").is_none());
-        let a = affected(Distro::Debian, vec![range(Some("1.2"), None, Some("1.4-1"))]);
+        let a = affected(
+            Distro::Debian,
+            vec![range(Some("1.2"), None, Some("1.4-1"))],
+        );
         assert_eq!(a.affects("1.1"), None);
         assert_eq!(a.affects("1.3"), Some(None));
         assert_eq!(a.affects("1.4-1"), Some(None));
@@ -205,9 +221,18 @@ mod tests {
 
     #[test]
     fn release_keys() {
-        assert_eq!(os_release_key(Distro::Debian, "12", "bookworm").as_deref(), Some("12"));
-        assert_eq!(os_release_key(Distro::Debian, "", "trixie").as_deref(), Some("13"));
-        assert_eq!(os_release_key(Distro::Alpine, "3.11.6", "").as_deref(), Some("3.11"));
+        assert_eq!(
+            os_release_key(Distro::Debian, "12", "bookworm").as_deref(),
+            Some("12")
+        );
+        assert_eq!(
+            os_release_key(Distro::Debian, "", "trixie").as_deref(),
+            Some("13")
+        );
+        assert_eq!(
+            os_release_key(Distro::Alpine, "3.11.6", "").as_deref(),
+            Some("3.11")
+        );
         assert_eq!(alpine_branch("v3.9"), "3.9");
     }
 }

@@ -71,7 +71,10 @@ pub fn ecosystem(text: &str) -> Option<(Distro, Option<String>)> {
         None => (text, None),
     };
     match name {
-        "Debian" => Some((Distro::Debian, release.map(|r| r.split('.').next().unwrap_or(r).to_owned()))),
+        "Debian" => Some((
+            Distro::Debian,
+            release.map(|r| r.split('.').next().unwrap_or(r).to_owned()),
+        )),
         "Alpine" => Some((Distro::Alpine, release.map(alpine_branch))),
         _ => None,
     }
@@ -116,7 +119,12 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
             .and_then(|s| s.as_str())
             .and_then(Severity::from_rating)
     };
-    let mut ratings: Vec<Severity> = record.affected.iter().flat_map(|a| [rating(&a.ecosystem_specific), rating(&a.database_specific)]).flatten().collect();
+    let mut ratings: Vec<Severity> = record
+        .affected
+        .iter()
+        .flat_map(|a| [rating(&a.ecosystem_specific), rating(&a.database_specific)])
+        .flatten()
+        .collect();
     ratings.extend(rating(&record.database_specific));
     let rated = ratings.into_iter().max();
     // A CVSS vector is the most precise; a source's word is next.
@@ -182,13 +190,22 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
         return Ok(None);
     }
     let mut aliases = record.aliases;
-    aliases.extend(record.upstream.into_iter().filter(|u| u.starts_with("CVE-")));
+    aliases.extend(
+        record
+            .upstream
+            .into_iter()
+            .filter(|u| u.starts_with("CVE-")),
+    );
     aliases.retain(|a| *a != record.id);
     aliases.sort();
     aliases.dedup();
     let summary = record
         .summary
-        .or_else(|| record.details.map(|d| d.lines().next().unwrap_or("").to_owned()))
+        .or_else(|| {
+            record
+                .details
+                .map(|d| d.lines().next().unwrap_or("").to_owned())
+        })
         .unwrap_or_default();
     Ok(Some(Advisory {
         id: record.id,
@@ -221,7 +238,10 @@ mod tests {
         assert_eq!(a.score, Some(9.8));
         assert_eq!(a.affected.len(), 1);
         assert_eq!(a.affected[0].release.as_deref(), Some("12"));
-        assert_eq!(a.affected[0].ranges[0].fixed.as_deref(), Some("3.0.11-1~deb12u2"));
+        assert_eq!(
+            a.affected[0].ranges[0].fixed.as_deref(),
+            Some("3.0.11-1~deb12u2")
+        );
         assert_eq!(a.aliases, ["CVE-2099-0001"]);
     }
 
@@ -234,7 +254,8 @@ mod tests {
         assert_eq!(a.severity, Severity::High);
         assert_eq!(a.affected[0].ranges[0].fixed, None);
         assert_eq!(a.affected[0].release.as_deref(), Some("3.11"));
-        let json = br#"{"id": "G-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}"#;
+        let json =
+            br#"{"id": "G-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}"#;
         assert!(parse(json).unwrap().is_none());
         assert!(parse(b"{").is_err());
     }

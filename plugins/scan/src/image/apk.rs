@@ -38,9 +38,18 @@ pub fn parse(text: &str) -> Vec<Package> {
 mod tests {
     #[test]
     fn origin_is_the_source() {
-        let p = super::parse("C:Q1abc=\nP:libcrypto1.1\nV:1.1.1d-r3\nA:x86_64\no:openssl\n\nP:musl\nV:1.1.24-r2\n");
+        let p = super::parse(
+            "C:Q1abc=\nP:libcrypto1.1\nV:1.1.1d-r3\nA:x86_64\no:openssl\n\nP:musl\nV:1.1.24-r2\n",
+        );
         assert_eq!(p.len(), 2);
-        assert_eq!((p[0].name.as_str(), p[0].source.as_str(), p[0].version.as_str()), ("libcrypto1.1", "openssl", "1.1.1d-r3"));
+        assert_eq!(
+            (
+                p[0].name.as_str(),
+                p[0].source.as_str(),
+                p[0].version.as_str()
+            ),
+            ("libcrypto1.1", "openssl", "1.1.1d-r3")
+        );
         assert_eq!(p[1].source, "musl");
     }
 }

@@ -88,9 +88,11 @@ pub fn read(path: &Path) -> Result<Vec<Inventory>, ArchiveError> {
         None
     };
     let mut file = File::open(path).map_err(io)?;
-    let manifest = resolve("manifest.json").ok_or_else(|| format("it has no manifest.json".into()))?;
-    let manifest: Vec<ManifestEntry> = serde_json::from_slice(&read_span(&mut file, manifest).map_err(io)?)
-        .map_err(|e| format(format!("manifest.json: {e}")))?;
+    let manifest =
+        resolve("manifest.json").ok_or_else(|| format("it has no manifest.json".into()))?;
+    let manifest: Vec<ManifestEntry> =
+        serde_json::from_slice(&read_span(&mut file, manifest).map_err(io)?)
+            .map_err(|e| format(format!("manifest.json: {e}")))?;
     if manifest.is_empty() {
         return Err(format("manifest.json lists no image".into()));
     }
@@ -232,7 +234,12 @@ impl Seek for Window<'_> {
 }
 
 /// Streams one layer (plain, gzip or zstd tar) through `files`.
-fn apply_layer(file: &mut File, span: Span, index: usize, files: &mut Files) -> std::io::Result<()> {
+fn apply_layer(
+    file: &mut File,
+    span: Span,
+    index: usize,
+    files: &mut Files,
+) -> std::io::Result<()> {
     let mut magic = [0u8; 4];
     file.seek(SeekFrom::Start(span.offset))?;
     let n = Read::by_ref(file).take(4.min(span.size)).read(&mut magic)?;
@@ -244,10 +251,15 @@ fn apply_layer(file: &mut File, span: Span, index: usize, files: &mut Files) -> 
     };
     if magic[..n].starts_with(&[0x1f, 0x8b]) {
         let reader = BufReader::with_capacity(1 << 16, window);
-        apply_tar(&mut tar::Archive::new(flate2::read::MultiGzDecoder::new(reader)).entries()?, index, files)
+        apply_tar(
+            &mut tar::Archive::new(flate2::read::MultiGzDecoder::new(reader)).entries()?,
+            index,
+            files,
+        )
     } else if magic[..n] == [0x28, 0xb5, 0x2f, 0xfd] {
         let reader = BufReader::with_capacity(1 << 16, window);
-        let decoder = ruzstd::decoding::StreamingDecoder::new(reader).map_err(std::io::Error::other)?;
+        let decoder =
+            ruzstd::decoding::StreamingDecoder::new(reader).map_err(std::io::Error::other)?;
         apply_tar(&mut tar::Archive::new(decoder).entries()?, index, files)
     } else {
         // An uncompressed layer (what `docker save` writes) is seekable:
@@ -258,7 +270,11 @@ fn apply_layer(file: &mut File, span: Span, index: usize, files: &mut Files) -> 
 }
 
 /// Applies one layer's entries: whiteouts, then the wanted files.
-pub fn apply_tar<R: Read>(entries: &mut tar::Entries<'_, R>, index: usize, files: &mut Files) -> std::io::Result<()> {
+pub fn apply_tar<R: Read>(
+    entries: &mut tar::Entries<'_, R>,
+    index: usize,
+    files: &mut Files,
+) -> std::io::Result<()> {
     for entry in entries {
         let entry = entry?;
         let path = normalise(&entry.path()?.to_string_lossy());

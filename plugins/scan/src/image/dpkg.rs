@@ -45,7 +45,10 @@ pub fn parse(text: &str) -> Vec<Package> {
             Some(s) => match s.split_once(' ') {
                 Some((n, v)) => (
                     n.to_owned(),
-                    v.trim().trim_start_matches('(').trim_end_matches(')').to_owned(),
+                    v.trim()
+                        .trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .to_owned(),
                 ),
                 None => (s, version.clone()),
             },
@@ -69,7 +72,16 @@ mod tests {
     fn binary_to_source_and_status() {
         let text = "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nDescription: x\n more text\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\nPackage: libpq5\nStatus: install ok installed\nSource: postgresql-15 (15.5-0+deb12u1)\nVersion: 15.5-0+deb12u1+b1\n\nPackage: bash\nVersion: 5.2.15-2+b2\n";
         let p = super::parse(text);
-        let names: Vec<_> = p.iter().map(|p| (p.name.as_str(), p.source.as_str(), p.source_version.as_str())).collect();
+        let names: Vec<_> = p
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.source.as_str(),
+                    p.source_version.as_str(),
+                )
+            })
+            .collect();
         assert_eq!(
             names,
             [

@@ -22,9 +22,9 @@ pub fn wanted(path: &str) -> bool {
     OS_RELEASE.contains(&path)
         || path == DPKG_STATUS
         || path == APK_INSTALLED
-        || path
-            .strip_prefix(DPKG_STATUS_D)
-            .is_some_and(|name| !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums"))
+        || path.strip_prefix(DPKG_STATUS_D).is_some_and(|name| {
+            !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums")
+        })
 }
 
 /// `./a//b/` → `a/b`.
@@ -67,7 +67,11 @@ impl Files {
         let Some(hidden) = name.strip_prefix(".wh.") else {
             return false;
         };
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let before = self.files.len();
         if hidden == ".wh..opq" {
             // Opaque: lower layers' contents of `dir` vanish; this layer's stay.
@@ -76,14 +80,21 @@ impl Files {
         } else {
             let target = format!("{prefix}{hidden}");
             let under = format!("{target}/");
-            self.files.retain(|p, _| *p != target && !p.starts_with(&under));
+            self.files
+                .retain(|p, _| *p != target && !p.starts_with(&under));
         }
         self.changed |= self.files.len() != before;
         true
     }
 
     /// A regular file of `layer` at `path` (wanted), read from `reader`.
-    pub fn add_file(&mut self, layer: usize, path: &str, size: u64, reader: impl Read) -> std::io::Result<()> {
+    pub fn add_file(
+        &mut self,
+        layer: usize,
+        path: &str,
+        size: u64,
+        reader: impl Read,
+    ) -> std::io::Result<()> {
         if size > MAX_FILE {
             return Err(std::io::Error::other(format!(
                 "{path} is {size} bytes, more than a package database can be ({MAX_FILE} bytes)"
@@ -119,7 +130,8 @@ impl Files {
     }
 
     fn insert(&mut self, layer: usize, path: &str, content: Content) {
-        self.files.insert(path.to_owned(), Tracked { layer, content });
+        self.files
+            .insert(path.to_owned(), Tracked { layer, content });
         self.changed = true;
     }
 
@@ -151,11 +163,15 @@ impl Files {
     }
 
     fn text(&self, path: &str) -> Option<String> {
-        self.data(path).map(|d| String::from_utf8_lossy(d).into_owned())
+        self.data(path)
+            .map(|d| String::from_utf8_lossy(d).into_owned())
     }
 
     pub fn os(&self) -> Option<Os> {
-        OS_RELEASE.iter().find_map(|p| self.text(p)).and_then(|t| os_release::parse(&t))
+        OS_RELEASE
+            .iter()
+            .find_map(|p| self.text(p))
+            .and_then(|t| os_release::parse(&t))
     }
 
     /// Every installed package the databases list, without layers.
@@ -190,7 +206,10 @@ impl Files {
             .into_iter()
             .map(|mut p| {
                 if layered {
-                    p.layer = self.introduced.get(&(p.name.clone(), p.version.clone())).copied();
+                    p.layer = self
+                        .introduced
+                        .get(&(p.name.clone(), p.version.clone()))
+                        .copied();
                 }
                 p
             })
@@ -226,7 +245,9 @@ mod tests {
     const STATUS_2: &str = "Package: a\nStatus: install ok installed\nVersion: 2\n\nPackage: b\nStatus: install ok installed\nVersion: 1\n\nPackage: c\nStatus: install ok installed\nVersion: 1\n";
 
     fn add(files: &mut Files, layer: usize, path: &str, text: &str) {
-        files.add_file(layer, path, text.len() as u64, text.as_bytes()).unwrap();
+        files
+            .add_file(layer, path, text.len() as u64, text.as_bytes())
+            .unwrap();
     }
 
     #[test]
@@ -249,24 +270,60 @@ mod tests {
         add(&mut f, 2, "var/lib/dpkg/status", STATUS_2);
         f.end_layer(2);
         let inv = f.inventory("x".into(), true);
-        let layers: Vec<_> = inv.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.layer)).collect();
-        assert_eq!(layers, [("a", "2", Some(2)), ("b", "1", Some(0)), ("c", "1", Some(2))]);
+        let layers: Vec<_> = inv
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.layer))
+            .collect();
+        assert_eq!(
+            layers,
+            [
+                ("a", "2", Some(2)),
+                ("b", "1", Some(0)),
+                ("c", "1", Some(2))
+            ]
+        );
     }
 
     #[test]
     fn whiteouts_and_opaque_directories_remove_lower_files() {
         let mut f = Files::default();
-        add(&mut f, 0, "var/lib/dpkg/status.d/a", "Package: a\nVersion: 1\n");
-        add(&mut f, 0, "var/lib/dpkg/status.d/b", "Package: b\nVersion: 1\n");
+        add(
+            &mut f,
+            0,
+            "var/lib/dpkg/status.d/a",
+            "Package: a\nVersion: 1\n",
+        );
+        add(
+            &mut f,
+            0,
+            "var/lib/dpkg/status.d/b",
+            "Package: b\nVersion: 1\n",
+        );
         f.end_layer(0);
         assert!(f.whiteout(1, "var/lib/dpkg/status.d/.wh.a"));
         f.end_layer(1);
-        let names: Vec<_> = f.inventory("x".into(), true).packages.into_iter().map(|p| p.name).collect();
+        let names: Vec<_> = f
+            .inventory("x".into(), true)
+            .packages
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert_eq!(names, ["b"]);
-        add(&mut f, 2, "var/lib/dpkg/status.d/c", "Package: c\nVersion: 1\n");
+        add(
+            &mut f,
+            2,
+            "var/lib/dpkg/status.d/c",
+            "Package: c\nVersion: 1\n",
+        );
         assert!(f.whiteout(2, "var/lib/dpkg/status.d/.wh..wh..opq"));
         f.end_layer(2);
-        let names: Vec<_> = f.inventory("x".into(), true).packages.into_iter().map(|p| p.name).collect();
+        let names: Vec<_> = f
+            .inventory("x".into(), true)
+            .packages
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert_eq!(names, ["c"]);
         // A whiteout of a whole directory removes what is under it.
         assert!(f.whiteout(3, "var/lib/dpkg/.wh.status.d"));
@@ -277,7 +334,12 @@ mod tests {
     #[test]
     fn os_release_through_a_relative_link() {
         let mut f = Files::default();
-        add(&mut f, 0, "usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+        add(
+            &mut f,
+            0,
+            "usr/lib/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\n",
+        );
         f.add_link(0, "etc/os-release", "../usr/lib/os-release");
         assert_eq!(f.os().unwrap().version_id, "12");
     }

@@ -27,7 +27,10 @@ fn unquote(value: &str) -> String {
         .and_then(|v| v.strip_suffix('"'))
         .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
         .unwrap_or(value);
-    inner.replace("\\\"", "\"").replace("\\$", "$").replace("\\\\", "\\")
+    inner
+        .replace("\\\"", "\"")
+        .replace("\\$", "$")
+        .replace("\\\\", "\\")
 }
 
 #[cfg(test)]
@@ -38,10 +41,16 @@ mod tests {
             "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n",
         )
         .unwrap();
-        assert_eq!((os.id.as_str(), os.version_id.as_str(), os.codename.as_str()), ("debian", "12", "bookworm"));
+        assert_eq!(
+            (os.id.as_str(), os.version_id.as_str(), os.codename.as_str()),
+            ("debian", "12", "bookworm")
+        );
         assert_eq!(os.pretty_name, "Debian GNU/Linux 12 (bookworm)");
         let os = super::parse("NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.11.6\n").unwrap();
-        assert_eq!((os.id.as_str(), os.version_id.as_str()), ("alpine", "3.11.6"));
+        assert_eq!(
+            (os.id.as_str(), os.version_id.as_str()),
+            ("alpine", "3.11.6")
+        );
         assert!(super::parse("NAME=x\n").is_none());
     }
 }

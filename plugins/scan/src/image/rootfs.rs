@@ -23,7 +23,10 @@ pub fn read(dir: &Path) -> std::io::Result<Inventory> {
     ];
     if let Ok(entries) = std::fs::read_dir(dir.join("var/lib/dpkg/status.d")) {
         for entry in entries.flatten() {
-            paths.push(format!("var/lib/dpkg/status.d/{}", entry.file_name().to_string_lossy()));
+            paths.push(format!(
+                "var/lib/dpkg/status.d/{}",
+                entry.file_name().to_string_lossy()
+            ));
         }
     }
     for path in paths.iter().filter(|p| super::files::wanted(p)) {

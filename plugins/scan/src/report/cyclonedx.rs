@@ -44,9 +44,18 @@ pub fn render(report: &Report) -> String {
     }
     let h = hash.finalize();
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let uuid = format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32]);
+    let uuid = format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    );
     let subject: Value = match report.inventories {
-        [one] => json!({ "type": "container", "bom-ref": format!("target:{}", one.target), "name": one.target }),
+        [one] => {
+            json!({ "type": "container", "bom-ref": format!("target:{}", one.target), "name": one.target })
+        }
         _ => json!({ "type": "application", "bom-ref": "targets", "name": "scanned images" }),
     };
     let bom = json!({
@@ -68,18 +77,32 @@ pub fn render(report: &Report) -> String {
 /// `pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12`.
 fn purl(inventory: &Inventory, p: &Package) -> String {
     let (kind, namespace) = match p.scheme {
-        Scheme::Dpkg => ("deb", inventory.os.as_ref().map_or("debian", |o| o.id.as_str())),
-        Scheme::Apk => ("apk", inventory.os.as_ref().map_or("alpine", |o| o.id.as_str())),
+        Scheme::Dpkg => (
+            "deb",
+            inventory.os.as_ref().map_or("debian", |o| o.id.as_str()),
+        ),
+        Scheme::Apk => (
+            "apk",
+            inventory.os.as_ref().map_or("alpine", |o| o.id.as_str()),
+        ),
     };
     let mut qualifiers = Vec::new();
     if !p.arch.is_empty() {
         qualifiers.push(format!("arch={}", percent_encode(&p.arch)));
     }
     if let Some(os) = &inventory.os {
-        qualifiers.push(format!("distro={}-{}", percent_encode(&os.id), percent_encode(&os.version_id)));
+        qualifiers.push(format!(
+            "distro={}-{}",
+            percent_encode(&os.id),
+            percent_encode(&os.version_id)
+        ));
     }
     if p.source != p.name {
-        let key = if p.scheme == Scheme::Apk { "origin" } else { "upstream" };
+        let key = if p.scheme == Scheme::Apk {
+            "origin"
+        } else {
+            "upstream"
+        };
         qualifiers.push(format!("{key}={}", percent_encode(&p.source)));
     }
     let mut purl = format!(

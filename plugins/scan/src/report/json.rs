@@ -22,10 +22,16 @@ pub fn render(report: &Report) -> String {
 fn to_value(report: &Report) -> Value {
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let counted: Vec<&&Finding> = findings.iter().filter(|f| report.policy.counts(f)).collect();
+    let counted: Vec<&&Finding> = findings
+        .iter()
+        .filter(|f| report.policy.counts(f))
+        .collect();
     let mut summary = serde_json::Map::new();
     for s in Severity::ALL_DESCENDING {
-        summary.insert(s.as_str().into(), json!(counted.iter().filter(|f| f.severity == s).count()));
+        summary.insert(
+            s.as_str().into(),
+            json!(counted.iter().filter(|f| f.severity == s).count()),
+        );
     }
     let failing = report.policy.failing(report.findings).len();
     json!({

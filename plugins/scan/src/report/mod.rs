@@ -80,7 +80,11 @@ impl Report<'_> {
 
     /// The findings the display shows, most severe first.
     pub fn shown(&self) -> Vec<&Finding> {
-        let mut shown: Vec<&Finding> = self.findings.iter().filter(|f| self.policy.shown(f)).collect();
+        let mut shown: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| self.policy.shown(f))
+            .collect();
         shown.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         shown
     }

@@ -115,8 +115,12 @@ pub fn render(report: &Report) -> String {
 
 fn help(f: &Finding) -> String {
     match (&f.kind, &f.fixed) {
-        (Kind::Vulnerability, Some(v)) => format!("Upgrade the package to {v} or later (rebuild the image on an updated base)."),
-        (Kind::Vulnerability, None) => "No fixed version is known yet; consider whether the package is needed.".into(),
+        (Kind::Vulnerability, Some(v)) => {
+            format!("Upgrade the package to {v} or later (rebuild the image on an updated base).")
+        }
+        (Kind::Vulnerability, None) => {
+            "No fixed version is known yet; consider whether the package is needed.".into()
+        }
         (Kind::Hardening, _) => f.title.clone(),
     }
 }

@@ -28,20 +28,39 @@ pub fn render(report: &Report, color: bool) -> String {
         .inventories
         .iter()
         .map(|i| {
-            let os = i.os.as_ref().map_or("unknown OS".to_owned(), |o| format!("{} {}", o.id, o.version_id));
-            (i.target.clone(), format!("{os}, {} packages", i.packages.len()))
+            let os = i.os.as_ref().map_or("unknown OS".to_owned(), |o| {
+                format!("{} {}", o.id, o.version_id)
+            });
+            (
+                i.target.clone(),
+                format!("{os}, {} packages", i.packages.len()),
+            )
         })
         .collect();
-    targets.extend(report.containers.iter().map(|c| (c.clone(), "container".to_owned())));
+    targets.extend(
+        report
+            .containers
+            .iter()
+            .map(|c| (c.clone(), "container".to_owned())),
+    );
     for (target, what) in &targets {
         let mine: Vec<&&Finding> = shown.iter().filter(|f| &f.target == target).collect();
-        let _ = writeln!(out, "{target} ({what}): {} finding{}", mine.len(), if mine.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{target} ({what}): {} finding{}",
+            mine.len(),
+            if mine.len() == 1 { "" } else { "s" }
+        );
         for severity in Severity::ALL_DESCENDING {
             let group: Vec<&&&Finding> = mine.iter().filter(|f| f.severity == severity).collect();
             if group.is_empty() {
                 continue;
             }
-            let _ = writeln!(out, "\n{}", paint(color, severity, &format!("{severity} ({})", group.len())));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                paint(color, severity, &format!("{severity} ({})", group.len()))
+            );
             let rows: Vec<[String; 5]> = group.iter().map(|f| row(f)).collect();
             let headers = ["PACKAGE", "INSTALLED", "FIXED", "ID", "LAYER / DETAIL"];
             let mut widths = headers.map(str::len);
@@ -68,9 +87,22 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         out.push('\n');
     }
-    let counted = report.findings.iter().filter(|f| report.policy.counts(f)).count();
-    let ignored = report.findings.iter().filter(|f| f.ignored.is_some()).count();
-    let _ = write!(out, "{} shown of {counted} finding{}", shown.len(), if counted == 1 { "" } else { "s" });
+    let counted = report
+        .findings
+        .iter()
+        .filter(|f| report.policy.counts(f))
+        .count();
+    let ignored = report
+        .findings
+        .iter()
+        .filter(|f| f.ignored.is_some())
+        .count();
+    let _ = write!(
+        out,
+        "{} shown of {counted} finding{}",
+        shown.len(),
+        if counted == 1 { "" } else { "s" }
+    );
     if ignored > 0 {
         let _ = write!(out, ", {ignored} ignored");
     }
@@ -92,16 +124,26 @@ fn row(f: &Finding) -> [String; 5] {
         (Kind::Vulnerability, Some(p)) => {
             let mut ids = f.id.clone();
             if let Some(first) = f.aliases.first() {
-                ids.push_str(&format!(" ({first}{})", if f.aliases.len() > 1 { ", …" } else { "" }));
+                ids.push_str(&format!(
+                    " ({first}{})",
+                    if f.aliases.len() > 1 { ", …" } else { "" }
+                ));
             }
             [
                 p.name.clone(),
                 p.version.clone(),
                 f.fixed.clone().unwrap_or_else(|| "(no fix)".into()),
                 ids,
-                p.layer.map_or_else(|| f.title.clone(), |l| format!("layer {l}")),
+                p.layer
+                    .map_or_else(|| f.title.clone(), |l| format!("layer {l}")),
             ]
         }
-        _ => ["-".into(), "-".into(), "-".into(), f.id.clone(), f.title.clone()],
+        _ => [
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            f.id.clone(),
+            f.title.clone(),
+        ],
     }
 }

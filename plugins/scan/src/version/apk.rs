@@ -42,7 +42,10 @@ impl Cursor<'_> {
     fn next_token(&mut self, current: Token) -> Token {
         let next = match self.peek() {
             None => Token::End,
-            Some(c) if matches!(current, Token::Digit | Token::DigitOrZero) && c.is_ascii_lowercase() => {
+            Some(c)
+                if matches!(current, Token::Digit | Token::DigitOrZero)
+                    && c.is_ascii_lowercase() =>
+            {
                 Token::Letter
             }
             Some(c) if current == Token::Letter && c.is_ascii_digit() => Token::Digit,
@@ -106,11 +109,15 @@ impl Cursor<'_> {
             }
             Token::Suffix => {
                 let rest = &self.s[self.pos..];
-                if let Some(i) = PRE_SUFFIXES.iter().position(|s| rest.starts_with(s.as_bytes())) {
+                if let Some(i) = PRE_SUFFIXES
+                    .iter()
+                    .position(|s| rest.starts_with(s.as_bytes()))
+                {
                     self.pos += PRE_SUFFIXES[i].len();
                     i as i64 - PRE_SUFFIXES.len() as i64
-                } else if let Some(i) =
-                    POST_SUFFIXES.iter().position(|s| rest.starts_with(s.as_bytes()))
+                } else if let Some(i) = POST_SUFFIXES
+                    .iter()
+                    .position(|s| rest.starts_with(s.as_bytes()))
                 {
                     self.pos += POST_SUFFIXES[i].len();
                     i as i64
@@ -179,8 +186,8 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
-    use std::cmp::Ordering::{self, Equal, Greater, Less};
     use super::{compare, valid};
+    use std::cmp::Ordering::{self, Equal, Greater, Less};
 
     #[track_caller]
     fn check(a: &str, expected: Ordering, b: &str) {
@@ -192,8 +199,8 @@ mod tests {
     #[test]
     fn all_shared_apk_vectors() {
         let path = crate::shared_data("version-vectors/apk-version.data");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut failures = Vec::new();
         let mut count = 0;
         for line in text.lines() {
@@ -217,7 +224,12 @@ mod tests {
             }
         }
         assert_eq!(count, 728, "the data file has 728 comparisons");
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]

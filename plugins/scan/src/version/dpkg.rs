@@ -113,7 +113,11 @@ mod tests {
         check("1.0~beta", Less, "1.0~rc");
         check("2.4.56-1~deb11u1", Less, "2.4.56-1");
         check("2.4.56-1~deb11u1", Greater, "2.4.55-1");
-        check("111.0.5563.110-1~deb11u1", Greater, "111.0.5563.64-1~deb11u1");
+        check(
+            "111.0.5563.110-1~deb11u1",
+            Greater,
+            "111.0.5563.64-1~deb11u1",
+        );
     }
 
     #[test]
