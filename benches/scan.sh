@@ -22,11 +22,19 @@ done
 command -v hyperfine >/dev/null || apt-get install -y hyperfine >/dev/null
 bash tests/images/build.sh
 
-echo "bench: building release run"
-if ! CARGO_TARGET_DIR=target/bench cargo build --release -p runner >"${TMPDIR:-/tmp}/run-bench-build.log" 2>&1; then
-  tail -30 "${TMPDIR:-/tmp}/run-bench-build.log"; echo "bench: release build failed"; exit 1
+# RUN_BIN=target/debug/run measures an existing build instead (dependencies
+# and plugins are optimised even there); the default is a release build.
+if [ -n "${RUN_BIN:-}" ]; then
+  RUN=$(cd "$(dirname "$RUN_BIN")" && pwd)/$(basename "$RUN_BIN")
+  BUILD="the existing build $RUN_BIN"
+else
+  echo "bench: building release run"
+  if ! CARGO_TARGET_DIR=target/bench cargo build --release -p runner >"${TMPDIR:-/tmp}/run-bench-build.log" 2>&1; then
+    tail -30 "${TMPDIR:-/tmp}/run-bench-build.log"; echo "bench: release build failed"; exit 1
+  fi
+  RUN=$ROOT/target/bench/release/run
+  BUILD="a release build"
 fi
-RUN=$ROOT/target/bench/release/run
 
 NAME=run-test-scan-bench
 WORK=$(mktemp -d /var/tmp/run-bench-scan.XXXXXX)
@@ -68,13 +76,14 @@ export RUN_CACHE_DIR=$WORK/run-cache
 "$RUN" -q postgres > postgres.json
 FINDINGS=$(python3 -c 'import json; print(len(json.load(open("synthetic.json"))["findings"]))')
 PG_PACKAGES=$(python3 -c 'import json; print(json.load(open("postgres.json"))["targets"][0]["packages"])')
-ADVISORIES=$("$RUN" -v synthetic --input images/synthetic.tar 2>&1 >/dev/null | grep -o 'compiled [0-9]* from [0-9]* files' | head -1 || true)
-[ -n "$ADVISORIES" ] || ADVISORIES=$(rm -rf .cache/scan && "$RUN" synthetic --input images/synthetic.tar 2>&1 >/dev/null | grep -o 'compiled [0-9]* from [0-9]* files' | head -1)
+ADVISORIES=$(rm -rf .cache/scan && "$RUN" synthetic --input images/synthetic.tar 2>&1 >/dev/null | grep -o 'compiled [0-9]* from [0-9]* files' | head -1)
 
+# --prepare pairs with the commands in order: cold runs start without the cache.
 hyperfine --runs "$RUNS" --warmup 1 --style basic --export-markdown times.md --export-json times.json \
-  --command-name "synthetic $PACKAGES packages, cold" --prepare 'rm -rf .cache/scan' "$RUN -q synthetic --input images/synthetic.tar" \
+  --prepare 'rm -rf .cache/scan' --prepare 'true' --prepare 'rm -rf .cache/scan' --prepare 'true' \
+  --command-name "synthetic $PACKAGES packages, cold" "$RUN -q synthetic --input images/synthetic.tar" \
   --command-name "synthetic $PACKAGES packages, cached" "$RUN -q synthetic --input images/synthetic.tar" \
-  --command-name "postgres:15 ($PG_PACKAGES packages), cold" --prepare 'rm -rf .cache/scan' "$RUN -q postgres" \
+  --command-name "postgres:15 ($PG_PACKAGES packages), cold" "$RUN -q postgres" \
   --command-name "postgres:15 ($PG_PACKAGES packages), cached" "$RUN -q postgres"
 RSS=$(/usr/bin/time -f %M "$RUN" -q synthetic --input images/synthetic.tar 2>&1 >/dev/null | tail -1)
 
@@ -83,11 +92,11 @@ mkdir -p "$ROOT/benches/results"
   echo '<a id="scan"></a>'
   echo "## Scanning images against the whole advisory set"
   echo
-  echo "\`bash benches/scan.sh\` on $(date -u +%Y-%m-%d): the shared advisories ($ADVISORIES advisories:"
+  echo "\`bash benches/scan.sh\` on $(date -u +%Y-%m-%d): the whole shared advisory set ($ADVISORIES:"
   echo "Alpine secdb v3.3–v3.11, Debian DSA and DLA lists). A synthetic Debian 11 image of $PACKAGES packages"
   echo "pinned below every fix ($FINDINGS findings) read from a docker-save archive (\`--input\`), and the"
   echo "real run-test/postgres:15 exported by the host from a granted container. Cold: the compiled"
-  echo "advisory cache removed before each run. $RUNS runs each (hyperfine)."
+  echo "advisory cache removed before each run. $RUNS runs each (hyperfine), with $BUILD of run."
   echo
   cat times.md
   echo

@@ -141,7 +141,7 @@ type Index = (HashMap<String, Span>, HashMap<String, String>);
 
 /// Member name → data span, and symbolic links among members.
 fn index(path: &Path) -> std::io::Result<Index> {
-    let mut archive = tar::Archive::new(BufReader::with_capacity(1 << 16, File::open(path)?));
+    let mut archive = tar::Archive::new(File::open(path)?);
     let mut members = HashMap::new();
     let mut links = HashMap::new();
     // Seeking over members reads only the headers of a multi-GB archive.
@@ -263,8 +263,9 @@ fn apply_layer(
         apply_tar(&mut tar::Archive::new(decoder).entries()?, index, files)
     } else {
         // An uncompressed layer (what `docker save` writes) is seekable:
-        // only its headers and the wanted files are read.
-        let mut archive = tar::Archive::new(BufReader::with_capacity(1 << 16, window));
+        // only its headers and the wanted files are read. No read-ahead
+        // buffer: it would read (and throw away) file contents at every skip.
+        let mut archive = tar::Archive::new(window);
         apply_tar(&mut archive.entries_with_seek()?, index, files)
     }
 }
