@@ -123,21 +123,22 @@ fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
         .cache
         .as_ref()
         .map(|dir| format!("{dir}/advisories-{}.db", &digest[..16]));
-    if let Some(path) = &cache_file {
-        if let Ok(bytes) = fs::read(path) {
-            match Database::from_bytes(&bytes) {
-                Ok(db) => {
-                    log::debug(format!(
-                        "advisories: {} from {path} in {:?}",
-                        db.advisories.len(),
-                        started.elapsed()
-                    ));
-                    return Ok(db);
-                }
-                Err(e) => log::warn(format!("{path}: unreadable cache ({e}); compiling again")),
+    if let Some(path) = &cache_file
+        && let Ok(bytes) = fs::read(path)
+    {
+        match Database::from_bytes(&bytes) {
+            Ok(db) => {
+                log::debug(format!(
+                    "advisories: {} from {path} in {:?}",
+                    db.advisories.len(),
+                    started.elapsed()
+                ));
+                return Ok(db);
             }
+            Err(e) => log::warn(format!("{path}: unreadable cache ({e}); compiling again")),
         }
     }
+
     let db = Database::build(load::load(&files).map_err(load_error)?);
     log::info(format!(
         "advisories: compiled {} from {} file{} in {:.1?}",

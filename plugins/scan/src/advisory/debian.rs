@@ -3,11 +3,11 @@
 //!
 //! ```text
 //! [29 Mar 2023] DSA-5380-1 xorg-server - security update
-//! 	{CVE-2023-1393}
-//! 	[bullseye] - xorg-server 2:1.20.11-1+deb11u6
+//!     {CVE-2023-1393}
+//!     [bullseye] - xorg-server 2:1.20.11-1+deb11u6
 //! ```
 //!
-//! Each `[release] - source version` line says the release's package is
+//! (The real lists indent with a tab.) Each `[release] - source version` line says the release's package is
 //! fixed in that version; `<not-affected>` is skipped; `<end-of-life>` and
 //! `<unfixed>` leave it affected with no fix.
 

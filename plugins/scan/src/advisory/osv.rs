@@ -94,11 +94,11 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
         for entry in entries {
             match entry.kind.as_str() {
                 "CVSS_V3" => {
-                    if let Ok(s) = cvss3_base_score(&entry.score) {
-                        if score.is_none_or(|old| s > old) {
-                            score = Some(s);
-                            vector = Some(entry.score.clone());
-                        }
+                    if let Ok(s) = cvss3_base_score(&entry.score)
+                        && score.is_none_or(|old| s > old)
+                    {
+                        score = Some(s);
+                        vector = Some(entry.score.clone());
                     }
                 }
                 _ => {
