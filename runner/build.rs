@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 const BUILTINS: &[(&str, &str)] = &[
     ("hello", "hello"),
     ("backup", "backup"),
+    ("scan", "scan"),
     ("chaos", "chaos"),
     ("quickstart", "quickstart"),
 ];

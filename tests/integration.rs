@@ -28,4 +28,5 @@ mod plugins;
 mod python_plugin;
 mod quickstart;
 mod sandbox;
+mod scan;
 mod scheduling;

@@ -1,0 +1,286 @@
+//! The task's `config` table and the command line, merged: flags override
+//! the table.
+
+use run_plugin_sdk::{Context, Error};
+use serde::Deserialize;
+
+use crate::policy::Policy;
+use crate::report::Format;
+use crate::severity::{Severity, parse_list};
+
+/// One string or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Raw {
+    advisories: Option<OneOrMany>,
+    cache: Option<String>,
+    images: Option<Vec<String>>,
+    #[serde(default = "all")]
+    containers: String,
+    format: Option<String>,
+    output: Option<String>,
+    severity: Option<OneOrMany>,
+    fail_on: Option<String>,
+    #[serde(default = "one")]
+    exit_code: u8,
+    #[serde(default)]
+    ignore_unfixed: bool,
+    ignore_file: Option<String>,
+    #[serde(default = "yes")]
+    hardening: bool,
+    #[serde(default = "auto")]
+    color: String,
+}
+
+fn all() -> String {
+    "*".into()
+}
+fn one() -> u8 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn auto() -> String {
+    "auto".into()
+}
+
+/// What to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An image used by a granted container, exported by the host.
+    Image(String),
+    /// A docker-save archive in a granted directory.
+    Archive(String),
+    /// An unpacked root filesystem in a granted directory.
+    Rootfs(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub advisories: Vec<String>,
+    pub cache: Option<String>,
+    /// Explicit targets; empty: the stack's images.
+    pub targets: Vec<Target>,
+    /// The `container.list` filter naming the stack's containers.
+    pub containers: String,
+    pub format: Format,
+    pub output: Option<(String, Format)>,
+    pub policy: Policy,
+    pub exit_code: u8,
+    pub ignore_file: Option<String>,
+    /// Audit the running containers.
+    pub hardening: bool,
+    pub color: String,
+}
+
+/// Options that take a value (so their values are not read as images).
+const VALUED: [&str; 9] = [
+    "input",
+    "rootfs",
+    "format",
+    "output",
+    "severity",
+    "fail-on",
+    "ignore-file",
+    "color",
+    "advisories",
+];
+
+impl Config {
+    pub fn from_context(ctx: &Context) -> Result<Config, Error> {
+        let raw: Raw = ctx.config()?;
+        let task = ctx.task();
+        let invalid = |field: &str, why: &str| {
+            Error::invalid_input(format!(
+                "invalid config for task `{task}`: field `{field}`: {why}"
+            ))
+        };
+        let bad_arg = |flag: &str, why: String| {
+            Error::invalid_input(format!("task `{task}`: --{flag}: {why}"))
+        };
+
+        let mut advisories = raw.advisories.map(OneOrMany::into_vec).unwrap_or_default();
+        if let Some(a) = ctx.option("advisories") {
+            advisories = a.split(',').map(str::to_owned).collect();
+        }
+        let format = match ctx.option("format") {
+            Some(f) => Format::parse(f).map_err(|e| bad_arg("format", e))?,
+            None => match raw.format.as_deref() {
+                Some(f) => Format::parse(f).map_err(|e| invalid("format", &e))?,
+                None => Format::Table,
+            },
+        };
+        let output = match ctx.option("output").map(str::to_owned).or(raw.output) {
+            None => None,
+            Some(path) => {
+                let f = Format::from_file_name(&path).unwrap_or(if format == Format::Table {
+                    Format::Json
+                } else {
+                    format
+                });
+                Some((path, f))
+            }
+        };
+        let severities = match ctx.option("severity") {
+            Some(s) => parse_list(s).map_err(|e| bad_arg("severity", e))?,
+            None => match raw.severity {
+                Some(s) => {
+                    parse_list(&s.into_vec().join(",")).map_err(|e| invalid("severity", &e))?
+                }
+                None => Vec::new(),
+            },
+        };
+        let fail_on: Option<Severity> = match ctx.option("fail-on") {
+            Some(s) => Some(s.parse().map_err(|e| bad_arg("fail-on", e))?),
+            None => match raw.fail_on {
+                Some(s) => Some(s.parse().map_err(|e: String| invalid("fail-on", &e))?),
+                None => None,
+            },
+        };
+        if raw.exit_code == 0 {
+            return Err(invalid(
+                "exit-code",
+                "must be 1–255: 0 would hide the failure",
+            ));
+        }
+        let mut targets = Vec::new();
+        let mut args = ctx.args().iter();
+        while let Some(arg) = args.next() {
+            if let Some(flag) = arg.strip_prefix("--") {
+                let (name, inline) = match flag.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_owned())),
+                    None => (flag, None),
+                };
+                if VALUED.contains(&name) {
+                    let value = inline.or_else(|| args.next().cloned());
+                    match (name, value) {
+                        ("input", Some(v)) => targets.push(Target::Archive(v)),
+                        ("rootfs", Some(v)) => targets.push(Target::Rootfs(v)),
+                        (_, None) => return Err(bad_arg(name, "needs a value".into())),
+                        _ => {}
+                    }
+                }
+            } else {
+                targets.push(Target::Image(arg.clone()));
+            }
+        }
+        if targets.is_empty() {
+            targets.extend(raw.images.into_iter().flatten().map(Target::Image));
+        }
+        let explicit = targets.iter().any(|t| !matches!(t, Target::Image(_)));
+        let hardening = if ctx.flag("no-audit") {
+            false
+        } else {
+            ctx.flag("audit") || (raw.hardening && !explicit)
+        };
+        let color = ctx.option("color").map(str::to_owned).unwrap_or(raw.color);
+        if !matches!(color.as_str(), "auto" | "always" | "never") {
+            return Err(invalid("color", "use auto, always or never"));
+        }
+        Ok(Config {
+            advisories,
+            cache: raw.cache.map(|c| c.trim_end_matches('/').to_owned()),
+            targets,
+            containers: raw.containers,
+            format,
+            output,
+            policy: Policy {
+                severities,
+                ignore_unfixed: raw.ignore_unfixed || ctx.flag("ignore-unfixed"),
+                fail_on,
+            },
+            exit_code: raw.exit_code,
+            ignore_file: ctx
+                .option("ignore-file")
+                .map(str::to_owned)
+                .or(raw.ignore_file),
+            hardening,
+            color,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use run_plugin_sdk::Context;
+
+    use super::*;
+
+    fn config(args: &[&str], json: &str) -> Result<Config, Error> {
+        Config::from_context(&Context::new(
+            "scan",
+            args.iter().map(|a| a.to_string()).collect(),
+            json,
+        ))
+    }
+
+    #[test]
+    fn flags_override_the_table() {
+        let c = config(
+            &[
+                "app:1",
+                "--severity",
+                "CRITICAL,HIGH",
+                "--fail-on=critical",
+                "--input",
+                "x.tar",
+                "--output",
+                "r.sarif",
+            ],
+            r#"{"advisories": "adv", "severity": ["LOW"], "format": "json"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.advisories, ["adv"]);
+        assert_eq!(
+            c.targets,
+            [
+                Target::Image("app:1".into()),
+                Target::Archive("x.tar".into())
+            ]
+        );
+        assert_eq!(c.policy.severities, [Severity::Critical, Severity::High]);
+        assert_eq!(c.policy.fail_on, Some(Severity::Critical));
+        assert_eq!(c.output, Some(("r.sarif".into(), Format::Sarif)));
+        assert_eq!(c.format, Format::Json);
+        assert!(
+            !c.hardening,
+            "explicit archives are not audited unless --audit"
+        );
+        let c = config(&[], "{}").unwrap();
+        assert!(c.hardening && c.targets.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = config(&["--fail-on", "SEVERE"], "{}").unwrap_err();
+        assert!(
+            e.message().contains("--fail-on: unknown severity `SEVERE`"),
+            "{e}"
+        );
+        let e = config(&[], r#"{"severity": "bad"}"#).unwrap_err();
+        assert!(e.message().contains("field `severity`"), "{e}");
+        let e = config(&[], r#"{"exit-code": 0}"#).unwrap_err();
+        assert!(e.message().contains("field `exit-code`"), "{e}");
+        let e = config(&["--input"], "{}").unwrap_err();
+        assert!(e.message().contains("--input: needs a value"), "{e}");
+        let e = config(&[], r#"{"advisory": "x"}"#).unwrap_err();
+        assert!(e.message().contains("advisory"), "{e}");
+    }
+}

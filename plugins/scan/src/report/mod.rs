@@ -1,0 +1,104 @@
+//! The outputs: a table for people, and JSON, SARIF 2.1.0 and a CycloneDX
+//! SBOM for machines.
+
+pub mod cyclonedx;
+pub mod json;
+pub mod sarif;
+pub mod table;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::image::Inventory;
+use crate::policy::{Policy, Rule};
+
+/// What was scanned and audited, and the options in force.
+#[derive(Debug)]
+pub struct Report<'a> {
+    pub inventories: &'a [Inventory],
+    /// Containers audited for hardening.
+    pub containers: &'a [String],
+    /// All findings, ignored ones marked.
+    pub findings: &'a [Finding],
+    pub policy: &'a Policy,
+    pub expired: &'a [Rule],
+    pub warnings: &'a [String],
+}
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Cyclonedx,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Result<Format, String> {
+        Ok(match text {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "sarif" => Format::Sarif,
+            "cyclonedx" | "sbom" => Format::Cyclonedx,
+            other => {
+                return Err(format!(
+                    "unknown format `{other}` (use table, json, sarif or cyclonedx)"
+                ));
+            }
+        })
+    }
+
+    /// The format a report file's name implies.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let name = name.to_ascii_lowercase();
+        if name.ends_with(".sarif") || name.ends_with(".sarif.json") {
+            Some(Format::Sarif)
+        } else if name.ends_with(".cdx.json") || name.ends_with(".cyclonedx.json") {
+            Some(Format::Cyclonedx)
+        } else if name.ends_with(".json") {
+            Some(Format::Json)
+        } else if name.ends_with(".txt") {
+            Some(Format::Table)
+        } else {
+            None
+        }
+    }
+}
+
+impl Report<'_> {
+    /// Renders the report; `color` applies to the table only.
+    pub fn render(&self, format: Format, color: bool) -> String {
+        match format {
+            Format::Table => table::render(self, color),
+            Format::Json => json::render(self),
+            Format::Sarif => sarif::render(self),
+            Format::Cyclonedx => cyclonedx::render(self),
+        }
+    }
+
+    /// The findings the display shows, most severe first.
+    pub fn shown(&self) -> Vec<&Finding> {
+        let mut shown: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| self.policy.shown(f))
+            .collect();
+        shown.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        shown
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (for purls and URIs).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,284 @@
+//! One run: compile or load the advisory database, gather the targets'
+//! inventories, match, audit, apply the policy, write the reports, and set
+//! the exit code.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use run_plugin_sdk::container::{self, Compression};
+use run_plugin_sdk::{Access, Context, Error, log};
+
+use crate::advisory::database::{Database, FORMAT_VERSION};
+use crate::advisory::load;
+use crate::config::{Config, Target};
+use crate::finding::Finding;
+use crate::image::{Inventory, archive, rootfs};
+use crate::policy::{Ignores, parse_ignores, today};
+use crate::report::Report;
+use crate::{hardening, matcher};
+
+pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
+    let task = ctx.task();
+    if config.advisories.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian DSA/DLA files or directories (and grant them in allow.read)"
+        )));
+    }
+    let db = database(ctx, config)?;
+    let mut warnings = Vec::new();
+    let targets = if config.targets.is_empty() {
+        stack_images(config)?
+    } else {
+        config.targets.clone()
+    };
+    let mut inventories = Vec::new();
+    for target in &targets {
+        let found = inventory(ctx, config, target)?;
+        inventories.extend(found);
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for inventory in &inventories {
+        let matched = matcher::find(&db, inventory);
+        if let Some(w) = matched.warning {
+            log::warn(&w);
+            warnings.push(w);
+        }
+        findings.extend(matched.findings);
+    }
+    let mut audited = Vec::new();
+    if config.hardening {
+        for c in container::list(&config.containers)? {
+            if c.state != "running" {
+                continue;
+            }
+            let name = c.name.trim_start_matches('/').to_owned();
+            let details = container::inspect(&name)?;
+            findings.extend(hardening::audit(&name, &details.raw_json()?));
+            audited.push(name);
+        }
+    }
+    let ignores = match &config.ignore_file {
+        None => Ignores::default(),
+        Some(path) => {
+            let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
+            parse_ignores(&text, &today())
+                .map_err(|e| Error::invalid_input(format!("ignore file {path}: {e}")))?
+        }
+    };
+    ignores.apply(&mut findings);
+    for rule in &ignores.expired {
+        log::warn(format!(
+            "ignore entry for {} expired on {}: it no longer hides its finding",
+            rule.id,
+            rule.expires.as_deref().unwrap_or("?")
+        ));
+    }
+    let report = Report {
+        inventories: &inventories,
+        containers: &audited,
+        findings: &findings,
+        policy: &config.policy,
+        expired: &ignores.expired,
+        warnings: &warnings,
+    };
+    // The full report file is written before the gate is applied: a failing
+    // CI run still leaves the report to read.
+    if let Some((path, format)) = &config.output {
+        write_atomically(ctx, path, &report.render(*format, false))?;
+    }
+    print!("{}", report.render(config.format, use_color(config)));
+    let failing = config.policy.failing(&findings);
+    if let Some(level) = config.policy.fail_on.filter(|_| !failing.is_empty()) {
+        return Err(Error::failed(format!(
+            "{} finding{} at or above {level} (--fail-on {level})",
+            failing.len(),
+            if failing.len() == 1 { "" } else { "s" }
+        ))
+        .with_exit_code(config.exit_code));
+    }
+    Ok(())
+}
+
+fn use_color(config: &Config) -> bool {
+    match config.color.as_str() {
+        "always" => true,
+        "never" => false,
+        // The plugin cannot see whether stdout is a terminal; it sees TERM
+        // and NO_COLOR only when the task passes them (env = [...]).
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").is_ok_and(|t| !t.is_empty() && t != "dumb")
+        }
+    }
+}
+
+/// The compiled database: from the cache when its inputs are unchanged,
+/// otherwise compiled from the inputs (and cached when a cache is set).
+fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
+    let started = Instant::now();
+    let files = load::input_files(&config.advisories).map_err(load_error)?;
+    let digest = load::digest(&files, FORMAT_VERSION);
+    let cache_file = config
+        .cache
+        .as_ref()
+        .map(|dir| format!("{dir}/advisories-{}.db", &digest[..16]));
+    if let Some(path) = &cache_file
+        && let Ok(bytes) = fs::read(path)
+    {
+        match Database::from_bytes(&bytes) {
+            Ok(db) => {
+                log::debug(format!(
+                    "advisories: {} from {path} in {:?}",
+                    db.advisories.len(),
+                    started.elapsed()
+                ));
+                return Ok(db);
+            }
+            Err(e) => log::warn(format!("{path}: unreadable cache ({e}); compiling again")),
+        }
+    }
+
+    let db = Database::build(load::load(&files).map_err(load_error)?);
+    log::info(format!(
+        "advisories: compiled {} from {} file{} in {:.1?}",
+        db.advisories.len(),
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        started.elapsed()
+    ));
+    if let (Some(path), Some(dir), false) = (&cache_file, &config.cache, ctx.dry_run()) {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
+        db.save(Path::new(path))
+            .map_err(|e| Error::io(path, Access::Write, e))?;
+        // Older compiled databases are stale now.
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let own = Path::new(path)
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy() == name);
+                if name.starts_with("advisories-") && name.ends_with(".db") && !own {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    Ok(db)
+}
+
+fn load_error(e: load::LoadError) -> Error {
+    match e {
+        load::LoadError::Io { path, source } => Error::io(path, Access::Read, source),
+        other => Error::invalid_input(other.to_string()),
+    }
+}
+
+/// The distinct images of the stack's containers.
+fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
+    let mut images: Vec<String> = container::list(&config.containers)?
+        .into_iter()
+        .map(|c| c.image)
+        .collect();
+    images.sort();
+    images.dedup();
+    if images.is_empty() {
+        return Err(Error::not_found(format!(
+            "no containers match `{}` among the granted ones: name images, or use --input / --rootfs",
+            config.containers
+        )));
+    }
+    Ok(images.into_iter().map(Target::Image).collect())
+}
+
+fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inventory>, Error> {
+    let started = Instant::now();
+    let found = match target {
+        Target::Archive(path) => {
+            archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?
+        }
+        Target::Rootfs(dir) => {
+            vec![rootfs::read(Path::new(dir)).map_err(|e| Error::io(dir, Access::Read, e))?]
+        }
+        Target::Image(image) => {
+            let Some(cache) = &config.cache else {
+                return Err(Error::invalid_input(format!(
+                    "task `{}` scans image `{image}` but has no config.cache: the host exports the image into that directory (grant it in allow.write)",
+                    ctx.task()
+                )));
+            };
+            if ctx.dry_run() {
+                log::info(format!("would export and scan image {image}"));
+                return Ok(Vec::new());
+            }
+            let dir = format!("{cache}/images");
+            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, Access::Write, e))?;
+            let file = format!("{dir}/{}.tar", file_part(image));
+            let progress = log::Progress::start(format!("exporting {image}"), None);
+            let exported = container::image_export(image, &file, Compression::None);
+            progress.finish(None);
+            exported?;
+            let result = archive::read(Path::new(&file));
+            // The export is as large as the image: never keep it.
+            let _ = fs::remove_file(&file);
+            let mut found = result.map_err(|e| archive_error(&file, e))?;
+            for inventory in &mut found {
+                inventory.target = image.clone();
+            }
+            found
+        }
+    };
+    for i in &found {
+        log::debug(format!(
+            "{}: {} packages in {:.1?}",
+            i.target,
+            i.packages.len(),
+            started.elapsed()
+        ));
+    }
+    Ok(found)
+}
+
+fn archive_error(path: &str, e: archive::ArchiveError) -> Error {
+    match e {
+        archive::ArchiveError::Io { source, .. } => Error::io(path, Access::Read, source),
+        other => Error::invalid_input(other.to_string()),
+    }
+}
+
+fn file_part(image: &str) -> String {
+    image
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes `text` to `path` through a temporary file, so a report is either
+/// whole or absent.
+fn write_atomically(ctx: &Context, path: &str, text: &str) -> Result<(), Error> {
+    if ctx.dry_run() {
+        log::info(format!("would write {path}"));
+        return Ok(());
+    }
+    let p = Path::new(path);
+    let tmp = match (p.parent(), p.file_name()) {
+        (Some(dir), Some(name)) => dir.join(format!(".{}.partial", name.to_string_lossy())),
+        _ => {
+            return Err(Error::invalid_input(format!(
+                "--output {path}: not a file path"
+            )));
+        }
+    };
+    fs::write(&tmp, text).map_err(|e| Error::io(path, Access::Write, e))?;
+    fs::rename(&tmp, p).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, Access::Write, e)
+    })?;
+    Ok(())
+}
