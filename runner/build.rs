@@ -13,7 +13,11 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 /// Plugins embedded in the binary: (name, crate). One line per built-in.
-const BUILTINS: &[(&str, &str)] = &[("hello", "hello"), ("backup", "backup")];
+const BUILTINS: &[(&str, &str)] = &[
+    ("hello", "hello"),
+    ("backup", "backup"),
+    ("sanitize", "sanitize"),
+];
 
 /// Guest programs used only by the tests (crate name → constant name).
 const TEST_PROGRAMS: &[(&str, &str)] = &[("test-programs", "FIXTURE")];
