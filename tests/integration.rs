@@ -24,4 +24,5 @@ mod plugin_new;
 mod plugins;
 mod python_plugin;
 mod sandbox;
+mod sanitize;
 mod scheduling;
