@@ -50,7 +50,11 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         });
         println!(
             "would {from}, mask {} columns{sampling}, and write {output} with {}",
-            policy.columns.len(),
+            policy
+                .columns
+                .iter()
+                .filter(|r| r.rule != engine::Rule::Keep)
+                .count(),
             manifest::path_for(&output)
         );
         return Ok(());
