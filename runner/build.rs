@@ -18,6 +18,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("backup", "backup"),
     ("scan", "scan"),
     ("chaos", "chaos"),
+    ("sanitize", "sanitize"),
     ("quickstart", "quickstart"),
 ];
 

@@ -28,5 +28,6 @@ mod plugins;
 mod python_plugin;
 mod quickstart;
 mod sandbox;
+mod sanitize;
 mod scan;
 mod scheduling;

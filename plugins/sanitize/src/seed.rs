@@ -1,0 +1,108 @@
+//! `mode = "seed"`: restore a sanitized snapshot into a dev database,
+//! replacing it. A snapshot is restored only when its manifest is there,
+//! well-formed, and matches the file byte for byte: an unsanitized dump
+//! copied into the snapshot directory is refused.
+
+use run_plugin_sdk::container::{self, ExecRequest};
+use run_plugin_sdk::{Context, Error, log, prompt};
+
+use crate::config::Config;
+use crate::manifest;
+
+pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
+    let (container, database) = config.target.clone().expect("seed mode has a target");
+    let data = config.path(&config.file());
+    let manifest = manifest::verify(&data)?;
+    log::info(format!(
+        "{data}: sanitized from {} (policy {}, key id {}), sha256 verified",
+        manifest.source,
+        &manifest.policy_digest[..12],
+        manifest.key_id
+    ));
+    let details = container::inspect(&container)?;
+    if !details.running || details.paused {
+        return Err(Error::failed(format!(
+            "container `{container}` is {}; start it to seed it",
+            details.state
+        )));
+    }
+    if ctx.dry_run() {
+        println!("would replace database `{database}` in container `{container}` with {data}");
+        return Ok(());
+    }
+    let question = format!("Replace database `{database}` in {container} with {data}?");
+    if !prompt::confirm(&question, None)? {
+        return Err(Error::failed(format!(
+            "not seeding: declined; database `{database}` in container `{container}` is unchanged"
+        )));
+    }
+    let ident = quoted_identifier(&database);
+    psql(
+        config,
+        &container,
+        ExecRequest::new([
+            "psql",
+            "-U",
+            &config.user,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-d",
+            "postgres",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {ident} WITH (FORCE)"),
+            "-c",
+            &format!("CREATE DATABASE {ident}"),
+        ]),
+        "recreating the database",
+    )?;
+    psql(
+        config,
+        &container,
+        ExecRequest::new([
+            "psql",
+            "-U",
+            &config.user,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-d",
+            &database,
+        ])
+        .stdin_file(data.clone()),
+        "restoring the snapshot",
+    )?;
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows_after).sum();
+    println!(
+        "seeded database `{database}` in container `{container}` from {data} ({rows} rows, key id {})",
+        manifest.key_id
+    );
+    Ok(())
+}
+
+fn psql(_config: &Config, container: &str, request: ExecRequest, what: &str) -> Result<(), Error> {
+    let result = container::exec(container, &request).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("{what} in container `{container}` failed: {e}"),
+        )
+    })?;
+    if !result.success() {
+        let stderr = result.stderr_text();
+        return Err(Error::failed(format!(
+            "{what} in container `{container}` failed: psql exited with {}: {}",
+            result.exit_code,
+            if stderr.is_empty() {
+                "no message"
+            } else {
+                &stderr
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// `name` as a quoted SQL identifier.
+fn quoted_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
