@@ -163,16 +163,16 @@ fn a_path_plugin_shows_its_parameters() {
 }
 
 #[test]
-fn long_parameter_lists_do_not_push_every_description_right() {
+fn long_parameter_lists_collapse_into_options() {
     Test::new()
         .tasks(
-            "[tasks.a]\ndescription = \"short\"\ncommand = \"true\"\n\n[tasks.restore-the-database]\ndescription = \"long\"\nplugin = \"backup\"\n",
+            "[tasks.a]\ndescription = \"short\"\ncommand = \"true\"\n\n[tasks.restore]\ndescription = \"long\"\nplugin = \"backup\"\n",
         )
         .args(&["--list"])
         .stdout(
             "Available tasks:
-    a  short (unsandboxed)
-    restore-the-database [BACKUP] [--latest] [--verify] [--stop]  long
+    a                           short (unsandboxed)
+    restore [BACKUP] [OPTIONS]  long
 ",
         )
         .run();

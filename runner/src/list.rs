@@ -9,7 +9,7 @@ use anstyle::{AnsiColor, Style};
 use serde_json::json;
 
 use crate::config::model::{Action, Task, TaskFile};
-use crate::plugin::descriptors::Known;
+use crate::plugin::descriptors::{Known, ParamKind};
 use crate::report::plugin_name;
 use crate::ui::paint;
 
@@ -18,15 +18,29 @@ pub const SCHEMA: &str = "run.list/v1";
 /// Widest name-and-parameters column before descriptions stop being aligned.
 const MAX_ALIGN: usize = 36;
 
-/// `restore [--latest] [BACKUP]`: the name and the plugin's parameters.
+/// `greet [--name VALUE]`: the name and the plugin's parameters. When they
+/// would not fit the aligned column, flags and options collapse into
+/// `[OPTIONS]` (positionals stay): `run TASK --help` and completion list them.
 fn synopsis(task: &Task, known: Option<&Known>) -> (String, usize) {
-    let params: Vec<String> = known
-        .map(|k| k.parameters.iter().map(|p| p.synopsis()).collect())
-        .unwrap_or_default();
-    let plain = std::iter::once(task.name.clone())
-        .chain(params.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let params = known.map_or(&[][..], |k| &k.parameters[..]);
+    let join = |parts: Vec<String>| {
+        std::iter::once(task.name.clone())
+            .chain(parts)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut plain = join(params.iter().map(|p| p.synopsis()).collect());
+    if plain.chars().count() > MAX_ALIGN {
+        let mut parts: Vec<String> = params
+            .iter()
+            .filter(|p| p.kind == ParamKind::Positional)
+            .map(|p| p.synopsis())
+            .collect();
+        if params.iter().any(|p| p.kind != ParamKind::Positional) {
+            parts.push("[OPTIONS]".to_owned());
+        }
+        plain = join(parts);
+    }
     let width = plain.chars().count();
     (plain, width)
 }

@@ -43,7 +43,8 @@ enum Mode {
     Select { default: Option<usize> },
     Container,
     StdoutFlood { kb: u64 },
-    ContainerCall(container_call::Call),
+    // Boxed: the call is far larger than every other mode.
+    ContainerCall(Box<container_call::Call>),
 }
 
 impl Plugin for Fixture {
@@ -132,7 +133,7 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::StdoutFlood { kb } => flood(kb),
-            Mode::ContainerCall(call) => container_call::run(call),
+            Mode::ContainerCall(call) => container_call::run(*call),
         }
     }
 }
