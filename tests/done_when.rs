@@ -19,7 +19,7 @@ fn list_shows_both_tasks_with_descriptions() {
     Test::new()
         .tasks(TASKS)
         .args(&["--list"])
-        .stdout("Available tasks:\n    greet  Say hello and leave a note\n    all    Everything\n")
+        .stdout("Available tasks:\n    greet [--name VALUE]  Say hello and leave a note\n    all                   Everything\n")
         .run();
 }
 
