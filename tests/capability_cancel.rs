@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::images::Container;
+use crate::support::running::Running;
 use crate::test::Test;
 
 fn interrupt(pid: u32, signal: &str) {
@@ -96,4 +97,32 @@ fn without_a_listening_plugin_an_interrupt_stops_at_once() {
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(interrupted.elapsed() < Duration::from_secs(5));
     assert!(!stderr.contains("waiting up to"), "{stderr}");
+}
+
+#[test]
+fn a_second_interrupt_stops_a_plugin_that_is_still_cleaning_up() {
+    let test = Test::new().tasks(
+        "[tasks.hold]\nplugin = \"{fixture}\"\nconfig = { mode = \"slow-cleanup\", ms = 60000 }\n",
+    );
+    let mut run = Running::start(&test, &["hold"]);
+    run.wait_for("holding until cancelled");
+    run.signal("-INT");
+    run.wait_for("waiting up to 30s for 1 plugin(s) to clean up");
+    run.wait_for("cleaning up for 60000 ms");
+    let again = Instant::now();
+    run.signal("-INT");
+    let (status, stderr) = run.finish();
+    assert_eq!(status, Some(130), "{stderr}");
+    assert!(
+        again.elapsed() < Duration::from_secs(5),
+        "the second interrupt did not stop the run at once: {:?}\n{stderr}",
+        again.elapsed()
+    );
+    assert!(
+        stderr.contains(
+            "interrupted again; stopping now, without waiting for 1 plugin(s) still cleaning up"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cleaned up"), "{stderr}");
 }

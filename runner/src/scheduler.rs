@@ -194,7 +194,12 @@ async fn grace_period(ui: &Ui) {
         () = tokio::time::sleep(cancel::GRACE) => {
             ui.progress.suspend(|| eprintln!("run: the grace period is over; stopping"));
         }
-        () = shutdown_signal() => {}
+        () = shutdown_signal() => {
+            let left = cancel::graceful_plugins();
+            ui.progress.suspend(|| eprintln!(
+                "run: interrupted again; stopping now, without waiting for {left} plugin(s) still cleaning up"
+            ));
+        }
     }
 }
 

@@ -35,6 +35,7 @@ pub mod container;
 mod context;
 mod descriptor;
 mod error;
+pub mod lock;
 pub mod log;
 pub mod netns;
 pub mod prompt;

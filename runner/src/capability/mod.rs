@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod container;
 pub mod env;
 pub mod files;
+pub mod lock;
 pub mod log;
 pub mod network;
 pub mod prompt;
@@ -25,6 +26,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         &mut s.container
     })?;
     bindings::cancel::add_to_linker::<HostState, cancel::Cancel>(linker, |s| &mut s.cancel)?;
+    bindings::lock::add_to_linker::<HostState, lock::Lock>(linker, |s| &mut s.lock)?;
     Ok(())
 }
 

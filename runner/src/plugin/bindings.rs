@@ -9,4 +9,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::runner::plugin::handler;
-pub use self::runner::plugin::{cancel, container, log, prompt, types};
+pub use self::runner::plugin::{cancel, container, lock, log, prompt, types};

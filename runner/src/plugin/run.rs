@@ -13,7 +13,8 @@ use super::engine::{self, MAX_MEMORY};
 use super::state::{HostState, MemoryLimiter};
 use crate::capability::container::StackGrants;
 use crate::capability::{
-    self, container::ContainerHost, files, log::LogHost, network, prompt::PromptHost,
+    self, container::ContainerHost, files, lock::LockHost, log::LogHost, network,
+    prompt::PromptHost,
 };
 use crate::config::model::{Grants, Task};
 use crate::task_error::TaskError;
@@ -92,6 +93,7 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         limits: MemoryLimiter::new(memory_limit),
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
+        lock: LockHost::new(&task.name, preopens.clone(), inv.dry_run),
         container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
             .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?
             .with_stack(StackGrants::new(&grants).map_err(TaskError::Host)?),
@@ -169,6 +171,7 @@ pub async fn describe(
         container: ContainerHost::new(plugin, &[], Vec::new(), true)
             .map_err(|e| TaskError::Host(e.to_string()))?,
         cancel: Default::default(),
+        lock: LockHost::none(plugin),
     };
     let mut store = new_store(state)?;
     let pre = prepare(component, plugin)?;

@@ -5,7 +5,7 @@ use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capability::{
-    cancel::CancelHost, container::ContainerHost, log::LogHost, prompt::PromptHost,
+    cancel::CancelHost, container::ContainerHost, lock::LockHost, log::LogHost, prompt::PromptHost,
 };
 
 pub struct HostState {
@@ -16,6 +16,7 @@ pub struct HostState {
     pub prompt: PromptHost,
     pub container: ContainerHost,
     pub cancel: CancelHost,
+    pub lock: LockHost,
 }
 
 impl WasiView for HostState {

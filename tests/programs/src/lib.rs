@@ -24,25 +24,69 @@ struct Fixture;
 #[serde(tag = "mode", rename_all = "kebab-case")]
 enum Mode {
     Noop,
-    Echo { append: Option<String> },
-    Read { path: String },
-    Write { path: String, content: String },
-    List { path: String },
-    SymlinkRead { path: String },
+    Echo {
+        append: Option<String>,
+    },
+    Read {
+        path: String,
+    },
+    Write {
+        path: String,
+        content: String,
+    },
+    List {
+        path: String,
+    },
+    SymlinkRead {
+        path: String,
+    },
     Env,
-    EnvGet { name: String },
-    Connect { addr: String },
-    Resolve { host: String },
+    EnvGet {
+        name: String,
+    },
+    Connect {
+        addr: String,
+    },
+    Resolve {
+        host: String,
+    },
     Loop,
-    Sleep { ms: u64 },
-    Memory { mb: u64 },
+    Sleep {
+        ms: u64,
+    },
+    /// Listens for cancellation until the run is cancelled, then spends `ms`
+    /// cleaning up, deaf to further interrupts (a plugin slow to undo).
+    SlowCleanup {
+        ms: u64,
+    },
+    /// Takes the lock on `path` (waiting up to `wait-ms`), then holds it `hold-ms`.
+    #[serde(rename_all = "kebab-case")]
+    Lock {
+        path: String,
+        #[serde(default)]
+        wait_ms: u64,
+        #[serde(default)]
+        hold_ms: u64,
+    },
+    Memory {
+        mb: u64,
+    },
     Trap,
-    Fail { code: Option<u8>, message: String },
+    Fail {
+        code: Option<u8>,
+        message: String,
+    },
     Log,
-    Confirm { default: Option<bool> },
-    Select { default: Option<usize> },
+    Confirm {
+        default: Option<bool>,
+    },
+    Select {
+        default: Option<usize>,
+    },
     Container,
-    StdoutFlood { kb: u64 },
+    StdoutFlood {
+        kb: u64,
+    },
     // Boxed: the call is far larger than every other mode.
     ContainerCall(Box<container_call::Call>),
 }
@@ -86,6 +130,25 @@ impl Plugin for Fixture {
             Mode::Sleep { ms } => {
                 std::thread::sleep(Duration::from_millis(ms));
                 println!("slept {ms} ms");
+                Ok(())
+            }
+            Mode::SlowCleanup { ms } => {
+                eprintln!("holding until cancelled");
+                while !run_plugin_sdk::cancel::sleep(Duration::from_secs(60)) {}
+                eprintln!("cleaning up for {ms} ms");
+                std::thread::sleep(Duration::from_millis(ms));
+                eprintln!("cleaned up");
+                Ok(())
+            }
+            Mode::Lock {
+                path,
+                wait_ms,
+                hold_ms,
+            } => {
+                run_plugin_sdk::lock::acquire(&path, Duration::from_millis(wait_ms))?;
+                eprintln!("locked {path}");
+                std::thread::sleep(Duration::from_millis(hold_ms));
+                println!("done with {path}");
                 Ok(())
             }
             Mode::Memory { mb } => memory(mb),
