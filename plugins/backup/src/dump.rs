@@ -4,11 +4,11 @@
 //! then checked in a throwaway container (see [`verify`]).
 
 use run_plugin_sdk::container::{self, Compression, ContainerDetails, ExecRequest, ExecResult};
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, log};
 
 use crate::config::Config;
 use crate::manifest::{self, Kind, Manifest};
-use crate::time::Timestamp;
 use crate::{require_running, retention, unique_file, verify};
 
 /// The last line pg_dumpall writes; without it the dump was cut short.

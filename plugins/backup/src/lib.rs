@@ -26,7 +26,6 @@ mod manifest;
 mod restore;
 mod retention;
 mod snapshot;
-mod time;
 mod verify;
 
 use std::fs;

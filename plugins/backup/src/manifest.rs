@@ -11,12 +11,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Access, Context, Error, log};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::time::Timestamp;
 
 pub const SCHEMA: &str = "run.backup/v1";
 

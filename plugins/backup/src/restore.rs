@@ -3,12 +3,12 @@
 //! `restore-snapshot`.
 
 use run_plugin_sdk::container::{self, Compression, ExecRequest};
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, log, prompt};
 
 use crate::config::Config;
 use crate::manifest::{self, Entry, Kind};
 use crate::require_running;
-use crate::time::Timestamp;
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     // One series per configured database, or the whole cluster.
@@ -65,24 +65,11 @@ pub fn load(
         .stdin_file(config.path(file))
         .stdin_compression(Compression::Zstd);
     log::info(format!("restoring {file} into container `{container}`"));
-    let result = container::exec(container, &request).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!("restoring {file} into container `{container}` failed: {e}"),
-        )
-    })?;
-    if !result.success() {
-        let stderr = result.stderr_text();
-        return Err(Error::failed(format!(
-            "restoring {file} into container `{container}` failed: psql exited with {}: {}",
-            result.exit_code,
-            if stderr.is_empty() {
-                "no message"
-            } else {
-                &stderr
-            }
-        )));
-    }
+    container::exec_ok(
+        container,
+        &request,
+        &format!("restoring {file} into container `{container}`"),
+    )?;
     Ok(())
 }
 

@@ -82,7 +82,7 @@ fn remove(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
 mod tests {
     use super::doomed;
     use crate::manifest::{Entry, Kind, Manifest, SCHEMA};
-    use crate::time::Timestamp;
+    use run_plugin_sdk::time::Timestamp;
 
     fn entry(file: &str, pinned: bool, size_ok: bool) -> Entry {
         Entry {

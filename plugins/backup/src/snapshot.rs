@@ -3,11 +3,11 @@
 //! (or stopped), and put back while it is stopped.
 
 use run_plugin_sdk::container::{self, Compression, ContainerDetails};
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, log, prompt};
 
 use crate::config::Config;
 use crate::manifest::{self, Kind, Manifest};
-use crate::time::Timestamp;
 use crate::{restore, retention, unique_file};
 
 pub fn snapshot(ctx: &Context, config: &Config) -> Result<(), Error> {

@@ -12,13 +12,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use run_plugin_sdk::container::{self, ContainerDetails, CreateRequest, ExecRequest};
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, ErrorKind, log};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::manifest::Manifest;
 use crate::restore::{self, quoted_identifier};
-use crate::time::Timestamp;
 
 /// How long the throwaway may take to become healthy, and then to accept
 /// connections.

@@ -81,24 +81,11 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
 }
 
 fn psql(_config: &Config, container: &str, request: ExecRequest, what: &str) -> Result<(), Error> {
-    let result = container::exec(container, &request).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!("{what} in container `{container}` failed: {e}"),
-        )
-    })?;
-    if !result.success() {
-        let stderr = result.stderr_text();
-        return Err(Error::failed(format!(
-            "{what} in container `{container}` failed: psql exited with {}: {}",
-            result.exit_code,
-            if stderr.is_empty() {
-                "no message"
-            } else {
-                &stderr
-            }
-        )));
-    }
+    container::exec_ok(
+        container,
+        &request,
+        &format!("{what} in container `{container}`"),
+    )?;
     Ok(())
 }
 

@@ -187,25 +187,11 @@ fn pg_dump(config: &Config, container: &str, database: &str, raw: &str) -> Resul
         "running `{}` in container `{container}`",
         command.join(" ")
     ));
-    let result =
-        container::exec(container, &ExecRequest::new(command).stdout_file(raw)).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("dumping container `{container}` failed: {e}"),
-            )
-        })?;
-    let stderr = result.stderr_text();
-    if !result.success() {
-        return Err(Error::failed(format!(
-            "pg_dump in container `{container}` failed with exit code {}: {}",
-            result.exit_code,
-            if stderr.is_empty() {
-                "no message"
-            } else {
-                &stderr
-            }
-        )));
-    }
+    let result = container::exec_ok(
+        container,
+        &ExecRequest::new(command).stdout_file(raw),
+        &format!("dumping container `{container}`"),
+    )?;
     if !String::from_utf8_lossy(&result.stdout_tail).contains(COMPLETE_MARKER) {
         return Err(Error::failed(format!(
             "the dump of container `{container}` is truncated: pg_dump exited 0 after {} bytes without `{COMPLETE_MARKER}`",

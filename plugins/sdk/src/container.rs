@@ -713,6 +713,41 @@ pub fn exec(name: &str, request: &ExecRequest) -> Result<ExecResult, Error> {
         .map_err(error)
 }
 
+/// Runs a command like [`exec`], but a non-zero exit is an error too. `what`
+/// names the step for people (``restoring all.sql.zst into container `db` ``);
+/// both failures read `WHAT failed: …`, an exit with the program, its code
+/// and its stderr.
+///
+/// ```no_run
+/// use run_plugin_sdk::container::{exec_ok, ExecRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let request = ExecRequest::new(["psql", "-U", "postgres", "-c", "SELECT 1"]);
+/// exec_ok("db", &request, "checking the server in container `db`")?;
+/// # Ok(()) }
+/// ```
+pub fn exec_ok(name: &str, request: &ExecRequest, what: &str) -> Result<ExecResult, Error> {
+    let result = exec(name, request)
+        .map_err(|e| Error::new(e.kind(), format!("{what} failed: {}", e.message())))?;
+    if !result.success() {
+        let program = request
+            .command
+            .first()
+            .map_or("the command", String::as_str);
+        let stderr = result.stderr_text();
+        let stderr = stderr.trim();
+        return Err(Error::failed(format!(
+            "{what} failed: {program} exited with {}: {}",
+            result.exit_code,
+            if stderr.is_empty() {
+                "no message"
+            } else {
+                stderr
+            }
+        )));
+    }
+    Ok(result)
+}
+
 /// Starts container `name`.
 ///
 /// ```no_run

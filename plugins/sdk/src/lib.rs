@@ -40,6 +40,7 @@ pub mod log;
 pub mod netns;
 pub mod prompt;
 pub mod stack;
+pub mod time;
 
 pub use context::Context;
 pub use descriptor::{Capability, Descriptor, Parameter, ParameterKind};
