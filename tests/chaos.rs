@@ -10,13 +10,12 @@
 //! Needs a Docker Engine and the test images (`images::ensure()` builds them,
 //! run-test/chaos-helper:latest included).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::support::images::{self, BUSYBOX, Container, POSTGRES, docker, docker_output};
+use crate::support::running::Running;
 use crate::test::Test;
 
 const HELPER: &str = "run-test/chaos-helper:latest";
@@ -61,81 +60,6 @@ fn addr(c: &Container) -> SocketAddr {
 /// Runs `run ARGS` in the test's directory (which keeps its files across runs).
 fn run(test: &Test, args: &[&str]) -> std::process::Output {
     test.command().args(args).output().unwrap()
-}
-
-/// A `run` started in the background, its stderr read line by line.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(test: &Test, args: &[&str]) -> Running {
-        let mut command = test.command();
-        command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a stderr line containing `text`.
-    fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = line.contains(text);
-                    self.seen.push(line);
-                    if found {
-                        return;
-                    }
-                }
-                Err(_) => panic!("no {text:?} on stderr; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        assert!(
-            std::process::Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    /// Waits for the exit; returns the status code and all of stderr.
-    fn finish(mut self) -> (Option<i32>, String) {
-        let status = self.child.wait().unwrap();
-        let mut rest = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            let _ = out.read_to_string(&mut rest);
-        }
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.seen.push(line);
-        }
-        (
-            status.code(),
-            format!("{}\n--- stdout\n{rest}", self.seen.join("\n")),
-        )
-    }
 }
 
 /// iptables rules and qdiscs in `c`'s network namespace, seen by a probe
@@ -569,15 +493,21 @@ fn after_sigkill_of_the_runner_recover_undoes_everything() {
     assert!(!test.path(".chaos/journal.json").exists());
 }
 
+/// A chaos run holding `c` paused for 300 s, once the pause is applied.
+fn paused_by_a_run(test: &Test, c: &Container) -> Running {
+    let mut run = Running::start(
+        test,
+        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
+    );
+    run.wait_for("chaos: applied");
+    run
+}
+
 #[test]
 fn the_next_chaos_task_undoes_what_a_killed_run_left() {
     let c = Container::busybox("run-test-chaos-kill9", &[]);
     let test = Test::new().tasks(&tasks(&[&c.name], ""));
-    let mut pause = Running::start(
-        &test,
-        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
-    );
-    pause.wait_for("chaos: applied");
+    let pause = paused_by_a_run(&test, &c);
     pause.signal("-KILL");
     pause.finish();
     assert_eq!(
@@ -594,6 +524,89 @@ fn the_next_chaos_task_undoes_what_a_killed_run_left() {
     );
     assert_eq!(c.inspect("{{.State.Status}}"), "running");
     assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn kill_sends_the_asked_signal() {
+    // sh as PID 1 gets SIGTERM only through its trap, which exits 3: a
+    // SIGKILL (the default) would end it with 137 and print nothing.
+    let c = Container::run(
+        "run-test-chaos-signal",
+        &[],
+        BUSYBOX,
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 3' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut kill = Running::start(
+        &test,
+        &[
+            "chaos",
+            "kill",
+            "--target",
+            &c.name,
+            "--signal",
+            "SIGTERM",
+            "--duration",
+            "3s",
+        ],
+    );
+    kill.wait_for("chaos: applied");
+    let start = Instant::now();
+    while c.inspect("{{.State.Status}}") != "exited" {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "SIGTERM did not end it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        c.inspect("{{.State.ExitCode}}"),
+        "3",
+        "ended by its TERM trap"
+    );
+    let (status, log) = kill.finish();
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains("killed with SIGTERM"), "{log}");
+    assert_eq!(c.inspect("{{.State.Status}}"), "running", "started again");
+    assert!(c.logs().contains("got TERM"));
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_leaves_the_first_ones_faults_alone() {
+    let c = Container::busybox("run-test-chaos-owner", &[]);
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let first = paused_by_a_run(&test, &c);
+    // `--recover` would undo every fault in the journal: the live one is not
+    // a leftover, so the second run must stop instead.
+    let out = run(&test, &["chaos", "--recover"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`.chaos/journal.lock` is locked by pid ")
+            && stderr.contains(", task chaos, since ")
+            && stderr.contains("another chaos run is using the journal in `.chaos`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        c.inspect("{{.State.Paused}}"),
+        "true",
+        "the first run's fault is untouched"
+    );
+    first.signal("-INT");
+    let (status, log) = first.finish();
+    assert_eq!(status, Some(130), "{log}");
+    assert_eq!(c.inspect("{{.State.Paused}}"), "false");
+    // The lock went with the first run: the next one goes ahead.
+    let out = run(&test, &["chaos", "--recover"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -639,8 +652,9 @@ fn the_helper_image_and_targets_must_be_granted() {
     assert_restored(&c);
 }
 
-/// A PostgreSQL primary and a streaming replica of it (pg_basebackup).
-fn primary_and_replica() -> (Container, Container) {
+/// A PostgreSQL primary and a streaming replica of it (pg_basebackup); the
+/// replica is started with `replica_args` besides its own.
+fn primary_and_replica(replica_args: &[&str]) -> (Container, Container) {
     let primary = Container::postgres("run-test-chaos-pg-primary");
     let out = primary.exec(&[
         "sh",
@@ -655,14 +669,12 @@ fn primary_and_replica() -> (Container, Container) {
          'pg_basebackup -h {} -U postgres -D \"$PGDATA\" -R -X stream && exec postgres -D \"$PGDATA\"'",
         primary.ip()
     );
+    let password = format!("PGPASSWORD={}", images::POSTGRES_PASSWORD);
+    let mut args = vec!["-e", &password, "--entrypoint", "sh"];
+    args.extend_from_slice(replica_args);
     let replica = Container::run(
         "run-test-chaos-pg-replica",
-        &[
-            "-e",
-            &format!("PGPASSWORD={}", images::POSTGRES_PASSWORD),
-            "--entrypoint",
-            "sh",
-        ],
+        &args,
         POSTGRES,
         &["-c", &script],
     );
@@ -671,32 +683,64 @@ fn primary_and_replica() -> (Container, Container) {
     (primary, replica)
 }
 
-fn drill_tasks(primary: &Container, replica: &Container) -> String {
+/// Makes every commit on `primary` wait for the replica's flush: what zero
+/// data loss on failover needs (with asynchronous replication the last
+/// acknowledged writes can be lost, and the drill would say so).
+fn synchronous(primary: &Container) {
+    primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'");
+    primary.psql("SELECT pg_reload_conf()");
+    let start = Instant::now();
+    while primary.psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") != "1"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the replica never became synchronous"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Promotion without an orchestrator, for `drill_tasks`.
+const PROMOTE: &str = r#", promote = ["psql", "-U", "postgres", "-c", "SELECT pg_promote()"]"#;
+
+/// A drill task; `extra` adds fields to the drill table, `allow` to the grants.
+fn drill_tasks(primary: &Container, replica: &Container, extra: &str, allow: &str) -> String {
     format!(
         r#"[tasks.test-failover]
 plugin = "chaos"
-config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], fault = "kill", promote = ["psql", "-U", "postgres", "-c", "SELECT pg_promote()"], rows = 300, catch-up = "3s", timeout = "30s" }} }}
-allow = {{ containers = ["{p}", "{r}"], write = [".chaos"] }}
+config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], rows = 300, timeout = "30s"{extra} }} }}
+allow = {{ containers = ["{p}", "{r}"], write = [".chaos"]{allow} }}
 "#,
         p = primary.name,
         r = replica.name
     )
 }
 
-#[test]
-fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
-    let (primary, replica) = primary_and_replica();
-    primary.psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
-    let test = Test::new().tasks(&drill_tasks(&primary, &replica));
-    let out = run(&test, &["test-failover", "--json"]);
+/// The JSON report a `--json` run printed.
+fn json_report(out: &std::process::Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.find('{').unwrap_or_else(|| {
+        panic!(
+            "no report:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(&stdout[start..]).unwrap()
+}
+
+#[test]
+fn a_failover_drill_under_write_load_loses_nothing_with_a_synchronous_replica() {
+    let (primary, replica) = primary_and_replica(&[]);
+    synchronous(&primary);
+    primary.psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
+    let test = Test::new().tasks(&drill_tasks(&primary, &replica, PROMOTE, ""));
+    let out = run(&test, &["test-failover", "--json"]);
+    let report = json_report(&out);
     assert!(
         out.status.success(),
-        "{stdout}\n{}",
+        "{report:#}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let start = stdout.find('{').unwrap();
-    let report: serde_json::Value = serde_json::from_str(&stdout[start..]).unwrap();
     assert_eq!(report["outcome"], "ok");
     assert!(report["time_to_detect_ms"].as_u64().is_some(), "{report}");
     assert!(
@@ -708,20 +752,28 @@ fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
         report["faults"][0]["undone_at_ms"].as_u64().is_some(),
         "healed: {report}"
     );
+    let acked = report["writes_acknowledged"].as_u64().unwrap();
+    assert!(acked >= 300, "the fault came after 300 writes: {report}");
+    assert_eq!(report["writes_missing"], 0, "{report}");
     assert_eq!(
         replica.psql("SELECT pg_is_in_recovery()"),
         "f",
         "the replica was promoted"
     );
     assert_eq!(replica.psql("SELECT count(*) FROM orders"), "1000");
-    assert_eq!(
-        replica.psql("SELECT count(*) FROM chaos_drill"),
-        "301",
-        "300 rows of load, one written after the failover"
+    let rows: u64 = replica
+        .psql("SELECT count(*) FROM chaos_drill")
+        .parse()
+        .unwrap();
+    assert!(
+        rows > acked,
+        "every acknowledged write plus the one after the failover: {rows} rows, {acked} acknowledged"
     );
     let events = report["events"].to_string();
     assert!(
-        events.contains("accepts writes") && events.contains("new leader"),
+        events.contains("write load running")
+            && events.contains("accepts writes")
+            && events.contains("new leader"),
         "{events}"
     );
     assert_eq!(
@@ -729,12 +781,19 @@ fn a_failover_drill_loses_nothing_with_a_streaming_replica() {
         "running",
         "the old primary is started again"
     );
+    assert_eq!(
+        primary
+            .exec(&["sh", "-c", "ls /tmp | grep -c run-chaos-load || true"])
+            .stdout,
+        b"0\n",
+        "the load's files are removed"
+    );
     assert!(!test.path(".chaos/journal.json").exists());
 }
 
 #[test]
-fn a_drill_with_a_lagging_replica_lists_the_lost_rows() {
-    let (primary, replica) = primary_and_replica();
+fn a_drill_with_a_lagging_replica_lists_the_lost_writes() {
+    let (primary, replica) = primary_and_replica(&[]);
     primary.psql("CREATE TABLE chaos_drill (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text); INSERT INTO chaos_drill (note) VALUES ('before')");
     let start = Instant::now();
     while replica.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'chaos_drill'") != "1" {
@@ -744,26 +803,82 @@ fn a_drill_with_a_lagging_replica_lists_the_lost_rows() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Deliberate loss: the replica stops receiving WAL, so the drill's writes never reach it.
+    // Deliberate loss: the replica stops receiving WAL, so the load's writes never reach it.
     replica.psql("ALTER SYSTEM SET primary_conninfo = ''");
     replica.psql("SELECT pg_reload_conf()");
     std::thread::sleep(Duration::from_secs(1));
     let out = run(
-        &Test::new().tasks(&drill_tasks(&primary, &replica)),
-        &["test-failover"],
+        &Test::new().tasks(&drill_tasks(&primary, &replica, PROMOTE, "")),
+        &["test-failover", "--json"],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("data lost in the failover"), "{stderr}");
-    assert!(
-        stderr.contains("postgres.public.chaos_drill: 301 rows before, 1 after (-300)"),
-        "{stderr}"
+    let report = json_report(&out);
+    let acked = report["writes_acknowledged"].as_u64().unwrap();
+    assert!(acked >= 300, "{report}");
+    assert_eq!(report["writes_missing"].as_u64(), Some(acked), "{report}");
+    let lost = format!(
+        "postgres.public.chaos_drill: {acked} of {acked} acknowledged writes are missing on {} (ids 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, and {} more)",
+        replica.name,
+        acked - 10
     );
+    assert!(stderr.contains("data lost in the failover"), "{stderr}");
+    assert!(stderr.contains(&lost), "{lost}\n{stderr}");
     assert_eq!(
         primary.inspect("{{.State.Status}}"),
         "running",
         "healed even though the drill failed"
     );
+}
+
+/// A Patroni-style `/leader` endpoint: busybox httpd in the replica's network
+/// namespace serving `www/leader`, which the promote command creates, so the
+/// endpoint answers 200 only once the replica leads.
+#[test]
+fn a_drill_finds_the_leader_over_http_and_sees_the_primary_down_over_tcp() {
+    let www = tempfile::tempdir().unwrap();
+    let mount = format!("{}:/www", www.path().display());
+    let (primary, replica) = primary_and_replica(&["-v", &mount]);
+    synchronous(&primary);
+    let api = Container::run(
+        "run-test-chaos-pg-api",
+        &[
+            "--network",
+            &format!("container:{}", replica.name),
+            "-v",
+            &mount,
+        ],
+        BUSYBOX,
+        &["httpd", "-f", "-p", "8008", "-h", "/www"],
+    );
+    let extra = format!(
+        r#", fault = "stop", promote = ["sh", "-c", "psql -U postgres -c 'SELECT pg_promote()' && touch /www/leader"], leader = {{ http = "http://{{ip}}:8008/leader" }}, health = {{ tcp = "{{ip}}:5432" }}, load-from = "{r}", load-host = "{ip}""#,
+        r = replica.name,
+        ip = primary.ip()
+    );
+    let test = Test::new().tasks(&drill_tasks(
+        &primary,
+        &replica,
+        &extra,
+        r#", network = ["*:8008", "*:5432"]"#,
+    ));
+    let out = run(&test, &["test-failover", "--json"]);
+    let report = json_report(&out);
+    assert!(
+        out.status.success(),
+        "{report:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["faults"][0]["fault"], "stop");
+    assert_eq!(report["writes_missing"], 0, "{report}");
+    let events = report["events"].to_string();
+    assert!(
+        events.contains(&format!("{}: write load running", replica.name))
+            && events.contains(&format!("{}: new leader", replica.name)),
+        "{events}"
+    );
+    assert!(www.path().join("leader").exists());
+    drop(api);
 }
 
 #[test]
@@ -866,11 +981,7 @@ allow = {{ containers = ["{n}"], images = ["{HELPER}"], write = [".chaos"] }}
 fn recover_forgets_faults_of_containers_that_are_gone() {
     let c = Container::busybox("run-test-chaos-gone", &[]);
     let test = Test::new().tasks(&tasks(&[&c.name], ""));
-    let mut pause = Running::start(
-        &test,
-        &["chaos", "pause", "--target", &c.name, "--duration", "300s"],
-    );
-    pause.wait_for("chaos: applied");
+    let pause = paused_by_a_run(&test, &c);
     pause.signal("-KILL");
     pause.finish();
     docker(&["rm", "-f", &c.name]);

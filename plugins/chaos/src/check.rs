@@ -20,9 +20,11 @@ pub struct Check {
     pub user: String,
     /// A command run in `container`; passes on exit 0.
     pub command: Option<Vec<String>>,
-    /// `host:port` that must accept a TCP connection.
+    /// `host:port` that must accept a TCP connection. `{ip}` stands for the
+    /// address of the container checked (in a drill: each candidate in turn).
     pub tcp: Option<String>,
-    /// `http://host:port/path` that must answer 200.
+    /// `http://host:port/path` that must answer 200 (Patroni's
+    /// `http://{ip}:8008/leader`); `{ip}` as for `tcp`.
     pub http: Option<String>,
     /// What `sql` must print (default `t`).
     pub expect: Option<String>,
@@ -64,10 +66,10 @@ impl Check {
             };
         }
         if let Some(address) = &self.tcp {
-            return connect(address).map(drop);
+            return connect(&fill(address, container)?).map(drop);
         }
         if let Some(url) = &self.http {
-            return http_ok(url);
+            return http_ok(&fill(url, container)?);
         }
         Err("a check needs one of sql, command, tcp or http".into())
     }
@@ -85,6 +87,21 @@ impl Check {
             "nothing".into()
         }
     }
+}
+
+/// `template` with `{ip}` replaced by `container`'s address (its first
+/// network's); a stopped container has none, which fails the check.
+fn fill(template: &str, container: Option<&str>) -> Result<String, String> {
+    if !template.contains("{ip}") {
+        return Ok(template.to_owned());
+    }
+    let c = container.ok_or_else(|| format!("`{template}` uses {{ip}} but names no container"))?;
+    let ip = crate::fault::addresses(c)
+        .map_err(|e| e.message().to_owned())?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("`{c}` has no network address"))?;
+    Ok(template.replace("{ip}", &ip))
 }
 
 fn connect(address: &str) -> Result<TcpStream, String> {

@@ -1,8 +1,9 @@
-//! A failover drill: write load on the primary, fingerprint its data, make
-//! the fault (kill, pause or stop the primary), time how long until the
-//! primary is seen down (detect) and a candidate answers as leader (recover),
-//! optionally promoting one, fingerprint the new leader, heal, and fail on any
-//! difference.
+//! A failover drill: fingerprint the primary's data, start a write load
+//! against it, make the fault (kill, pause or stop the primary) while the load
+//! runs, time how long until the primary is seen down (detect) and a candidate
+//! answers as leader (recover), optionally promoting one, then check that
+//! every write the primary acknowledged is on the new leader and every other
+//! table is unchanged; heal, and fail on any difference.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,8 @@ use run_plugin_sdk::{Error, log};
 use serde::Deserialize;
 
 use crate::check::{Check, psql};
-use crate::fault::{Env, Kind};
+use crate::fault::{Env, Kind, new_id};
+use crate::load::{self, Load, LoadConfig};
 use crate::{duration, verify};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,17 +36,20 @@ pub struct DrillConfig {
     /// Where the write load goes (default `postgres`).
     #[serde(default = "default_database")]
     pub database: String,
-    /// Rows the load writes before the fault (0: none).
+    /// Writes the load has acknowledged when the fault is made (0: no load).
     #[serde(default = "default_rows")]
     pub rows: u32,
+    /// The container the load's client runs in (default: the primary, over
+    /// its local socket). Another container reaches the primary with `load-host`.
+    pub load_from: Option<String>,
+    /// `psql -h` for the load (e.g. the primary's address, or a proxy that
+    /// follows the leader); a password comes from `load-from`'s environment.
+    pub load_host: Option<String>,
     /// Databases fingerprinted (default: all).
     pub databases: Option<Vec<String>>,
-    /// How long to wait for detection and for a new leader.
+    /// How long to wait for the load, for detection and for a new leader.
     #[serde(default = "default_timeout")]
     pub timeout: String,
-    /// How long candidates may take to replay the primary's last write.
-    #[serde(default = "default_catch_up")]
-    pub catch_up: String,
 }
 
 fn default_fault() -> String {
@@ -57,13 +62,10 @@ fn default_database() -> String {
     "postgres".into()
 }
 fn default_rows() -> u32 {
-    500
+    200
 }
 fn default_timeout() -> String {
     "60s".into()
-}
-fn default_catch_up() -> String {
-    "10s".into()
 }
 
 fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<(T, Instant)> {
@@ -81,8 +83,6 @@ fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<(T, Inst
 pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
     let timeout = duration::parse(&config.timeout)
         .map_err(|e| Error::invalid_input(format!("drill.timeout: {e}")))?;
-    let catch_up = duration::parse(&config.catch_up)
-        .map_err(|e| Error::invalid_input(format!("drill.catch-up: {e}")))?;
     if config.candidates.is_empty() {
         return Err(Error::invalid_input(
             "drill.candidates must name at least one replica",
@@ -113,65 +113,31 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
         ..Check::default()
     });
 
-    // 1. Write load.
-    if config.rows > 0 {
-        psql(
-            primary,
-            &config.user,
-            &config.database,
-            "CREATE TABLE IF NOT EXISTS chaos_drill (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text)",
-        )?;
-        let batch = 50;
-        let mut written = 0;
-        while written < config.rows {
-            let n = batch.min(config.rows - written);
-            psql(
-                primary,
-                &config.user,
-                &config.database,
-                &format!(
-                    "INSERT INTO chaos_drill (note) SELECT 'drill row ' || g FROM generate_series(1, {n}) g"
-                ),
-            )?;
-            written += n;
-        }
-        env.report
-            .event(format!("{primary}: wrote {written} rows of load"));
-    }
-    // 2. Let replicas replay the last write (a lag here is data at risk).
-    let lsn = psql(
-        primary,
-        &config.user,
-        "postgres",
-        "SELECT pg_current_wal_lsn()",
-    )?
-    .trim()
-    .to_owned();
-    for candidate in &config.candidates {
-        let caught = poll(catch_up, || {
-            let sql =
-                format!("SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= '{lsn}'");
-            (psql(candidate, &config.user, "postgres", &sql).ok()?.trim() == "t").then_some(())
-        });
-        match caught {
-            Some(_) => env
-                .report
-                .event(format!("{candidate}: replayed up to {lsn}")),
-            None => {
-                log::warn(format!(
-                    "{candidate} has not replayed {lsn} after {}: writes may be lost",
-                    duration::show(catch_up)
-                ));
-                env.report
-                    .event(format!("{candidate}: NOT caught up with {lsn}"));
-            }
-        }
-    }
-    // 3. Fingerprint, then the fault.
-    let before = verify::snapshot(primary, &config.user, config.databases.as_deref())?;
+    let load_table = format!("{}.public.{}", config.database, load::TABLE);
+
+    // 1. Fingerprint every table but the load's, which changes throughout.
+    let mut before = verify::snapshot(primary, &config.user, config.databases.as_deref())?;
+    before.remove(&load_table);
     env.report
         .event(format!("{primary}: {} tables fingerprinted", before.len()));
-    let entry = env.apply(&kind, primary)?;
+    // 2. The write load, which goes on through the fault.
+    let (load, acked_at_fault) = match config.rows {
+        0 => (None, 0),
+        rows => {
+            let (load, n) = start_load(config, env, rows, timeout)?;
+            (Some(load), n)
+        }
+    };
+    // 3. The fault.
+    let entry = match env.apply(&kind, primary) {
+        Ok(entry) => entry,
+        Err(e) => {
+            if let Some(load) = &load {
+                let _ = load.stop();
+            }
+            return Err(e);
+        }
+    };
     let fault_at = Instant::now();
     let result = (|| -> Result<(), Error> {
         // 4. Detect.
@@ -217,21 +183,51 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
         };
         env.report.time_to_recover_ms = Some(at.duration_since(fault_at).as_millis() as u64);
         env.report.event(format!("{leader}: new leader"));
-        // 7. Verify.
-        let after = verify::snapshot(&leader, &config.user, config.databases.as_deref())?;
-        let differences = verify::compare(&before, &after);
+        // 7. Verify: the other tables are unchanged, every acknowledged write is there.
+        let mut after = verify::snapshot(&leader, &config.user, config.databases.as_deref())?;
+        after.remove(&load_table);
+        let mut differences = verify::compare(&before, &after);
+        if let Some(load) = &load {
+            let scratch = format!("{}/load-{}.tar", env.dir, new_id());
+            let acked = load.acknowledged(&scratch)?;
+            let present = ids_on(&leader, config, &acked)?;
+            let missing: Vec<u64> = acked.difference(&present).copied().collect();
+            env.report.event(format!(
+                "{} writes acknowledged in all, {} of them after the fault began",
+                acked.len(),
+                (acked.len() as u64).saturating_sub(acked_at_fault)
+            ));
+            env.report.writes_acknowledged = Some(acked.len() as u64);
+            env.report.writes_missing = Some(missing.len() as u64);
+            if !missing.is_empty() {
+                differences.push(format!(
+                    "{load_table}: {} of {} acknowledged writes are missing on {leader} (ids {})",
+                    missing.len(),
+                    acked.len(),
+                    load::show(&missing, 10)
+                ));
+            }
+        }
         if differences.is_empty() {
             env.report.event(format!(
-                "{leader}: zero data loss ({} tables match)",
-                after.len()
+                "{leader}: zero data loss ({} tables match{})",
+                after.len(),
+                if load.is_some() {
+                    ", every acknowledged write is there"
+                } else {
+                    ""
+                }
             ));
             // The new leader must take writes, not only answer the leader check.
-            if config.rows > 0 {
+            if load.is_some() {
                 psql(
                     &leader,
                     &config.user,
                     &config.database,
-                    "INSERT INTO chaos_drill (note) VALUES ('written after the failover')",
+                    &format!(
+                        "INSERT INTO {} (note) VALUES ('written after the failover')",
+                        load::TABLE
+                    ),
                 )
                 .map_err(|e| {
                     Error::failed(format!(
@@ -249,7 +245,92 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             differences.join("\n  ")
         )))
     })();
-    // 8. Heal, whatever happened.
+    // 8. Heal, whatever happened; then stop the load (its container may be
+    // the old primary, which runs again only now).
     let healed = env.undo(&entry);
+    if let Some(load) = &load
+        && let Err(e) = load.stop()
+    {
+        log::warn(format!(
+            "{} (the load ends by itself within {})",
+            e.message(),
+            duration::show(load_limit(timeout))
+        ));
+    }
     result.and(healed)
+}
+
+/// How long the load's loop may run if nobody stops it.
+fn load_limit(timeout: Duration) -> Duration {
+    timeout * 3 + Duration::from_secs(60)
+}
+
+/// Starts the load and waits until it has `rows` acknowledged writes; returns
+/// it with the count seen.
+fn start_load(
+    config: &DrillConfig,
+    env: &mut Env<'_>,
+    rows: u32,
+    timeout: Duration,
+) -> Result<(Load, u64), Error> {
+    let from = config.load_from.as_deref().unwrap_or(&config.primary);
+    let load = Load::start(
+        &LoadConfig {
+            from,
+            host: config.load_host.as_deref(),
+            user: &config.user,
+            database: &config.database,
+            limit: load_limit(timeout),
+        },
+        &config.primary,
+        &new_id(),
+    )?;
+    let mut last = 0;
+    let reached = poll(timeout, || {
+        last = load.count().unwrap_or(last);
+        (last >= u64::from(rows)).then_some(last)
+    });
+    match reached {
+        Some((n, _)) => {
+            env.report.event(format!(
+                "{from}: write load running, {n} writes acknowledged; the fault comes now"
+            ));
+            Ok((load, n))
+        }
+        None => {
+            let _ = load.stop();
+            Err(Error::failed(format!(
+                "the write load from {from} had {last} of {rows} writes acknowledged after {}: is the primary taking writes?",
+                duration::show(timeout)
+            )))
+        }
+    }
+}
+
+/// Which of `ids` are on `leader` (none when it lacks the table).
+fn ids_on(
+    leader: &str,
+    config: &DrillConfig,
+    ids: &std::collections::BTreeSet<u64>,
+) -> Result<std::collections::BTreeSet<u64>, Error> {
+    let (Some(low), Some(high)) = (ids.first(), ids.last()) else {
+        return Ok(Default::default());
+    };
+    let table = load::TABLE;
+    let exists = psql(
+        leader,
+        &config.user,
+        &config.database,
+        &format!("SELECT to_regclass('public.{table}') IS NOT NULL"),
+    )?;
+    if exists.trim() != "t" {
+        return Ok(Default::default());
+    }
+    let out = psql(
+        leader,
+        &config.user,
+        &config.database,
+        &format!("SELECT id FROM {table} WHERE id BETWEEN {low} AND {high}"),
+    )?;
+    Ok(out.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }

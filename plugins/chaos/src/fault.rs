@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
+use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Error, ErrorKind, container, log};
 use serde_json::Value;
 
+use crate::duration;
 use crate::journal::{Entry, Journal};
 use crate::net;
 use crate::report::Report;
 use crate::spec::Fields;
-use crate::{duration, time::Timestamp};
 
 /// A fault, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +204,11 @@ fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
     if peer.parse::<std::net::IpAddr>().is_ok() || peer.contains('/') {
         return Ok(vec![peer.to_owned()]);
     }
+    addresses(peer)
+}
+
+/// A container's IPs on every network (none when it is not running: fails).
+pub fn addresses(peer: &str) -> Result<Vec<String>, Error> {
     let raw = container::inspect(peer)?.raw_json()?;
     let ips: Vec<String> = raw
         .pointer("/NetworkSettings/Networks")
@@ -217,7 +223,7 @@ fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
         .unwrap_or_default();
     if ips.is_empty() {
         return Err(Error::failed(format!(
-            "peer `{peer}` has no network address (is it running?)"
+            "`{peer}` has no network address (is it running?)"
         )));
     }
     Ok(ips)
@@ -226,6 +232,8 @@ fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
 /// Context every fault needs.
 pub struct Env<'a> {
     pub journal: &'a Journal,
+    /// The task's directory (write-granted): journal, reports, scratch files.
+    pub dir: &'a str,
     pub image: Option<&'a str>,
     pub report: &'a mut Report,
 }

@@ -4,13 +4,20 @@
 //!
 //! Writes go to a temporary file renamed over the journal: a crash leaves
 //! either the old or the new journal, never half of one.
+//!
+//! One run owns a journal at a time: opening it takes the runner's lock on
+//! `journal.lock` beside it, held until the task ends (and released if the
+//! runner dies). Without it, a second run sharing the directory would take the
+//! first one's live faults for leftovers and undo them.
 
 use std::fs;
+use std::time::Duration;
 
-use run_plugin_sdk::{Access, Error};
+use run_plugin_sdk::{Access, Error, lock};
 use serde::{Deserialize, Serialize};
 
 pub const FILE: &str = "journal.json";
+pub const LOCK: &str = "journal.lock";
 
 /// One fault that is (or may be) in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,12 +52,28 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// The journal in `dir` (created if missing: it must be write-granted).
+    /// The journal in `dir` (created if missing: it must be write-granted),
+    /// locked for this run; another live run's journal is refused.
     pub fn open(dir: &str) -> Result<Journal, Error> {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
-        Ok(Journal {
+        let lock = format!("{dir}/{LOCK}");
+        lock::acquire(&lock, Duration::ZERO).map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!(
+                    "{}: another chaos run is using the journal in `{dir}` and its faults may be live, so this run leaves them alone; wait for it to end, or give this task its own `dir`",
+                    e.message()
+                ),
+            )
+        })?;
+        Ok(Journal::at(dir))
+    }
+
+    /// The journal in `dir`, without taking the lock.
+    fn at(dir: &str) -> Journal {
+        Journal {
             path: format!("{dir}/{FILE}"),
-        })
+        }
     }
 
     pub fn entries(&self) -> Result<Vec<Entry>, Error> {
@@ -120,7 +143,9 @@ mod tests {
     fn records_and_clears_and_removes_the_file_when_empty() {
         let dir = std::env::temp_dir().join(format!("chaos-journal-{}", std::process::id()));
         let dir = dir.to_str().unwrap();
-        let journal = Journal::open(dir).unwrap();
+        fs::create_dir_all(dir).unwrap();
+        // Unlocked: the lock is the runner's, and unit tests run natively.
+        let journal = Journal::at(dir);
         journal.record(&entry("a")).unwrap();
         journal.record(&entry("b")).unwrap();
         assert_eq!(journal.entries().unwrap().len(), 2);

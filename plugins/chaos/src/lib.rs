@@ -20,10 +20,10 @@ mod drill;
 mod duration;
 mod fault;
 mod journal;
+mod load;
 mod net;
 mod report;
 mod spec;
-mod time;
 mod verify;
 
 use std::fs;
@@ -88,6 +88,7 @@ impl Plugin for Chaos {
 fn run(spec: &Spec, journal: &Journal, report: &mut Report) -> Result<(), Error> {
     let mut env = Env {
         journal,
+        dir: &spec.dir,
         image: spec.helper_image.as_deref(),
         report,
     };
@@ -194,7 +195,7 @@ fn finish(spec: &Spec, report: &Report) -> Result<(), Error> {
     let json = report.json();
     let path = spec.path(&format!(
         "report-{}.json",
-        time::Timestamp::now().file_stamp()
+        run_plugin_sdk::time::Timestamp::now().file_stamp()
     ));
     fs::write(&path, format!("{json}\n")).map_err(|e| Error::io(&path, Access::Write, e))?;
     if spec.json {

@@ -4,11 +4,11 @@
 
 use std::time::Instant;
 
+use run_plugin_sdk::time::Timestamp;
 use serde::Serialize;
 
 use crate::duration;
 use crate::journal::Entry;
-use crate::time::Timestamp;
 
 #[derive(Debug, Serialize)]
 pub struct Event {
@@ -38,6 +38,12 @@ pub struct Report {
     pub time_to_detect_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_to_recover_ms: Option<u64>,
+    /// A drill's write load: writes the primary acknowledged, and how many of
+    /// them the new leader lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes_acknowledged: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes_missing: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_differences: Vec<String>,
     #[serde(skip)]
@@ -54,6 +60,8 @@ impl Report {
             faults: Vec::new(),
             time_to_detect_ms: None,
             time_to_recover_ms: None,
+            writes_acknowledged: None,
+            writes_missing: None,
             data_differences: Vec::new(),
             start: Some(Instant::now()),
         }
@@ -148,6 +156,11 @@ impl Report {
             out.push_str(&format!(
                 "time to recover: {}\n",
                 duration::show(std::time::Duration::from_millis(ms))
+            ));
+        }
+        if let (Some(acked), Some(missing)) = (self.writes_acknowledged, self.writes_missing) {
+            out.push_str(&format!(
+                "writes acknowledged: {acked}, missing on the new leader: {missing}\n"
             ));
         }
         for d in &self.data_differences {
