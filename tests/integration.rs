@@ -4,6 +4,8 @@ mod test;
 
 mod support {
     pub mod images;
+    pub mod running;
+    pub mod sarif;
 }
 
 mod backup;
@@ -11,6 +13,7 @@ mod capability_cancel;
 mod capability_container;
 mod capability_env;
 mod capability_files;
+mod capability_lock;
 mod capability_log;
 mod capability_netns;
 mod capability_network;

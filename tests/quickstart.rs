@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use crate::support::images::{self, BUSYBOX, POSTGRES, docker, docker_output, unique_name};
-use crate::test::Test;
+use crate::test::{Outcome, Test};
 
 /// A project name no other test uses; its containers, network and volumes
 /// are removed when dropped.
@@ -38,48 +38,6 @@ impl Drop for Project {
         for volume in self.volumes() {
             let _ = docker_output(&["volume", "rm", "-f", &volume]);
         }
-    }
-}
-
-struct Outcome {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn context(&self) -> String {
-        format!("\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
-    }
-
-    fn status(self, status: i32) -> Outcome {
-        assert_eq!(self.status, Some(status), "exit status{}", self.context());
-        self
-    }
-
-    fn stdout_has(self, text: &str) -> Outcome {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}{}",
-            self.context()
-        );
-        self
-    }
-
-    fn stderr_has(self, text: &str) -> Outcome {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}{}",
-            self.context()
-        );
-        self
-    }
-
-    /// Where `text` is in stderr (it must be there).
-    fn at(&self, text: &str) -> usize {
-        self.stderr
-            .find(text)
-            .unwrap_or_else(|| panic!("stderr lacks {text:?}{}", self.context()))
     }
 }
 
@@ -120,14 +78,7 @@ allow = {{ read = ["stack"], containers = ["{name}-*"], networks = ["{name}-*"],
     }
 
     fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
-        let mut command = self.test.command();
-        command.envs(env.iter().copied()).args(args);
-        let output = command.output().unwrap();
-        Outcome {
-            status: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.test.invoke_env(env, args)
     }
 
     fn container(&self, service: &str) -> String {
@@ -249,21 +200,21 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
     let up = project.run(&[PASSWORD], &["up"]).status(0);
     // Dependencies are met before dependents start, and readiness is reached in order.
     assert!(
-        up.at("db: healthy") < up.at("init: created and started"),
+        up.stderr_at("db: healthy") < up.stderr_at("init: created and started"),
         "{}",
         up.context()
     );
     assert!(
-        up.at("init: completed") < up.at("web: created and started"),
+        up.stderr_at("init: completed") < up.stderr_at("web: created and started"),
         "{}",
         up.context()
     );
-    assert!(up.at("db: ready (healthy)") < up.at("init: ready (completed)"));
-    assert!(up.at("init: ready (completed)") < up.at("web: ready (http 2xx)"));
+    assert!(up.stderr_at("db: ready (healthy)") < up.stderr_at("init: ready (completed)"));
+    assert!(up.stderr_at("init: ready (completed)") < up.stderr_at("web: ready (http 2xx)"));
     let up = up
-        .stdout_has("SERVICE")
-        .stdout_has(&format!("postgresql://127.0.0.1:{db_port}"))
-        .stdout_has(&format!("http://127.0.0.1:{web_port}"));
+        .stdout_contains("SERVICE")
+        .stdout_contains(&format!("postgresql://127.0.0.1:{db_port}"))
+        .stdout_contains(&format!("http://127.0.0.1:{web_port}"));
     let table: Vec<&str> = up.stdout.lines().collect();
     assert_eq!(table.len(), 4, "{}", up.context());
     assert!(
@@ -295,9 +246,9 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
     project
         .run(&[PASSWORD], &["up"])
         .status(0)
-        .stderr_has("db: up to date")
-        .stderr_has("init: already completed")
-        .stderr_has("web: up to date");
+        .stderr_contains("db: up to date")
+        .stderr_contains("init: already completed")
+        .stderr_contains("web: up to date");
     let again: Vec<String> = ["db", "init", "web"]
         .iter()
         .map(|s| project.id(s))
@@ -307,17 +258,17 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
     project
         .run(&[], &["status"])
         .status(0)
-        .stdout_has("healthy")
-        .stdout_has("completed")
-        .stdout_has(&format!("http://127.0.0.1:{web_port}"));
+        .stdout_contains("healthy")
+        .stdout_contains("completed")
+        .stdout_contains(&format!("http://127.0.0.1:{web_port}"));
 
     // down keeps the data unless asked, and asking needs a confirmation.
     project
         .run(&[], &["down"])
         .status(0)
-        .stdout_has(&format!("removed container {}", project.container("web")))
-        .stdout_has(&format!("removed network {}-default", project.name))
-        .stdout_has(&format!("kept volume {}-pgdata", project.name));
+        .stdout_contains(&format!("removed container {}", project.container("web")))
+        .stdout_contains(&format!("removed network {}-default", project.name))
+        .stdout_contains(&format!("kept volume {}-pgdata", project.name));
     assert!(!project.exists("db") && !project.exists("web") && !project.exists("init"));
     assert!(project.networks().is_empty());
     assert_eq!(project.volumes(), [format!("{}-pgdata", project.name)]);
@@ -325,12 +276,12 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
     project
         .run(&[("CI", "true")], &["down", "--volumes"])
         .status(1)
-        .stderr_has("no one can answer here");
+        .stderr_contains("no one can answer here");
     assert_eq!(project.volumes().len(), 1, "no confirmation, no removal");
     project
         .run(&[], &["--yes", "down", "--volumes"])
         .status(0)
-        .stdout_has(&format!("removed volume {}-pgdata", project.name));
+        .stdout_contains(&format!("removed volume {}-pgdata", project.name));
     assert!(project.volumes().is_empty());
 }
 
@@ -360,13 +311,13 @@ services:
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_has(&format!(
+        .stderr_contains(&format!(
             "service `sick` (container `{}`) is unhealthy",
             project.container("sick")
         ))
-        .stderr_has("last health checks:")
-        .stderr_has("exit 1: probe-says-no")
-        .stderr_has("sick service starting");
+        .stderr_contains("last health checks:")
+        .stderr_contains("exit 1: probe-says-no")
+        .stderr_contains("sick service starting");
     assert!(!project.exists("after"), "nothing starts after a failure");
 }
 
@@ -384,11 +335,11 @@ fn a_port_already_taken_is_a_prerequisite_that_says_what_to_do() {
     project
         .run(&[], &["up"])
         .status(3)
-        .stderr_has("prerequisite not met (nothing was changed)")
-        .stderr_has(&format!(
+        .stderr_contains("prerequisite not met (nothing was changed)")
+        .stderr_contains(&format!(
             "port {port} on 127.0.0.1 (service `web`) is already in use"
         ))
-        .stderr_has("ss -ltnp");
+        .stderr_contains("ss -ltnp");
     assert!(!project.exists("web"));
     assert!(project.networks().is_empty(), "nothing was created");
     drop(taken);
@@ -404,8 +355,8 @@ fn an_image_that_cannot_be_pulled_fails_clearly() {
     let out = project
         .run(&[], &["up"])
         .status(1)
-        .stderr_has("pulling run-test-qs/no-such-image:1 (service `ghost`)")
-        .stderr_has("service `ghost`: cannot pull image `run-test-qs/no-such-image:1`");
+        .stderr_contains("pulling run-test-qs/no-such-image:1 (service `ghost`)")
+        .stderr_contains("service `ghost`: cannot pull image `run-test-qs/no-such-image:1`");
     assert!(
         out.stderr
             .contains("the registry cannot be reached (offline?)")
@@ -449,7 +400,7 @@ fn what_a_stack_needs_is_denied_unless_granted() {
         project
             .run(&[], &["up"])
             .status(1)
-            .stderr_has(&denial.replace("PROJECT", &project.name));
+            .stderr_contains(&denial.replace("PROJECT", &project.name));
         assert!(!project.exists("web"));
     }
     // A bind mount outside the task's file grants is refused too.
@@ -464,7 +415,7 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_has("`secrets` is not inside a directory granted to this task for writing");
+        .stderr_contains("`secrets` is not inside a directory granted to this task for writing");
     assert!(!project.exists("web"));
 }
 
@@ -473,7 +424,7 @@ fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
     let compose =
         format!("services:\n  web:\n    image: {BUSYBOX}\n    build: .\n    privileged: true\n");
     let project = Project::new(&compose, r#"images = ["run-test/*"]"#);
-    project.run(&[], &["up"]).status(1).stderr_has(
+    project.run(&[], &["up"]).status(1).stderr_contains(
         "stack/compose.yaml: unsupported Compose keys: services.web.build, services.web.privileged",
     );
 
@@ -487,8 +438,8 @@ fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
     project
         .run(&[], &["up"])
         .status(3)
-        .stderr_has("stack/compose.yaml uses ${QS_PASSWORD}, which is not set (the API token)")
-        .stderr_has("env = [\"QS_PASSWORD\"]");
+        .stderr_contains("stack/compose.yaml uses ${QS_PASSWORD}, which is not set (the API token)")
+        .stderr_contains("env = [\"QS_PASSWORD\"]");
     assert!(!project.exists("web"));
 }
 
@@ -503,21 +454,27 @@ fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
     project
         .run(&[], &["status"])
         .status(0)
-        .stdout_has("not created");
-    project.run(&[], &["up"]).status(0).stdout_has("running");
+        .stdout_contains("not created");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stdout_contains("running");
     let before = project.id("worker");
     project
         .run(&[], &["up"])
         .status(0)
-        .stderr_has("worker: up to date");
+        .stderr_contains("worker: up to date");
     assert_eq!(project.id("worker"), before);
 
     let changed = compose.replace("\"600\"", "\"900\"");
     std::fs::write(project.test.path("stack/compose.yaml"), changed).unwrap();
-    project.run(&[], &["up"]).status(0).stderr_has(&format!(
-        "worker: its definition changed; recreating {}",
-        project.container("worker")
-    ));
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains(&format!(
+            "worker: its definition changed; recreating {}",
+            project.container("worker")
+        ));
     assert_ne!(
         project.id("worker"),
         before,
@@ -549,12 +506,12 @@ fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_has(&format!(
+        .stderr_contains(&format!(
             "container `{}` belongs to project `{}` but to no service of the file",
             project.container("worker"),
             project.name
         ))
-        .stderr_has(&format!(
+        .stderr_contains(&format!(
             "container `{stranger}` exists but does not belong to project `{}`",
             project.name
         ));
@@ -562,12 +519,12 @@ fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
     project
         .run(&[], &["down"])
         .status(0)
-        .stderr_has(&format!("left `{stranger}` alone"))
-        .stdout_has(&format!(
+        .stderr_contains(&format!("left `{stranger}` alone"))
+        .stdout_contains(&format!(
             "removed orphan container {}",
             project.container("worker")
         ))
-        .stdout_has(&format!("removed network {}-default", project.name));
+        .stdout_contains(&format!("removed network {}-default", project.name));
     assert!(docker_output(&["inspect", &stranger]).status.success());
     let _ = docker_output(&["rm", "-f", &stranger]);
 }

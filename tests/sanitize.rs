@@ -8,10 +8,9 @@
 //! Needs a Docker Engine and the test images (`images::ensure()` builds them).
 
 use std::path::Path;
-use std::process::Output;
 
 use crate::support::images::Container;
-use crate::test::Test;
+use crate::test::{Outcome, Test};
 
 const KEY: &str = "an-example-key-of-32-characters!";
 const OTHER_KEY: &str = "another-key-of-more-than-16-chars";
@@ -122,12 +121,7 @@ impl Project {
     }
 
     fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
-        let mut command = self.test.command();
-        command.envs(env.iter().copied()).args(args);
-        Outcome {
-            args: args.join(" "),
-            output: command.output().unwrap(),
-        }
+        self.test.invoke_env(env, args)
     }
 
     /// `run sanitize` with the guard and key set.
@@ -147,54 +141,6 @@ impl Project {
 
     fn files(&self) -> Vec<String> {
         files(&self.test.path("snapshots"))
-    }
-}
-
-struct Outcome {
-    args: String,
-    output: Output,
-}
-
-impl Outcome {
-    fn context(&self) -> String {
-        format!(
-            "\n--- run {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args,
-            String::from_utf8_lossy(&self.output.stdout),
-            String::from_utf8_lossy(&self.output.stderr)
-        )
-    }
-
-    fn status(self, status: i32) -> Outcome {
-        assert_eq!(
-            self.output.status.code(),
-            Some(status),
-            "exit status{}",
-            self.context()
-        );
-        self
-    }
-
-    fn ok(self) -> Outcome {
-        self.status(0)
-    }
-
-    fn stdout_contains(self, text: &str) -> Outcome {
-        assert!(
-            String::from_utf8_lossy(&self.output.stdout).contains(text),
-            "stdout lacks {text:?}{}",
-            self.context()
-        );
-        self
-    }
-
-    fn stderr_contains(self, text: &str) -> Outcome {
-        assert!(
-            String::from_utf8_lossy(&self.output.stderr).contains(text),
-            "stderr lacks {text:?}{}",
-            self.context()
-        );
-        self
     }
 }
 
@@ -493,7 +439,11 @@ fn refusals_leave_nothing_at_the_output_path() {
     project
         .sanitize(KEY)
         .status(1)
-        .stderr_contains("pg_dump in container");
+        .stderr_contains(&format!(
+            "dumping container `{}` failed: pg_dump exited with 1: ",
+            source.name
+        ))
+        .stderr_contains("database \"missing\" does not exist");
     assert_eq!(project.files(), ["shop.sql", "shop.sql.manifest.json"]);
     assert_eq!(project.snapshot(), good);
 

@@ -14,6 +14,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::images::{self, BUSYBOX, Container, POSTGRES, docker, unique_name};
+use crate::support::sarif;
 use crate::test::Test;
 
 /// `../shared/data/advisories/NAME` from the workspace root (the nearest
@@ -124,50 +125,6 @@ allow = {{ read = ["{debian}", "osv", "rootfs", "policy"], write = [".cache/scan
     )
 }
 
-/// One invocation of `run` in the test's directory (a test may run several).
-struct Outcome {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(self, status: i32) -> Outcome {
-        assert_eq!(
-            self.status,
-            Some(status),
-            "exit status\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn stderr_has(self, text: &str) -> Outcome {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}\n--- stderr\n{}",
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        json(self.stdout.as_bytes())
-    }
-}
-
-fn run(test: &Test, args: &[&str]) -> Outcome {
-    let output = test.command().args(args).output().unwrap();
-    Outcome {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn json(stdout: &[u8]) -> Value {
     serde_json::from_slice(stdout).unwrap_or_else(|e| {
         panic!(
@@ -242,8 +199,9 @@ fn expected_debian() -> Vec<(String, String, String, String, String)> {
 #[test]
 fn rootfs_findings_are_exact_without_an_engine() {
     let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
-    let report = run(&test, &["scan", "--rootfs", "rootfs", "--format", "json"])
-        .expect(0)
+    let report = test
+        .invoke(&["scan", "--rootfs", "rootfs", "--format", "json"])
+        .status(0)
         .json();
     assert_eq!(report["schema"], "run-scan/1");
     assert_eq!(report["targets"][0]["os"]["id"], "debian");
@@ -264,7 +222,10 @@ fn rootfs_findings_are_exact_without_an_engine() {
 #[test]
 fn table_groups_by_severity_and_the_cache_is_reused() {
     let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
-    let stdout = run(&test, &["scan", "--rootfs", "rootfs"]).expect(0).stdout;
+    let stdout = test
+        .invoke(&["scan", "--rootfs", "rootfs"])
+        .status(0)
+        .stdout;
     let critical = stdout.find("CRITICAL (1)").expect(&stdout);
     let high = stdout.find("HIGH (1)").expect(&stdout);
     let unknown = stdout.find("UNKNOWN (2)").expect(&stdout);
@@ -279,8 +240,9 @@ fn table_groups_by_severity_and_the_cache_is_reused() {
         .flatten()
         .collect();
     assert_eq!(cached.len(), 1, "one compiled database");
-    let again = run(&test, &["scan", "--rootfs", "rootfs", "--color", "always"])
-        .expect(0)
+    let again = test
+        .invoke(&["scan", "--rootfs", "rootfs", "--color", "always"])
+        .status(0)
         .stdout;
     assert!(again.contains("\x1b[1;31mCRITICAL (1)"), "{again}");
 }
@@ -307,9 +269,8 @@ expires = "2020-01-01"
         .tasks(&rootfs_tasks(
             ", ignore-file = \"policy/scan-ignore.toml\", exit-code = 3",
         ));
-    let stdout = run(
-        &test,
-        &[
+    let stdout = test
+        .invoke(&[
             "scan",
             "--rootfs",
             "rootfs",
@@ -317,12 +278,11 @@ expires = "2020-01-01"
             "HIGH",
             "--output",
             "reports/scan.json",
-        ],
-    )
-    .expect(3)
-    .stderr_has("1 finding at or above HIGH")
-    .stderr_has("ignore entry for CVE-2023-1393 expired on 2020-01-01")
-    .stdout;
+        ])
+        .status(3)
+        .stderr_contains("1 finding at or above HIGH")
+        .stderr_contains("ignore entry for CVE-2023-1393 expired on 2020-01-01")
+        .stdout;
     assert!(stdout.contains("1 ignored"), "{stdout}");
     let report: Value =
         serde_json::from_slice(&std::fs::read(test.path("reports/scan.json")).unwrap()).unwrap();
@@ -339,9 +299,8 @@ expires = "2020-01-01"
     assert_eq!(report["policy"]["failing"], 1);
     assert_eq!(report["expired_ignores"][0]["id"], "CVE-2023-1393");
     // --fail-on CRITICAL passes: the only critical finding is ignored.
-    let stdout = run(
-        &test,
-        &[
+    let stdout = test
+        .invoke(&[
             "scan",
             "--rootfs",
             "rootfs",
@@ -349,10 +308,9 @@ expires = "2020-01-01"
             "CRITICAL",
             "--severity",
             "HIGH,CRITICAL",
-        ],
-    )
-    .expect(0)
-    .stdout;
+        ])
+        .status(0)
+        .stdout;
     assert!(
         stdout.contains("HIGH (1)") && !stdout.contains("UNKNOWN"),
         "{stdout}"
@@ -362,24 +320,18 @@ expires = "2020-01-01"
 #[test]
 fn ignore_unfixed_and_fail_on_critical() {
     let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
-    run(
-        &test,
-        &["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL"],
-    )
-    .expect(1)
-    .stderr_has("1 finding at or above CRITICAL");
-    run(
-        &test,
-        &[
-            "scan",
-            "--rootfs",
-            "rootfs",
-            "--fail-on",
-            "CRITICAL",
-            "--ignore-unfixed",
-        ],
-    )
-    .expect(0);
+    test.invoke(&["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL"])
+        .status(1)
+        .stderr_contains("1 finding at or above CRITICAL");
+    test.invoke(&[
+        "scan",
+        "--rootfs",
+        "rootfs",
+        "--fail-on",
+        "CRITICAL",
+        "--ignore-unfixed",
+    ])
+    .status(0);
 }
 
 #[test]
@@ -510,7 +462,7 @@ fn alpine_image_of_a_granted_container() {
     );
     let secdb = advisories("alpine-secdb");
     let test = Test::new().tasks(&engine_tasks(&image.container, &[secdb], ""));
-    let report = run(&test, &["scan"]).expect(0).json();
+    let report = test.invoke(&["scan"]).status(0).json();
     assert_eq!(report["targets"][0]["target"], image.tag);
     assert_eq!(report["targets"][0]["os"]["version_id"], "3.11.6");
     assert_eq!(
@@ -549,8 +501,9 @@ fn alpine_image_of_a_granted_container() {
             .any(|_| true)
     );
     // SBOM of the same image.
-    let bom = run(&test, &["scan", "--format", "cyclonedx"])
-        .expect(0)
+    let bom = test
+        .invoke(&["scan", "--format", "cyclonedx"])
+        .status(0)
         .json();
     assert_eq!(bom["bomFormat"], "CycloneDX");
     let purls: Vec<&str> = bom["components"]
@@ -655,14 +608,15 @@ allow = {{ read = ["{secdb}", "images"], write = ["reports"] }}
         ]
     );
     assert_eq!(report["targets"][0]["layers"].as_array().unwrap().len(), 2);
-    let sarif: Value =
+    let sarif_log: Value =
         serde_json::from_slice(&std::fs::read(test.path("reports/scan.sarif")).unwrap()).unwrap();
-    assert_eq!(sarif["version"], "2.1.0");
-    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(sarif_log["version"], "2.1.0");
+    sarif::assert_valid(&sarif_log);
+    let results = sarif_log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     assert_eq!(results[0]["ruleId"], "CVE-2018-14404");
     assert_eq!(
-        sarif["runs"][0]["tool"]["driver"]["rules"]
+        sarif_log["runs"][0]["tool"]["driver"]["rules"]
             .as_array()
             .unwrap()
             .len(),
@@ -777,7 +731,7 @@ allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"
         loose.name, tight.name
     );
     let test = Test::new().tasks(&tasks);
-    let outcome = run(&test, &["scan"]).expect(0);
+    let outcome = test.invoke(&["scan"]).status(0);
     let report = outcome.json();
     assert_eq!(
         hardening_ids(&report, &loose.name),
@@ -791,8 +745,18 @@ allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"
         !outcome.stdout.contains("hunter2"),
         "a secret's value is never reported"
     );
+    // Hardening findings are valid SARIF results too (rules RUN-H…).
+    let sarif_log = test.invoke(&["scan", "--format", "sarif"]).status(0).json();
+    sarif::assert_valid(&sarif_log);
+    let rules: Vec<&str> = sarif_log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert!(rules.contains(&"RUN-H001"), "{sarif_log}");
     // Hardening findings go through the same gate.
-    run(&test, &["scan", "--fail-on", "HIGH", "--format", "table"])
-        .expect(1)
-        .stderr_has("3 findings at or above HIGH");
+    test.invoke(&["scan", "--fail-on", "HIGH", "--format", "table"])
+        .status(1)
+        .stderr_contains("3 findings at or above HIGH");
 }

@@ -215,15 +215,18 @@ impl Outcome {
         )
     }
 
+    #[track_caller]
     pub fn status(self, status: i32) -> Outcome {
         assert_eq!(self.status, Some(status), "exit status{}", self.context());
         self
     }
 
+    #[track_caller]
     pub fn ok(self) -> Outcome {
         self.status(0)
     }
 
+    #[track_caller]
     pub fn stdout_contains(self, text: &str) -> Outcome {
         assert!(
             self.stdout.contains(text),
@@ -233,6 +236,7 @@ impl Outcome {
         self
     }
 
+    #[track_caller]
     pub fn stderr_contains(self, text: &str) -> Outcome {
         assert!(
             self.stderr.contains(text),
@@ -242,6 +246,22 @@ impl Outcome {
         self
     }
 
+    /// Where `text` is in stderr (it must be there), to check the order of lines.
+    #[track_caller]
+    pub fn stderr_at(&self, text: &str) -> usize {
+        self.stderr
+            .find(text)
+            .unwrap_or_else(|| panic!("stderr lacks {text:?}{}", self.context()))
+    }
+
+    /// Stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){}", self.context()))
+    }
+
+    #[track_caller]
     pub fn stderr_lacks(self, text: &str) -> Outcome {
         assert!(
             !self.stderr.contains(text),
