@@ -19,16 +19,19 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "descriptor.rs",
     "error.rs",
     "lib.rs",
+    "lock.rs",
     "log.rs",
     "netns.rs",
     "prompt.rs",
     "stack.rs",
+    "time.rs",
 );
 
 /// `wit/`: the runner's WIT package, written to `NAME/wit/`.
 pub const WIT: &[(&str, &str)] = embed!("wit":
     "cancel.wit",
     "container.wit",
+    "lock.wit",
     "log.wit",
     "prompt.wit",
     "types.wit",
