@@ -205,7 +205,9 @@ else:
 md += f"""
 ## Listing 40 tasks
 
-`run --list` parses and validates the whole tasks.toml and prints it grouped;
+`run --list` parses and validates the whole tasks.toml and prints it grouped,
+with each plugin task's parameters (5 built-in and 1 path plugin tasks: their
+descriptors come from the cache, the path plugin's digest from its file stamp);
 `just --list` does the same with its justfile. make has no listing, so
 `make -s noop` (read the 40-target Makefile, run one no-op target) stands in.
 

@@ -163,6 +163,33 @@ fn a_path_plugin_shows_its_parameters() {
 }
 
 #[test]
+fn a_path_plugin_is_hashed_again_only_when_its_file_changes() {
+    let cache = tempfile::tempdir().unwrap();
+    let hello = std::path::Path::new(crate::test::FIXTURE).with_file_name("hello.wasm");
+    let test = Test::new().tasks("[tasks.greet]\nplugin = \"p.wasm\"\n");
+    std::fs::copy(&hello, test.path("p.wasm")).unwrap();
+    let list = || {
+        let output = test
+            .command()
+            .env("RUN_CACHE_DIR", cache.path())
+            .arg("--list")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
+    let stamps: Vec<_> = std::fs::read_dir(cache.path().join("descriptors/files"))
+        .unwrap()
+        .collect();
+    assert_eq!(stamps.len(), 1, "the file's digest is remembered");
+    assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
+    // Another plugin in its place (the fixture takes no parameters).
+    std::fs::copy(crate::test::FIXTURE, test.path("p.wasm")).unwrap();
+    assert_eq!(list(), "Available tasks:\n    greet\n");
+}
+
+#[test]
 fn long_parameter_lists_collapse_into_options() {
     Test::new()
         .tasks(

@@ -2,7 +2,8 @@
 //!
 //! They come from the descriptor cache ([`plugin::descriptors`]), keyed by
 //! digest: a built-in's digest is embedded, a URL plugin's is its pin, a path
-//! plugin's is its file's sha256. On a miss the plugin is described once (in
+//! plugin's is its file's sha256 (remembered with the file's size, time and
+//! inode in [`plugin::stamps`], so an unchanged file is not hashed again). On a miss the plugin is described once (in
 //! the no-grant `describe` sandbox) and remembered; a URL plugin that was never
 //! downloaded is not fetched: listing and completion never touch the network.
 //! Nothing here fails: a plugin that cannot be described just shows no parameters.
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use crate::config::model::{Action, PluginSource, Task};
 use crate::describe;
 use crate::plugin::descriptors::{self, Known};
-use crate::plugin::{Source, builtin, fetch};
+use crate::plugin::{Source, builtin, fetch, stamps};
 use crate::ui::Ui;
 
 /// Looks up, and describes on a miss, the plugins of several tasks with one
@@ -40,8 +41,9 @@ impl Lookup {
         let known_digest = match source {
             PluginSource::Builtin(name) => Some(builtin::get(name)?.digest.to_owned()),
             PluginSource::Url { sha256, .. } => Some(sha256.clone()),
-            // A file's digest is its content's: it is read and hashed below.
-            PluginSource::Path(_) => None,
+            // A file's digest is its content's: known from its stamp while
+            // the file is unchanged, else it is read and hashed below.
+            PluginSource::Path(path) => stamps::digest(path),
         };
         if let Some(known) = known_digest.as_deref().and_then(descriptors::get) {
             return Some(known);
@@ -58,6 +60,9 @@ impl Lookup {
                 return None;
             }
         };
+        if let PluginSource::Path(path) = source {
+            stamps::remember(path, &resolved.digest);
+        }
         if let Some(known) = descriptors::get(&resolved.digest) {
             return Some(known);
         }

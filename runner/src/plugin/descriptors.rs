@@ -124,11 +124,12 @@ pub fn put(digest: &str, descriptor: &types::Descriptor) {
     }
 }
 
-fn write(path: &std::path::Path, known: &Known) -> std::io::Result<()> {
+/// Writes `value` as JSON to `path` atomically (a temporary file renamed).
+pub(super) fn write(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
     let dir = path.parent().expect("cache files have a directory");
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut temp, known)?;
+    serde_json::to_writer(&mut temp, value)?;
     temp.flush()?;
     temp.persist(path)?;
     Ok(())

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fetch;
 mod grants;
 mod run;
+pub mod stamps;
 pub mod state;
 pub mod version;
 
