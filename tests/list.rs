@@ -85,20 +85,23 @@ fn cached_descriptors(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
 }
 
+/// `run --list` in `test`'s project with `cache` as the cache directory.
+fn list_with_cache(test: &Test, cache: &std::path::Path) -> String {
+    let output = test
+        .command()
+        .env("RUN_CACHE_DIR", cache)
+        .arg("--list")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[test]
 fn a_plugin_is_described_once_then_listed_from_the_descriptor_cache() {
     let cache = tempfile::tempdir().unwrap();
     let test = Test::new().tasks("[tasks.greet]\nplugin = \"hello\"\n");
-    let list = || {
-        let output = test
-            .command()
-            .env("RUN_CACHE_DIR", cache.path())
-            .arg("--list")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let list = || list_with_cache(&test, cache.path());
     assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
     let cached = cached_descriptors(cache.path());
     assert_eq!(cached.len(), 1, "{cached:?}");
@@ -168,16 +171,7 @@ fn a_path_plugin_is_hashed_again_only_when_its_file_changes() {
     let hello = std::path::Path::new(crate::test::FIXTURE).with_file_name("hello.wasm");
     let test = Test::new().tasks("[tasks.greet]\nplugin = \"p.wasm\"\n");
     std::fs::copy(&hello, test.path("p.wasm")).unwrap();
-    let list = || {
-        let output = test
-            .command()
-            .env("RUN_CACHE_DIR", cache.path())
-            .arg("--list")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let list = || list_with_cache(&test, cache.path());
     assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
     let stamps: Vec<_> = std::fs::read_dir(cache.path().join("descriptors/files"))
         .unwrap()
