@@ -18,24 +18,19 @@ pub struct Stack {
     /// In file order.
     pub services: Vec<Service>,
     /// Top-level networks by key (the key services use).
-    pub networks: BTreeMap<String, NetworkDef>,
+    pub networks: BTreeMap<String, ResourceDef>,
     /// Top-level volumes by key.
-    pub volumes: BTreeMap<String, VolumeDef>,
+    pub volumes: BTreeMap<String, ResourceDef>,
     /// Keys this plugin does not support, by path.
     pub unsupported: Vec<String>,
     /// Variables used without a default that the environment lacks.
     pub missing_env: Vec<Missing>,
 }
 
+/// A top-level network or volume.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetworkDef {
+pub struct ResourceDef {
     /// `name:`: the engine name, used as is.
-    pub name: Option<String>,
-    pub external: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VolumeDef {
     pub name: Option<String>,
     pub external: bool,
 }
@@ -179,6 +174,44 @@ impl Reader<'_> {
     }
 
     /// Checks the keys of `map` against `known`; `x-` keys are extensions.
+    /// The top-level `networks` or `volumes` (`section`): each with `name`
+    /// and `external`; a `driver` other than `driver` is unsupported.
+    fn resources(
+        &mut self,
+        value: Option<&Value>,
+        section: &str,
+        driver: &str,
+    ) -> Result<BTreeMap<String, ResourceDef>, ParseError> {
+        let mut defs = BTreeMap::new();
+        let Some(value) = value else {
+            return Ok(defs);
+        };
+        for (k, v) in self.mapping(value, section)? {
+            let key = key_str(k, section)?;
+            let at = format!("{section}.{key}");
+            let mut def = ResourceDef::default();
+            if let Value::Mapping(m) = v {
+                self.keys(m, &["name", "external", "driver"], &at)?;
+                if let Some(n) = m.get(Value::String("name".into())) {
+                    def.name = Some(self.text(n, &format!("{at}.name"))?);
+                }
+                def.external = m
+                    .get(Value::String("external".into()))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                if let Some(d) = m.get(Value::String("driver".into())) {
+                    let used = self.text(d, &format!("{at}.driver"))?;
+                    if used != driver {
+                        self.unsupported
+                            .push(format!("{at}.driver ({used}; only {driver})"));
+                    }
+                }
+            }
+            defs.insert(key, def);
+        }
+        Ok(defs)
+    }
+
     fn keys(&mut self, map: &Mapping, known: &[&str], path: &str) -> Result<(), ParseError> {
         for key in map.keys() {
             let key = key_str(key, path)?;
@@ -614,60 +647,8 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Stac
     }
     let get = |k: &str| top.get(Value::String(k.into()));
     let name = get("name").map(|v| reader.text(v, "name")).transpose()?;
-    let mut networks = BTreeMap::new();
-    if let Some(v) = get("networks") {
-        for (k, v) in reader.mapping(v, "networks")? {
-            let key = key_str(k, "networks")?;
-            let at = format!("networks.{key}");
-            let mut def = NetworkDef::default();
-            if let Value::Mapping(m) = v {
-                reader.keys(m, &["name", "external", "driver"], &at)?;
-                if let Some(n) = m.get(Value::String("name".into())) {
-                    def.name = Some(reader.text(n, &format!("{at}.name"))?);
-                }
-                def.external = m
-                    .get(Value::String("external".into()))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                if let Some(d) = m.get(Value::String("driver".into())) {
-                    let driver = reader.text(d, &format!("{at}.driver"))?;
-                    if driver != "bridge" {
-                        reader
-                            .unsupported
-                            .push(format!("{at}.driver ({driver}; only bridge)"));
-                    }
-                }
-            }
-            networks.insert(key, def);
-        }
-    }
-    let mut volumes = BTreeMap::new();
-    if let Some(v) = get("volumes") {
-        for (k, v) in reader.mapping(v, "volumes")? {
-            let key = key_str(k, "volumes")?;
-            let at = format!("volumes.{key}");
-            let mut def = VolumeDef::default();
-            if let Value::Mapping(m) = v {
-                reader.keys(m, &["name", "external", "driver"], &at)?;
-                if let Some(n) = m.get(Value::String("name".into())) {
-                    def.name = Some(reader.text(n, &format!("{at}.name"))?);
-                }
-                def.external = m
-                    .get(Value::String("external".into()))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                if let Some(d) = m.get(Value::String("driver".into())) {
-                    let driver = reader.text(d, &format!("{at}.driver"))?;
-                    if driver != "local" {
-                        reader
-                            .unsupported
-                            .push(format!("{at}.driver ({driver}; only local)"));
-                    }
-                }
-            }
-            volumes.insert(key, def);
-        }
-    }
+    let networks = reader.resources(get("networks"), "networks", "bridge")?;
+    let volumes = reader.resources(get("volumes"), "volumes", "local")?;
     let services_value = get("services").ok_or("no `services`")?;
     let mut services = Vec::new();
     for (k, v) in reader.mapping(services_value, "services")? {
