@@ -1,7 +1,7 @@
 //! The task's `config` table: which container, where the backups go, how many
 //! to keep, and what to do.
 
-use run_plugin_sdk::{Context, Error};
+use run_plugin_sdk::{Context, Error, names};
 use serde::Deserialize;
 
 /// What a run does.
@@ -83,18 +83,13 @@ pub struct Config {
 impl Config {
     pub fn from_context(ctx: &Context) -> Result<Config, Error> {
         let raw: Raw = ctx.config()?;
-        let task = ctx.task();
-        let invalid = |field: &str, why: &str| {
-            Error::invalid_input(format!(
-                "invalid config for task `{task}`: field `{field}`: {why}"
-            ))
-        };
+        let invalid = |field: &str, why: &str| ctx.invalid_config(field, why);
         if raw.container.trim().is_empty() {
             return Err(invalid("container", "must name a container"));
         }
         let name = raw.name.unwrap_or_else(|| raw.container.clone());
         // The name, database and volume names become parts of file names.
-        check_file_part(&name).map_err(|why| invalid("name", &why))?;
+        names::file_name_part(&name).map_err(|why| invalid("name", &why))?;
         if raw.keep == 0 {
             // keep = 0 would delete the backup just taken.
             return Err(invalid("keep", "must be at least 1"));
@@ -102,13 +97,12 @@ impl Config {
         if raw.user.is_empty() || raw.user.starts_with('-') {
             return Err(invalid("user", "must be a database role name"));
         }
-        let dir = raw.dir.trim_end_matches('/').to_owned();
-        if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|p| p == "..") {
-            return Err(invalid(
+        let dir = names::relative_dir(&raw.dir).ok_or_else(|| {
+            invalid(
                 "dir",
                 "must be a relative directory inside the project, granted in allow.write (or allow.read to restore)",
-            ));
-        }
+            )
+        })?;
         if let Some(databases) = &raw.databases {
             if databases.is_empty() {
                 return Err(invalid(
@@ -117,7 +111,7 @@ impl Config {
                 ));
             }
             for db in databases {
-                check_file_part(db).map_err(|why| invalid("databases", &why))?;
+                names::file_name_part(db).map_err(|why| invalid("databases", &why))?;
             }
         }
         let volumes = match raw.volume {
@@ -130,7 +124,7 @@ impl Config {
                 return Err(invalid("volume", "must name at least one volume"));
             }
             for v in volumes {
-                check_file_part(v).map_err(|why| invalid("volume", &why))?;
+                names::file_name_part(v).map_err(|why| invalid("volume", &why))?;
             }
         }
         Ok(Config {
@@ -150,27 +144,6 @@ impl Config {
     pub fn path(&self, file: &str) -> String {
         format!("{}/{file}", self.dir)
     }
-}
-
-/// Whether `part` can be part of a file name: no separators, no leading dot
-/// (dot files are this plugin's in-progress files), nothing a shell or
-/// another OS would trip on.
-fn check_file_part(part: &str) -> Result<(), String> {
-    if part.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if part.starts_with('.') || part.starts_with('-') {
-        return Err(format!("`{part}` must not start with `.` or `-`"));
-    }
-    if let Some(c) = part
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "`{part}` contains `{c}`; use letters, digits, `-`, `_` and `.`"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

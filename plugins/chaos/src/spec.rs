@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use run_plugin_sdk::{Context, Error};
+use run_plugin_sdk::{Context, Error, names};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -83,12 +83,6 @@ pub struct Spec {
     pub save: bool,
 }
 
-fn invalid(task: &str, field: &str, why: impl std::fmt::Display) -> Error {
-    Error::invalid_input(format!(
-        "invalid config for task `{task}`: field `{field}`: {why}"
-    ))
-}
-
 impl Spec {
     pub fn from_context(ctx: &Context) -> Result<Spec, Error> {
         let task = ctx.task();
@@ -100,25 +94,21 @@ impl Spec {
         let mut take = |key: &str| map.remove(key);
         let dir = match take("dir") {
             None => ".chaos".to_owned(),
-            Some(Value::String(s)) => s.trim_end_matches('/').to_owned(),
-            Some(_) => return Err(invalid(task, "dir", "must be a directory name")),
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(ctx.invalid_config("dir", "must be a directory name")),
         };
-        if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|p| p == "..") {
-            return Err(invalid(
-                task,
-                "dir",
-                "must be a relative directory granted in allow.write",
-            ));
-        }
+        let dir = names::relative_dir(&dir).ok_or_else(|| {
+            ctx.invalid_config("dir", "must be a relative directory granted in allow.write")
+        })?;
         let helper_image = match take("helper-image") {
             None => None,
             Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(invalid(task, "helper-image", "must be an image name")),
+            Some(_) => return Err(ctx.invalid_config("helper-image", "must be an image name")),
         };
-        let mode: Option<Mode> = parse(task, "mode", take("mode"))?;
-        let steps: Option<Vec<Fields>> = parse(task, "steps", take("steps"))?;
-        let verify = parse(task, "verify", take("verify"))?;
-        let drill = parse(task, "drill", take("drill"))?;
+        let mode: Option<Mode> = parse(ctx, "mode", take("mode"))?;
+        let steps: Option<Vec<Fields>> = parse(ctx, "steps", take("steps"))?;
+        let verify = parse(ctx, "verify", take("verify"))?;
+        let drill = parse(ctx, "drill", take("drill"))?;
         debug_assert!(TASK_KEYS.iter().all(|k| !map.contains_key(*k)));
         let config_fields: Fields = serde_json::from_value(Value::Object(map)).map_err(|e| {
             Error::invalid_input(format!(
@@ -152,7 +142,7 @@ impl Spec {
             save,
         };
         if spec.mode == Mode::Scenario && spec.steps.is_empty() && !spec.recover {
-            return Err(invalid(task, "steps", "a scenario needs at least one step"));
+            return Err(ctx.invalid_config("steps", "a scenario needs at least one step"));
         }
         Ok(spec)
     }
@@ -167,12 +157,12 @@ fn cli_image(ctx: &Context) -> Option<String> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
-    task: &str,
+    ctx: &Context,
     key: &str,
     value: Option<Value>,
 ) -> Result<Option<T>, Error> {
     value
-        .map(|v| serde_json::from_value(v).map_err(|e| invalid(task, key, e)))
+        .map(|v| serde_json::from_value(v).map_err(|e| ctx.invalid_config(key, e)))
         .transpose()
 }
 

@@ -99,11 +99,7 @@ impl Config {
     pub fn from_context(ctx: &Context) -> Result<Config, Error> {
         let raw: Raw = ctx.config()?;
         let task = ctx.task();
-        let invalid = |field: &str, why: &str| {
-            Error::invalid_input(format!(
-                "invalid config for task `{task}`: field `{field}`: {why}"
-            ))
-        };
+        let invalid = |field: &str, why: &str| ctx.invalid_config(field, why);
         if raw.file.trim().is_empty() || raw.file.starts_with('/') {
             return Err(invalid(
                 "file",

@@ -8,7 +8,7 @@
 //! ```
 
 use run_plugin_sdk::serde_json::Value;
-use run_plugin_sdk::{Context, Error};
+use run_plugin_sdk::{Context, Error, names};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -87,19 +87,13 @@ pub struct Config {
 impl Config {
     pub fn from_context(ctx: &Context) -> Result<Config, Error> {
         let raw: Raw = ctx.config()?;
-        let task = ctx.task();
-        let invalid = |field: &str, why: &str| {
-            Error::invalid_input(format!(
-                "invalid config for task `{task}`: field `{field}`: {why}"
-            ))
-        };
-        let dir = raw.dir.trim_end_matches('/').to_owned();
-        if dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|p| p == "..") {
-            return Err(invalid(
+        let invalid = |field: &str, why: &str| ctx.invalid_config(field, why);
+        let dir = names::relative_dir(&raw.dir).ok_or_else(|| {
+            invalid(
                 "dir",
                 "must be a relative directory inside the project, granted in allow.write (allow.read to seed)",
-            ));
-        }
+            )
+        })?;
         if raw.user.is_empty() || raw.user.starts_with('-') {
             return Err(invalid("user", "must be a database role name"));
         }
@@ -177,7 +171,7 @@ impl Config {
                 ));
             }
         };
-        check_file_part(&name).map_err(|why| invalid("name", &why))?;
+        names::file_name_part(&name).map_err(|why| invalid("name", &why))?;
         if raw.key_env.is_empty() {
             return Err(invalid("key_env", "must name an environment variable"));
         }
@@ -206,24 +200,6 @@ impl Config {
     pub fn file(&self) -> String {
         format!("{}.sql", self.name)
     }
-}
-
-fn check_file_part(part: &str) -> Result<(), String> {
-    if part.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if part.starts_with('.') || part.starts_with('-') {
-        return Err(format!("`{part}` must not start with `.` or `-`"));
-    }
-    if let Some(c) = part
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "`{part}` contains `{c}`; use letters, digits, `-`, `_` and `.`"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -27,11 +27,16 @@ pub(crate) fn parse<T: DeserializeOwned>(task: &str, text: &str) -> Result<T, Er
         if path.is_empty() {
             Error::invalid_input(format!("invalid config for task `{task}`: {message}"))
         } else {
-            Error::invalid_input(format!(
-                "invalid config for task `{task}`: field `{path}`: {message}"
-            ))
+            invalid_field(task, &path, message)
         }
     })
+}
+
+/// An error about config field `field` of `task`: `why` it is wrong.
+pub(crate) fn invalid_field(task: &str, field: &str, why: impl std::fmt::Display) -> Error {
+    Error::invalid_input(format!(
+        "invalid config for task `{task}`: field `{field}`: {why}"
+    ))
 }
 
 /// The message without " at line L column C", which would point into the

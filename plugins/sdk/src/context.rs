@@ -186,6 +186,18 @@ impl Context {
         config::parse(&self.task, self.config_text())
     }
 
+    /// An error about field `field` of the task's config, worded like the
+    /// errors of [`config`](Self::config): for checks serde cannot make.
+    ///
+    /// ```
+    /// let ctx = run_plugin_sdk::Context::new("backup", vec![], "{}");
+    /// let err = ctx.invalid_config("keep", "must be at least 1");
+    /// assert_eq!(err.message(), "invalid config for task `backup`: field `keep`: must be at least 1");
+    /// ```
+    pub fn invalid_config(&self, field: &str, why: impl std::fmt::Display) -> Error {
+        config::invalid_field(&self.task, field, why)
+    }
+
     /// The task's `config` table as a JSON value.
     ///
     /// ```

@@ -37,6 +37,7 @@ mod descriptor;
 mod error;
 pub mod lock;
 pub mod log;
+pub mod names;
 pub mod netns;
 pub mod prompt;
 pub mod stack;

@@ -21,6 +21,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "lib.rs",
     "lock.rs",
     "log.rs",
+    "names.rs",
     "netns.rs",
     "prompt.rs",
     "stack.rs",
