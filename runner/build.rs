@@ -23,7 +23,11 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 /// Guest programs used only by the tests (crate name → constant name).
-const TEST_PROGRAMS: &[(&str, &str)] = &[("test-programs", "FIXTURE")];
+const TEST_PROGRAMS: &[(&str, &str)] = &[("test-programs", "FIXTURE"), ("hostile", "HOSTILE")];
+
+/// Test programs written against wit/ directly, without the SDK: still built
+/// under `RUN_SKIP_WASM=sdk`.
+const WITHOUT_SDK: &[&str] = &["hostile"];
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -31,11 +35,50 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    for watched in ["plugins", "tests/programs", "wit", "Cargo.lock"] {
+    for watched in [
+        "plugins",
+        "tests/programs",
+        "tests/hostile",
+        "wit",
+        "Cargo.lock",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
         );
+    }
+
+    // Contributors only: `RUN_SKIP_WASM=1 cargo check` type-checks the host
+    // while the plugins do not build (e.g. mid-way through a WIT change). The
+    // binary then has no built-in plugins and the tests' fixture is missing.
+    // `RUN_SKIP_WASM=sdk` still builds the test programs that do not use the
+    // SDK, so their tests can run.
+    println!("cargo:rerun-if-env-changed=RUN_SKIP_WASM");
+    let skip = env::var("RUN_SKIP_WASM").unwrap_or_default();
+    if skip == "1" || skip == "sdk" {
+        println!("cargo:warning=RUN_SKIP_WASM={skip}: built without plugins");
+        std::fs::write(
+            out_dir.join("builtins.rs"),
+            "pub static BUILTINS: &[Builtin] = &[];\n",
+        )
+        .unwrap();
+        let built: &[&str] = if skip == "sdk" { WITHOUT_SDK } else { &[] };
+        if !built.is_empty() {
+            build_wasm(&workspace, &wasm_target_dir(&out_dir), built);
+        }
+        let artifacts = wasm_target_dir(&out_dir).join(TARGET).join("release");
+        for (krate, constant) in TEST_PROGRAMS {
+            let path = if built.contains(krate) {
+                artifact(&artifacts, krate)
+            } else {
+                PathBuf::from(format!("/nonexistent/{constant}.wasm"))
+            };
+            println!(
+                "cargo:rustc-env=RUN_TEST_PROGRAM_{constant}={}",
+                path.display()
+            );
+        }
+        return;
     }
 
     let target_dir = wasm_target_dir(&out_dir);

@@ -83,7 +83,7 @@ fn only_write_granted_files_can_be_locked() {
         ),
         (
             "state/out/x.lock",
-            "`state/out/x.lock` leaves its granted directory",
+            "`state/out/x.lock` passes through a symlink, `state/out` (to `",
         ),
     ];
     let tasks: String = cases
@@ -98,4 +98,32 @@ fn only_write_granted_files_can_be_locked() {
             .stderr_contains(message);
         assert!(!outside.path().join("x.lock").exists(), "{path}");
     }
+}
+
+#[test]
+fn a_lock_file_that_is_a_symlink_is_refused_naming_it() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("kept"), "KEPT").unwrap();
+    let test = Test::new().dir("docs").dir("state").tasks(&format!(
+        "{}{}",
+        task("dangling", "state/new.lock", 0, 0),
+        task("existing", "state/kept.lock", 0, 0)
+    ));
+    // One would create a file outside, the other truncate one.
+    std::os::unix::fs::symlink(outside.path().join("new"), test.path("state/new.lock")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("kept"), test.path("state/kept.lock")).unwrap();
+    for (name, lock) in [("dangling", "new.lock"), ("existing", "kept.lock")] {
+        test.invoke(&[name])
+            .status(1)
+            .stderr_contains(&format!(
+                "`state/{lock}` is a symlink (to `{}",
+                outside.path().display()
+            ))
+            .stderr_contains("the runner never follows a symlink in a plugin's files");
+    }
+    assert!(!outside.path().join("new").exists());
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("kept")).unwrap(),
+        "KEPT"
+    );
 }

@@ -1,7 +1,8 @@
-//! The container capability's network-namespace helpers (`netns-run`,
-//! `netns-remove`, `netns-helpers`) through the fixture plugin: a helper runs
+//! The `network-faults` interface through the fixture plugin: a helper runs
 //! in the target's namespace and is removed; the target and the helper image
-//! must both be granted; only helpers can be removed through `netns-remove`.
+//! must both be granted (the image explicitly, in `allow.images`); only
+//! helpers of granted containers can be removed, and anything else gets the
+//! same `not found`.
 
 use crate::support::images::{Container, docker};
 use crate::test::Test;
@@ -66,9 +67,9 @@ fn the_helper_image_and_the_target_must_be_granted() {
     let (ok, _, stderr) = output(call(&config, &format!(r#"containers = ["{}"]"#, c.name)));
     assert!(!ok);
     assert!(
-        stderr.contains(&format!(
-            "helper image `{HELPER}` is not granted to task `t`"
-        )) && stderr.contains(&format!("images = [\"{HELPER}\"]")),
+        stderr.contains(&format!("image `{HELPER}` is not granted to task `t`"))
+            && stderr.contains("a network helper's image must be granted in allow.images")
+            && stderr.contains(&format!("images = [\"{HELPER}\"]")),
         "{stderr}"
     );
     let (ok, _, stderr) = output(call(&config, r#"images = ["run-test/chaos-helper:*"]"#));
@@ -114,8 +115,20 @@ fn detached_helpers_are_listed_and_only_helpers_can_be_removed() {
         &allow,
     ));
     assert!(!ok);
-    assert!(stderr.contains("is not a network helper"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("network helper `{}` not found", c.name)),
+        "{stderr}"
+    );
     assert_eq!(c.inspect("{{.State.Status}}"), "running");
+    let (ok, _, nothing) = output(call(
+        r#"call = "netns-remove", name = "no-such-container""#,
+        &allow,
+    ));
+    assert!(!ok);
+    assert!(
+        nothing.contains("network helper `no-such-container` not found"),
+        "the same answer, existing or not: {nothing}"
+    );
 
     let (ok, _, stderr) = output(call(
         &format!(r#"call = "netns-remove", name = "{helper}""#),

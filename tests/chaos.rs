@@ -629,11 +629,12 @@ fn the_helper_image_and_targets_must_be_granted() {
             "5s",
         ],
     );
+    // Both are the task's needs: refused before anything runs, naming the
+    // grant to add.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains(&format!("helper image `{HELPER}` is not granted"))
-            && stderr.contains("images = ["),
+        stderr.contains("denied") && stderr.contains(&format!("images = [\"{HELPER}\"]")),
         "{stderr}"
     );
     let out = run(
@@ -648,7 +649,11 @@ fn the_helper_image_and_targets_must_be_granted() {
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no granted container matches"), "{stderr}");
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("containers = [\"run-test-chaos-nobody\"]"),
+        "{stderr}"
+    );
     assert_restored(&c);
 }
 

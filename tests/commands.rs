@@ -56,8 +56,8 @@ fn dry_run_does_not_run_commands() {
     Test::new()
         .tasks("[tasks.danger]\ncommand = \"touch ran\"\n")
         .args(&["--dry-run", "danger"])
-        .stdout("Plan for `danger` (1 task):\n  1. danger\n       host command (unsandboxed, not run under --dry-run):\n         touch ran\n")
-        .stderr("(dry run) touch ran\n")
+        .stdout("Plan for `danger` (1 task):\n  1. danger\n       host command (unsandboxed, not run under --dry-run or --plan):\n         touch ran\n")
+        .stderr("")
         .run();
 }
 

@@ -1,10 +1,14 @@
-//! `--dry-run`: the plan first; plugins learn they are in a dry run and cannot
-//! write even if they try; commands are not run.
+//! `--dry-run` shows the plan and runs nothing: plugins answer `describe` and
+//! `needs` in a sandbox with nothing granted, and the exit code says whether
+//! the run would be denied. `--plan` runs plugins in plan mode: they report
+//! what they would do and cannot write, connect or change containers.
+
+use std::net::TcpListener;
 
 use crate::test::Test;
 
 #[test]
-fn the_plan_shows_order_plugin_digest_and_grants() {
+fn the_plan_shows_order_plugin_digest_needs_and_grants() {
     let (output, _) = Test::new()
         .tasks(
             "[tasks.all]\ndepends = [\"greet\"]\n\n[tasks.greet]\nplugin = \"hello\"\nconfig = { name = \"team\" }\nallow = { write = [\"out\"], network = [\"127.0.0.1:5432\"] }\ntimeout = \"1m\"\nmemory = \"128MiB\"\n",
@@ -13,47 +17,151 @@ fn the_plan_shows_order_plugin_digest_and_grants() {
         .run();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let expected_start =
-        "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello 0.1.0 (WIT 0.1.0) sha256:";
+        "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello 0.1.0 (WIT 0.2.0) sha256:";
     assert!(stdout.starts_with(expected_start), "{stdout}");
     assert!(
-        stdout.contains("\n       wants write out\n       config {\"name\":\"team\"}\n       allow write: out\n       allow network: 127.0.0.1:5432\n       timeout 1m\n       memory 128 MiB\n  2. all\n       group: runs its dependencies only\n"),
+        stdout.contains("\n       needs write out\n       config {\"name\":\"team\"}\n       allow write: out\n       allow network: 127.0.0.1:5432\n       timeout 1m\n       memory 128 MiB\n  2. all\n       group: runs its dependencies only\n"),
         "{stdout}"
     );
 }
 
 #[test]
-fn plugins_are_told_and_cannot_write() {
+fn a_task_that_would_be_denied_makes_the_dry_run_exit_1() {
     let (output, test) = Test::new()
-        .tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"echo\", append = \"out/log\" }\nallow = { write = [\"out\"] }\n")
-        .args(&["--dry-run", "t"])
-        .stderr_contains("denied")
+        .tasks("[tasks.greet]\nplugin = \"hello\"\n")
+        .args(&["--dry-run", "greet"])
+        .stderr_contains("error: task `greet` (plugin `hello`): denied: the plugin needs write access to `out`, which the task does not grant; add to the task in tasks.toml: allow = { write = [\"out\"] }")
         .status(1)
         .run();
-    assert!(String::from_utf8_lossy(&output.stdout).contains("dry_run=true"));
-    assert!(!test.path("out/log").exists());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "       needs write out\n       MISSING GRANTS write out (the task would be denied)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!test.path("out").exists());
+}
+
+#[test]
+fn what_needs_asks_for_is_checked_with_the_tasks_arguments_and_config() {
+    let tasks = "[tasks.t]\nplugin = \"{hostile}\"\nconfig = { needs = [\"write:out\", \"network:db:5432\"] }\nallow = { write = [\"out\"] }\n";
+    let (output, _) = Test::new()
+        .tasks(tasks)
+        .args(&["-n", "t"])
+        .stderr_contains("denied: the plugin needs network access to `db:5432`")
+        .status(1)
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("       needs write out, network db:5432\n       MISSING GRANTS network db:5432 (the task would be denied)\n"),
+        "{stdout}"
+    );
+    // A failing `needs` is the task's failure.
+    Test::new()
+        .tasks("[tasks.t]\nplugin = \"{hostile}\"\nconfig = { needs = [\"bogus:x\"] }\n")
+        .args(&["-n", "t"])
+        .stdout_contains("       needs: failed: need `bogus:x`: unknown kind `bogus`\n")
+        .stderr_contains("error: task `t` (plugin `hostile.wasm`): failed: need `bogus:x`")
+        .status(1)
+        .run();
+}
+
+#[test]
+fn a_hostile_plugin_under_dry_run_cannot_read_connect_or_see_the_environment() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Its task grants exactly what it tries: a run would reach all of it.
+    let (output, _) = Test::new()
+        .tasks(&format!(
+            "[tasks.t]\nplugin = \"{{hostile}}\"\nconfig = {{ read = [\"secret/secret.txt\"], env = [\"HOSTILE_SECRET\"], connect = [\"{addr}\"], resolve = [\"localhost\"], needs = [\"read:secret\"] }}\nallow = {{ read = [\"secret\"], network = [\"{addr}\", \"localhost:*\"], env = [\"HOSTILE_SECRET\"] }}\n"
+        ))
+        .file("secret/secret.txt", "s3cr3t-file\n")
+        .env("HOSTILE_SECRET", "s3cr3t-env")
+        .args(&["--dry-run", "t"])
+        .stderr_contains("describe reached nothing")
+        .stderr_contains("needs reached nothing")
+        .stderr_contains("probe: read secret/secret.txt refused")
+        .stderr_contains(&format!("probe: connect {addr} refused"))
+        .stderr_contains("probe: env HOSTILE_SECRET not set")
+        .stderr_contains("probe: resolve localhost refused")
+        .stderr_lacks("s3cr3t")
+        .stderr_lacks("REACHED")
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("       needs read secret\n"), "{stdout}");
+    assert!(!stdout.contains("s3cr3t"), "{stdout}");
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the plugin connected"
+    );
+}
+
+#[test]
+fn dry_run_runs_no_command() {
+    let (_, test) = Test::new()
+        .tasks("[tasks.danger]\ncommand = \"touch ran\"\n")
+        .args(&["-n", "danger"])
+        .stdout("Plan for `danger` (1 task):\n  1. danger\n       host command (unsandboxed, not run under --dry-run or --plan):\n         touch ran\n")
+        .stderr("")
+        .run();
+    assert!(!test.path("ran").exists());
+}
+
+#[test]
+fn plan_mode_is_told_to_the_plugin_and_it_cannot_write() {
+    Test::new()
+        .tasks("[tasks.t]\nplugin = \"{hostile}\"\nconfig = { mode = \"mode\" }\n")
+        .args(&["--plan", "t"])
+        .stdout("mode=plan\n")
+        .run();
+    let (_, test) = Test::new()
+        .tasks("[tasks.t]\nplugin = \"{hostile}\"\nconfig = { mode = \"write\", path = \"out/x\", content = \"x\" }\nallow = { write = [\"out\"] }\n")
+        .dir("out")
+        .args(&["--plan", "t"])
+        .stderr_contains("failed: write out/x refused")
+        .status(1)
+        .run();
+    assert!(!test.path("out/x").exists());
+}
+
+#[test]
+fn plan_mode_has_no_network() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tasks = format!(
+        "[tasks.t]\nplugin = \"{{hostile}}\"\nconfig = {{ mode = \"connect\", addr = \"{addr}\" }}\nallow = {{ network = [\"{addr}\"] }}\n"
+    );
+    Test::new()
+        .tasks(&tasks)
+        .args(&["t"])
+        .stdout(&format!("connected {addr}\n"))
+        .run();
+    Test::new()
+        .tasks(&tasks)
+        .args(&["--plan", "t"])
+        .stderr_contains(&format!("failed: connect {addr} refused"))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn plan_runs_no_command() {
+    let (_, test) = Test::new()
+        .tasks("[tasks.danger]\ncommand = \"touch ran\"\n")
+        .args(&["--plan", "danger"])
+        .stderr_contains("(plan, not run) touch ran\n")
+        .run();
+    assert!(!test.path("ran").exists());
 }
 
 #[test]
 fn hello_reports_what_it_would_do() {
     let (_, test) = Test::new()
         .tasks("[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n")
-        .args(&["--dry-run", "greet"])
+        .args(&["--plan", "greet"])
         .stdout_contains("would write out/hello.txt")
         .run();
     assert!(!test.path("out/hello.txt").exists());
-}
-
-#[test]
-fn the_plan_names_missing_grants_before_anything_runs() {
-    let (output, _) = Test::new()
-        .tasks("[tasks.greet]\nplugin = \"hello\"\n")
-        .args(&["--dry-run", "greet"])
-        .run();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains(
-            "       wants write out\n       MISSING GRANTS write out (the task will be denied)\n"
-        ),
-        "{stdout}"
-    );
 }

@@ -11,6 +11,7 @@ mod support {
 mod backup;
 mod capability_cancel;
 mod capability_container;
+mod capability_container_engine;
 mod capability_env;
 mod capability_files;
 mod capability_lock;

@@ -384,9 +384,9 @@ fn refusals_leave_nothing_at_the_output_path() {
     );
     let project = Project::new(&source.name, "unused", POLICY);
 
-    // A dry run says what would happen and needs neither guard nor key.
+    // A plan says what would happen and needs neither guard nor key.
     project
-        .run(&[], &["--dry-run", "sanitize"])
+        .run(&[], &["--plan", "sanitize"])
         .ok()
         .stdout_contains(&format!(
             "would dump database `postgres` of container `{}`, mask 9 columns, keeping 10% of public.customers, and write snapshots/shop.sql with snapshots/shop.sql.manifest.json",

@@ -52,7 +52,7 @@ fn hooks_run_around_their_task_and_know_it() {
     assert_eq!(log(&test), ["build", "backup", "deploy", "notify"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("task=backup\nargs=\ndry_run=false\ninteractive=false\nhook_for=deploy\n"),
+        stdout.contains("task=backup\nargs=\nmode=run\ninteractive=false\nhook_for=deploy\n"),
         "{stdout}"
     );
 }

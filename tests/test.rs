@@ -11,9 +11,18 @@ use tempfile::TempDir;
 /// The fixture plugin built from tests/programs by runner/build.rs.
 pub const FIXTURE: &str = env!("RUN_TEST_PROGRAM_FIXTURE");
 
+/// The hostile plugin built from tests/hostile (no SDK) by runner/build.rs.
+pub const HOSTILE: &str = env!("RUN_TEST_PROGRAM_HOSTILE");
+
 /// Precompiled components are shared by all tests, like a user's cache.
 pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
+/// The key the cache's entries are authenticated with: one for all tests,
+/// like a user's (HOME differs from test to test, so the default would not be).
+pub fn cache_key() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache.key")
 }
 
 pub struct Test {
@@ -43,9 +52,11 @@ impl Test {
         }
     }
 
-    /// Writes tasks.toml; `{fixture}` stands for the fixture plugin's path.
+    /// Writes tasks.toml; `{fixture}` and `{hostile}` stand for those plugins' paths.
     pub fn tasks(self, toml: &str) -> Test {
-        let toml = toml.replace("{fixture}", FIXTURE);
+        let toml = toml
+            .replace("{fixture}", FIXTURE)
+            .replace("{hostile}", HOSTILE);
         self.file("tasks.toml", &toml)
     }
 
@@ -121,6 +132,7 @@ impl Test {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("RUN_CACHE_DIR", cache_dir())
+            .env("RUN_CACHE_KEY", cache_key())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .args(&self.args)

@@ -21,17 +21,19 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import log
 from wit_world.imports.types import (
-    Capability_Write,
     Descriptor,
     ErrorKind,
+    Grant,
+    GrantKind,
     Parameter,
     ParameterKind,
     PluginError,
+    RunMode,
     TaskContext,
 )
 
 # Where the note goes. Fixed, because `describe` declares it as the plugin's
-# one capability and the runner checks that against the task's grants.
+# one need and the runner checks that against the task's grants.
 DIR = "out"
 NOTE = DIR + "/hello-py.txt"
 
@@ -39,9 +41,10 @@ NOTE = DIR + "/hello-py.txt"
 ENOTCAPABLE = 76
 
 
-def error(kind: ErrorKind, message: str) -> Err:
-    """A structured failure for `run` to raise: the runner prints `kind: message`."""
-    return Err(PluginError(kind=kind, message=message, exit_code=None))
+def error(kind: ErrorKind, message: str, grant: Optional[Grant] = None) -> Err:
+    """A structured failure for `run` to raise: the runner prints `kind: message`,
+    and for a denial how to add `grant` to the task."""
+    return Err(PluginError(kind=kind, message=message, exit_code=None, grant=grant))
 
 
 def option(args: List[str], name: str) -> Optional[str]:
@@ -93,8 +96,12 @@ class Handler(exports.Handler):
                     default="world",
                 )
             ],
-            capabilities=[Capability_Write(DIR)],
+            needs=[Grant(kind=GrantKind.WRITE, value=DIR)],
         )
+
+    def needs(self, context: TaskContext) -> List[Grant]:
+        # Nothing beyond `describe`'s: the note's directory is fixed.
+        return []
 
     def run(self, context: TaskContext) -> None:
         # Returning normally is `ok`; raising `Err(PluginError)` is `err`.
@@ -113,7 +120,7 @@ class Handler(exports.Handler):
         greeting = f"Hello from Python, {name}!"
         print(greeting, flush=True)
 
-        if context.dry_run:
+        if context.mode == RunMode.PLAN:
             print(f"would write {NOTE}", flush=True)
             return
         try:
@@ -123,7 +130,8 @@ class Handler(exports.Handler):
             if is_denied(NOTE, e):
                 raise error(
                     ErrorKind.DENIED,
-                    f"write access to `{DIR}` is not granted to this task (add it to allow.write)",
+                    f"write access to `{DIR}` is not granted to this task",
+                    Grant(kind=GrantKind.WRITE, value=DIR),
                 )
             if isinstance(e, FileNotFoundError):
                 raise error(ErrorKind.NOT_FOUND, f"cannot write `{NOTE}`: it does not exist")

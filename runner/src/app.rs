@@ -99,22 +99,33 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         return Ok(0);
     }
     let plan = graph::plan(&file, root)?;
-    let resolved = crate::lock::check(&file, plan.nodes.iter().map(|n| n.task), !options.dry_run)?;
+    // Only a real run records new plugins in tasks.lock.
+    let record = !options.dry_run && !options.plan;
+    let resolved = crate::lock::check(&file, plan.nodes.iter().map(|n| n.task), record)?;
+    plugin::limits::init(usize::from(options.jobs));
+    plugin::cache::refuse_if_granted(&granted_dirs(&file, &plan));
     if options.dry_run {
-        let described = runtime.block_on(dry_run::describe_plugins(
+        let previews = runtime.block_on(dry_run::preview_plugins(
             &file,
             &plan,
             &resolved,
+            cli.task_args(),
             ui.clone(),
         ));
-        print!("{}", dry_run::render(&file, &plan, &described));
+        print!("{}", dry_run::render(&file, &plan, &previews));
+        let problems = dry_run::problems(&file, &plan, previews);
+        for (task, error) in &problems {
+            report::task_failed(&ui, task, error);
+        }
+        runtime.shutdown_background();
+        return Ok(problems.first().map_or(0, |(_, error)| error.exit_code()));
     }
 
     let file = Arc::new(file);
     let scheduler_options = scheduler::Options {
         jobs: usize::from(options.jobs),
         keep_going: options.keep_going,
-        dry_run: options.dry_run,
+        plan: options.plan,
         echo: options.quiet == 0,
         buffer_output: ui.github_actions && options.jobs > 1,
         resolved: std::sync::Mutex::new(resolved),
@@ -131,6 +142,26 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     // Plugins may still hold blocking threads (a prompt, a sleep): do not wait.
     runtime.shutdown_background();
     Ok(summary.exit_code())
+}
+
+/// Every directory a task of the plan is granted (read or write), on the
+/// host: the compile cache is not used when it lies inside one.
+fn granted_dirs<'a>(file: &'a TaskFile, plan: &graph::Plan) -> Vec<plugin::cache::GrantedDir<'a>> {
+    plan.nodes
+        .iter()
+        .map(|node| &file.tasks[node.task])
+        .flat_map(|task| {
+            task.allow
+                .read
+                .iter()
+                .chain(&task.allow.write)
+                .map(move |grant| plugin::cache::GrantedDir {
+                    task: &task.name,
+                    grant,
+                    host: file.root.join(grant),
+                })
+        })
+        .collect()
 }
 
 /// The tasks.toml given with `--file`, else the nearest one upwards.

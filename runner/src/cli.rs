@@ -11,7 +11,7 @@ use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 #[command(
     name = "run",
     version,
-    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\nExit codes: 0 success, the failing task's code, 2 usage or tasks.toml error, 124 timeout, 130 interrupted."
+    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\nExit codes: 0 success, the failing task's code, 1 a task denied (also under -n), 2 usage, tasks.toml or plugin load error, 124 timeout, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -51,10 +51,17 @@ pub struct Options {
     #[arg(long, requires = "list")]
     pub json: bool,
 
-    /// Show the plan (order, plugin digests, grants) and let plugins report what they
-    /// would do; change nothing.
-    #[arg(short = 'n', long)]
+    /// Show the plan and run nothing: order, plugin digests, what each plugin needs
+    /// against what its task grants. Plugins only answer `describe` and `needs`, in a
+    /// sandbox with nothing granted. Exits 1 if a task would be denied.
+    #[arg(short = 'n', long, conflicts_with = "plan")]
     pub dry_run: bool,
+
+    /// Run the tasks in plan mode: plugins report what they would do, with write
+    /// grants read-only, no network, and container changes refused; commands are
+    /// not run.
+    #[arg(long)]
+    pub plan: bool,
 
     /// Run up to N independent tasks at once.
     #[arg(short, long, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..))]

@@ -1,12 +1,14 @@
 //! What a plugin says about itself (`describe`), for `run plugin inspect`,
-//! `run TASK --help` and `run --dry-run`. Asking compiles the plugin (cached)
-//! and calls `describe` in a sandbox with no grants; `run --list` never does.
+//! `run TASK --help` and `run --dry-run`, and what one task of it needs
+//! (`needs`, for `--dry-run`). Asking compiles the plugin (cached) and calls
+//! them in a sandbox with no grants; `run --list` never does.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
 use crate::config::model::{Grants, PluginSource, Task};
-use crate::plugin::bindings::types::{Capability, Descriptor, Parameter};
+use crate::grant::Grant;
+use crate::plugin::bindings::types::{Descriptor, Parameter, TaskContext};
 use crate::plugin::{self, Source};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
@@ -26,6 +28,18 @@ pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, T
 /// [`describe`] for a plugin whose bytes are already read. What it says is
 /// remembered by digest, for `run --list` and completion.
 pub async fn describe_source(source: Source, ui: Arc<Ui>) -> Result<Described, TaskError> {
+    preview_source(source, ui, None)
+        .await
+        .map(|(described, _)| described)
+}
+
+/// [`describe_source`], then, given a task's context, what that task needs
+/// (`needs`), both in the empty sandbox.
+pub async fn preview_source(
+    source: Source,
+    ui: Arc<Ui>,
+    context: Option<TaskContext>,
+) -> Result<(Described, Option<Result<Vec<Grant>, TaskError>>), TaskError> {
     let (source, loaded) = tokio::task::spawn_blocking(move || {
         let loaded = source.load();
         (source, loaded)
@@ -33,13 +47,14 @@ pub async fn describe_source(source: Source, ui: Arc<Ui>) -> Result<Described, T
     .await
     .map_err(|e| TaskError::Host(e.to_string()))?;
     let (component, wit_version) = loaded?;
-    let descriptor = plugin::describe(&component, &source.name, ui).await?;
-    plugin::descriptors::put(&source.digest, &descriptor);
-    Ok(Described {
+    let preview = plugin::preview(&component, &source.name, ui, context).await?;
+    plugin::descriptors::put(&source.digest, &preview.descriptor);
+    let described = Described {
         source,
         wit_version,
-        descriptor,
-    })
+        descriptor: preview.descriptor,
+    };
+    Ok((described, preview.needs))
 }
 
 /// `--name VALUE`, `--latest`, `BACKUP`.
@@ -64,23 +79,32 @@ pub fn parameters(parameters: &[Parameter]) -> String {
     out
 }
 
-/// `write out`, `network db:5432`.
-pub fn capability(capability: &Capability) -> String {
-    match capability {
-        Capability::Read(v) => format!("read {v}"),
-        Capability::Write(v) => format!("write {v}"),
-        Capability::Network(v) => format!("network {v}"),
-        Capability::Container(v) => format!("containers {v}"),
-        Capability::Env(v) => format!("env {v}"),
-    }
+/// The grants a plugin's `describe` says every task of it needs.
+pub fn needs(descriptor: &Descriptor) -> Vec<Grant> {
+    descriptor
+        .needs
+        .iter()
+        .map(plugin::wit::from_grant)
+        .collect()
 }
 
-/// The declared capabilities the task's grants do not cover, as `allow` entries.
+/// `write out`, `network db:5432`.
+pub fn grant(grant: &Grant) -> String {
+    format!("{} {}", grant.kind.key(), grant.value)
+}
+
+/// The declared needs the task's grants do not cover, as `allow` entries.
 pub fn missing(descriptor: &Descriptor, task: &Task) -> Vec<String> {
+    missing_grants(task, &needs(descriptor))
+        .iter()
+        .map(grant)
+        .collect()
+}
+
+/// The needs the task's grants do not cover. Variables passed through by
+/// `env = [...]` are granted as much as `allow.env`.
+pub fn missing_grants(task: &Task, needs: &[Grant]) -> Vec<Grant> {
     let mut granted: Grants = task.allow.clone();
     granted.env.extend(task.env.pass.iter().cloned());
-    plugin::missing_grants(&descriptor.capabilities, &granted)
-        .into_iter()
-        .map(|(kind, value)| format!("{kind} {value}"))
-        .collect()
+    granted.missing(needs)
 }

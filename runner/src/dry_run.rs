@@ -1,43 +1,137 @@
-//! `run --dry-run TASK`: the plan, printed before anything runs: order, each
-//! task's plugin and its digest, and exactly what it is granted.
+//! `run --dry-run TASK`: the plan, and nothing run. Order, each task's plugin
+//! and its digest, what the plugin needs (`describe` and `needs`) against what
+//! the task grants, config and limits.
+//!
+//! No plugin code runs with any grant: `describe` and `needs` are called in a
+//! sandbox with nothing granted (no files, network, environment, containers,
+//! locks, stdout or prompts), whatever the task grants, so `-n` is a safe
+//! preview of an untrusted plugin. Commands are shown, never run. The exit
+//! code says whether the run would start: 1 when a planned task would be
+//! denied (or its `needs` fails), 2 when a plugin cannot be loaded.
 
 use std::fmt::Write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::model::{Action, Grants, TaskFile};
+use crate::config::model::{Action, Grants, Task, TaskFile};
 use crate::describe::{self, Described};
+use crate::grant::Grant;
 use crate::graph::Plan;
 use crate::lock::Resolved;
+use crate::plugin::bindings::types::{RunMode, TaskContext};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
 
-/// Each planned plugin task's self-description, by task index.
-pub type Descriptions = HashMap<usize, Result<Described, TaskError>>;
+/// What a planned plugin task's plugin said in the empty sandbox.
+pub struct Previewed {
+    pub described: Described,
+    /// What the task needs: `describe`'s needs and `needs`' answer.
+    pub needs: Result<Vec<Grant>, TaskError>,
+    /// The needs the task does not grant.
+    pub missing: Vec<Grant>,
+}
 
-/// Asks every plugin in the plan to describe itself (compiling it if needed).
-/// Plugins the lock check already read (`resolved`) are not read again.
-pub async fn describe_plugins(
+/// Each planned plugin task's preview, by task index.
+pub type Previews = HashMap<usize, Result<Previewed, TaskError>>;
+
+/// Loads every plugin in the plan (compiling it if needed) and asks it, in the
+/// empty sandbox, what it is and what its task needs. Plugins the lock check
+/// already read (`resolved`) are not read again. `args` are the root task's.
+pub async fn preview_plugins(
     file: &TaskFile,
     plan: &Plan,
     resolved: &Resolved,
+    args: &[String],
     ui: Arc<Ui>,
-) -> Descriptions {
-    let mut described = HashMap::new();
-    for node in &plan.nodes {
-        if let Action::Plugin { source, .. } = &file.tasks[node.task].action {
-            let result = match resolved.get(&node.task) {
-                Some(read) => describe::describe_source(read.clone(), ui.clone()).await,
-                None => describe::describe(source, ui.clone()).await,
-            };
-            described.insert(node.task, result);
-        }
+) -> Previews {
+    let mut previews = HashMap::new();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        let task = &file.tasks[node.task];
+        let Action::Plugin { source, config } = &task.action else {
+            continue;
+        };
+        let context = TaskContext {
+            task: task.name.clone(),
+            args: if i == plan.root {
+                args.to_vec()
+            } else {
+                Vec::new()
+            },
+            config: config.to_string(),
+            mode: RunMode::Plan,
+            interactive: false,
+            hook_for: node.hook_for.clone(),
+        };
+        let source = match resolved.get(&node.task) {
+            Some(read) => Ok(read.clone()),
+            None => crate::plugin::Source::resolve(source).map_err(TaskError::from),
+        };
+        let result = match source {
+            Ok(source) => describe::preview_source(source, ui.clone(), Some(context))
+                .await
+                .map(|(described, needs)| previewed(task, described, needs)),
+            Err(error) => Err(error),
+        };
+        previews.insert(node.task, result);
     }
-    described
+    previews
 }
 
-pub fn render(file: &TaskFile, plan: &Plan, described: &Descriptions) -> String {
+fn previewed(
+    task: &Task,
+    described: Described,
+    needs: Option<Result<Vec<Grant>, TaskError>>,
+) -> Previewed {
+    let needs = needs.unwrap_or_else(|| Ok(Vec::new())).map(|more| {
+        let mut all = describe::needs(&described.descriptor);
+        for need in more {
+            if !all.contains(&need) {
+                all.push(need);
+            }
+        }
+        all
+    });
+    let missing = match &needs {
+        Ok(needs) => describe::missing_grants(task, needs),
+        Err(_) => Vec::new(),
+    };
+    Previewed {
+        described,
+        needs,
+        missing,
+    }
+}
+
+/// Why the planned run would not go through, task by task in plan order:
+/// each failure as the run would report it (render the plan first).
+pub fn problems<'a>(
+    file: &'a TaskFile,
+    plan: &Plan,
+    mut previews: Previews,
+) -> Vec<(&'a Task, TaskError)> {
+    let mut problems = Vec::new();
+    for node in &plan.nodes {
+        let task = &file.tasks[node.task];
+        let error = match previews.remove(&node.task) {
+            Some(Err(error)) => Some(error),
+            Some(Ok(previewed)) => match previewed.needs {
+                Err(error) => Some(error),
+                Ok(_) if !previewed.missing.is_empty() => Some(TaskError::Ungranted {
+                    missing: previewed.missing,
+                }),
+                Ok(_) => None,
+            },
+            None => None,
+        };
+        if let Some(error) = error {
+            problems.push((task, error));
+        }
+    }
+    problems
+}
+
+pub fn render(file: &TaskFile, plan: &Plan, previews: &Previews) -> String {
     let root = &file.tasks[plan.nodes[plan.root].task].name;
     let count = plan.nodes.len();
     let mut out = format!(
@@ -54,36 +148,16 @@ pub fn render(file: &TaskFile, plan: &Plan, described: &Descriptions) -> String 
         match &task.action {
             Action::Group => out.push_str("       group: runs its dependencies only\n"),
             Action::Command { lines } => {
-                out.push_str("       host command (unsandboxed, not run under --dry-run):\n");
+                out.push_str(
+                    "       host command (unsandboxed, not run under --dry-run or --plan):\n",
+                );
                 for line in lines {
                     writeln!(out, "         {line}").unwrap();
                 }
             }
             Action::Plugin { config, .. } => {
-                match described.get(&node.task) {
-                    Some(Ok(d)) => {
-                        let desc = &d.descriptor;
-                        writeln!(
-                            out,
-                            "       plugin {} {} (WIT {}) sha256:{}",
-                            desc.name, desc.version, d.wit_version, d.source.digest
-                        )
-                        .unwrap();
-                        if !desc.capabilities.is_empty() {
-                            let wants: Vec<String> =
-                                desc.capabilities.iter().map(describe::capability).collect();
-                            writeln!(out, "       wants {}", wants.join(", ")).unwrap();
-                        }
-                        let missing = describe::missing(desc, task);
-                        if !missing.is_empty() {
-                            writeln!(
-                                out,
-                                "       MISSING GRANTS {} (the task will be denied)",
-                                missing.join(", ")
-                            )
-                            .unwrap();
-                        }
-                    }
+                match previews.get(&node.task) {
+                    Some(Ok(p)) => render_preview(&mut out, p),
                     Some(Err(error)) => writeln!(out, "       plugin: {error}").unwrap(),
                     None => {}
                 }
@@ -113,26 +187,39 @@ pub fn render(file: &TaskFile, plan: &Plan, described: &Descriptions) -> String 
     out
 }
 
-fn grants(grants: &Grants) -> String {
-    let rows = [
-        ("read", &grants.read),
-        ("write", &grants.write),
-        ("network", &grants.network),
-        ("containers", &grants.containers),
-        ("env", &grants.env),
-        ("images", &grants.images),
-        ("networks", &grants.networks),
-        ("volumes", &grants.volumes),
-        ("ports", &grants.ports),
-    ];
-    let granted: Vec<String> = rows
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("       allow {k}: {}\n", v.join(", ")))
-        .collect();
-    if granted.is_empty() {
-        "       allow: nothing\n".to_owned()
-    } else {
-        granted.concat()
+fn render_preview(out: &mut String, p: &Previewed) {
+    let desc = &p.described.descriptor;
+    writeln!(
+        out,
+        "       plugin {} {} (WIT {}) sha256:{}",
+        desc.name, desc.version, p.described.wit_version, p.described.source.digest
+    )
+    .unwrap();
+    match &p.needs {
+        Ok(needs) if needs.is_empty() => out.push_str("       needs nothing\n"),
+        Ok(needs) => {
+            let needs: Vec<String> = needs.iter().map(describe::grant).collect();
+            writeln!(out, "       needs {}", needs.join(", ")).unwrap();
+        }
+        Err(error) => writeln!(out, "       needs: {error}").unwrap(),
     }
+    if !p.missing.is_empty() {
+        let missing: Vec<String> = p.missing.iter().map(describe::grant).collect();
+        writeln!(
+            out,
+            "       MISSING GRANTS {} (the task would be denied)",
+            missing.join(", ")
+        )
+        .unwrap();
+    }
+}
+
+fn grants(grants: &Grants) -> String {
+    let rows = grants.rows();
+    if rows.is_empty() {
+        return "       allow: nothing\n".to_owned();
+    }
+    rows.iter()
+        .map(|(kind, values)| format!("       allow {}: {}\n", kind.key(), values.join(", ")))
+        .collect()
 }

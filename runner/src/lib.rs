@@ -10,6 +10,7 @@ pub mod config;
 pub mod describe;
 pub mod dry_run;
 pub mod error;
+pub mod grant;
 pub mod graph;
 pub mod list;
 pub mod lock;

@@ -127,6 +127,20 @@ pub fn text(file: &TaskFile, known: &[Option<Known>], color: bool) -> String {
     out
 }
 
+/// Every grant kind, keys sorted: lists as written, `privileged` a boolean.
+fn allow_json(grants: &crate::grant::Grants) -> serde_json::Value {
+    let mut allow: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
+    for kind in crate::grant::GrantKind::ALL {
+        let value = if kind.is_flag() {
+            json!(grants.privileged)
+        } else {
+            json!(grants.values(kind))
+        };
+        allow.insert(kind.key(), value);
+    }
+    json!(allow)
+}
+
 /// The JSON listing; `known` as for [`text`].
 pub fn json(file: &TaskFile, known: &[Option<Known>]) -> serde_json::Value {
     let tasks: Vec<_> = file
@@ -156,13 +170,7 @@ pub fn json(file: &TaskFile, known: &[Option<Known>]) -> serde_json::Value {
                 "after": names(&task.after),
                 "timeout_ms": task.timeout.map(|t| t.as_millis() as u64),
                 "memory_bytes": task.memory,
-                "allow": {
-                    "read": task.allow.read,
-                    "write": task.allow.write,
-                    "network": task.allow.network,
-                    "containers": task.allow.containers,
-                    "env": task.allow.env,
-                },
+                "allow": allow_json(&task.allow),
                 "line": task.line,
                 "column": task.column,
             })

@@ -16,7 +16,8 @@ use crate::ui::Ui;
 pub struct Options {
     pub jobs: usize,
     pub keep_going: bool,
-    pub dry_run: bool,
+    /// `--plan`: plugins run in plan mode, commands are not run.
+    pub plan: bool,
     /// Echo command lines (off under -q).
     pub echo: bool,
     /// Capture each task's stdout and print it whole when the task ends, so
@@ -101,7 +102,7 @@ pub async fn execute(
                             Vec::new()
                         },
                         ui: ui.clone(),
-                        dry_run: options.dry_run,
+                        plan_mode: options.plan,
                         echo: options.echo,
                         buffer_output: options.buffer_output,
                         source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
@@ -220,7 +221,8 @@ struct Job {
     node: usize,
     args: Vec<String>,
     ui: Arc<Ui>,
-    dry_run: bool,
+    /// `--plan`.
+    plan_mode: bool,
     echo: bool,
     buffer_output: bool,
     /// The plugin, when it was already read for the lock check.
@@ -261,9 +263,11 @@ impl Job {
         match &task.action {
             Action::Group => Ok(()),
             Action::Command { lines } => {
-                if self.dry_run {
+                if self.plan_mode {
                     for line in lines {
-                        self.ui.progress.suspend(|| eprintln!("(dry run) {line}"));
+                        self.ui
+                            .progress
+                            .suspend(|| eprintln!("(plan, not run) {line}"));
                     }
                     return Ok(());
                 }
@@ -296,7 +300,7 @@ impl Job {
                     component: component?.0,
                     config,
                     args: self.args.clone(),
-                    dry_run: self.dry_run,
+                    plan: self.plan_mode,
                     hook_for: self.plan.nodes[self.node].hook_for.clone(),
                     ui: self.ui.clone(),
                     stdout: stdout(),

@@ -3,31 +3,36 @@
 use std::time::Duration;
 
 use crate::capability::files::FileGrantError;
+use crate::grant::{Grant, allow_table};
 use crate::plugin::LoadError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    /// The plugin returned a structured error.
-    #[error("{kind}: {message}")]
+    /// The plugin returned a structured error; a denial may say which grant
+    /// would allow what was refused.
+    #[error("{kind}: {message}{}", add_grant(grant.as_ref()))]
     Plugin {
         kind: &'static str,
         message: String,
         exit_code: Option<u8>,
+        grant: Option<Grant>,
     },
-    /// The plugin declared capabilities its task does not grant.
+    /// The plugin needs grants (`describe` or `needs`) its task does not give.
     #[error(
         "denied: the plugin needs {}, which the task does not grant; add to the task in tasks.toml: {}",
         describe_missing(missing),
         allow_table(missing)
     )]
-    Ungranted {
-        missing: Vec<(&'static str, String)>,
-    },
+    Ungranted { missing: Vec<Grant> },
     /// The plugin trapped (a panic, an `unreachable`, a host failure).
     #[error("trapped: {0}")]
     Trap(String),
     #[error("stopped: it exceeded its memory limit of {}", human_size(*limit))]
     MemoryLimit { limit: u64 },
+    /// One of the plugin's resource tables (files, sockets, streams, progress
+    /// bars, locks, container handles) was full.
+    #[error("stopped: it exceeded its limit of {limit} open handles")]
+    HandleLimit { limit: usize },
     #[error("timed out after {}", humantime::format_duration(*.0))]
     Timeout(Duration),
     #[error("interrupted")]
@@ -68,6 +73,7 @@ impl TaskError {
             TaskError::Ungranted { .. }
             | TaskError::Trap(_)
             | TaskError::MemoryLimit { .. }
+            | TaskError::HandleLimit { .. }
             | TaskError::FileGrant(_)
             | TaskError::Spawn { .. }
             | TaskError::Host(_) => 1,
@@ -76,30 +82,19 @@ impl TaskError {
 }
 
 /// `write access to `out`, network access to `db:5432``.
-fn describe_missing(missing: &[(&'static str, String)]) -> String {
-    let parts: Vec<String> = missing
-        .iter()
-        .map(|(kind, value)| format!("{kind} access to `{value}`"))
-        .collect();
+fn describe_missing(missing: &[Grant]) -> String {
+    let parts: Vec<String> = missing.iter().map(Grant::describe).collect();
     parts.join(", ")
 }
 
-/// The `allow` table that would grant what is missing: `allow = { write = ["out"] }`.
-fn allow_table(missing: &[(&'static str, String)]) -> String {
-    let mut kinds: Vec<&str> = missing.iter().map(|(kind, _)| *kind).collect();
-    kinds.dedup();
-    let entries: Vec<String> = kinds
-        .iter()
-        .map(|kind| {
-            let values: Vec<String> = missing
-                .iter()
-                .filter(|(k, _)| k == kind)
-                .map(|(_, v)| format!("{v:?}"))
-                .collect();
-            format!("{kind} = [{}]", values.join(", "))
-        })
-        .collect();
-    format!("allow = {{ {} }}", entries.join(", "))
+/// `; add to the task in tasks.toml: allow = { containers = ["db"] }`.
+fn add_grant(grant: Option<&Grant>) -> String {
+    grant.map_or_else(String::new, |g| {
+        format!(
+            "; add to the task in tasks.toml: {}",
+            allow_table(std::slice::from_ref(g))
+        )
+    })
 }
 
 /// `268435456` → `256 MiB`.

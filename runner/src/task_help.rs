@@ -69,20 +69,9 @@ pub async fn render(task: &Task, ui: Arc<Ui>) -> String {
 }
 
 fn grants(task: &Task) -> Vec<String> {
-    let a = &task.allow;
-    [
-        ("read", &a.read),
-        ("write", &a.write),
-        ("network", &a.network),
-        ("containers", &a.containers),
-        ("env", &a.env),
-        ("images", &a.images),
-        ("networks", &a.networks),
-        ("volumes", &a.volumes),
-        ("ports", &a.ports),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| format!("{k}: {}", v.join(", ")))
-    .collect()
+    task.allow
+        .rows()
+        .iter()
+        .map(|(kind, values)| format!("{}: {}", kind.key(), values.join(", ")))
+        .collect()
 }

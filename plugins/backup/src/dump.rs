@@ -3,7 +3,9 @@
 //! never passes through plugin memory. With `--verify`, the new dumps are
 //! then checked in a throwaway container (see [`verify`]).
 
-use run_plugin_sdk::container::{self, Compression, ContainerDetails, ExecRequest, ExecResult};
+use run_plugin_sdk::containers::{
+    self, Compression, Container, ContainerDetails, ExecRequest, ExecResult, FileInfo,
+};
 use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, log};
 
@@ -25,13 +27,14 @@ struct Job {
 }
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
-    let details = container::inspect(&config.container)?;
+    let db = containers::open(&config.container)?;
+    let details = db.inspect()?;
     require_running(&details, "back it up")?;
     manifest::recover_interrupted(ctx, config)?;
 
     let now = Timestamp::now();
     let jobs = jobs(config, now)?;
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         for job in &jobs {
             println!(
                 "would run `{}` in container `{}` into {}",
@@ -42,14 +45,14 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         }
         if ctx.flag("verify") {
             let files: Vec<String> = jobs.iter().map(|j| config.path(&j.file)).collect();
-            verify::dry_run(config, &details, &files, now);
+            verify::plan(config, &details, &files, now);
         }
         return retention::apply(ctx, config, Kind::Dump, &series(&jobs), 1);
     }
 
     let mut taken = Vec::new();
     for job in &jobs {
-        let manifest = dump(ctx, config, &details, job, now)?;
+        let manifest = dump(ctx, config, &db, &details, job, now)?;
         println!(
             "backed up {} into {} ({})",
             job.database.as_deref().map_or_else(
@@ -63,7 +66,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     if ctx.flag("verify") {
         // Before retention: a backup that fails verification prunes nothing.
-        verify::run(ctx, config, &details, &taken, now)?;
+        verify::run(config, &db, &details, &taken, now)?;
     }
     retention::apply(ctx, config, Kind::Dump, &series(&jobs), 0)
 }
@@ -120,6 +123,7 @@ fn jobs(config: &Config, now: Timestamp) -> Result<Vec<Job>, Error> {
 fn dump(
     ctx: &Context,
     config: &Config,
+    db: &Container,
     details: &ContainerDetails,
     job: &Job,
     now: Timestamp,
@@ -133,14 +137,14 @@ fn dump(
         job.command.join(" "),
         config.container
     ));
-    let result = match container::exec(&config.container, &request) {
+    let result = match db.exec(&request) {
         Ok(result) => result,
         Err(e) => {
             manifest::remove_quietly(&partial);
-            return Err(Error::new(
-                e.kind(),
-                format!("backing up container `{}` failed: {e}", config.container),
-            ));
+            return Err(e.context(format!(
+                "backing up container `{}` failed",
+                config.container
+            )));
         }
     };
     let file = match check(config, job, &result) {
@@ -166,7 +170,7 @@ fn dump(
         command: job.command.clone(),
         database: job.database.clone(),
         volume: None,
-        server_version: server_version(config, job.database.as_deref()),
+        server_version: server_version(config, db, job.database.as_deref()),
         bytes: file.bytes,
         uncompressed_bytes: Some(result.stdout_bytes),
         sha256: file.sha256,
@@ -182,7 +186,7 @@ fn dump(
 /// A dump is good only if the command succeeded, wrote something, and ended
 /// with its completion marker (a dump cut short by a dying server or a full
 /// disk in the container has no marker).
-fn check(config: &Config, job: &Job, result: &ExecResult) -> Result<container::FileInfo, Error> {
+fn check(config: &Config, job: &Job, result: &ExecResult) -> Result<FileInfo, Error> {
     let program = &job.command[0];
     let container = &config.container;
     let stderr = result.stderr_text();
@@ -229,7 +233,7 @@ fn suffix(stderr: &str) -> String {
 
 /// The server's version for the manifest; informational, so a failure to
 /// read it never fails a good dump.
-fn server_version(config: &Config, database: Option<&str>) -> Option<String> {
+fn server_version(config: &Config, db: &Container, database: Option<&str>) -> Option<String> {
     let query = ExecRequest::new([
         "psql",
         "-At",
@@ -242,7 +246,7 @@ fn server_version(config: &Config, database: Option<&str>) -> Option<String> {
     ]);
     let fallback = ExecRequest::new(["postgres", "--version"]);
     for request in [query, fallback] {
-        match container::exec(&config.container, &request) {
+        match db.exec(&request) {
             Ok(out) if out.success() && !out.stdout_text().trim().is_empty() => {
                 return Some(out.stdout_text().trim().to_owned());
             }

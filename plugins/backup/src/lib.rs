@@ -30,8 +30,8 @@ mod verify;
 
 use std::fs;
 
-use run_plugin_sdk::container::ContainerDetails;
-use run_plugin_sdk::{Context, Descriptor, Error, Parameter, Plugin, export_plugin};
+use run_plugin_sdk::containers::{ContainerDetails, ContainerState};
+use run_plugin_sdk::{Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin};
 
 use crate::config::{Config, Mode};
 
@@ -39,9 +39,8 @@ struct Backup;
 
 impl Plugin for Backup {
     fn describe() -> Descriptor {
-        // No capabilities are declared: the container and directory come from
-        // the task's config, which `describe` does not see. The grants are
-        // enforced on every call anyway, and denials name what is missing.
+        // The container and directory come from the task's config: `needs`
+        // declares them.
         Descriptor::new(
             "backup",
             env!("CARGO_PKG_VERSION"),
@@ -63,6 +62,23 @@ impl Plugin for Backup {
             "stop",
             "restore-snapshot: stop the running container, restore, start it again",
         ))
+    }
+
+    /// The container and the backup directory: written by the modes that
+    /// take backups, read by the restores; `--verify` also needs its
+    /// throwaway containers. The volumes a snapshot copies are the
+    /// container's own, reachable through its grant.
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        let config = Config::from_context(ctx)?;
+        let mut needs = vec![Grant::containers(&config.container)];
+        needs.push(match config.mode {
+            Mode::Backup | Mode::Snapshot => Grant::write(&config.dir),
+            Mode::Restore | Mode::RestoreSnapshot => Grant::read(&config.dir),
+        });
+        if ctx.flag("verify") && config.mode == Mode::Backup {
+            needs.push(Grant::containers(verify::throwaway_glob(&config)));
+        }
+        Ok(needs)
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
@@ -87,13 +103,12 @@ export_plugin!(Backup);
 /// Fails unless the container can run commands: exec needs it running and
 /// not paused.
 fn require_running(details: &ContainerDetails, to: &str) -> Result<(), Error> {
-    if details.running && !details.paused {
+    if details.state == ContainerState::Running {
         return Ok(());
     }
     Err(Error::failed(format!(
         "container `{}` is {}; start it to {to}",
-        details.name.trim_start_matches('/'),
-        details.state
+        details.name, details.state
     )))
 }
 
@@ -122,4 +137,45 @@ fn unique_file(config: &Config, base: &str, suffix: &str) -> Result<String, Erro
         "too many backups named {base}… in {}",
         config.dir
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use run_plugin_sdk::{Context, Grant, Plugin};
+
+    use super::Backup;
+
+    fn needs(config: &str, args: &[&str]) -> Vec<Grant> {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        Backup::needs(&Context::new("backup", args, config)).unwrap()
+    }
+
+    #[test]
+    fn needs_the_container_and_the_directory_its_mode_uses() {
+        assert_eq!(
+            needs(r#"{"container": "pg", "dir": "backups/"}"#, &[]),
+            [Grant::containers("pg"), Grant::write("backups")]
+        );
+        assert_eq!(
+            needs(
+                r#"{"container": "pg", "mode": "restore-snapshot"}"#,
+                &["--latest"]
+            ),
+            [Grant::containers("pg"), Grant::read("backups")]
+        );
+        assert_eq!(
+            needs(r#"{"container": "pg"}"#, &["--verify"]),
+            [
+                Grant::containers("pg"),
+                Grant::write("backups"),
+                Grant::containers("pg-verify-*")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_config_fails_needs_too() {
+        let e = Backup::needs(&Context::new("backup", vec![], r#"{"keep": 0}"#)).unwrap_err();
+        assert!(e.message().contains("container"), "{e}");
+    }
 }

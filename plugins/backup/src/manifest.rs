@@ -297,7 +297,7 @@ pub fn recover_interrupted(ctx: &Context, config: &Config) -> Result<(), Error> 
     stale.sort();
     for file in stale {
         let path = config.path(&file);
-        if ctx.dry_run() {
+        if ctx.is_plan() {
             log::info(format!("would remove {path}, left by an interrupted run"));
             continue;
         }

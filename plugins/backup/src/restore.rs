@@ -2,7 +2,7 @@
 //! then stream it into psql in the container. Also the choosing, shared with
 //! `restore-snapshot`.
 
-use run_plugin_sdk::container::{self, Compression, ExecRequest};
+use run_plugin_sdk::containers::{self, Compression, Container, ExecRequest};
 use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Context, Error, log, prompt};
 
@@ -17,22 +17,22 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         None => vec![None],
     };
     let chosen = choose(ctx, config, Kind::Dump, &scope)?;
-    let details = container::inspect(&config.container)?;
-    require_running(&details, "restore into it")?;
+    let db = containers::open(&config.container)?;
+    require_running(&db.inspect()?, "restore into it")?;
     // Every chosen file is checked before anything touches the database.
     for entry in &chosen {
         manifest::verify(config, entry)?;
     }
     for entry in &chosen {
-        restore(ctx, config, entry)?;
+        restore(ctx, config, &db, entry)?;
     }
     Ok(())
 }
 
-fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
+fn restore(ctx: &Context, config: &Config, db: &Container, entry: &Entry) -> Result<(), Error> {
     let container = &config.container;
     let file = entry.file();
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         println!("would restore {file} into container `{container}` (sha256 verified)");
         return Ok(());
     }
@@ -46,7 +46,7 @@ fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
             "not restoring {file}: declined; container `{container}` is unchanged"
         )));
     }
-    load(config, container, file, entry.manifest.database.as_deref())?;
+    load(config, db, file, entry.manifest.database.as_deref())?;
     println!("restored {file} into container `{container}`");
     Ok(())
 }
@@ -57,19 +57,16 @@ fn restore(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
 /// throwaway container it created.
 pub fn load(
     config: &Config,
-    container: &str,
+    container: &Container,
     file: &str,
     database: Option<&str>,
 ) -> Result<(), Error> {
     let request = ExecRequest::new(command(config, database))
         .stdin_file(config.path(file))
         .stdin_compression(Compression::Zstd);
-    log::info(format!("restoring {file} into container `{container}`"));
-    container::exec_ok(
-        container,
-        &request,
-        &format!("restoring {file} into container `{container}`"),
-    )?;
+    let what = format!("restoring {file} into container `{}`", container.name());
+    log::info(&what);
+    container.exec_ok(&request, &what)?;
     Ok(())
 }
 

@@ -59,7 +59,7 @@ fn size_matches(entry: &Entry) -> bool {
 fn remove(ctx: &Context, config: &Config, entry: &Entry) -> Result<(), Error> {
     let path = config.path(entry.file());
     let when = &entry.manifest.created_at;
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         log::info(format!(
             "would remove {path} (created {when}): more than keep = {} backups",
             config.keep

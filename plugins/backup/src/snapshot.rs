@@ -2,8 +2,9 @@
 //! as tar archives, taken through the engine while the container is paused
 //! (or stopped), and put back while it is stopped.
 
-use run_plugin_sdk::container::{self, Compression, ContainerDetails};
+use run_plugin_sdk::containers::{self, Container, ContainerDetails, ContainerState, Mount};
 use run_plugin_sdk::time::Timestamp;
+use run_plugin_sdk::volumes::{self, Compression, FileInfo};
 use run_plugin_sdk::{Context, Error, log, prompt};
 
 use crate::config::Config;
@@ -11,7 +12,8 @@ use crate::manifest::{self, Kind, Manifest};
 use crate::{restore, retention, unique_file};
 
 pub fn snapshot(ctx: &Context, config: &Config) -> Result<(), Error> {
-    let details = container::inspect(&config.container)?;
+    let db = containers::open(&config.container)?;
+    let details = db.inspect()?;
     let volumes = volumes(config, &details)?;
     manifest::recover_interrupted(ctx, config)?;
     let now = Timestamp::now();
@@ -22,7 +24,7 @@ pub fn snapshot(ctx: &Context, config: &Config) -> Result<(), Error> {
         files.push(unique_file(config, &base, ".tar.zst")?);
     }
     let series: Vec<Option<String>> = volumes.iter().cloned().map(Some).collect();
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         for (volume, file) in volumes.iter().zip(&files) {
             println!(
                 "would {} container `{}` and snapshot volume `{volume}` into {}",
@@ -38,22 +40,19 @@ pub fn snapshot(ctx: &Context, config: &Config) -> Result<(), Error> {
         .iter()
         .map(|f| config.path(&format!(".{f}.partial")))
         .collect();
-    let quiet = Quiesced::begin(config, &details)?;
+    let quiet = Quiesced::begin(config, &db, &details)?;
     // The container is frozen only for the copying; it is brought back
     // whatever happened, before anything else can fail.
-    let copied: Result<Vec<container::FileInfo>, Error> = volumes
+    let copied: Result<Vec<FileInfo>, Error> = volumes
         .iter()
         .zip(&partials)
         .map(|(volume, partial)| {
             log::info(format!("snapshotting volume `{volume}` into {partial}"));
-            container::volume_snapshot(volume, partial, Compression::Zstd).map_err(|e| {
-                Error::new(
-                    e.kind(),
-                    format!(
-                        "snapshotting volume `{volume}` of container `{}` failed: {e}",
-                        config.container
-                    ),
-                )
+            volumes::snapshot(volume, partial, Compression::Zstd).map_err(|e| {
+                e.context(format!(
+                    "snapshotting volume `{volume}` of container `{}` failed",
+                    config.container
+                ))
             })
         })
         .collect();
@@ -107,7 +106,8 @@ pub fn snapshot(ctx: &Context, config: &Config) -> Result<(), Error> {
 }
 
 pub fn restore(ctx: &Context, config: &Config) -> Result<(), Error> {
-    let details = container::inspect(&config.container)?;
+    let db = containers::open(&config.container)?;
+    let details = db.inspect()?;
     let scope: Vec<Option<String>> = volumes(config, &details)?.into_iter().map(Some).collect();
     let chosen = restore::choose(ctx, config, Kind::Snapshot, &scope)?;
     for entry in &chosen {
@@ -115,21 +115,18 @@ pub fn restore(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     let container = &config.container;
     let stop = ctx.flag("stop") || config.stop;
-    if details.running && !stop {
+    let running = details.state.is_running();
+    if running && !stop {
         return Err(Error::failed(format!(
             "container `{container}` is running; restoring its volumes needs it stopped: \
              pass --stop (or set stop = true) to stop it, restore and start it again"
         )));
     }
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         for entry in &chosen {
             println!(
                 "would {}restore {} into volume `{}` of container `{container}` (sha256 verified)",
-                if details.running {
-                    "stop the container, "
-                } else {
-                    ""
-                },
+                if running { "stop the container, " } else { "" },
                 entry.file(),
                 entry.manifest.volume.as_deref().unwrap_or("?")
             );
@@ -150,27 +147,21 @@ pub fn restore(ctx: &Context, config: &Config) -> Result<(), Error> {
         }
     }
 
-    let was_running = details.running;
-    if was_running {
+    if running {
         log::info(format!(
             "stopping container `{container}` to restore its volumes"
         ));
-        container::stop(container, None)?;
+        db.stop(None)?;
     }
     let restored: Result<(), Error> = chosen.iter().try_for_each(|entry| {
         let volume = entry.manifest.volume.as_deref().unwrap_or_default();
         log::info(format!("restoring {} into volume `{volume}`", entry.file()));
-        container::volume_restore(volume, &config.path(entry.file()), Compression::Zstd).map_err(
-            |e| {
-                Error::new(
-                    e.kind(),
-                    format!(
-                        "restoring {} into volume `{volume}` failed: {e}",
-                        entry.file()
-                    ),
-                )
-            },
-        )?;
+        volumes::restore(volume, &config.path(entry.file()), Compression::Zstd).map_err(|e| {
+            e.context(format!(
+                "restoring {} into volume `{volume}` failed",
+                entry.file()
+            ))
+        })?;
         println!(
             "restored {} into volume `{volume}` of container `{container}`",
             entry.file()
@@ -179,14 +170,10 @@ pub fn restore(ctx: &Context, config: &Config) -> Result<(), Error> {
     });
     // Started again even when a restore failed: a stopped database is an
     // outage, and the volumes not yet restored still hold their data.
-    let started = if was_running {
+    let started = if running {
         log::info(format!("starting container `{container}` again"));
-        container::start(container).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("starting container `{container}` again failed: {e}"),
-            )
-        })
+        db.start()
+            .map_err(|e| e.context(format!("starting container `{container}` again failed")))
     } else {
         Ok(())
     };
@@ -202,8 +189,10 @@ fn volumes(config: &Config, details: &ContainerDetails) -> Result<Vec<String>, E
     let mounted: Vec<String> = details
         .mounts
         .iter()
-        .filter(|m| m.kind == "volume")
-        .map(|m| m.source.clone())
+        .filter_map(|m| match m {
+            Mount::Volume(v) => Some(v.name.clone()),
+            _ => None,
+        })
         .collect();
     if let Some(volumes) = &config.volumes {
         for v in volumes {
@@ -228,7 +217,7 @@ fn volumes(config: &Config, details: &ContainerDetails) -> Result<Vec<String>, E
 /// The container held still for a consistent copy: paused, or stopped with
 /// `stop = true`. Only a container that was running is touched.
 struct Quiesced<'a> {
-    container: &'a str,
+    container: &'a Container,
     undo: Undo,
 }
 
@@ -239,17 +228,21 @@ enum Undo {
 }
 
 impl<'a> Quiesced<'a> {
-    fn begin(config: &'a Config, details: &ContainerDetails) -> Result<Self, Error> {
-        let container = config.container.as_str();
-        let undo = if !details.running || details.paused {
+    fn begin(
+        config: &Config,
+        container: &'a Container,
+        details: &ContainerDetails,
+    ) -> Result<Self, Error> {
+        let name = container.name();
+        let undo = if details.state != ContainerState::Running {
             Undo::Nothing
         } else if config.stop {
-            log::info(format!("stopping container `{container}` for the snapshot"));
-            container::stop(container, None)?;
+            log::info(format!("stopping container `{name}` for the snapshot"));
+            container.stop(None)?;
             Undo::Start
         } else {
-            log::info(format!("pausing container `{container}` for the snapshot"));
-            container::pause(container)?;
+            log::info(format!("pausing container `{name}` for the snapshot"));
+            container.pause()?;
             Undo::Unpause
         };
         Ok(Quiesced { container, undo })
@@ -259,14 +252,14 @@ impl<'a> Quiesced<'a> {
         let container = self.container;
         let result = match self.undo {
             Undo::Nothing => return Ok(()),
-            Undo::Unpause => container::unpause(container),
-            Undo::Start => container::start(container),
+            Undo::Unpause => container.unpause(),
+            Undo::Start => container.start(),
         };
         result.map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("bringing container `{container}` back after the snapshot failed: {e}"),
-            )
+            e.context(format!(
+                "bringing container `{}` back after the snapshot failed",
+                container.name()
+            ))
         })
     }
 }

@@ -11,9 +11,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use run_plugin_sdk::container::{self, ContainerDetails, CreateRequest, ExecRequest};
+use run_plugin_sdk::containers::{Container, ContainerDetails, ExecRequest};
+use run_plugin_sdk::stacks::{self, ContainerSpec};
 use run_plugin_sdk::time::Timestamp;
-use run_plugin_sdk::{Context, Error, ErrorKind, log};
+use run_plugin_sdk::{Error, log};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -45,17 +46,22 @@ pub fn throwaway(config: &Config, now: Timestamp) -> String {
     format!("{}-verify-{}", config.container, now.file_stamp())
 }
 
-/// Under --dry-run: what `--verify` would do.
-pub fn dry_run(config: &Config, details: &ContainerDetails, files: &[String], now: Timestamp) {
+/// Every throwaway's name: what the task must grant to verify.
+pub fn throwaway_glob(config: &Config) -> String {
+    format!("{}-verify-*", config.container)
+}
+
+/// Under `run --plan`: what `--verify` would do.
+pub fn plan(config: &Config, details: &ContainerDetails, files: &[String], now: Timestamp) {
     println!(
         "would verify {} by restoring {} into a throwaway container `{}` (image `{}`; \
-         needs `{}-verify-*` in allow.containers) and comparing the row counts of every \
+         needs `{}` in allow.containers) and comparing the row counts of every \
          table with container `{}`, then remove the throwaway",
         files.join(", "),
         if files.len() == 1 { "it" } else { "them" },
         throwaway(config, now),
         details.image,
-        config.container,
+        throwaway_glob(config),
         config.container
     );
 }
@@ -63,8 +69,8 @@ pub fn dry_run(config: &Config, details: &ContainerDetails, files: &[String], no
 /// Verifies the dumps just taken (`manifests`, all of one run). Fails on any
 /// difference, never removing the backup; always removes the throwaway.
 pub fn run(
-    ctx: &Context,
     config: &Config,
+    source: &Container,
     details: &ContainerDetails,
     manifests: &[Manifest],
     now: Timestamp,
@@ -74,13 +80,11 @@ pub fn run(
         .map(|m| config.path(&m.file))
         .collect::<Vec<_>>()
         .join(", ");
-    let source = &config.container;
     let name = throwaway(config, now);
     let kept = |e: Error| {
-        Error::new(
-            e.kind(),
-            format!("{e}; {files} was backed up but is not verified (nothing was pruned)"),
-        )
+        e.map_message(|m| {
+            format!("{m}; {files} was backed up but is not verified (nothing was pruned)")
+        })
     };
 
     // Counted first: as close to the dump as possible.
@@ -90,29 +94,23 @@ pub fn run(
     };
     let expected = counts(config, source, &databases).map_err(kept)?;
 
-    let mut request = CreateRequest::new(&name, &details.image);
-    for (key, value) in source_env(details) {
-        request = request.env(key, value);
-    }
+    let mut spec = ContainerSpec::new(&name, &details.image);
+    spec.env = source_env(details);
     log::info(format!(
         "verifying {files}: creating throwaway container `{name}` (image `{}`)",
         details.image
     ));
-    container::create(&request).map_err(|e| {
-        kept(match e.kind() {
-            ErrorKind::Denied => Error::denied(format!(
-                "{e}; to verify backups, add `{source}-verify-*` to allow.containers of task `{}`",
-                ctx.task()
-            )),
-            _ => Error::new(
-                e.kind(),
-                format!("creating throwaway container `{name}` failed: {e}"),
-            ),
-        })
-    })?;
+    // A denial names the throwaway and carries the grant for it.
+    let failed =
+        |e: Error| kept(e.context(format!("creating throwaway container `{name}` failed")));
+    let copy = stacks::create_container(&spec).map_err(failed)?;
+    if let Err(e) = copy.start() {
+        let _ = copy.remove();
+        return Err(failed(e));
+    }
 
-    let restored = load(config, &name, manifests, &databases);
-    let removed = container::remove(&name);
+    let restored = load(config, &copy, manifests, &databases);
+    let removed = copy.remove();
     match &removed {
         Ok(()) => log::info(format!("removed throwaway container `{name}`")),
         Err(e) => log::warn(format!(
@@ -124,14 +122,14 @@ pub fn run(
             "removing throwaway container `{name}` failed: {e}; remove it with `docker rm -f -v {name}`"
         )
     };
+    let source = source.name();
     let actual = match (restored, removed) {
         (Ok(actual), Ok(())) => actual,
         (Err(e), Ok(())) => return Err(kept(e)),
         (Err(e), Err(r)) => {
-            return Err(kept(Error::new(
-                e.kind(),
-                format!("{e} (and {})", leftover(&r)),
-            )));
+            return Err(kept(
+                e.map_message(|m| format!("{m} (and {})", leftover(&r))),
+            ));
         }
         (Ok(actual), Err(r)) => {
             compare(&files, source, &expected, &actual)?;
@@ -148,35 +146,35 @@ pub fn run(
 /// counts its rows.
 fn load(
     config: &Config,
-    name: &str,
+    copy: &Container,
     manifests: &[Manifest],
     databases: &[String],
 ) -> Result<Counts, Error> {
-    wait_ready(config, name)?;
+    wait_ready(config, copy)?;
     if config.databases.is_some() {
         // A per-database dump restores into an existing database.
-        let existing = list_databases(config, name)?;
+        let existing = list_databases(config, copy)?;
         for db in databases.iter().filter(|db| !existing.contains(db)) {
             let create = format!("CREATE DATABASE {}", quoted_identifier(db));
-            psql(config, name, "postgres", &create)?;
+            psql(config, copy, "postgres", &create)?;
         }
     }
     for manifest in manifests {
-        restore::load(config, name, &manifest.file, manifest.database.as_deref())?;
+        restore::load(config, copy, &manifest.file, manifest.database.as_deref())?;
     }
-    counts(config, name, databases)
+    counts(config, copy, databases)
 }
 
 /// Healthy (or running, without a health check), and then accepting TCP
 /// connections: an image whose entrypoint initialises the data directory
 /// through a temporary server listening only on the socket is not ready
 /// until that server made way for the real one.
-fn wait_ready(config: &Config, name: &str) -> Result<(), Error> {
-    container::wait_healthy(name, READY_SECONDS).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!("throwaway container `{name}` did not become healthy: {e}"),
-        )
+fn wait_ready(config: &Config, copy: &Container) -> Result<(), Error> {
+    let name = copy.name();
+    copy.wait_healthy(READY_SECONDS).map_err(|e| {
+        e.context(format!(
+            "throwaway container `{name}` did not become healthy"
+        ))
     })?;
     let script = format!(
         r#"i=0
@@ -188,7 +186,7 @@ done"#
     );
     let request = ExecRequest::new(["sh", "-c", &script, "ready", &config.user])
         .timeout_seconds(READY_SECONDS + 30);
-    let out = container::exec(name, &request)?;
+    let out = copy.exec(&request)?;
     if !out.success() {
         return Err(Error::failed(format!(
             "PostgreSQL in throwaway container `{name}` does not accept connections after {READY_SECONDS} s: {}{}",
@@ -202,13 +200,10 @@ done"#
 /// The source container's environment (`Config.Env` of its inspect
 /// document), for the throwaway.
 fn source_env(details: &ContainerDetails) -> Vec<(String, String)> {
-    let raw: Value = match serde_json::from_str(&details.raw) {
+    let raw = match details.raw_json() {
         Ok(raw) => raw,
         Err(e) => {
-            log::warn(format!(
-                "the inspect document of container `{}` is not JSON ({e}); the throwaway gets no environment",
-                details.name.trim_start_matches('/')
-            ));
+            log::warn(format!("{e}; the throwaway gets no environment"));
             return Vec::new();
         }
     };
@@ -222,14 +217,14 @@ fn source_env(details: &ContainerDetails) -> Vec<(String, String)> {
         .collect()
 }
 
-fn list_databases(config: &Config, container: &str) -> Result<Vec<String>, Error> {
+fn list_databases(config: &Config, container: &Container) -> Result<Vec<String>, Error> {
     let out = psql(config, container, "postgres", DATABASES)?;
     Ok(out.lines().map(str::to_owned).collect())
 }
 
 /// Row counts per table in each of `databases` of `container`; a database
 /// that does not exist there has none.
-fn counts(config: &Config, container: &str, databases: &[String]) -> Result<Counts, Error> {
+fn counts(config: &Config, container: &Container, databases: &[String]) -> Result<Counts, Error> {
     let existing = list_databases(config, container)?;
     let mut counts = Counts::new();
     for db in databases.iter().filter(|db| existing.contains(db)) {
@@ -241,7 +236,8 @@ fn counts(config: &Config, container: &str, databases: &[String]) -> Result<Coun
                 .and_then(|(table, rows)| Some((table, rows.parse::<u64>().ok()?)));
             let Some((table, rows)) = parsed else {
                 return Err(Error::failed(format!(
-                    "unexpected row count `{line}` from database `{db}` of container `{container}`"
+                    "unexpected row count `{line}` from database `{db}` of container `{}`",
+                    container.name()
                 )));
             };
             tables.insert(table.to_owned(), rows);
@@ -253,7 +249,12 @@ fn counts(config: &Config, container: &str, databases: &[String]) -> Result<Coun
 
 /// Runs one query with psql in `container` and returns its unaligned,
 /// tab-separated output.
-fn psql(config: &Config, container: &str, database: &str, sql: &str) -> Result<String, Error> {
+fn psql(
+    config: &Config,
+    container: &Container,
+    database: &str,
+    sql: &str,
+) -> Result<String, Error> {
     let request = ExecRequest::new([
         "psql",
         "-X",
@@ -269,10 +270,11 @@ fn psql(config: &Config, container: &str, database: &str, sql: &str) -> Result<S
         "-c",
         sql,
     ]);
-    let out = container::exec(container, &request)?;
+    let out = container.exec(&request)?;
     if !out.success() {
         return Err(Error::failed(format!(
-            "psql in database `{database}` of container `{container}` failed with exit code {}: {}",
+            "psql in database `{database}` of container `{}` failed with exit code {}: {}",
+            container.name(),
             out.exit_code,
             out.stderr_text()
         )));

@@ -6,7 +6,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use run_plugin_sdk::Error;
-use run_plugin_sdk::container::{self, ExecRequest};
+use run_plugin_sdk::containers::{self, ExecRequest};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -53,7 +53,9 @@ impl Check {
         }
         if let Some(command) = &self.command {
             let c = container.ok_or("a command check needs `container`")?;
-            let out = container::exec(c, &ExecRequest::new(command.clone()).timeout_seconds(10))
+            let request = ExecRequest::new(command.clone()).timeout_seconds(10);
+            let out = containers::open(c)
+                .and_then(|c| c.exec(&request))
                 .map_err(|e| e.message().to_owned())?;
             return if out.success() {
                 Ok(())
@@ -154,7 +156,7 @@ pub fn psql(container: &str, user: &str, database: &str, sql: &str) -> Result<St
         sql,
     ])
     .timeout_seconds(60);
-    let out = container::exec(container, &request)?;
+    let out = containers::open(container)?.exec(&request)?;
     if !out.success() {
         return Err(Error::failed(format!(
             "psql in `{container}` (database {database}) failed: {}",

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use run_plugin_sdk::containers::{self, ExecRequest, Signal};
 use run_plugin_sdk::{Error, log};
 use serde::Deserialize;
 
@@ -90,7 +91,7 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
     }
     let kind = match config.fault.as_str() {
         "kill" => Kind::Kill {
-            signal: "SIGKILL".into(),
+            signal: Signal::Sigkill,
         },
         "pause" => Kind::Pause,
         "stop" => Kind::Stop,
@@ -152,10 +153,8 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
         // 5. Promote.
         if let Some(command) = &config.promote {
             let target = &config.candidates[0];
-            let out = run_plugin_sdk::container::exec(
-                target,
-                &run_plugin_sdk::container::ExecRequest::new(command.clone()).timeout_seconds(60),
-            )?;
+            let request = ExecRequest::new(command.clone()).timeout_seconds(60);
+            let out = containers::open(target)?.exec(&request)?;
             if !out.success() {
                 return Err(Error::failed(format!(
                     "promote {command:?} in {target} exited {}: {}",

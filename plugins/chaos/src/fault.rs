@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use run_plugin_sdk::containers::{self, Container, ContainerState, Signal};
 use run_plugin_sdk::time::Timestamp;
-use run_plugin_sdk::{Error, ErrorKind, container, log};
-use serde_json::Value;
+use run_plugin_sdk::{Error, ErrorKind, log, network_faults};
 
 use crate::duration;
 use crate::journal::{Entry, Journal};
@@ -18,7 +18,7 @@ pub enum Kind {
     Pause,
     Stop,
     Kill {
-        signal: String,
+        signal: Signal,
     },
     Restart,
     Loss {
@@ -59,7 +59,10 @@ impl Kind {
             "pause" => Kind::Pause,
             "stop" => Kind::Stop,
             "kill" => Kind::Kill {
-                signal: f.signal.clone().unwrap_or_else(|| "SIGKILL".into()),
+                signal: match &f.signal {
+                    Some(signal) => signal.parse()?,
+                    None => Signal::Sigkill,
+                },
             },
             "restart" => Kind::Restart,
             "loss" => {
@@ -181,11 +184,10 @@ pub fn pick(n: usize) -> usize {
 /// Containers a `--target` names: a name, a glob, or `label=KEY=VALUE`, among
 /// the granted ones; with `random`, one of them.
 pub fn targets(target: &str, random: bool) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = container::list(target)?
+    let mut names: Vec<String> = containers::list(target)?
         .into_iter()
-        .map(|c| c.name.trim_start_matches('/').to_owned())
+        .map(|c| c.name)
         .collect();
-    names.sort();
     if names.is_empty() {
         return Err(Error::not_found(format!(
             "no granted container matches --target `{target}` (a name, a glob or label=KEY=VALUE among allow.containers)"
@@ -209,18 +211,13 @@ fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
 
 /// A container's IPs on every network (none when it is not running: fails).
 pub fn addresses(peer: &str) -> Result<Vec<String>, Error> {
-    let raw = container::inspect(peer)?.raw_json()?;
-    let ips: Vec<String> = raw
-        .pointer("/NetworkSettings/Networks")
-        .and_then(Value::as_object)
-        .map(|nets| {
-            nets.values()
-                .filter_map(|n| n.get("IPAddress").and_then(Value::as_str))
-                .filter(|ip| !ip.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let ips: Vec<String> = containers::open(peer)?
+        .inspect()?
+        .networks
+        .into_iter()
+        .filter_map(|n| n.ip_address)
+        .filter(|ip| !ip.is_empty())
+        .collect();
     if ips.is_empty() {
         return Err(Error::failed(format!(
             "`{peer}` has no network address (is it running?)"
@@ -270,7 +267,8 @@ impl Env<'_> {
         if *kind != Kind::Restart {
             self.journal.record(&entry)?;
         }
-        let result = self.make(kind, target, &entry.id, image.as_deref());
+        let result =
+            containers::open(target).and_then(|c| self.make(kind, &c, &entry.id, image.as_deref()));
         match result {
             Ok(made) => {
                 if let Some(made) = made {
@@ -315,14 +313,7 @@ impl Env<'_> {
                         )),
                     }
                 }
-                Err(Error::new(
-                    error.kind(),
-                    format!(
-                        "cannot apply {} to `{target}`: {}",
-                        kind.name(),
-                        error.message()
-                    ),
-                ))
+                Err(error.context(format!("cannot apply {} to `{target}`", kind.name())))
             }
         }
     }
@@ -330,16 +321,16 @@ impl Env<'_> {
     fn make(
         &self,
         kind: &Kind,
-        target: &str,
+        target: &Container,
         id: &str,
         image: Option<&str>,
     ) -> Result<Option<net::Made>, Error> {
         let image = image.unwrap_or_default();
         match kind {
-            Kind::Pause => container::pause(target).map(|()| None),
-            Kind::Stop => container::stop(target, Some(10)).map(|()| None),
-            Kind::Kill { signal } => container::kill(target, Some(signal)).map(|()| None),
-            Kind::Restart => container::restart(target, Some(10)).map(|()| None),
+            Kind::Pause => target.pause().map(|()| None),
+            Kind::Stop => target.stop(Some(10)).map(|()| None),
+            Kind::Kill { signal } => target.kill(*signal).map(|()| None),
+            Kind::Restart => target.restart(Some(10)).map(|()| None),
             Kind::Loss { percent } => net::loss(target, image, id, *percent).map(Some),
             Kind::Delay {
                 ms,
@@ -403,7 +394,8 @@ pub fn undo(entry: &Entry) -> Result<(), Error> {
         // namespace, rules and qdiscs) with it.
         Err(e)
             if e.kind() == ErrorKind::NotFound
-                && container::inspect(&entry.target)
+                && containers::open(&entry.target)
+                    .and_then(|c| c.inspect())
                     .is_err_and(|e| e.kind() == ErrorKind::NotFound) =>
         {
             log::warn(format!(
@@ -417,18 +409,18 @@ pub fn undo(entry: &Entry) -> Result<(), Error> {
 }
 
 fn undo_on(entry: &Entry) -> Result<(), Error> {
-    let target = entry.target.as_str();
     match entry.fault.as_str() {
         "pause" => {
-            if container::inspect(target)?.paused {
-                container::unpause(target)?;
+            let target = containers::open(&entry.target)?;
+            if target.inspect()?.state == ContainerState::Paused {
+                target.unpause()?;
             }
             Ok(())
         }
         "stop" | "kill" => {
-            let details = container::inspect(target)?;
-            if !details.running {
-                container::start(target)?;
+            let target = containers::open(&entry.target)?;
+            if !target.inspect()?.state.is_running() {
+                target.start()?;
             }
             Ok(())
         }
@@ -439,23 +431,25 @@ fn undo_on(entry: &Entry) -> Result<(), Error> {
                 .as_deref()
                 .ok_or_else(|| Error::failed("the journal entry names no helper image"))?;
             if let Some(helper) = &entry.helper
-                && let Err(e) = run_plugin_sdk::netns::remove(helper)
-                && e.kind() != run_plugin_sdk::ErrorKind::NotFound
+                && let Err(e) = network_faults::remove(helper)
+                && e.kind() != ErrorKind::NotFound
             {
                 return Err(e);
             }
-            let details = container::inspect(target)?;
-            if !details.running {
+            let target = containers::open(&entry.target)?;
+            match target.inspect()?.state {
+                ContainerState::Paused => {
+                    target.unpause()?;
+                    let result = net::undo(&target, image, Some(&entry.id), entry.qdisc);
+                    target.pause()?;
+                    result
+                }
+                state if state.is_running() => {
+                    net::undo(&target, image, Some(&entry.id), entry.qdisc)
+                }
                 // A stopped container's namespace is gone, and its rules with it.
-                return Ok(());
+                _ => Ok(()),
             }
-            if details.paused {
-                container::unpause(target)?;
-                let result = net::undo(target, image, Some(&entry.id), entry.qdisc);
-                container::pause(target)?;
-                return result;
-            }
-            net::undo(target, image, Some(&entry.id), entry.qdisc)
         }
     }
 }
@@ -490,9 +484,16 @@ mod tests {
         assert_eq!(
             kind(r#"{"fault":"kill"}"#).unwrap(),
             Kind::Kill {
-                signal: "SIGKILL".into()
+                signal: Signal::Sigkill
             }
         );
+        assert_eq!(
+            kind(r#"{"fault":"kill","signal":"term"}"#).unwrap(),
+            Kind::Kill {
+                signal: Signal::Sigterm
+            }
+        );
+        assert!(kind(r#"{"fault":"kill","signal":"SIGNOPE"}"#).is_err());
         assert!(
             kind(r#"{"fault":"loss"}"#)
                 .unwrap_err()

@@ -6,8 +6,8 @@
 //! either the old or the new journal, never half of one.
 //!
 //! One run owns a journal at a time: opening it takes the runner's lock on
-//! `journal.lock` beside it, held until the task ends (and released if the
-//! runner dies). Without it, a second run sharing the directory would take the
+//! `journal.lock` beside it, held as long as the journal is (and released if
+//! the runner dies). Without it, a second run sharing the directory would take the
 //! first one's live faults for leftovers and undo them.
 
 use std::fs;
@@ -49,6 +49,8 @@ struct Document {
 
 pub struct Journal {
     path: String,
+    /// The lock on `journal.lock`; released when the journal goes.
+    _lock: Option<lock::Guard>,
 }
 
 impl Journal {
@@ -57,22 +59,22 @@ impl Journal {
     pub fn open(dir: &str) -> Result<Journal, Error> {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
         let lock = format!("{dir}/{LOCK}");
-        lock::acquire(&lock, Duration::ZERO).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!(
-                    "{}: another chaos run is using the journal in `{dir}` and its faults may be live, so this run leaves them alone; wait for it to end, or give this task its own `dir`",
-                    e.message()
-                ),
-            )
+        let guard = lock::acquire(&lock, Duration::ZERO).map_err(|e| {
+            e.map_message(|m| format!(
+                "{m}: another chaos run is using the journal in `{dir}` and its faults may be live, so this run leaves them alone; wait for it to end, or give this task its own `dir`"
+            ))
         })?;
-        Ok(Journal::at(dir))
+        Ok(Journal {
+            _lock: Some(guard),
+            ..Journal::at(dir)
+        })
     }
 
     /// The journal in `dir`, without taking the lock.
     fn at(dir: &str) -> Journal {
         Journal {
             path: format!("{dir}/{FILE}"),
+            _lock: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod duration;
 mod fault;
 mod journal;
 mod load;
+mod needs;
 mod net;
 mod report;
 mod spec;
@@ -28,7 +29,9 @@ mod verify;
 
 use std::fs;
 
-use run_plugin_sdk::{Access, Context, Descriptor, Error, Parameter, Plugin, export_plugin, log};
+use run_plugin_sdk::{
+    Access, Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin, log,
+};
 
 use crate::fault::{Env, Kind};
 use crate::journal::Journal;
@@ -39,8 +42,8 @@ struct Chaos;
 
 impl Plugin for Chaos {
     fn describe() -> Descriptor {
-        // No capabilities are declared: the containers, helper image and
-        // directory come from the task's config; every call checks the grants.
+        // The containers, helper image and directory come from the task's
+        // config and arguments: `needs` declares them.
         Descriptor::new(
             "chaos",
             env!("CARGO_PKG_VERSION"),
@@ -64,11 +67,15 @@ impl Plugin for Chaos {
         .parameter(Parameter::flag("json", "print the report as JSON on stdout"))
     }
 
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        needs::of(&Spec::from_context(ctx)?)
+    }
+
     fn run(ctx: Context) -> Result<(), Error> {
         let spec = Spec::from_context(&ctx)?;
-        if ctx.dry_run() {
+        if ctx.is_plan() {
             println!(
-                "(dry run) chaos would run {:?} with {:?}; nothing is changed",
+                "(plan) chaos would run {:?} with {:?}; nothing is changed",
                 spec.mode, spec.fields
             );
             return Ok(());

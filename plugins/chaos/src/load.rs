@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::time::Duration;
 
-use run_plugin_sdk::container::{self, Compression, ExecRequest};
+use run_plugin_sdk::containers::{self, Compression, Container, ExecRequest};
 use run_plugin_sdk::{Access, Error};
 
 use crate::check::psql;
@@ -36,7 +36,7 @@ pub struct LoadConfig<'a> {
 
 /// A running load.
 pub struct Load {
-    from: String,
+    from: Container,
     /// The files' common prefix in `from` (`/tmp/run-chaos-load-ID`).
     prefix: String,
 }
@@ -53,10 +53,9 @@ impl Load {
             ),
         )?;
         let prefix = format!("/tmp/run-chaos-load-{id}");
-        let out = container::exec(
-            config.from,
-            &ExecRequest::new(["sh", "-c", &script(config, &prefix)]).timeout_seconds(30),
-        )?;
+        let from = containers::open(config.from)?;
+        let out = from
+            .exec(&ExecRequest::new(["sh", "-c", &script(config, &prefix)]).timeout_seconds(30))?;
         if !out.success() {
             return Err(Error::failed(format!(
                 "could not start the write load in `{}`: {}",
@@ -64,16 +63,12 @@ impl Load {
                 out.stderr_text().trim()
             )));
         }
-        Ok(Load {
-            from: config.from.to_owned(),
-            prefix,
-        })
+        Ok(Load { from, prefix })
     }
 
     /// How many writes have been acknowledged so far (the loop's container must run).
     pub fn count(&self) -> Result<u64, Error> {
-        let out = container::exec(
-            &self.from,
+        let out = self.from.exec(
             &ExecRequest::new(["sh", "-c", &format!("wc -l < {}.acked", self.prefix)])
                 .timeout_seconds(10),
         )?;
@@ -84,8 +79,7 @@ impl Load {
     /// killed, stopped or paused container too); `scratch` is a file in a
     /// write-granted directory for the archive.
     pub fn acknowledged(&self, scratch: &str) -> Result<BTreeSet<u64>, Error> {
-        container::copy_out(
-            &self.from,
+        self.from.copy_out(
             &format!("{}.acked", self.prefix),
             scratch,
             Compression::None,
@@ -108,16 +102,15 @@ impl Load {
             "touch {p}.stop; i=0; while {alive} && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; \
              if {alive}; then kill $(cat {p}.running); fi; rm -f {p}.acked {p}.stop {p}.running"
         );
-        let out = container::exec(
-            &self.from,
-            &ExecRequest::new(["sh", "-c", &script]).timeout_seconds(30),
-        )?;
+        let out = self
+            .from
+            .exec(&ExecRequest::new(["sh", "-c", &script]).timeout_seconds(30))?;
         if out.success() {
             Ok(())
         } else {
             Err(Error::failed(format!(
                 "could not stop the write load in `{}`: {}",
-                self.from,
+                self.from.name(),
                 out.stderr_text().trim()
             )))
         }

@@ -9,7 +9,8 @@
 //! back to iptables' `statistic` match, latency to a TCP proxy on the given
 //! ports (iptables REDIRECT), and bandwidth always uses tbf.
 
-use run_plugin_sdk::{Error, log, netns};
+use run_plugin_sdk::containers::Container;
+use run_plugin_sdk::{Error, log, network_faults};
 
 /// The handle of every qdisc this plugin adds.
 pub const QDISC: &str = "c4a0:";
@@ -31,11 +32,12 @@ pub struct Made {
     pub helper: Option<String>,
 }
 
-fn sh(target: &str, image: &str, script: &str) -> Result<String, Error> {
-    let out = netns::run(target, image, ["sh", "-c", script], Some(60))?;
+fn sh(target: &Container, image: &str, script: &str) -> Result<String, Error> {
+    let out = network_faults::run(target, image, ["sh", "-c", script], Some(60))?;
     if out.exit_code != 0 {
         return Err(Error::failed(format!(
-            "the network helper in `{target}` failed (exit {}): {}",
+            "the network helper in `{}` failed (exit {}): {}",
+            target.name(),
             out.exit_code,
             out.output.trim()
         )));
@@ -61,7 +63,7 @@ fn netem_missing(output: &str) -> Option<String> {
     line.strip_prefix("no: ").map(str::to_owned)
 }
 
-pub fn loss(target: &str, image: &str, id: &str, percent: f64) -> Result<Made, Error> {
+pub fn loss(target: &Container, image: &str, id: &str, percent: f64) -> Result<Made, Error> {
     let out = sh(target, image, &try_qdisc(&format!("netem loss {percent}%")))?;
     let Some(why) = netem_missing(&out) else {
         return Ok(Made {
@@ -120,7 +122,7 @@ fn bad_rate(rate: &str) -> Error {
     ))
 }
 
-pub fn bandwidth(target: &str, image: &str, rate: &str) -> Result<Made, Error> {
+pub fn bandwidth(target: &Container, image: &str, rate: &str) -> Result<Made, Error> {
     let bytes = rate_bytes(rate)?;
     // tbf needs a bucket of at least rate/HZ; a tenth of a second keeps short
     // transfers honest.
@@ -133,7 +135,8 @@ pub fn bandwidth(target: &str, image: &str, rate: &str) -> Result<Made, Error> {
     )?;
     if let Some(why) = netem_missing(&out) {
         return Err(Error::failed(format!(
-            "cannot limit bandwidth in `{target}`: tc tbf failed: {why}"
+            "cannot limit bandwidth in `{}`: tc tbf failed: {why}",
+            target.name()
         )));
     }
     Ok(Made {
@@ -144,7 +147,7 @@ pub fn bandwidth(target: &str, image: &str, rate: &str) -> Result<Made, Error> {
 }
 
 pub fn delay(
-    target: &str,
+    target: &Container,
     image: &str,
     id: &str,
     delay_ms: u64,
@@ -185,7 +188,7 @@ pub fn delay(
         .map(|(i, &p)| (PROXY_BASE_PORT + i as u16, p))
         .collect();
     command.extend(pairs.iter().map(|(l, u)| format!("{l}:{u}")));
-    let helper = netns::spawn(target, image, command)?;
+    let helper = network_faults::spawn(target, image, command)?;
     let made = Made {
         method: "tcp proxy".into(),
         qdisc: false,
@@ -204,7 +207,7 @@ pub fn delay(
         "iptables -w -t nat -I PREROUTING -m comment --comment run-chaos -j {c}"
     ));
     if let Err(e) = sh(target, image, &script) {
-        let _ = netns::remove(&helper);
+        let _ = network_faults::remove(&helper);
         return Err(e);
     }
     Ok(made)
@@ -212,7 +215,7 @@ pub fn delay(
 
 /// Cuts `target` off from its networks, or only from `peer` (addresses).
 pub fn partition(
-    target: &str,
+    target: &Container,
     image: &str,
     id: &str,
     peers: &[String],
@@ -265,7 +268,7 @@ pub fn partition(
 
 /// Removes the chains of fault `id` (every chain of this plugin when `id` is
 /// None) and, with `qdisc`, the root qdisc with this plugin's handle.
-pub fn undo(target: &str, image: &str, id: Option<&str>, qdisc: bool) -> Result<(), Error> {
+pub fn undo(target: &Container, image: &str, id: Option<&str>, qdisc: bool) -> Result<(), Error> {
     let pattern = match id {
         Some(id) => format!("{CHAIN}{id}-"),
         None => CHAIN.to_owned(),

@@ -8,15 +8,13 @@
 //! ```
 
 use run_plugin_sdk::log::{self, Progress};
-use run_plugin_sdk::{
-    Access, Capability, Context, Descriptor, Error, Parameter, Plugin, export_plugin,
-};
+use run_plugin_sdk::{Access, Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin};
 use serde::Deserialize;
 
 struct Hello;
 
 /// Where the note goes. Fixed, because `describe` declares it as the plugin's
-/// one capability and the runner checks that against the task's grants.
+/// one need and the runner checks that against the task's grants.
 const DIR: &str = "out";
 
 /// The task's `config` table.
@@ -45,7 +43,7 @@ impl Plugin for Hello {
         .parameter(
             Parameter::option("name", "who to greet (overrides config)").default_value("world"),
         )
-        .capability(Capability::Write(DIR.into()))
+        .need(Grant::write(DIR))
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
@@ -58,7 +56,7 @@ impl Plugin for Hello {
         println!("{greeting}");
         progress.set(1);
 
-        if ctx.dry_run() {
+        if ctx.is_plan() {
             println!("would write {note}");
         } else {
             // The grant is the directory, so a refusal names the directory:

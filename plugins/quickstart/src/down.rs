@@ -2,8 +2,8 @@
 //! container labelled with the project) and networks; its volumes only with
 //! `--volumes`, after a confirmation.
 
-use run_plugin_sdk::container;
-use run_plugin_sdk::{Error, ErrorKind, log, prompt, stack};
+use run_plugin_sdk::containers::{self, Filter};
+use run_plugin_sdk::{Error, ErrorKind, log, prompt, stacks, volumes};
 
 use crate::config::Config;
 use crate::plan::{PROJECT_LABEL, Plan};
@@ -12,11 +12,12 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
     let mut removed = 0;
     for service in plan.services.iter().rev() {
         let name = &service.container;
-        let details = match container::inspect(name) {
-            Ok(d) => d,
+        let container = match containers::open(name) {
+            Ok(c) => c,
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
+        let details = container.inspect()?;
         let ours = details
             .labels
             .iter()
@@ -28,22 +29,22 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
             ));
             continue;
         }
-        container::remove(name)?;
+        container.remove()?;
         println!("removed container {name}");
         removed += 1;
     }
     // Containers of the project no longer in the file (a service renamed or
     // removed since `up`): they carry the label, so they are the stack's too,
     // and the network cannot go while they are attached.
-    for orphan in container::list(&format!("project={}", plan.project))? {
-        container::remove(&orphan.name)?;
+    for orphan in containers::list(Filter::ComposeProject(plan.project.clone()))? {
+        containers::open(&orphan.id)?.remove()?;
         println!("removed orphan container {}", orphan.name);
         removed += 1;
     }
-    let existing = stack::network_list()?;
+    let existing = stacks::network_list()?;
     for network in plan.networks.iter().filter(|n| !n.external) {
         if existing.iter().any(|n| n.name == network.name) {
-            stack::network_remove(&network.name)?;
+            stacks::network_remove(&network.name)?;
             println!("removed network {}", network.name);
         }
     }
@@ -77,7 +78,7 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
         return Ok(());
     }
     for volume in volumes {
-        match stack::volume_remove(volume) {
+        match volumes::remove(volume) {
             Ok(()) => println!("removed volume {volume}"),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),

@@ -28,7 +28,7 @@ mod table;
 mod up;
 mod wait;
 
-use run_plugin_sdk::{Context, Descriptor, Error, Parameter, Plugin, export_plugin, log};
+use run_plugin_sdk::{Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin, log};
 
 use crate::config::{Config, Mode};
 
@@ -36,8 +36,7 @@ struct Quickstart;
 
 impl Plugin for Quickstart {
     fn describe() -> Descriptor {
-        // Capabilities come from the task's config (which file, which
-        // project), so none are declared; every call is checked anyway.
+        // What a task reaches comes from its config and Compose file: see `needs`.
         Descriptor::new(
             "quickstart",
             env!("CARGO_PKG_VERSION"),
@@ -51,6 +50,15 @@ impl Plugin for Quickstart {
             "volumes",
             "down: also remove the stack's named volumes, after a confirmation",
         ))
+    }
+
+    /// The Compose file's directory. Everything else a stack reaches
+    /// (containers, networks, volumes, images, ports, probe addresses) is
+    /// named by the Compose file, which `needs` may not read (it runs in an
+    /// empty sandbox): the host checks those grants on every call.
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        let config = Config::from_context(ctx)?;
+        Ok(vec![Grant::read(config.relative_to_file("."))])
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
@@ -94,7 +102,7 @@ impl Plugin for Quickstart {
         };
         let plan = plan::build(&stack, &config, &project)
             .map_err(|e| Error::invalid_input(format!("{}: {e}", config.file)))?;
-        if ctx.dry_run() {
+        if ctx.is_plan() {
             print_plan(&config, &plan);
             return Ok(());
         }
@@ -108,7 +116,7 @@ impl Plugin for Quickstart {
 
 export_plugin!(Quickstart);
 
-/// `--dry-run`: what would be done, and nothing else.
+/// `--plan`: what would be done, and nothing else.
 fn print_plan(config: &Config, plan: &plan::Plan) {
     let verb = match config.mode {
         Mode::Up => "would start",
@@ -129,5 +137,23 @@ fn print_plan(config: &Config, plan: &plan::Plan) {
                 format!(" at {}", urls.join(" "))
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use run_plugin_sdk::{Context, Grant, Plugin};
+
+    use super::Quickstart;
+
+    #[test]
+    fn needs_to_read_the_compose_file() {
+        let needs = |config: &str| Quickstart::needs(&Context::new("qs", vec![], config));
+        assert_eq!(
+            needs(r#"{"file": "demo/compose.yaml"}"#).unwrap(),
+            [Grant::read("demo")]
+        );
+        assert_eq!(needs("{}").unwrap(), [Grant::read(".")]);
+        assert!(needs(r#"{"file": "/etc/compose.yaml"}"#).is_err());
     }
 }

@@ -4,15 +4,17 @@
 
 use std::collections::BTreeSet;
 
-use run_plugin_sdk::container::{Mount, PortBinding};
-use run_plugin_sdk::stack::{ContainerSpec, HealthSpec, NetworkAttachment};
+use run_plugin_sdk::stacks::{
+    BindMount, ContainerSpec, HealthSpec, MountSpec, NetworkAttachment, NetworkMode, PortBinding,
+    RestartPolicy, TmpfsMount, VolumeMount,
+};
 use sha2::{Digest, Sha256};
 
 use crate::compose::{Condition, Healthcheck, Service, Stack};
 use crate::config::Config;
 
 /// Labels on everything the plugin creates (Compose's own keys, so `docker
-/// compose ls` and `container::list("project=…")` see the stack too).
+/// compose ls` and `containers::list(Filter::ComposeProject(…))` see the stack too).
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// The spec's digest: a container whose digest differs is recreated.
@@ -199,59 +201,66 @@ fn spec(
     spec.labels.push((PROJECT_LABEL.into(), project.to_owned()));
     spec.labels
         .push((SERVICE_LABEL.into(), service.name.clone()));
-    spec.ports = service
-        .ports
-        .iter()
-        .map(|p| PortBinding {
+    for p in &service.ports {
+        spec.ports.push(PortBinding {
             container_port: p.container_port,
-            protocol: p.protocol.clone(),
+            protocol: p.protocol.parse().map_err(|e| format!("{at}.ports: {e}"))?,
             host_ip: p.host_ip.clone(),
             host_port: p.host_port,
-        })
-        .collect();
+        });
+    }
     for mount in &service.volumes {
-        let source = match mount.kind.as_str() {
+        let destination = mount.target.clone();
+        let read_only = mount.read_only;
+        spec.mounts.push(match mount.kind.as_str() {
             "volume" if mount.source.is_empty() => {
                 return Err(format!(
                     "{at}.volumes: anonymous volume at `{}`: name it under top-level `volumes` so `down --volumes` can remove it",
                     mount.target
                 ));
             }
-            "volume" => volume_name(project, stack, &mount.source),
+            "volume" => MountSpec::Volume(VolumeMount {
+                volume: volume_name(project, stack, &mount.source),
+                destination,
+                read_only,
+            }),
             "bind" if mount.source.starts_with('~') || mount.source.starts_with('/') => {
                 return Err(format!(
                     "{at}.volumes: bind mount `{}` is outside the project; bind a directory of the project (granted by allow.read or allow.write)",
                     mount.source
                 ));
             }
-            "bind" => config.relative_to_file(&mount.source),
-            _ => String::new(),
-        };
-        spec.mounts.push(Mount {
-            kind: mount.kind.clone(),
-            source,
-            destination: mount.target.clone(),
-            read_write: !mount.read_only,
+            "bind" => MountSpec::Bind(BindMount {
+                source: config.relative_to_file(&mount.source),
+                destination,
+                read_only,
+            }),
+            "tmpfs" => MountSpec::Tmpfs(TmpfsMount {
+                destination,
+                size_bytes: None,
+                mode: None,
+            }),
+            // Reported as unsupported when the file was read (and ignored
+            // with `allow_unsupported`).
+            _ => continue,
         });
     }
-    let alias = vec![service.name.clone()];
-    spec.networks = if service.networks.is_empty() {
-        vec![NetworkAttachment::new(
-            network_name(project, stack, "default"),
-            alias,
-        )]
+    // Every service is reachable by its name, as under Compose.
+    let attach = |key: &str, aliases: &[String]| NetworkAttachment {
+        network: network_name(project, stack, key),
+        aliases: std::iter::once(service.name.clone())
+            .chain(aliases.iter().cloned())
+            .collect(),
+    };
+    spec.network_mode = NetworkMode::Networks(if service.networks.is_empty() {
+        vec![attach("default", &[])]
     } else {
         service
             .networks
             .iter()
-            .map(|(key, aliases)| {
-                // Every service is reachable by its name, as under Compose.
-                let mut names = alias.clone();
-                names.extend(aliases.iter().cloned());
-                NetworkAttachment::new(network_name(project, stack, key), names)
-            })
+            .map(|(key, aliases)| attach(key, aliases))
             .collect()
-    };
+    });
     spec.healthcheck = match &service.healthcheck {
         None => None,
         Some(Healthcheck::Disabled) => Some(HealthSpec {
@@ -270,9 +279,14 @@ fn spec(
             timeout_ms: *timeout_ms,
             retries: *retries,
             start_period_ms: *start_period_ms,
+            start_interval_ms: None,
         }),
     };
-    spec.restart = service.restart.clone();
+    if let Some(restart) = &service.restart {
+        spec.restart = restart
+            .parse::<RestartPolicy>()
+            .map_err(|e| format!("{at}.restart: {e}"))?;
+    }
     spec.user = service.user.clone();
     spec.workdir = service.working_dir.clone();
     Ok(spec)
@@ -335,10 +349,44 @@ volumes:
         );
         assert_eq!(p.volumes[0].name, "demo-data");
         let web = &p.service("web").spec;
-        assert_eq!(web.mounts[0].source, "demo/html");
-        assert!(!web.mounts[0].read_write);
-        assert_eq!(web.networks[0].aliases, ["web"]);
-        assert_eq!(p.service("db").spec.mounts[0].source, "demo-data");
+        assert_eq!(
+            web.mounts,
+            [MountSpec::Bind(BindMount {
+                source: "demo/html".into(),
+                destination: "/www".into(),
+                read_only: true
+            })]
+        );
+        assert_eq!(
+            web.network_mode,
+            NetworkMode::Networks(vec![NetworkAttachment {
+                network: "demo-default".into(),
+                aliases: vec!["web".into()]
+            }])
+        );
+        assert!(matches!(
+            &p.service("db").spec.mounts[0],
+            MountSpec::Volume(v) if v.volume == "demo-data"
+        ));
+    }
+
+    #[test]
+    fn protocols_and_restart_policies_are_checked() {
+        let e = plan("services:\n  a: {image: x, ports: [\"80/icmp\"]}\n").unwrap_err();
+        assert!(
+            e.starts_with("services.a.ports: unknown protocol `icmp`"),
+            "{e}"
+        );
+        let e = plan("services:\n  a: {image: x, restart: sometimes}\n").unwrap_err();
+        assert!(
+            e.starts_with("services.a.restart: restart policy `sometimes`"),
+            "{e}"
+        );
+        let p = plan("services:\n  a: {image: x, restart: on-failure:2}\n").unwrap();
+        assert_eq!(
+            p.service("a").spec.restart,
+            RestartPolicy::OnFailure(Some(2))
+        );
     }
 
     #[test]

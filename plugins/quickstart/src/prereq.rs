@@ -2,8 +2,7 @@
 //! once, each with what to do: the engine reachable and recent enough, disk
 //! space for it, the stack's host ports free, the environment it needs.
 
-use run_plugin_sdk::container::{self};
-use run_plugin_sdk::{Error, ErrorKind, log, stack};
+use run_plugin_sdk::{Error, ErrorKind, containers, log, stacks};
 
 use crate::compose::Stack;
 use crate::config::{Config, parse_version};
@@ -14,11 +13,11 @@ pub const EXIT_PREREQUISITE: u8 = 3;
 
 pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     let mut problems: Vec<String> = Vec::new();
-    match stack::engine_info() {
+    match stacks::engine_info() {
         Ok(info) => {
             log::info(format!(
-                "engine: Docker {} (API {}) at {}",
-                info.version, info.api_version, info.address
+                "engine: {} {} (API {}) at {}",
+                info.product, info.version, info.api_version, info.address
             ));
             let (major, minor) = config.min_engine_version;
             match parse_version(&info.version) {
@@ -77,14 +76,14 @@ pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
             continue;
         }
         // A container of this stack already holds its own ports (or frees them when recreated).
-        match container::inspect(&service.container) {
+        match containers::open(&service.container) {
             Ok(_) => continue,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
         for (port, host_port) in published {
             let ip = port.host_ip.as_deref().filter(|ip| !ip.is_empty());
-            if !stack::host_port_free(ip, host_port, &port.protocol)? {
+            if !stacks::host_port_free(ip, host_port, port.protocol)? {
                 problems.push(format!(
                     "port {host_port} on {} (service `{}`) is already in use: stop what listens there (`ss -ltnp 'sport = :{host_port}'` shows it) or publish another port",
                     ip.unwrap_or("0.0.0.0"),

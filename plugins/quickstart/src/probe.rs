@@ -6,22 +6,29 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use run_plugin_sdk::{Error, Grant};
+
 /// Whether the probe passed; `Err` when it can never pass (bad URL, denied).
-pub type Probe = Result<bool, String>;
+pub type Probe = Result<bool, Error>;
 
 /// `host:port` with `localhost` meaning 127.0.0.1 (no name lookup needed).
-fn address(host_port: &str) -> Result<SocketAddr, String> {
+fn address(host_port: &str) -> Result<SocketAddr, Error> {
     let text = host_port.replacen("localhost", "127.0.0.1", 1);
     text.parse().map_err(|_| {
-        format!("`{host_port}` is not an address (write an IP and a port, e.g. 127.0.0.1:5432)")
+        Error::invalid_input(format!(
+            "`{host_port}` is not an address (write an IP and a port, e.g. 127.0.0.1:5432)"
+        ))
     })
 }
 
-fn connect(addr: SocketAddr, what: &str) -> Result<Option<TcpStream>, String> {
+fn connect(addr: SocketAddr, what: &str) -> Result<Option<TcpStream>, Error> {
     match TcpStream::connect(addr) {
         Ok(stream) => Ok(Some(stream)),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(format!(
-            "the readiness probe {what} cannot connect to {addr}: the task does not grant it (add \"{addr}\" to allow.network)"
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(Error::denied_grant(
+            format!(
+                "the readiness probe {what} cannot connect to {addr}: the task does not grant it"
+            ),
+            Grant::network(addr.to_string()),
         )),
         Err(_) => Ok(None),
     }
@@ -36,7 +43,7 @@ pub fn tcp(host_port: &str) -> Probe {
 pub fn http(url: &str) -> Probe {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("`{url}`: only http:// URLs can be probed"))?;
+        .ok_or_else(|| Error::invalid_input(format!("`{url}`: only http:// URLs can be probed")))?;
     let (host_port, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),

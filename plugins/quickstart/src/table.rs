@@ -1,6 +1,6 @@
 //! The table of services: state, health and where to reach them.
 
-use run_plugin_sdk::container::{self, ContainerDetails};
+use run_plugin_sdk::containers::{self, ContainerDetails, ContainerState, HealthStatus, Protocol};
 use run_plugin_sdk::{Error, ErrorKind};
 
 use crate::plan::{Plan, Planned};
@@ -15,7 +15,7 @@ pub fn print(plan: &Plan) -> Result<(), Error> {
         "URL".to_owned(),
     ]];
     for service in &plan.services {
-        let details = match container::inspect(&service.container) {
+        let details = match containers::open(&service.container).and_then(|c| c.inspect()) {
             Ok(d) => Some(d),
             Err(e) if e.kind() == ErrorKind::NotFound => None,
             Err(e) => return Err(e),
@@ -48,19 +48,19 @@ pub fn print(plan: &Plan) -> Result<(), Error> {
 fn state(details: Option<&ContainerDetails>) -> String {
     match details {
         None => "not created".into(),
-        Some(d) if d.paused => "paused".into(),
-        Some(d) if d.running => "running".into(),
-        Some(d) if d.state == "exited" => format!("exited ({})", d.exit_code),
-        Some(d) => d.state.clone(),
+        Some(d) if d.state == ContainerState::Exited => format!("exited ({})", d.exit_code),
+        Some(d) => d.state.to_string(),
     }
 }
 
 fn health(service: &Planned, details: Option<&ContainerDetails>) -> String {
     match details {
         None => "-".into(),
-        Some(d) if service.oneshot && d.state == "exited" && d.exit_code == 0 => "completed".into(),
-        Some(d) if d.health.status == "none" => "-".into(),
-        Some(d) => d.health.status.clone(),
+        Some(d) if service.oneshot && d.state == ContainerState::Exited && d.exit_code == 0 => {
+            "completed".into()
+        }
+        Some(d) if d.health.status == HealthStatus::None => "-".into(),
+        Some(d) => d.health.status.to_string(),
     }
 }
 
@@ -90,7 +90,9 @@ pub fn urls(service: &Planned) -> Vec<String> {
                 _ => None,
             };
             Some(match scheme {
-                Some(scheme) if p.protocol == "tcp" => format!("{scheme}://{host}:{host_port}"),
+                Some(scheme) if p.protocol == Protocol::Tcp => {
+                    format!("{scheme}://{host}:{host_port}")
+                }
                 _ => format!("{host}:{host_port}/{}", p.protocol),
             })
         })

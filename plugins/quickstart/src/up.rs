@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use run_plugin_sdk::container::{self, ContainerDetails};
-use run_plugin_sdk::{Error, ErrorKind, log, stack};
+use run_plugin_sdk::containers::{self, ContainerDetails, ContainerState, Filter};
+use run_plugin_sdk::{Error, ErrorKind, images, log, stacks, volumes};
 
 use crate::compose::Stack;
 use crate::config::Config;
@@ -18,7 +18,7 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     pull_missing(config, plan)?;
     for network in &plan.networks {
         if network.external {
-            let exists = stack::network_list()?
+            let exists = stacks::network_list()?
                 .iter()
                 .any(|n| n.name == network.name);
             if !exists {
@@ -27,12 +27,12 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
                     network.name, network.name
                 )));
             }
-        } else if stack::network_create(&network.name, &plan.labels())? {
+        } else if stacks::network_create(&network.name, &plan.labels())? {
             log::info(format!("created network {}", network.name));
         }
     }
     for volume in &plan.volumes {
-        if !volume.external && stack::volume_create(&volume.name, &plan.labels())? {
+        if !volume.external && volumes::create(&volume.name, &plan.labels())? {
             log::info(format!("created volume {}", volume.name));
         }
     }
@@ -79,19 +79,15 @@ fn pull_missing(config: &Config, plan: &Plan) -> Result<(), Error> {
     let mut seen = BTreeSet::new();
     for service in &plan.services {
         let image = &service.spec.image;
-        if !seen.insert(image.clone()) || stack::image_present(image)? {
+        if !seen.insert(image.clone()) || images::present(image)? {
             continue;
         }
         log::info(format!(
             "pulling {image} (service `{}`)",
             service.service.name
         ));
-        stack::image_pull(image, config.pull_timeout).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("service `{}`: {}", service.service.name, e.message()),
-            )
-        })?;
+        images::pull(image, config.pull_timeout)
+            .map_err(|e| e.context(format!("service `{}`", service.service.name)))?;
         log::info(format!("pulled {image}"));
     }
     Ok(())
@@ -108,12 +104,13 @@ fn label<'a>(details: &'a ContainerDetails, key: &str) -> Option<&'a str> {
 /// Creates, recreates or starts the service's container as needed.
 fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
     let name = &service.container;
-    let existing = match container::inspect(name) {
-        Ok(d) => Some(d),
+    let existing = match containers::open(name) {
+        Ok(c) => Some(c),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    if let Some(details) = existing {
+    if let Some(container) = existing {
+        let details = container.inspect()?;
         if label(&details, PROJECT_LABEL) != Some(plan.project.as_str()) {
             return Err(Error::failed(format!(
                 "container `{name}` exists but does not belong to project `{}`: remove it (`docker rm -f {name}`) or give the service another `container_name`",
@@ -121,20 +118,21 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
             )));
         }
         if label(&details, HASH_LABEL) == Some(service.hash.as_str()) {
-            if details.running {
-                if details.paused {
-                    container::unpause(name)?;
-                    log::info(format!("{}: unpaused", service.service.name));
-                } else {
-                    log::info(format!("{}: up to date", service.service.name));
-                }
+            if details.state == ContainerState::Paused {
+                container.unpause()?;
+                log::info(format!("{}: unpaused", service.service.name));
                 return Ok(());
             }
-            if service.oneshot && details.state == "exited" && details.exit_code == 0 {
+            if details.state.is_running() {
+                log::info(format!("{}: up to date", service.service.name));
+                return Ok(());
+            }
+            if service.oneshot && details.state == ContainerState::Exited && details.exit_code == 0
+            {
                 log::info(format!("{}: already completed", service.service.name));
                 return Ok(());
             }
-            container::start(name)?;
+            container.start()?;
             log::info(format!("{}: started", service.service.name));
             return Ok(());
         }
@@ -142,10 +140,9 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
             "{}: its definition changed; recreating {name}",
             service.service.name
         ));
-        container::remove(name)?;
+        container.remove()?;
     }
-    stack::create_container(&service.spec)?;
-    container::start(name)?;
+    stacks::create_container(&service.spec)?.start()?;
     log::info(format!(
         "{}: created and started {name}",
         service.service.name
@@ -156,7 +153,7 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
 /// Containers of the project that the file no longer defines: left running
 /// (they may hold data), and named so `down` can be run.
 fn warn_orphans(plan: &Plan) -> Result<(), Error> {
-    for found in container::list(&format!("project={}", plan.project))? {
+    for found in containers::list(Filter::ComposeProject(plan.project.clone()))? {
         if !plan.services.iter().any(|s| s.container == found.name) {
             log::warn(format!(
                 "container `{}` belongs to project `{}` but to no service of the file (renamed or removed?); `down` removes it",

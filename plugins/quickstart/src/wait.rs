@@ -5,7 +5,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use run_plugin_sdk::container::{self, ContainerDetails};
+use run_plugin_sdk::containers::{self, Container, ContainerDetails, ContainerState, HealthStatus};
 use run_plugin_sdk::{Error, log};
 
 use crate::compose::Condition;
@@ -28,28 +28,40 @@ pub fn condition(
 ) -> Result<Reached, Error> {
     let start = Instant::now();
     let deadline = start + Duration::from_millis(service.timeout_ms);
+    let container = containers::open(&service.container)?;
     loop {
-        let details = container::inspect(&service.container)?;
-        let exited = !details.running && details.state != "created";
+        let details = container.inspect()?;
+        let running = details.state.is_running();
+        let exited = !running && details.state != ContainerState::Created;
         match condition {
             Condition::Started => {
-                if details.running || (exited && details.exit_code == 0) {
+                if running || (exited && details.exit_code == 0) {
                     return Ok(reached("started", start));
                 }
                 if exited {
-                    return Err(failure(service, &details, "exited", log_lines));
+                    return Err(failure(&container, service, &details, "exited", log_lines));
                 }
             }
-            Condition::Healthy => match details.health.status.as_str() {
-                "healthy" => return Ok(reached("healthy", start)),
-                "unhealthy" => return Err(failure(service, &details, "unhealthy", log_lines)),
-                "none" if details.running => {
+            Condition::Healthy => match details.health.status {
+                HealthStatus::Healthy => return Ok(reached("healthy", start)),
+                HealthStatus::Unhealthy => {
+                    return Err(failure(
+                        &container,
+                        service,
+                        &details,
+                        "unhealthy",
+                        log_lines,
+                    ));
+                }
+                HealthStatus::None if running => {
                     return Err(Error::failed(format!(
                         "service `{}` has no healthcheck, so it can never be service_healthy; give it a `healthcheck` or depend on it with service_started",
                         service.service.name
                     )));
                 }
-                _ if exited => return Err(failure(service, &details, "exited", log_lines)),
+                _ if exited => {
+                    return Err(failure(&container, service, &details, "exited", log_lines));
+                }
                 _ => {}
             },
             Condition::CompletedSuccessfully => {
@@ -57,7 +69,7 @@ pub fn condition(
                     return Ok(reached("completed", start));
                 }
                 if exited {
-                    return Err(failure(service, &details, "failed", log_lines));
+                    return Err(failure(&container, service, &details, "failed", log_lines));
                 }
             }
         }
@@ -68,6 +80,7 @@ pub fn condition(
                 Condition::CompletedSuccessfully => "not finished",
             };
             return Err(failure(
+                &container,
                 service,
                 &details,
                 &format!("{what} within {}s", service.timeout_ms / 1000),
@@ -85,9 +98,10 @@ pub fn ready(service: &Planned, log_lines: u32) -> Result<Reached, Error> {
     if service.oneshot {
         return condition(service, Condition::CompletedSuccessfully, log_lines);
     }
-    let details = container::inspect(&service.container)?;
+    let container = containers::open(&service.container)?;
+    let details = container.inspect()?;
     let mut how = "running";
-    if details.health.status != "none" {
+    if details.health.status != HealthStatus::None {
         condition(service, Condition::Healthy, log_lines)?;
         how = "healthy";
     }
@@ -104,9 +118,9 @@ pub fn ready(service: &Planned, log_lines: u32) -> Result<Reached, Error> {
     for (kind, target) in probes {
         loop {
             let passed = match kind {
-                "http" => probe::http(target).map_err(Error::failed)?,
-                "tcp" => probe::tcp(target).map_err(Error::failed)?,
-                _ => container::logs(&service.container, 500)?.contains(target.as_str()),
+                "http" => probe::http(target)?,
+                "tcp" => probe::tcp(target)?,
+                _ => container.logs(500)?.contains(target.as_str()),
             };
             if passed {
                 how = match kind {
@@ -116,12 +130,13 @@ pub fn ready(service: &Planned, log_lines: u32) -> Result<Reached, Error> {
                 };
                 break;
             }
-            let details = container::inspect(&service.container)?;
-            if !details.running {
-                return Err(failure(service, &details, "exited", log_lines));
+            let details = container.inspect()?;
+            if !details.state.is_running() {
+                return Err(failure(&container, service, &details, "exited", log_lines));
             }
             if Instant::now() >= deadline {
                 return Err(failure(
+                    &container,
                     service,
                     &details,
                     &format!(
@@ -137,9 +152,9 @@ pub fn ready(service: &Planned, log_lines: u32) -> Result<Reached, Error> {
     if how == "running" {
         // No check at all: it must at least stay up.
         condition(service, Condition::Started, log_lines)?;
-        let details = container::inspect(&service.container)?;
-        if !details.running {
-            return Err(failure(service, &details, "exited", log_lines));
+        let details = container.inspect()?;
+        if !details.state.is_running() {
+            return Err(failure(&container, service, &details, "exited", log_lines));
         }
     }
     Ok(Reached {
@@ -156,12 +171,18 @@ fn reached(how: &'static str, start: Instant) -> Reached {
 }
 
 /// The error for a service that failed: its state, last health checks and logs.
-pub fn failure(service: &Planned, details: &ContainerDetails, what: &str, log_lines: u32) -> Error {
+pub fn failure(
+    container: &Container,
+    service: &Planned,
+    details: &ContainerDetails,
+    what: &str,
+    log_lines: u32,
+) -> Error {
     let mut message = format!(
         "service `{}` (container `{}`) is {what}",
         service.service.name, service.container
     );
-    if !details.running && details.state == "exited" {
+    if details.state == ContainerState::Exited {
         message.push_str(&format!(" (exit code {})", details.exit_code));
     }
     let checks = &details.health.log;
@@ -172,7 +193,7 @@ pub fn failure(service: &Planned, details: &ContainerDetails, what: &str, log_li
             message.push_str(&format!("\n  exit {}: {output}", check.exit_code));
         }
     }
-    match container::logs(&service.container, log_lines) {
+    match container.logs(log_lines) {
         Ok(logs) if !logs.trim().is_empty() => {
             message.push_str(&format!("\nlast {log_lines} log lines:"));
             for line in logs.trim_end().lines() {

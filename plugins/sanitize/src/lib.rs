@@ -24,19 +24,19 @@ mod manifest;
 mod seed;
 mod snapshot;
 
-use run_plugin_sdk::{Context, Descriptor, Error, Parameter, Plugin, export_plugin};
+use run_plugin_sdk::names::dir_of;
+use run_plugin_sdk::{Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin};
 
 use sanitize_engine as engine;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, PolicySource, Source};
 
 struct Sanitize;
 
 impl Plugin for Sanitize {
     fn describe() -> Descriptor {
-        // No capabilities are declared: the container, directories and key
-        // variable come from the task's config; every call is checked
-        // against the task's grants anyway.
+        // The container, directories and key variable come from the task's
+        // config: `needs` declares them.
         Descriptor::new(
             "sanitize",
             env!("CARGO_PKG_VERSION"),
@@ -46,6 +46,35 @@ impl Plugin for Sanitize {
             "sanitized",
             "sanitize: confirm the run (instead of SANITIZED=1)",
         ))
+    }
+
+    /// Sanitizing: the source (the container to dump, or the dump file's
+    /// directory), the policy file's directory, the snapshot directory to
+    /// write, and the masking key's variable. Seeding: the container to
+    /// restore into and the snapshot directory to read. `SANITIZED` is not
+    /// declared: `--sanitized` confirms a run as well.
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        let config = Config::from_context(ctx)?;
+        let mut needs = Vec::new();
+        match &config.source {
+            Some(Source::Container { container, .. }) => needs.push(Grant::containers(container)),
+            Some(Source::File(file)) => needs.push(Grant::read(dir_of(file))),
+            None => {}
+        }
+        if let Some(PolicySource::File(file)) = &config.policy {
+            needs.push(Grant::read(dir_of(file)));
+        }
+        match &config.target {
+            Some((container, _)) => {
+                needs.push(Grant::containers(container));
+                needs.push(Grant::read(&config.dir));
+            }
+            None => {
+                needs.push(Grant::write(&config.dir));
+                needs.push(Grant::env(&config.key_env));
+            }
+        }
+        Ok(needs)
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
@@ -58,3 +87,45 @@ impl Plugin for Sanitize {
 }
 
 export_plugin!(Sanitize);
+
+#[cfg(test)]
+mod tests {
+    use run_plugin_sdk::{Context, Grant, Plugin};
+
+    use super::Sanitize;
+
+    fn needs(config: &str) -> Vec<Grant> {
+        Sanitize::needs(&Context::new("sanitize", vec![], config)).unwrap()
+    }
+
+    #[test]
+    fn sanitizing_needs_its_source_policy_directory_and_key() {
+        assert_eq!(
+            needs(
+                r#"{"container": "pg", "database": "demo", "dir": "snapshots", "policy": "examples/sanitize/policy.toml"}"#
+            ),
+            [
+                Grant::containers("pg"),
+                Grant::read("examples/sanitize"),
+                Grant::write("snapshots"),
+                Grant::env("SANITIZE_KEY")
+            ]
+        );
+        assert_eq!(
+            needs(
+                r#"{"input": "dumps/shop.sql", "dir": "out", "key_env": "K", "policy": {"columns": {}}}"#
+            ),
+            [Grant::read("dumps"), Grant::write("out"), Grant::env("K")]
+        );
+    }
+
+    #[test]
+    fn seeding_needs_the_container_and_reads_the_snapshots() {
+        assert_eq!(
+            needs(
+                r#"{"mode": "seed", "container": "dev", "database": "demo", "dir": "snapshots", "name": "demo"}"#
+            ),
+            [Grant::containers("dev"), Grant::read("snapshots")]
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! well-formed, and matches the file byte for byte: an unsanitized dump
 //! copied into the snapshot directory is refused.
 
-use run_plugin_sdk::container::{self, ExecRequest};
+use run_plugin_sdk::containers::{self, Container, ContainerState, ExecRequest};
 use run_plugin_sdk::{Context, Error, log, prompt};
 
 use crate::config::Config;
@@ -19,14 +19,15 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         &manifest.policy_digest[..12],
         manifest.key_id
     ));
-    let details = container::inspect(&container)?;
-    if !details.running || details.paused {
+    let db = containers::open(&container)?;
+    let details = db.inspect()?;
+    if details.state != ContainerState::Running {
         return Err(Error::failed(format!(
             "container `{container}` is {}; start it to seed it",
             details.state
         )));
     }
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         println!("would replace database `{database}` in container `{container}` with {data}");
         return Ok(());
     }
@@ -38,8 +39,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     let ident = quoted_identifier(&database);
     psql(
-        config,
-        &container,
+        &db,
         ExecRequest::new([
             "psql",
             "-U",
@@ -57,8 +57,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         "recreating the database",
     )?;
     psql(
-        config,
-        &container,
+        &db,
         ExecRequest::new([
             "psql",
             "-U",
@@ -80,11 +79,10 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-fn psql(_config: &Config, container: &str, request: ExecRequest, what: &str) -> Result<(), Error> {
-    container::exec_ok(
-        container,
+fn psql(container: &Container, request: ExecRequest, what: &str) -> Result<(), Error> {
+    container.exec_ok(
         &request,
-        &format!("{what} in container `{container}`"),
+        &format!("{what} in container `{}`", container.name()),
     )?;
     Ok(())
 }

@@ -9,8 +9,8 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter};
 
-use run_plugin_sdk::container::{self, ExecRequest};
-use run_plugin_sdk::{Access, Context, Error, log};
+use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
+use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
 use crate::engine::{self, COMPLETE_MARKER, Policy};
@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let output = config.path(&config.file());
     let partial = config.path(&format!(".{}.partial", config.file()));
     let raw = config.path(&format!(".{}.dump.partial", config.name));
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         let from = match &source {
             Source::Container {
                 container,
@@ -154,9 +154,12 @@ fn key(config: &Config) -> Result<Vec<u8>, Error> {
         Ok(_) => Err(Error::invalid_input(format!(
             "the masking key in {name} is too short: use at least {MIN_KEY_LEN} characters (e.g. `openssl rand -hex 32`)"
         ))),
-        Err(_) => Err(Error::denied(format!(
-            "the masking key: environment variable {name} is not set, or not granted to this task (add it to allow.env)"
-        ))),
+        Err(_) => Err(Error::denied_grant(
+            format!(
+                "the masking key: environment variable {name} is not set, or not granted to this task"
+            ),
+            Grant::env(name),
+        )),
     }
 }
 
@@ -166,8 +169,9 @@ fn roots(sample: &engine::policy::Sample) -> Vec<String> {
 
 /// pg_dump of one database, streamed by the host into `raw`.
 fn pg_dump(config: &Config, container: &str, database: &str, raw: &str) -> Result<(), Error> {
-    let details = container::inspect(container)?;
-    if !details.running || details.paused {
+    let source = containers::open(container)?;
+    let details = source.inspect()?;
+    if details.state != ContainerState::Running {
         return Err(Error::failed(format!(
             "container `{container}` is {}; start it to dump it",
             details.state
@@ -187,8 +191,7 @@ fn pg_dump(config: &Config, container: &str, database: &str, raw: &str) -> Resul
         "running `{}` in container `{container}`",
         command.join(" ")
     ));
-    let result = container::exec_ok(
-        container,
+    let result = source.exec_ok(
         &ExecRequest::new(command).stdout_file(raw),
         &format!("dumping container `{container}`"),
     )?;

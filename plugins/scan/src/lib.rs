@@ -8,9 +8,9 @@
 //! allow = { containers = ["pg-demo"], read = ["advisories"], write = [".run/scan"] }
 //! ```
 //!
-//! The host only hands the plugin the image (`container.image-export`
-//! writes `docker save` into the cache directory) and the containers'
-//! inspect documents; the plugin applies the layers, finds the OS and the
+//! The host only hands the plugin the image (`images.export` writes
+//! `docker save` into the cache directory) and the containers' inspect
+//! documents; the plugin applies the layers, finds the OS and the
 //! packages, matches them against the advisories (compiled once into an
 //! indexed cache), and writes the reports.
 
@@ -20,22 +20,21 @@ mod finding;
 mod hardening;
 mod image;
 mod matcher;
+mod needs;
 mod policy;
 mod report;
 mod scan;
 mod severity;
 mod version;
 
-use run_plugin_sdk::{Context, Descriptor, Error, Parameter, Plugin, export_plugin};
+use run_plugin_sdk::{Context, Descriptor, Error, Grant, Parameter, Plugin, export_plugin};
 
 struct Scan;
 
 impl Plugin for Scan {
     fn describe() -> Descriptor {
-        // No capabilities are declared: the advisory, cache and input
-        // directories come from the config and command line, which
-        // `describe` does not see. Every access is checked by the host, and
-        // denials name the grant to add.
+        // The advisory, cache and input directories come from the config
+        // and command line: `needs` declares them.
         Descriptor::new(
             "scan",
             env!("CARGO_PKG_VERSION"),
@@ -90,6 +89,10 @@ impl Plugin for Scan {
             "color",
             "auto (default), always or never",
         ))
+    }
+
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        needs::of(&config::Config::from_context(ctx)?)
     }
 
     fn run(ctx: Context) -> Result<(), Error> {

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use run_plugin_sdk::container::{self, Compression};
+use run_plugin_sdk::containers::{self, ContainerState};
+use run_plugin_sdk::images::{self, Compression};
 use run_plugin_sdk::{Access, Context, Error, log};
 
 use crate::advisory::database::{Database, FORMAT_VERSION};
@@ -48,14 +49,13 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     let mut audited = Vec::new();
     if config.hardening {
-        for c in container::list(&config.containers)? {
-            if c.state != "running" {
+        for c in containers::list(config.containers.as_str())? {
+            if c.state != ContainerState::Running {
                 continue;
             }
-            let name = c.name.trim_start_matches('/').to_owned();
-            let details = container::inspect(&name)?;
-            findings.extend(hardening::audit(&name, &details.raw_json()?));
-            audited.push(name);
+            let details = containers::open(&c.id)?.inspect()?;
+            findings.extend(hardening::audit(&c.name, &details.raw_json()?));
+            audited.push(c.name);
         }
     }
     let ignores = match &config.ignore_file {
@@ -147,7 +147,7 @@ fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
         if files.len() == 1 { "" } else { "s" },
         started.elapsed()
     ));
-    if let (Some(path), Some(dir), false) = (&cache_file, &config.cache, ctx.dry_run()) {
+    if let (Some(path), Some(dir), false) = (&cache_file, &config.cache, ctx.is_plan()) {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
         db.save(Path::new(path))
             .map_err(|e| Error::io(path, Access::Write, e))?;
@@ -176,7 +176,7 @@ fn load_error(e: load::LoadError) -> Error {
 
 /// The distinct images of the stack's containers.
 fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
-    let mut images: Vec<String> = container::list(&config.containers)?
+    let mut images: Vec<String> = containers::list(config.containers.as_str())?
         .into_iter()
         .map(|c| c.image)
         .collect();
@@ -207,7 +207,7 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
                     ctx.task()
                 )));
             };
-            if ctx.dry_run() {
+            if ctx.is_plan() {
                 log::info(format!("would export and scan image {image}"));
                 return Ok(Vec::new());
             }
@@ -215,7 +215,7 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, Access::Write, e))?;
             let file = format!("{dir}/{}.tar", file_part(image));
             let progress = log::Progress::start(format!("exporting {image}"), None);
-            let exported = container::image_export(image, &file, Compression::None);
+            let exported = images::export(image, &file, Compression::None);
             progress.finish(None);
             exported?;
             let result = archive::read(Path::new(&file));
@@ -262,7 +262,7 @@ fn file_part(image: &str) -> String {
 /// Writes `text` to `path` through a temporary file, so a report is either
 /// whole or absent.
 fn write_atomically(ctx: &Context, path: &str, text: &str) -> Result<(), Error> {
-    if ctx.dry_run() {
+    if ctx.is_plan() {
         log::info(format!("would write {path}"));
         return Ok(());
     }

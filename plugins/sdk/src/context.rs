@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
+pub use crate::__private::bindings::runner::plugin::types::RunMode;
 use crate::__private::bindings::runner::plugin::types::TaskContext;
 use crate::{Error, config};
 
@@ -15,40 +16,38 @@ use crate::{Error, config};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
-    task: String,
-    args: Vec<String>,
-    config: String,
-    dry_run: bool,
-    interactive: bool,
-    hook_for: Option<String>,
+    inner: TaskContext,
 }
 
 impl Context {
-    /// A context for `task` with `args` and config JSON text, not a dry run,
+    /// A context for `task` with `args` and config JSON text, run for real,
     /// not interactive and not a hook: for unit-testing a plugin natively.
     ///
     /// ```
     /// let ctx = run_plugin_sdk::Context::new("t", Vec::new(), "{}");
-    /// assert!(!ctx.dry_run());
+    /// assert!(!ctx.is_plan());
     /// ```
     pub fn new(task: impl Into<String>, args: Vec<String>, config: impl Into<String>) -> Self {
         Self {
-            task: task.into(),
-            args,
-            config: config.into(),
-            dry_run: false,
-            interactive: false,
-            hook_for: None,
+            inner: TaskContext {
+                task: task.into(),
+                args,
+                config: config.into(),
+                mode: RunMode::Run,
+                interactive: false,
+                hook_for: None,
+            },
         }
     }
 
-    /// Sets [`dry_run`](Self::dry_run).
+    /// Sets [`mode`](Self::mode).
     ///
     /// ```
-    /// assert!(run_plugin_sdk::Context::new("t", vec![], "{}").with_dry_run(true).dry_run());
+    /// use run_plugin_sdk::{Context, RunMode};
+    /// assert!(Context::new("t", vec![], "{}").with_mode(RunMode::Plan).is_plan());
     /// ```
-    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
+    pub fn with_mode(mut self, mode: RunMode) -> Self {
+        self.inner.mode = mode;
         self
     }
 
@@ -58,7 +57,7 @@ impl Context {
     /// assert!(run_plugin_sdk::Context::new("t", vec![], "{}").with_interactive(true).interactive());
     /// ```
     pub fn with_interactive(mut self, interactive: bool) -> Self {
-        self.interactive = interactive;
+        self.inner.interactive = interactive;
         self
     }
 
@@ -69,7 +68,7 @@ impl Context {
     /// assert_eq!(ctx.hook_for(), Some("build"));
     /// ```
     pub fn with_hook_for(mut self, hook_for: Option<String>) -> Self {
-        self.hook_for = hook_for;
+        self.inner.hook_for = hook_for;
         self
     }
 
@@ -79,7 +78,7 @@ impl Context {
     /// assert_eq!(run_plugin_sdk::Context::new("lint", vec![], "{}").task(), "lint");
     /// ```
     pub fn task(&self) -> &str {
-        &self.task
+        &self.inner.task
     }
 
     /// Arguments given after the task name on the command line.
@@ -89,7 +88,7 @@ impl Context {
     /// assert_eq!(ctx.args(), ["a"]);
     /// ```
     pub fn args(&self) -> &[String] {
-        &self.args
+        &self.inner.args
     }
 
     /// Whether `--NAME` is among the arguments.
@@ -99,7 +98,10 @@ impl Context {
     /// assert!(ctx.flag("latest"));
     /// ```
     pub fn flag(&self, name: &str) -> bool {
-        self.args.iter().any(|a| a.strip_prefix("--") == Some(name))
+        self.inner
+            .args
+            .iter()
+            .any(|a| a.strip_prefix("--") == Some(name))
     }
 
     /// The value of `--NAME VALUE` or `--NAME=VALUE` (the last one wins).
@@ -110,7 +112,7 @@ impl Context {
     /// ```
     pub fn option(&self, name: &str) -> Option<&str> {
         let mut found = None;
-        let mut args = self.args.iter();
+        let mut args = self.inner.args.iter();
         while let Some(arg) = args.next() {
             let Some(rest) = arg.strip_prefix("--").and_then(|a| a.strip_prefix(name)) else {
                 continue;
@@ -124,16 +126,29 @@ impl Context {
         found
     }
 
-    /// True under `run --dry-run`: report what would happen, change nothing.
+    /// How the runner runs the task: for real, or under `run --plan`.
     ///
     /// ```
     /// # let ctx = run_plugin_sdk::Context::new("t", vec![], "{}");
-    /// if ctx.dry_run() {
+    /// assert_eq!(ctx.mode(), run_plugin_sdk::RunMode::Run);
+    /// ```
+    pub fn mode(&self) -> RunMode {
+        self.inner.mode
+    }
+
+    /// True under `run --plan`: report what would happen and change nothing.
+    /// The host enforces it (write grants are read-only, the network is
+    /// closed, container calls that change something are refused); the
+    /// plugin's part is to say what it would do.
+    ///
+    /// ```
+    /// # let ctx = run_plugin_sdk::Context::new("t", vec![], "{}");
+    /// if ctx.is_plan() {
     ///     println!("would write out/report.txt");
     /// }
     /// ```
-    pub fn dry_run(&self) -> bool {
-        self.dry_run
+    pub fn is_plan(&self) -> bool {
+        self.inner.mode == RunMode::Plan
     }
 
     /// True when a person can answer [`prompt`](crate::prompt)s.
@@ -144,7 +159,7 @@ impl Context {
     /// # assert!(careful);
     /// ```
     pub fn interactive(&self) -> bool {
-        self.interactive
+        self.inner.interactive
     }
 
     /// The task this one runs for as a `before`/`after` hook, if any.
@@ -154,7 +169,7 @@ impl Context {
     /// assert_eq!(ctx.hook_for(), None);
     /// ```
     pub fn hook_for(&self) -> Option<&str> {
-        self.hook_for.as_deref()
+        self.inner.hook_for.as_deref()
     }
 
     /// The task's `config` table as the JSON text the runner sent.
@@ -164,7 +179,7 @@ impl Context {
     /// assert_eq!(ctx.config_json(), r#"{"a":1}"#);
     /// ```
     pub fn config_json(&self) -> &str {
-        &self.config
+        &self.inner.config
     }
 
     /// The task's `config` table as `T`. A config that does not fit gives an
@@ -183,7 +198,7 @@ impl Context {
     /// assert!(err.message().contains("field `dir`: invalid type"), "{err}");
     /// ```
     pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        config::parse(&self.task, self.config_text())
+        config::parse(&self.inner.task, self.config_text())
     }
 
     /// An error about field `field` of the task's config, worded like the
@@ -195,7 +210,7 @@ impl Context {
     /// assert_eq!(err.message(), "invalid config for task `backup`: field `keep`: must be at least 1");
     /// ```
     pub fn invalid_config(&self, field: &str, why: impl std::fmt::Display) -> Error {
-        config::invalid_field(&self.task, field, why)
+        config::invalid_field(&self.inner.task, field, why)
     }
 
     /// The task's `config` table as a JSON value.
@@ -210,24 +225,17 @@ impl Context {
 
     /// The config text, with an absent config read as an empty table.
     fn config_text(&self) -> &str {
-        if self.config.trim().is_empty() {
+        if self.inner.config.trim().is_empty() {
             "{}"
         } else {
-            &self.config
+            &self.inner.config
         }
     }
 }
 
 impl From<TaskContext> for Context {
-    fn from(c: TaskContext) -> Self {
-        Self {
-            task: c.task,
-            args: c.args,
-            config: c.config,
-            dry_run: c.dry_run,
-            interactive: c.interactive,
-            hook_for: c.hook_for,
-        }
+    fn from(inner: TaskContext) -> Self {
+        Self { inner }
     }
 }
 

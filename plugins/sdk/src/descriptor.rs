@@ -1,37 +1,16 @@
-//! What a plugin is: name, version, parameters and wanted capabilities.
+//! What a plugin is: name, version, parameters and the grants it needs. The
+//! types are the WIT's `descriptor`, `parameter` and `parameter-kind`; the SDK
+//! adds builders.
 
-use crate::__private::bindings::runner::plugin::types as wit;
-
-/// A plugin's self-description, returned by [`Plugin::describe`](crate::Plugin::describe).
-///
-/// ```
-/// use run_plugin_sdk::{Capability, Descriptor, Parameter};
-///
-/// let d = Descriptor::new("hello", "1.0.0", "Greets someone")
-///     .parameter(Parameter::option("name", "who to greet"))
-///     .capability(Capability::Write("out".into()));
-/// assert_eq!(d.parameters.len(), 1);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Descriptor {
-    /// The plugin's name.
-    pub name: String,
-    /// The plugin's version, usually `env!("CARGO_PKG_VERSION")`.
-    pub version: String,
-    /// One line for `run --list`.
-    pub summary: String,
-    /// Command-line parameters, for `--help` and completions.
-    pub parameters: Vec<Parameter>,
-    /// What the plugin needs from its task's `allow` table.
-    pub capabilities: Vec<Capability>,
-}
+pub use crate::__private::bindings::runner::plugin::types::{Descriptor, Parameter, ParameterKind};
+use crate::Grant;
 
 impl Descriptor {
-    /// A descriptor with no parameters and no capabilities.
+    /// A descriptor with no parameters and no needs.
     ///
     /// ```
     /// let d = run_plugin_sdk::Descriptor::new("hello", env!("CARGO_PKG_VERSION"), "Greets");
-    /// assert!(d.capabilities.is_empty());
+    /// assert!(d.needs.is_empty());
     /// ```
     pub fn new(
         name: impl Into<String>,
@@ -43,7 +22,7 @@ impl Descriptor {
             version: version.into(),
             summary: summary.into(),
             parameters: Vec::new(),
-            capabilities: Vec::new(),
+            needs: Vec::new(),
         }
     }
 
@@ -59,54 +38,19 @@ impl Descriptor {
         self
     }
 
-    /// Adds a wanted capability; the runner checks it against the task's grants.
+    /// Adds a grant every task of the plugin needs; the runner checks it
+    /// against the task's `allow` table before `run`. Needs that depend on a
+    /// task's config go in [`Plugin::needs`](crate::Plugin::needs).
     ///
     /// ```
-    /// use run_plugin_sdk::{Capability, Descriptor};
-    /// let d = Descriptor::new("x", "1", "x").capability(Capability::Read("src".into()));
-    /// assert_eq!(d.capabilities, [Capability::Read("src".into())]);
+    /// use run_plugin_sdk::{Descriptor, Grant};
+    /// let d = Descriptor::new("x", "1", "x").need(Grant::read("src"));
+    /// assert_eq!(d.needs, [Grant::read("src")]);
     /// ```
-    pub fn capability(mut self, capability: Capability) -> Self {
-        self.capabilities.push(capability);
+    pub fn need(mut self, grant: Grant) -> Self {
+        self.needs.push(grant);
         self
     }
-}
-
-/// How a [`Parameter`] appears on the command line after the task name.
-///
-/// ```
-/// use run_plugin_sdk::{Parameter, ParameterKind};
-/// assert_eq!(Parameter::flag("all", "everything").kind, ParameterKind::Flag);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParameterKind {
-    /// `--name`, no value.
-    Flag,
-    /// `--name VALUE`.
-    Option,
-    /// A bare value, in declaration order.
-    Positional,
-}
-
-/// One command-line parameter of a plugin.
-///
-/// ```
-/// use run_plugin_sdk::Parameter;
-/// let p = Parameter::option("name", "who to greet").default_value("world");
-/// assert_eq!(p.default.as_deref(), Some("world"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parameter {
-    /// The name, without dashes.
-    pub name: String,
-    /// Flag, option or positional.
-    pub kind: ParameterKind,
-    /// One line for `--help`.
-    pub help: String,
-    /// Whether the task fails without it.
-    pub required: bool,
-    /// The value used when it is absent, shown in `--help`.
-    pub default: Option<String>,
 }
 
 impl Parameter {
@@ -177,66 +121,5 @@ impl Parameter {
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
         self.default = Some(value.into());
         self
-    }
-}
-
-/// Something a plugin needs from its task's grants (`allow` in tasks.toml).
-///
-/// ```
-/// use run_plugin_sdk::Capability;
-/// let wanted = [Capability::Write("out".into()), Capability::Env("HOME".into())];
-/// assert_eq!(wanted.len(), 2);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Capability {
-    /// Read files under this directory (relative to the project root).
-    Read(String),
-    /// Create and change files under this directory.
-    Write(String),
-    /// Open TCP connections to `host:port` (`*` allowed in the port).
-    Network(String),
-    /// Reach this container (name or glob) through [`container`](crate::container).
-    Container(String),
-    /// See this host environment variable.
-    Env(String),
-}
-
-impl From<Descriptor> for wit::Descriptor {
-    fn from(d: Descriptor) -> Self {
-        Self {
-            name: d.name,
-            version: d.version,
-            summary: d.summary,
-            parameters: d.parameters.into_iter().map(Into::into).collect(),
-            capabilities: d.capabilities.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<Parameter> for wit::Parameter {
-    fn from(p: Parameter) -> Self {
-        Self {
-            name: p.name,
-            kind: match p.kind {
-                ParameterKind::Flag => wit::ParameterKind::Flag,
-                ParameterKind::Option => wit::ParameterKind::Option,
-                ParameterKind::Positional => wit::ParameterKind::Positional,
-            },
-            help: p.help,
-            required: p.required,
-            default: p.default,
-        }
-    }
-}
-
-impl From<Capability> for wit::Capability {
-    fn from(c: Capability) -> Self {
-        match c {
-            Capability::Read(s) => Self::Read(s),
-            Capability::Write(s) => Self::Write(s),
-            Capability::Network(s) => Self::Network(s),
-            Capability::Container(s) => Self::Container(s),
-            Capability::Env(s) => Self::Env(s),
-        }
     }
 }

@@ -1,37 +1,21 @@
-//! Structured failures returned from a plugin's `run`.
+//! Structured failures returned from a plugin's `run` and `needs`, and the
+//! host's refusals turned into them.
 
 use std::fmt;
 use std::io;
 use std::path::Path;
 
-use crate::__private::bindings::runner::plugin::types as wit;
-
-/// Why a plugin's run failed; the runner words its report by kind.
-///
-/// ```
-/// use run_plugin_sdk::{Error, ErrorKind};
-/// assert_eq!(Error::denied("no").kind(), ErrorKind::Denied);
-/// assert_eq!(ErrorKind::InvalidInput.to_string(), "invalid-input");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The work itself failed (a command exited non-zero, data was bad).
-    Failed,
-    /// Something the plugin needed was not granted to its task.
-    Denied,
-    /// The task's config or arguments are invalid.
-    InvalidInput,
-    /// The plugin asked for something the host does not support.
-    Unsupported,
-    /// A file, container or other named thing does not exist.
-    NotFound,
-}
+pub use crate::__private::bindings::runner::plugin::types::ErrorKind;
+use crate::__private::bindings::runner::plugin::types::{Denial, ObjectKind, PluginError};
+use crate::{Grant, names};
 
 impl ErrorKind {
     /// The kind's name as spelled in the WIT (`invalid-input`, ...).
     ///
     /// ```
-    /// assert_eq!(run_plugin_sdk::ErrorKind::NotFound.as_str(), "not-found");
+    /// use run_plugin_sdk::{Error, ErrorKind};
+    /// assert_eq!(ErrorKind::NotFound.as_str(), "not-found");
+    /// assert_eq!(Error::denied("no").kind().to_string(), "denied");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,9 +37,9 @@ impl fmt::Display for ErrorKind {
 /// Which access to a path failed, to word [`Error::io`]'s message.
 ///
 /// ```
-/// use run_plugin_sdk::{Access, Error};
+/// use run_plugin_sdk::{Access, Error, Grant};
 /// let e = Error::io("out", Access::Write, std::io::ErrorKind::PermissionDenied.into());
-/// assert!(e.message().contains("allow.write"));
+/// assert_eq!(e.grant(), Some(&Grant::write("out")));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -72,9 +56,21 @@ impl Access {
             Self::Write => "write",
         }
     }
+
+    fn grant(self, dir: String) -> Grant {
+        match self {
+            Self::Read => Grant::read(dir),
+            Self::Write => Grant::write(dir),
+        }
+    }
 }
 
-/// A plugin failure: a kind, a message for the person, an optional exit code.
+/// A plugin failure: a kind, a message for the person, an optional exit code
+/// and, for a denial, the grant that would allow what was refused (the runner
+/// shows how to add it to tasks.toml, so the message does not).
+///
+/// Every refusal of a host interface converts into one (`?` works on them),
+/// with a message rendered from what the host reported.
 ///
 /// ```
 /// use run_plugin_sdk::{Error, ErrorKind};
@@ -83,9 +79,7 @@ impl Access {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    kind: ErrorKind,
-    message: String,
-    exit_code: Option<u8>,
+    inner: PluginError,
 }
 
 impl Error {
@@ -98,9 +92,12 @@ impl Error {
     /// ```
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            kind,
-            message: message.into(),
-            exit_code: None,
+            inner: PluginError {
+                kind,
+                message: message.into(),
+                exit_code: None,
+                grant: None,
+            },
         }
     }
 
@@ -115,6 +112,7 @@ impl Error {
     }
 
     /// Something was not granted to the task; the message should name it.
+    /// Prefer [`denied_grant`](Self::denied_grant) when a grant would allow it.
     ///
     /// ```
     /// let e = run_plugin_sdk::Error::denied("environment variable `TOKEN` is not granted");
@@ -122,6 +120,23 @@ impl Error {
     /// ```
     pub fn denied(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Denied, message)
+    }
+
+    /// Something was not granted to the task, and `grant` would allow it:
+    /// the runner tells the person how to add it to tasks.toml.
+    ///
+    /// ```
+    /// use run_plugin_sdk::{Error, Grant};
+    /// let e = Error::denied_grant(
+    ///     "environment variable `TOKEN` is not granted to task `deploy`",
+    ///     Grant::env("TOKEN"),
+    /// );
+    /// assert_eq!(e.grant(), Some(&Grant::env("TOKEN")));
+    /// ```
+    pub fn denied_grant(message: impl Into<String>, grant: Grant) -> Self {
+        let mut error = Self::denied(message);
+        error.inner.grant = Some(grant);
+        error
     }
 
     /// The task's config or arguments are invalid.
@@ -160,7 +175,33 @@ impl Error {
     /// assert_eq!(run_plugin_sdk::Error::failed("x").with_exit_code(2).exit_code(), Some(2));
     /// ```
     pub fn with_exit_code(mut self, code: u8) -> Self {
-        self.exit_code = Some(code);
+        self.inner.exit_code = Some(code);
+        self
+    }
+
+    /// The same error, its message prefixed with `what` was being done
+    /// (`what: message`); kind, exit code and grant are kept.
+    ///
+    /// ```
+    /// use run_plugin_sdk::{Error, Grant};
+    /// let e = Error::denied_grant("container `db` is not granted", Grant::containers("db"))
+    ///     .context("backing up `db`");
+    /// assert_eq!(e.message(), "backing up `db`: container `db` is not granted");
+    /// assert!(e.grant().is_some());
+    /// ```
+    pub fn context(self, what: impl fmt::Display) -> Self {
+        self.map_message(|message| format!("{what}: {message}"))
+    }
+
+    /// The same error with its message rewritten by `f`; kind, exit code and
+    /// grant are kept.
+    ///
+    /// ```
+    /// let e = run_plugin_sdk::Error::failed("disk full").map_message(|m| format!("{m}; nothing was pruned"));
+    /// assert_eq!(e.message(), "disk full; nothing was pruned");
+    /// ```
+    pub fn map_message(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.inner.message = f(&self.inner.message);
         self
     }
 
@@ -168,29 +209,34 @@ impl Error {
     ///
     /// Under WASI a path outside every granted directory, a symlink leading
     /// out of one, or a write into a read-only grant fails with a capability
-    /// error; those become [`ErrorKind::Denied`] with a message that says
-    /// which grant is missing. A file that is really absent becomes
-    /// [`ErrorKind::NotFound`]; anything else is [`ErrorKind::Failed`].
+    /// error; those become [`ErrorKind::Denied`], carrying the
+    /// `allow.read`/`allow.write` grant to add when `path` is relative and
+    /// inside the project: `path` itself for a directory, the directory
+    /// holding it for a file (`out/x.txt` → `out`; a path that cannot be
+    /// looked at is taken for a file when its name has an extension). A file
+    /// that is really absent becomes [`ErrorKind::NotFound`]; anything else
+    /// is [`ErrorKind::Failed`].
     ///
     /// ```
-    /// use run_plugin_sdk::{Access, Error, ErrorKind};
+    /// use run_plugin_sdk::{Access, Error, ErrorKind, Grant};
     /// let err = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
     /// let e = Error::io("out", Access::Write, err);
     /// assert_eq!(e.kind(), ErrorKind::Denied);
-    /// assert_eq!(
-    ///     e.message(),
-    ///     "write access to `out` is not granted to this task (add it to allow.write)"
-    /// );
+    /// assert_eq!(e.message(), "write access to `out` is not granted to this task");
+    /// assert_eq!(e.grant(), Some(&Grant::write("out")));
+    /// let e = Error::io("out/notes.txt", Access::Write, std::io::ErrorKind::PermissionDenied.into());
+    /// assert_eq!(e.grant(), Some(&Grant::write("out")));
     /// ```
     pub fn io(path: impl AsRef<Path>, access: Access, err: io::Error) -> Self {
         let path = path.as_ref();
         let access_name = access.as_str();
         let shown = path.display();
         if is_denied(path, &err) {
-            Self::denied(format!(
-                "{access_name} access to `{shown}` is not granted to this task \
-                 (add it to allow.{access_name})"
-            ))
+            let message = format!("{access_name} access to `{shown}` is not granted to this task");
+            match granted_dir(path) {
+                Some(dir) => Self::denied_grant(message, access.grant(dir)),
+                None => Self::denied(message),
+            }
         } else if err.kind() == io::ErrorKind::NotFound {
             Self::not_found(format!("cannot {access_name} `{shown}`: it does not exist"))
         } else {
@@ -204,7 +250,7 @@ impl Error {
     /// assert_eq!(run_plugin_sdk::Error::failed("x").kind(), run_plugin_sdk::ErrorKind::Failed);
     /// ```
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The message for the person running the task.
@@ -213,7 +259,7 @@ impl Error {
     /// assert_eq!(run_plugin_sdk::Error::failed("boom").message(), "boom");
     /// ```
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The exit code, if one was set.
@@ -222,7 +268,34 @@ impl Error {
     /// assert_eq!(run_plugin_sdk::Error::failed("x").exit_code(), None);
     /// ```
     pub fn exit_code(&self) -> Option<u8> {
-        self.exit_code
+        self.inner.exit_code
+    }
+
+    /// For a denial, the grant that would allow what was refused.
+    ///
+    /// ```
+    /// use run_plugin_sdk::{Error, Grant};
+    /// assert_eq!(Error::denied("no").grant(), None);
+    /// let e = Error::denied_grant("no", Grant::read("docs"));
+    /// assert_eq!(e.grant(), Some(&Grant::read("docs")));
+    /// ```
+    pub fn grant(&self) -> Option<&Grant> {
+        self.inner.grant.as_ref()
+    }
+}
+
+/// The directory a grant for `path` names: `path` for a directory, its
+/// parent for a file; `None` outside the project.
+fn granted_dir(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    let is_file = match std::fs::metadata(path) {
+        Ok(meta) => !meta.is_dir(),
+        Err(_) => path.extension().is_some(),
+    };
+    if is_file {
+        names::relative_dir(&names::dir_of(text))
+    } else {
+        names::relative_dir(text)
     }
 }
 
@@ -256,25 +329,68 @@ fn is_denied(path: &Path, err: &io::Error) -> bool {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.inner.message)
     }
 }
 
 impl std::error::Error for Error {}
 
-impl From<Error> for wit::PluginError {
+impl From<Error> for PluginError {
     fn from(e: Error) -> Self {
-        Self {
-            kind: match e.kind {
-                ErrorKind::Failed => wit::ErrorKind::Failed,
-                ErrorKind::Denied => wit::ErrorKind::Denied,
-                ErrorKind::InvalidInput => wit::ErrorKind::InvalidInput,
-                ErrorKind::Unsupported => wit::ErrorKind::Unsupported,
-                ErrorKind::NotFound => wit::ErrorKind::NotFound,
-            },
-            message: e.message,
-            exit_code: e.exit_code,
+        e.inner
+    }
+}
+
+/// A refusal by the sandbox, worded from what it reports: ``container `db`
+/// is not granted to task `t` (allow.containers grants app-*)``, then the
+/// reason when there is one.
+impl From<Denial> for Error {
+    fn from(d: Denial) -> Self {
+        let what = match d.object {
+            ObjectKind::PrivilegedMode => "privileged mode".to_owned(),
+            object => format!("{} `{}`", object_name(object), d.name),
+        };
+        let mut message = match &d.grant {
+            Some(grant) => {
+                let granted = if d.granted.is_empty() {
+                    "none".to_owned()
+                } else {
+                    d.granted.join(", ")
+                };
+                format!(
+                    "{what} is not granted to task `{}` (allow.{} grants {granted})",
+                    d.task, grant.kind
+                )
+            }
+            None => format!("{what} is refused to task `{}`", d.task),
+        };
+        if let Some(reason) = &d.reason {
+            message = format!("{message}: {reason}");
         }
+        let mut error = Self::denied(message);
+        error.inner.grant = d.grant;
+        error
+    }
+}
+
+/// What an [`ObjectKind`] is called in a message.
+pub(crate) fn object_name(object: ObjectKind) -> &'static str {
+    match object {
+        ObjectKind::File => "file",
+        ObjectKind::NetworkAddress => "network address",
+        ObjectKind::EnvVar => "environment variable",
+        ObjectKind::Container => "container",
+        ObjectKind::Volume => "volume",
+        ObjectKind::Image => "image",
+        ObjectKind::Network => "network",
+        ObjectKind::HostPort => "host port",
+        ObjectKind::Capability => "capability",
+        ObjectKind::Namespace => "namespace",
+        ObjectKind::Device => "device",
+        ObjectKind::SecurityOption => "security option",
+        ObjectKind::PrivilegedMode => "privileged mode",
+        ObjectKind::NetworkHelper => "network helper",
+        ObjectKind::Lock => "lock",
     }
 }
 
@@ -282,7 +398,104 @@ impl From<Error> for wit::PluginError {
 mod tests {
     use std::io;
 
-    use super::{Access, Error, ErrorKind};
+    use super::{Access, Denial, Error, ErrorKind, ObjectKind};
+    use crate::Grant;
+
+    fn denial(object: ObjectKind, name: &str, grant: Option<Grant>, granted: &[&str]) -> Denial {
+        Denial {
+            object,
+            name: name.into(),
+            task: "t".into(),
+            grant,
+            granted: granted.iter().map(|g| g.to_string()).collect(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_denial_names_what_was_refused_and_what_the_task_grants() {
+        let d = denial(
+            ObjectKind::Container,
+            "db",
+            Some(Grant::containers("db")),
+            &["app-*", "web"],
+        );
+        let e = Error::from(d);
+        assert_eq!(e.kind(), ErrorKind::Denied);
+        assert_eq!(
+            e.message(),
+            "container `db` is not granted to task `t` (allow.containers grants app-*, web)"
+        );
+        assert_eq!(e.grant(), Some(&Grant::containers("db")));
+    }
+
+    #[test]
+    fn a_denial_gives_its_reason_and_says_when_nothing_is_granted() {
+        let mut d = denial(
+            ObjectKind::Volume,
+            "pgdata",
+            Some(Grant::volumes("pgdata")),
+            &[],
+        );
+        d.reason = Some("no granted container mounts it".into());
+        assert_eq!(
+            Error::from(d).message(),
+            "volume `pgdata` is not granted to task `t` (allow.volumes grants none): no granted container mounts it"
+        );
+        let mut d = denial(ObjectKind::NetworkHelper, "run-netns-x", None, &[]);
+        d.reason = Some("it is not a helper of a granted container".into());
+        let e = Error::from(d);
+        assert_eq!(
+            e.message(),
+            "network helper `run-netns-x` is refused to task `t`: it is not a helper of a granted container"
+        );
+        assert_eq!(e.grant(), None);
+        let d = denial(
+            ObjectKind::PrivilegedMode,
+            "true",
+            Some(Grant::privileged()),
+            &[],
+        );
+        assert_eq!(
+            Error::from(d).message(),
+            "privileged mode is not granted to task `t` (allow.privileged grants none)"
+        );
+    }
+
+    #[test]
+    fn context_keeps_the_kind_the_code_and_the_grant() {
+        let e = Error::denied_grant("no", Grant::write("out"))
+            .with_exit_code(4)
+            .context("saving");
+        assert_eq!(
+            (e.kind(), e.message(), e.exit_code()),
+            (ErrorKind::Denied, "saving: no", Some(4))
+        );
+        assert_eq!(e.grant(), Some(&Grant::write("out")));
+    }
+
+    #[test]
+    fn denied_paths_outside_the_project_suggest_no_grant() {
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            Error::io("out/", Access::Write, denied()).grant(),
+            Some(&Grant::write("out"))
+        );
+        assert_eq!(
+            Error::io("reports/scan.json", Access::Write, denied()).grant(),
+            Some(&Grant::write("reports"))
+        );
+        assert_eq!(
+            Error::io("notes.txt", Access::Write, denied()).grant(),
+            Some(&Grant::write("."))
+        );
+        assert_eq!(
+            Error::io(".chaos", Access::Write, denied()).grant(),
+            Some(&Grant::write(".chaos"))
+        );
+        assert_eq!(Error::io("/etc", Access::Read, denied()).grant(), None);
+        assert_eq!(Error::io("../x", Access::Read, denied()).grant(), None);
+    }
 
     #[test]
     fn read_only_grants_are_denied() {

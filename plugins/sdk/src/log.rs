@@ -58,7 +58,8 @@ pub fn error(message: impl AsRef<str>) {
     wit::log(Level::Error, message.as_ref());
 }
 
-/// A progress bar, finished when dropped so a failing plugin leaves none open.
+/// A progress bar (the WIT `progress` resource), finished when dropped so a
+/// failing plugin leaves none open.
 ///
 /// ```no_run
 /// use run_plugin_sdk::log::Progress;
@@ -69,21 +70,22 @@ pub fn error(message: impl AsRef<str>) {
 /// ```
 #[derive(Debug)]
 pub struct Progress {
-    id: u32,
+    bar: wit::Progress,
     // The host's update call always takes a position, so a message change
     // must resend the current one.
     position: Cell<u64>,
 }
 
 impl Progress {
-    /// Starts a bar; `total` is the number of units when known.
+    /// Starts a bar; `total` is the number of units when known (`None`: a
+    /// spinner).
     ///
     /// ```no_run
     /// let bar = run_plugin_sdk::log::Progress::start("indexing", None);
     /// ```
     pub fn start(message: impl AsRef<str>, total: Option<u64>) -> Self {
         Self {
-            id: wit::progress_start(message.as_ref(), total),
+            bar: wit::Progress::new(message.as_ref(), total),
             position: Cell::new(0),
         }
     }
@@ -96,7 +98,7 @@ impl Progress {
     /// ```
     pub fn set(&self, position: u64) {
         self.position.set(position);
-        wit::progress_update(self.id, position, None);
+        self.bar.update(position, None);
     }
 
     /// Replaces the bar's message, keeping its position.
@@ -106,7 +108,7 @@ impl Progress {
     /// bar.set_message("step 2: linking");
     /// ```
     pub fn set_message(&self, message: impl AsRef<str>) {
-        wit::progress_update(self.id, self.position.get(), Some(message.as_ref()));
+        self.bar.update(self.position.get(), Some(message.as_ref()));
     }
 
     /// Ends the bar, leaving `message` (if any) as its last line.
@@ -116,13 +118,6 @@ impl Progress {
     /// bar.finish(Some("done"));
     /// ```
     pub fn finish(self, message: Option<&str>) {
-        wit::progress_finish(self.id, message);
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        wit::progress_finish(self.id, None);
+        self.bar.finish(message);
     }
 }

@@ -1,5 +1,6 @@
 //! Checks for config values a plugin turns into paths: a directory inside the
-//! project, and names that become parts of file names.
+//! project, names that become parts of file names, and the directory a file
+//! is granted by.
 //!
 //! ```
 //! use run_plugin_sdk::names;
@@ -53,4 +54,23 @@ pub fn file_name_part(part: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The directory holding `file`, relative as given: `.` for a file at the top.
+/// What a plugin declares (and a task grants) to reach a file, since grants
+/// are directories.
+///
+/// ```
+/// use run_plugin_sdk::names::dir_of;
+/// assert_eq!(dir_of("demo/compose.yaml"), "demo");
+/// assert_eq!(dir_of("./reports/scan.json"), "reports");
+/// assert_eq!(dir_of("compose.yaml"), ".");
+/// ```
+pub fn dir_of(file: &str) -> String {
+    let file = file.trim_start_matches("./");
+    match file.rsplit_once('/') {
+        Some(("", _)) => "/".to_owned(),
+        Some((dir, _)) => dir.to_owned(),
+        None => ".".to_owned(),
+    }
 }

@@ -6,18 +6,24 @@
 //! task ended) or when the process dies, even by SIGKILL: a crashed run never
 //! leaves a stale lock, which a lock file created with `O_EXCL` would. The
 //! holder writes who it is into the file, so a refused run can say who holds it.
+//!
+//! The lock file is opened beneath the grant's opened directory without
+//! following a symlink at any component, itself included (`paths::open_lock`):
+//! a lock file a plugin replaced with a symlink is refused, naming it, rather
+//! than created or truncated wherever the link points.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use wasmtime::component::HasData;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::capability::cancel;
-use crate::capability::container::paths::{self, PathError};
 use crate::capability::files::Preopen;
-use crate::plugin::bindings::lock::{Host, LockError};
+use crate::capability::paths::{self, PathError};
+use crate::grant::{Grant, GrantKind};
+use crate::plugin::bindings::lock::{Holder, Host, HostHeldLock, LockError};
+use crate::plugin::bindings::types::{Denial, ObjectKind};
 
 /// How often a waiting `acquire` tries again.
 const RETRY: Duration = Duration::from_millis(100);
@@ -27,8 +33,20 @@ pub struct LockHost {
     task: String,
     preopens: Vec<Preopen>,
     dry_run: bool,
-    /// Open files whose locks this task holds; closing them releases the locks.
-    held: Vec<(PathBuf, File)>,
+    /// Open files whose locks this task holds (by device and inode), with
+    /// how many handles refer to each; closing a file releases its lock.
+    held: Vec<(FileId, File, usize)>,
+    handles: ResourceTable,
+}
+
+/// Which file: device and inode.
+type FileId = (u64, u64);
+
+/// A `held-lock` resource.
+pub struct HeldLock {
+    guest: String,
+    /// The file locked; `None` under `--dry-run`, where nothing is locked.
+    file: Option<FileId>,
 }
 
 pub struct Lock;
@@ -43,6 +61,7 @@ impl LockHost {
             preopens,
             dry_run,
             held: Vec::new(),
+            handles: ResourceTable::new(),
         }
     }
 
@@ -51,24 +70,62 @@ impl LockHost {
         LockHost::new(plugin, Vec::new(), false)
     }
 
-    async fn acquire(&mut self, guest: &str, wait: Duration) -> Result<(), LockError> {
-        let path = paths::resolve(&self.preopens, guest, true).map_err(|e| match e {
-            PathError::NotGranted(..) | PathError::Escapes(_) => LockError::Denied(e.to_string()),
-        })?;
+    /// The table holding this task's lock handles (for its handle limit).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.handles
+    }
+
+    /// The task whose plugin this store runs (for the WASI link guard's
+    /// warnings, which have no state of their own).
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+
+    /// The task's opened file grants.
+    pub fn preopens(&self) -> &[Preopen] {
+        &self.preopens
+    }
+
+    fn denial(&self, guest: &str, reason: String) -> LockError {
+        let dir = std::path::Path::new(guest)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".to_owned());
+        let grant = Grant::new(GrantKind::Write, dir);
+        LockError::Denied(Denial {
+            object: ObjectKind::Lock,
+            name: guest.to_owned(),
+            task: self.task.clone(),
+            grant: Some(crate::plugin::wit::grant(&grant)),
+            granted: self
+                .preopens
+                .iter()
+                .filter(|p| p.writable)
+                .map(|p| p.guest.clone())
+                .collect(),
+            reason: Some(reason),
+        })
+    }
+
+    async fn acquire(&mut self, guest: &str, wait: Duration) -> Result<Option<FileId>, LockError> {
+        let refused = |e: PathError| match e {
+            PathError::NotGranted(..) | PathError::Escapes(_) | PathError::Symlink { .. } => {
+                self.denial(guest, e.to_string())
+            }
+            PathError::NotAFile(path) => LockError::Io((path, "not a regular file".to_owned())),
+            PathError::Io(path, message) => LockError::Io((path, message)),
+        };
         if self.dry_run {
-            return Ok(());
+            paths::check(&self.preopens, guest, true).map_err(refused)?;
+            return Ok(None);
         }
-        if self.held.iter().any(|(p, _)| *p == path) {
-            return Ok(());
+        let (mut file, id) = paths::open_lock(&self.preopens, guest).map_err(refused)?;
+        if let Some(entry) = self.held.iter_mut().find(|(held, _, _)| *held == id) {
+            entry.2 += 1;
+            return Ok(Some(id));
         }
-        let io = |e: std::io::Error| LockError::Io(format!("lock file `{guest}`: {e}"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let io = |e: std::io::Error| LockError::Io((guest.to_owned(), e.to_string()));
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
@@ -83,19 +140,35 @@ impl LockHost {
             }
         }
         describe_holder(&mut file, &self.task).map_err(io)?;
-        tracing::debug!(task = %self.task, lock = %path.display(), "lock taken");
-        self.held.push((path, file));
-        Ok(())
+        tracing::debug!(task = %self.task, lock = %guest, "lock taken");
+        self.held.push((id, file, 1));
+        Ok(Some(id))
+    }
+
+    fn release(&mut self, id: FileId) {
+        if let Some(i) = self.held.iter().position(|(held, _, _)| *held == id) {
+            self.held[i].2 -= 1;
+            if self.held[i].2 == 0 {
+                self.held.remove(i);
+            }
+        }
     }
 }
 
-/// Who holds a lock, as the holder wrote it.
-fn holder(file: &mut File) -> String {
+/// Who holds a lock, as the holder wrote it (`pid N, task T, since TIME`).
+fn holder(file: &mut File) -> Holder {
     let mut text = String::new();
     let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
-    match text.trim() {
-        "" => "another run (it has not said who it is yet)".to_owned(),
-        who => who.to_owned(),
+    let text = text.trim();
+    let field = |prefix: &str| {
+        text.split(", ")
+            .find_map(|part| part.strip_prefix(prefix))
+            .map(str::to_owned)
+    };
+    Holder {
+        pid: field("pid ").and_then(|p| p.parse().ok()).unwrap_or(0),
+        task: field("task ").unwrap_or_else(|| "another run".to_owned()),
+        since: field("since ").unwrap_or_default(),
     }
 }
 
@@ -116,8 +189,25 @@ impl Host for LockHost {
         &mut self,
         path: String,
         wait_millis: u64,
-    ) -> wasmtime::Result<Result<(), LockError>> {
-        Ok(LockHost::acquire(self, &path, Duration::from_millis(wait_millis)).await)
+    ) -> wasmtime::Result<Result<Resource<HeldLock>, LockError>> {
+        match LockHost::acquire(self, &path, Duration::from_millis(wait_millis)).await {
+            Ok(file) => Ok(Ok(self.handles.push(HeldLock { guest: path, file })?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+}
+
+impl HostHeldLock for LockHost {
+    async fn path(&mut self, this: Resource<HeldLock>) -> wasmtime::Result<String> {
+        Ok(self.handles.get(&this)?.guest.clone())
+    }
+
+    async fn drop(&mut self, this: Resource<HeldLock>) -> wasmtime::Result<()> {
+        let lock = self.handles.delete(this)?;
+        if let Some(id) = lock.file {
+            self.release(id);
+        }
+        Ok(())
     }
 }
 
@@ -130,11 +220,7 @@ mod tests {
     fn host(dir: &Path, task: &str) -> LockHost {
         LockHost::new(
             task,
-            vec![Preopen {
-                host: dir.to_path_buf(),
-                guest: "state".into(),
-                writable: true,
-            }],
+            vec![Preopen::trusted(dir, "state", true).unwrap()],
             false,
         )
     }
@@ -161,10 +247,8 @@ mod tests {
                 .await
             {
                 Err(LockError::Held(who)) => {
-                    assert!(
-                        who.starts_with(&format!("pid {}, task one, since ", std::process::id())),
-                        "{who}"
-                    );
+                    assert_eq!((who.pid, who.task.as_str()), (std::process::id(), "one"));
+                    assert!(!who.since.is_empty());
                 }
                 other => panic!("{other:?}"),
             }

@@ -1,22 +1,26 @@
 //! The `log` interface: plugin messages go through tracing (target `plugin`,
-//! with the task's name) and progress events become progress bars.
+//! with the task's name) and `progress` resources become progress bars.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use wasmtime::component::HasData;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use crate::plugin::bindings::log::{Host, Level};
+use crate::plugin::bindings::log::{Host, HostProgress, Level};
 use crate::ui::Ui;
 
-/// Per-run state of the `log` capability.
+/// Per-run state of the `log` capability: the progress bars the plugin holds.
 pub struct LogHost {
     task: String,
     ui: Arc<Ui>,
-    bars: HashMap<u32, ProgressBar>,
-    next_id: u32,
+    bars: ResourceTable,
+    drawn: usize,
+}
+
+/// A `progress` resource: a bar, or nothing when the plugin has too many.
+pub struct ProgressHandle {
+    bar: Option<ProgressBar>,
 }
 
 pub struct Log;
@@ -24,7 +28,8 @@ impl HasData for Log {
     type Data<'a> = &'a mut LogHost;
 }
 
-/// Bars beyond this many per run are ignored: a plugin must not exhaust the host.
+/// Bars beyond this many per run are not drawn: a plugin must not exhaust the
+/// terminal. The handles still count against the task's handle limit.
 const MAX_BARS: usize = 64;
 
 impl LogHost {
@@ -32,9 +37,14 @@ impl LogHost {
         LogHost {
             task: task.to_owned(),
             ui,
-            bars: HashMap::new(),
-            next_id: 1,
+            bars: ResourceTable::new(),
+            drawn: 0,
         }
+    }
+
+    /// The table holding this task's progress handles (for its handle limit).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.bars
     }
 
     fn bar_style(total: Option<u64>) -> ProgressStyle {
@@ -46,6 +56,17 @@ impl LogHost {
         ProgressStyle::with_template(template)
             .expect("valid progress template")
             .progress_chars("=> ")
+    }
+
+    fn finish(&mut self, handle: &mut ProgressHandle, message: Option<String>) {
+        if let Some(bar) = handle.bar.take() {
+            bar.finish_and_clear();
+            self.ui.progress.remove(&bar);
+            self.drawn -= 1;
+            if let Some(message) = message {
+                tracing::info!(target: "plugin", task = %self.task, "{message}");
+            }
+        }
     }
 }
 
@@ -68,40 +89,39 @@ impl Host for LogHost {
             .suspend(|| emit(&self.task, level, &message));
         Ok(())
     }
+}
 
-    async fn progress_start(
+impl HostProgress for LogHost {
+    async fn new(
         &mut self,
         message: String,
         total: Option<u64>,
-    ) -> wasmtime::Result<u32> {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        if self.bars.len() >= MAX_BARS {
-            return Ok(id);
-        }
-        let bar = match total {
-            Some(total) => ProgressBar::new(total),
-            None => ProgressBar::new_spinner(),
-        };
-        bar.set_style(Self::bar_style(total));
-        bar.set_prefix(self.task.clone());
-        bar.set_message(message.clone());
-        if total.is_none() {
-            bar.enable_steady_tick(Duration::from_millis(100));
-        }
-        let bar = self.ui.progress.add(bar);
+    ) -> wasmtime::Result<Resource<ProgressHandle>> {
         tracing::debug!(target: "plugin", task = %self.task, "progress: {message}");
-        self.bars.insert(id, bar);
-        Ok(id)
+        let bar = (self.drawn < MAX_BARS).then(|| {
+            let bar = match total {
+                Some(total) => ProgressBar::new(total),
+                None => ProgressBar::new_spinner(),
+            };
+            bar.set_style(Self::bar_style(total));
+            bar.set_prefix(self.task.clone());
+            bar.set_message(message);
+            if total.is_none() {
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
+            self.drawn += 1;
+            self.ui.progress.add(bar)
+        });
+        Ok(self.bars.push(ProgressHandle { bar })?)
     }
 
-    async fn progress_update(
+    async fn update(
         &mut self,
-        id: u32,
+        this: Resource<ProgressHandle>,
         position: u64,
         message: Option<String>,
     ) -> wasmtime::Result<()> {
-        if let Some(bar) = self.bars.get(&id) {
+        if let Some(bar) = &self.bars.get(&this)?.bar {
             bar.set_position(position);
             if let Some(message) = message {
                 bar.set_message(message);
@@ -110,14 +130,21 @@ impl Host for LogHost {
         Ok(())
     }
 
-    async fn progress_finish(&mut self, id: u32, message: Option<String>) -> wasmtime::Result<()> {
-        if let Some(bar) = self.bars.remove(&id) {
-            bar.finish_and_clear();
-            self.ui.progress.remove(&bar);
-            if let Some(message) = message {
-                tracing::info!(target: "plugin", task = %self.task, "{message}");
-            }
-        }
+    async fn finish(
+        &mut self,
+        this: Resource<ProgressHandle>,
+        message: Option<String>,
+    ) -> wasmtime::Result<()> {
+        let mut handle = ProgressHandle {
+            bar: self.bars.get_mut(&this)?.bar.take(),
+        };
+        self.finish(&mut handle, message);
+        Ok(())
+    }
+
+    async fn drop(&mut self, this: Resource<ProgressHandle>) -> wasmtime::Result<()> {
+        let mut handle = self.bars.delete(this)?;
+        self.finish(&mut handle, None);
         Ok(())
     }
 }
@@ -125,9 +152,13 @@ impl Host for LogHost {
 impl Drop for LogHost {
     /// A plugin that ends (or traps) with bars open must not leave them drawn.
     fn drop(&mut self) {
-        for (_, bar) in self.bars.drain() {
-            bar.finish_and_clear();
-            self.ui.progress.remove(&bar);
+        for handle in self.bars.iter_mut() {
+            if let Some(handle) = handle.downcast_mut::<ProgressHandle>()
+                && let Some(bar) = handle.bar.take()
+            {
+                bar.finish_and_clear();
+                self.ui.progress.remove(&bar);
+            }
         }
     }
 }

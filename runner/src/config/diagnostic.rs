@@ -4,12 +4,13 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
-use super::error::PinProblem;
 use super::error::{
     ActionKind, AliasOwner, ConfigError, EnvNameProblem, ErrorKind, Expected, Found, Key,
     NameProblem, Relation,
 };
+use super::error::{GrantNameProblem, PinProblem};
 use super::model::Span;
+use crate::grant::name::NameProblem as GrantName;
 
 /// 1-based line and column (counted in characters) of byte `offset` in `source`.
 pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
@@ -215,6 +216,20 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
         }
         ErrorKind::BadNetwork { .. } => vec![
             "write `host:port`, where the port is a number, a range like `8000-8010`, or `*` for any port"
+                .to_owned(),
+        ],
+        ErrorKind::BadGrantName {
+            problem: GrantNameProblem::Name(GrantName::NetworkMode(mode)),
+            ..
+        } => vec![format!(
+            "a container joins the host's network with `network-mode = host` in its spec, which needs allow.namespaces = [\"host-network\"]; `{mode}` never matches allow.networks"
+        )],
+        ErrorKind::BadGrantName { noun: "image pattern", .. } => vec![
+            "write an image reference like `postgres:15` or `ghcr.io/team/app:*`; `*` may stand for any part"
+                .to_owned(),
+        ],
+        ErrorKind::BadGrantName { .. } => vec![
+            "names are what the engine accepts: ASCII letters, digits, `_`, `.` and `-`; `*`, `?` and `[…]` may stand for parts"
                 .to_owned(),
         ],
         ErrorKind::BadPortGrant { .. } => vec![

@@ -194,9 +194,46 @@ pub enum ErrorKind {
         name: String,
         problem: EnvNameProblem,
     },
+    /// A container, volume or network name or glob outside the engine's grammar.
+    #[error("invalid {noun} `{pattern}` in {key}: {problem}")]
+    BadGrantName {
+        key: Key,
+        noun: &'static str,
+        pattern: String,
+        problem: GrantNameProblem,
+    },
+    /// An `allow.cap-add`, `namespaces`, `devices` or `security-opts` entry.
+    #[error("invalid entry `{value}` in {key}: {problem}")]
+    BadGrantOption {
+        key: Key,
+        value: String,
+        problem: crate::grant::OptionProblem,
+    },
+    /// `allow.privileged` is `true` or absent.
+    #[error("{key} must be `true` (leave it out to deny privileged containers)")]
+    PrivilegedNotTrue { key: Key },
     /// JSON has no infinities, NaNs or integers beyond 64 bits.
     #[error("{key} holds `{text}`, which cannot be passed to a plugin as JSON")]
     Unrepresentable { key: Key, text: String },
+}
+
+/// Why a name grant is refused: the name grammar, or the image reference grammar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantNameProblem {
+    Name(crate::grant::name::NameProblem),
+    Image(crate::grant::image::ImageProblem),
+    /// Glob syntax (an unclosed `[` or `{`).
+    Glob(String),
+}
+
+impl fmt::Display for GrantNameProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Name(problem) => problem.fmt(f),
+            Self::Image(problem) => problem.fmt(f),
+            Self::Glob(message) => write!(f, "bad glob: {message}"),
+        }
+    }
 }
 
 fn unknown_task(task: &str, relation: Relation, target: &str) -> String {
@@ -327,6 +364,8 @@ pub enum Expected {
     Env,
     Duration,
     Size,
+    /// `allow.privileged`.
+    True,
 }
 
 impl fmt::Display for Expected {
@@ -338,6 +377,7 @@ impl fmt::Display for Expected {
             Self::Table => "a table",
             Self::Env => "an array of variable names or a table of values",
             Self::Duration => "a duration string",
+            Self::True => "`true`",
             Self::Size => "a size string or an integer number of bytes",
         })
     }

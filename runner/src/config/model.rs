@@ -99,28 +99,8 @@ pub struct EnvSpec {
     pub pass: Vec<String>,
 }
 
-/// The `allow` table: everything beyond these is denied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grants {
-    /// Directories readable by the plugin, as written (relative to the root or absolute).
-    pub read: Vec<String>,
-    /// Directories readable and writable by the plugin.
-    pub write: Vec<String>,
-    /// `host:port` patterns the plugin may connect to (`*` for any port).
-    pub network: Vec<String>,
-    /// Container names or globs reachable through the `container` interface.
-    pub containers: Vec<String>,
-    /// Host environment variable names (or `PREFIX_*` globs) passed through.
-    pub env: Vec<String>,
-    /// Image references or globs a task may pull and create containers from.
-    pub images: Vec<String>,
-    /// Network names or globs a task may create, join and remove.
-    pub networks: Vec<String>,
-    /// Named volumes or globs a task may create, mount and remove.
-    pub volumes: Vec<String>,
-    /// Host ports (`8080`, `8000-8010`) a task's containers may publish.
-    pub ports: Vec<String>,
-}
+/// The `allow` table, compiled: everything beyond it is denied.
+pub use crate::grant::Grants;
 
 impl TaskFile {
     /// Finds a task by name or alias.

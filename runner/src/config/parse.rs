@@ -12,10 +12,12 @@ use toml::Spanned as TomlSpanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{
-    ActionKind, ConfigError, ErrorKind, Expected, Found, Key, NameKind, PinProblem, Place,
+    ActionKind, ConfigError, ErrorKind, Expected, Found, GrantNameProblem, Key, NameKind,
+    PinProblem, Place,
 };
 use super::model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task};
 use super::{diagnostic, duration, names, network, size, suggest};
+use crate::grant::{self, GrantKind, Patterns};
 
 type Item<'i> = TomlSpanned<DeValue<'i>>;
 type Result<T, E = ConfigError> = std::result::Result<T, E>;
@@ -65,12 +67,17 @@ const ALLOW_KEYS: &[&str] = &[
     "read",
     "write",
     "network",
-    "containers",
     "env",
+    "containers",
     "images",
     "networks",
     "volumes",
     "ports",
+    "cap-add",
+    "namespaces",
+    "devices",
+    "security-opts",
+    "privileged",
 ];
 const PLUGIN_KEYS: &[&str] = &["url", "sha256"];
 
@@ -83,6 +90,11 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("image", "images"),
     ("volume", "volumes"),
     ("port", "ports"),
+    ("cap_add", "cap-add"),
+    ("capabilities", "cap-add"),
+    ("security_opt", "security-opts"),
+    ("security-opt", "security-opts"),
+    ("device", "devices"),
 ];
 
 /// Parses the document into tasks, in file order.
@@ -631,61 +643,167 @@ fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
         let key_span = span(key);
         let key = key.get_ref().as_ref();
         let at = at.child(key);
-        let list = match key {
-            "read" => &mut grants.read,
-            "write" => &mut grants.write,
-            "network" => &mut grants.network,
-            "containers" => &mut grants.containers,
-            "images" => &mut grants.images,
-            "networks" => &mut grants.networks,
-            "volumes" => &mut grants.volumes,
-            "ports" => &mut grants.ports,
-            "env" => {
-                grants.env = env_names(value, &at)?;
-                continue;
-            }
-            _ => {
-                return Err(unknown_key(
-                    key,
-                    key_span,
-                    Place::Allow(task.to_owned()),
-                    ALLOW_KEYS,
-                    ALLOW_KEY_SYNONYMS,
-                ));
-            }
+        let Some(kind) = GrantKind::from_key(key) else {
+            return Err(unknown_key(
+                key,
+                key_span,
+                Place::Allow(task.to_owned()),
+                ALLOW_KEYS,
+                ALLOW_KEY_SYNONYMS,
+            ));
         };
+        if kind == GrantKind::Privileged {
+            match value.get_ref() {
+                DeValue::Boolean(true) => grants.privileged = true,
+                DeValue::Boolean(false) => {
+                    return Err(ConfigError::at(
+                        ErrorKind::PrivilegedNotTrue { key: at.clone() },
+                        span(value),
+                    ));
+                }
+                other => return Err(wrong_type(value, other, &at, Expected::True)),
+            }
+            continue;
+        }
+        if kind == GrantKind::Env {
+            grants.env = env_names(value, &at)?;
+            continue;
+        }
         let entries = non_empty_strings(value, &at)?;
-        if key == "network" {
-            for pattern in &entries {
-                network::check(&pattern.value).map_err(|problem| {
-                    ConfigError::at(
-                        ErrorKind::BadNetwork {
-                            key: at.clone(),
-                            pattern: pattern.value.clone(),
-                            problem,
-                        },
-                        pattern.span,
-                    )
-                })?;
+        let values = || entries.iter().map(|e| e.value.clone()).collect::<Vec<_>>();
+        match kind {
+            GrantKind::Read => grants.read = values(),
+            GrantKind::Write => grants.write = values(),
+            GrantKind::Network => {
+                for pattern in &entries {
+                    network::check(&pattern.value).map_err(|problem| {
+                        ConfigError::at(
+                            ErrorKind::BadNetwork {
+                                key: at.clone(),
+                                pattern: pattern.value.clone(),
+                                problem,
+                            },
+                            pattern.span,
+                        )
+                    })?;
+                }
+                grants.network = values();
             }
-        }
-        if key == "ports" {
-            for pattern in &entries {
-                network::check_ports(&pattern.value).map_err(|problem| {
-                    ConfigError::at(
-                        ErrorKind::BadPortGrant {
-                            key: at.clone(),
-                            pattern: pattern.value.clone(),
-                            problem,
-                        },
-                        pattern.span,
-                    )
-                })?;
+            GrantKind::Ports => {
+                for pattern in &entries {
+                    network::check_ports(&pattern.value).map_err(|problem| {
+                        ConfigError::at(
+                            ErrorKind::BadPortGrant {
+                                key: at.clone(),
+                                pattern: pattern.value.clone(),
+                                problem,
+                            },
+                            pattern.span,
+                        )
+                    })?;
+                }
+                grants.ports = values();
             }
+            GrantKind::Containers => grants.containers = name_patterns(&entries, &at, kind)?,
+            GrantKind::Images => grants.images = name_patterns(&entries, &at, kind)?,
+            GrantKind::Networks => grants.networks = name_patterns(&entries, &at, kind)?,
+            GrantKind::Volumes => grants.volumes = name_patterns(&entries, &at, kind)?,
+            GrantKind::CapAdd => {
+                check_options(&entries, &at, grant::check_capability)?;
+                grants.cap_add = entries
+                    .iter()
+                    .map(|e| {
+                        let upper = e.value.to_ascii_uppercase();
+                        upper.strip_prefix("CAP_").unwrap_or(&upper).to_owned()
+                    })
+                    .collect();
+            }
+            GrantKind::Namespaces => {
+                check_options(&entries, &at, |v| {
+                    grant::Namespace::parse(v)
+                        .map(drop)
+                        .ok_or(grant::OptionProblem::UnknownNamespace)
+                })?;
+                grants.namespaces = entries
+                    .iter()
+                    .filter_map(|e| grant::Namespace::parse(&e.value))
+                    .collect();
+            }
+            GrantKind::Devices => {
+                check_options(&entries, &at, grant::check_device)?;
+                grants.devices = values();
+            }
+            GrantKind::SecurityOpts => {
+                check_options(&entries, &at, grant::check_security_opt)?;
+                grants.security_opts = values();
+            }
+            GrantKind::Env | GrantKind::Privileged => unreachable!("handled above"),
         }
-        *list = entries.into_iter().map(|e| e.value).collect();
     }
     Ok(grants)
+}
+
+/// Container, volume, network or image grants: each checked against its
+/// grammar where it is written, then compiled once.
+fn name_patterns(entries: &[Spanned<String>], at: &Key, kind: GrantKind) -> Result<Patterns> {
+    let noun = match kind {
+        GrantKind::Containers => "container pattern",
+        GrantKind::Images => "image pattern",
+        GrantKind::Networks => "network pattern",
+        _ => "volume pattern",
+    };
+    let bad = |entry: &Spanned<String>, problem| {
+        ConfigError::at(
+            ErrorKind::BadGrantName {
+                key: at.clone(),
+                noun,
+                pattern: entry.value.clone(),
+                problem,
+            },
+            entry.span,
+        )
+    };
+    for entry in entries {
+        let checked = if kind == GrantKind::Images {
+            grant::image::check_image_pattern(&entry.value).map_err(GrantNameProblem::Image)
+        } else if kind == GrantKind::Networks {
+            grant::name::check_name_pattern(&entry.value)
+                .and_then(|()| match entry.value.as_str() {
+                    "host" | "none" | "bridge" => grant::name::check_network_name(&entry.value),
+                    _ => Ok(()),
+                })
+                .map_err(GrantNameProblem::Name)
+        } else {
+            grant::name::check_name_pattern(&entry.value).map_err(GrantNameProblem::Name)
+        };
+        checked.map_err(|problem| bad(entry, problem))?;
+        Patterns::new(vec![entry.value.clone()])
+            .map_err(|e| bad(entry, GrantNameProblem::Glob(e.kind().to_string())))?;
+    }
+    Ok(
+        Patterns::new(entries.iter().map(|e| e.value.clone()).collect())
+            .expect("each pattern compiled on its own"),
+    )
+}
+
+fn check_options(
+    entries: &[Spanned<String>],
+    at: &Key,
+    check: impl Fn(&str) -> std::result::Result<(), grant::OptionProblem>,
+) -> Result<()> {
+    for entry in entries {
+        check(&entry.value).map_err(|problem| {
+            ConfigError::at(
+                ErrorKind::BadGrantOption {
+                    key: at.clone(),
+                    value: entry.value.clone(),
+                    problem,
+                },
+                entry.span,
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The `config` table as JSON, the form plugins receive it in.

@@ -131,7 +131,7 @@ fn parses_every_key() {
                 "db:8000-8010".into(),
                 "[::1]:80".into(),
             ],
-            containers: vec!["pg-*".into()],
+            containers: crate::grant::Patterns::of(&["pg-*"]),
             env: vec!["HOME".into()],
             ..Grants::default()
         }

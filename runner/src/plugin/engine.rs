@@ -4,14 +4,14 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::limits::MAX_MEMORY;
 
 /// How often the epoch advances. A plugin running wasm code yields to the async
 /// runtime at every tick, which is what lets timeouts and Ctrl-C stop a busy loop.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The largest linear memory any plugin may have; `memory` in tasks.toml lowers it.
-pub const MAX_MEMORY: usize = 4 << 30;
 
 /// Returns the process-wide engine, creating it (and the ticker) on first use.
 pub fn engine() -> wasmtime::Result<&'static Engine> {
@@ -42,7 +42,7 @@ fn create() -> wasmtime::Result<Engine> {
         .total_memories(64)
         .total_tables(256)
         .total_stacks(32)
-        .max_memory_size(MAX_MEMORY);
+        .max_memory_size(MAX_MEMORY as usize);
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
         Ok(engine) => Ok(engine),
@@ -67,11 +67,24 @@ fn start_ticker(engine: Engine) {
         .expect("failed to start the epoch thread");
 }
 
-/// A hex key for the engine's compilation settings: precompiled code is only valid
-/// for the same wasmtime version and configuration.
+/// A hex key for the engine's compilation settings: precompiled code is only
+/// valid for the same wasmtime version and configuration. SHA-256 over what
+/// `precompile_compatibility_hash` feeds a hasher, so the key is stable across
+/// builds of the runner (std's `DefaultHasher` promises no such thing).
 pub fn compatibility_key(engine: &Engine) -> String {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
+    use std::hash::{Hash, Hasher};
+
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            unreachable!("only the digest is read")
+        }
+    }
+
+    let mut hasher = Sha(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    hex::encode(&hasher.0.finalize()[..16])
 }

@@ -2,15 +2,12 @@
 //! plugin), cached by sha256, and refused unless the bytes match the pin in
 //! tasks.toml. A cached file is checked again on every load.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use super::LoadError;
-
-/// Largest plugin accepted from a URL: a runaway server must not fill the disk.
-const MAX_DOWNLOAD: u64 = 512 << 20;
+use super::{LoadError, read_capped};
 
 fn downloads() -> Option<PathBuf> {
     super::cache::dir().map(|d| d.join("downloads"))
@@ -26,7 +23,7 @@ pub fn is_cached(pinned: &str) -> bool {
 pub fn fetch(url: &str, pinned: &str) -> Result<Vec<u8>, LoadError> {
     let cached = downloads().map(|d| d.join(format!("{pinned}.wasm")));
     if let Some(path) = &cached
-        && let Ok(bytes) = std::fs::read(path)
+        && let Some(bytes) = read_cached(path)
     {
         if hex::encode(Sha256::digest(&bytes)) == pinned {
             return Ok(bytes);
@@ -49,23 +46,33 @@ pub fn fetch(url: &str, pinned: &str) -> Result<Vec<u8>, LoadError> {
     Ok(bytes)
 }
 
+/// Downloads at most the plugin size limit: a `Content-Length` over it is
+/// refused before the body is read, and a body that runs past it is stopped.
 fn download(url: &str) -> Result<Vec<u8>, LoadError> {
     let failed = |reason: String| LoadError::Download {
         url: url.to_owned(),
         reason,
     };
     let response = ureq::get(url).call().map_err(|e| failed(e.to_string()))?;
-    let mut bytes = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(MAX_DOWNLOAD + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| failed(e.to_string()))?;
-    if bytes.len() as u64 > MAX_DOWNLOAD {
-        return Err(failed(format!("larger than {} MiB", MAX_DOWNLOAD >> 20)));
+    let length = response.body().content_length();
+    let reader = response.into_body().into_reader();
+    read_capped(reader, length, url).map_err(|e| failed(e.to_string()))?
+}
+
+/// A downloaded plugin kept earlier, if it can be read within the size limit.
+fn read_cached(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Not following a symlink, not waiting on a FIFO: the pin is checked after.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
     }
-    Ok(bytes)
+    read_capped(file, Some(meta.len()), "").ok()?.ok()
 }
 
 fn store(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

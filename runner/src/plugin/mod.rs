@@ -4,22 +4,24 @@
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
+pub mod cache_key;
 pub mod descriptors;
 pub mod engine;
 pub mod fetch;
-mod grants;
+pub mod limits;
+pub mod link;
 mod run;
 pub mod stamps;
 pub mod state;
 pub mod version;
+pub mod wit;
 
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-pub use grants::missing_grants;
-pub use run::{Invocation, Outcome, describe, run};
+pub use run::{Invocation, Outcome, Preview, preview, run};
 
 use crate::config::model::PluginSource;
 
@@ -49,6 +51,19 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("plugin file {} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    /// A plugin file or download over [`limits::MAX_PLUGIN_FILE`].
+    #[error(
+        "plugin {what} is {}, over the {} limit for plugin files: refused",
+        size.describe(),
+        crate::task_error::human_size(*limit)
+    )]
+    TooLarge {
+        what: String,
+        size: Size,
+        limit: u64,
+    },
     #[error("{} is a core WebAssembly module, not a component; build it for wasm32-wasip2 (or componentize it)", path.display())]
     CoreModule { path: PathBuf },
     #[error("{} is not a WebAssembly component (bad magic bytes)", path.display())]
@@ -63,11 +78,65 @@ pub enum LoadError {
     },
     #[error("plugin `{name}` cannot be compiled: {reason}")]
     Compile { name: String, reason: String },
+    #[error("plugin `{name}` cannot be linked: {reason}")]
+    Link {
+        name: String,
+        reason: link::Unlinkable,
+    },
     #[error("plugin `{name}` cannot be used: {source}")]
     Version {
         name: String,
         source: version::VersionError,
     },
+}
+
+/// How large a refused plugin is: exactly, or only that it is past the limit
+/// (a download with no length, stopped there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    Exactly(u64),
+    MoreThan(u64),
+}
+
+impl Size {
+    fn describe(&self) -> String {
+        match *self {
+            Size::Exactly(bytes) => size_text(bytes),
+            Size::MoreThan(bytes) => {
+                format!("more than {}, where reading stopped", size_text(bytes))
+            }
+        }
+    }
+}
+
+/// `200 MiB (209715200 bytes)`: both, since a size just over a limit rounds to it.
+fn size_text(bytes: u64) -> String {
+    let mib = bytes as f64 / (1 << 20) as f64;
+    format!("{mib:.1} MiB ({bytes} bytes)")
+}
+
+/// Reads at most `limit` bytes of `reader`: more is refused as too large.
+pub(crate) fn read_capped(
+    reader: impl std::io::Read,
+    expected: Option<u64>,
+    what: &str,
+) -> Result<Result<Vec<u8>, LoadError>, std::io::Error> {
+    use std::io::Read as _;
+    let limit = limits::MAX_PLUGIN_FILE;
+    let too_large = |size| LoadError::TooLarge {
+        what: what.to_owned(),
+        size,
+        limit,
+    };
+    if let Some(len) = expected.filter(|&len| len > limit) {
+        return Ok(Err(too_large(Size::Exactly(len))));
+    }
+    let mut bytes = Vec::with_capacity(expected.unwrap_or(0) as usize);
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Err(too_large(Size::MoreThan(limit))));
+    }
+    Ok(Ok(bytes))
 }
 
 /// A component's header; a core module or anything else is refused by name.
@@ -107,10 +176,7 @@ impl Source {
                 })
             }
             PluginSource::Path(path) => {
-                let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+                let bytes = read_file(path)?;
                 check_magic(&bytes, path)?;
                 Ok(Source {
                     name: source.display_name(),
@@ -121,6 +187,7 @@ impl Source {
         }
     }
 
+    /// The plugin's bytes.
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Static(bytes) => bytes,
@@ -128,8 +195,9 @@ impl Source {
         }
     }
 
-    /// Compiles (or loads from the cache) and checks the WIT version.
-    /// Returns the component and the WIT version it targets.
+    /// Compiles (or loads from the cache), checks the WIT version and that
+    /// the host provides every import. Returns the component and the WIT
+    /// version it targets.
     pub fn load(&self) -> Result<(Component, String), LoadError> {
         let compile_error = |e: wasmtime::Error| LoadError::Compile {
             name: self.name.clone(),
@@ -142,6 +210,35 @@ impl Source {
                 name: self.name.clone(),
                 source,
             })?;
+        let linker = run::linker().map_err(compile_error)?;
+        link::check(engine, &component, linker).map_err(|reason| LoadError::Link {
+            name: self.name.clone(),
+            reason,
+        })?;
         Ok((component, wit_version))
     }
+}
+
+/// A path plugin's bytes: a regular file (a FIFO or device would block or
+/// never end), no larger than the plugin size limit, refused before it is
+/// read when its size already says so.
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, LoadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_error = |source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    // Non-blocking: opening a FIFO must not wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(LoadError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    read_capped(file, Some(meta.len()), &path.display().to_string()).map_err(read_error)?
 }

@@ -1,5 +1,7 @@
 //! Runs one plugin task: a fresh store with exactly the task's grants, the
-//! capability check against `describe`, then `run`, under memory and time limits.
+//! capability check against `describe` and `needs`, then `run`, under memory,
+//! handle and time limits. Also previews a plugin (`describe`, `needs`) in a
+//! sandbox with nothing granted, for `--dry-run`, `--help` and `inspect`.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -9,14 +11,15 @@ use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::bindings::{PluginPre, types};
-use super::engine::{self, MAX_MEMORY};
-use super::state::{HostState, MemoryLimiter};
-use crate::capability::container::StackGrants;
+use super::engine;
+use super::limits;
+use super::state::{HostState, Parts};
 use crate::capability::{
-    self, container::ContainerHost, files, lock::LockHost, log::LogHost, network,
-    prompt::PromptHost,
+    self, engine::EngineHost, files, lock::LockHost, log::LogHost, network, prompt::PromptHost,
+    stdio::Output,
 };
 use crate::config::model::{Grants, Task};
+use crate::grant::Grant;
 use crate::task_error::TaskError;
 use crate::ui::Ui;
 
@@ -28,7 +31,9 @@ pub struct Invocation<'a> {
     pub component: Component,
     pub config: &'a serde_json::Value,
     pub args: Vec<String>,
-    pub dry_run: bool,
+    /// `run --plan`: the plugin reports what it would do; write grants are
+    /// read-only, the network is closed, container changes are refused.
+    pub plan: bool,
     pub hook_for: Option<String>,
     pub ui: Arc<Ui>,
     /// Where the plugin's stdout goes instead of the runner's (captured output).
@@ -41,7 +46,7 @@ pub struct Outcome {
 }
 
 /// One linker for the process: the set of host functions never changes.
-fn linker() -> wasmtime::Result<&'static Linker<HostState>> {
+pub(super) fn linker() -> wasmtime::Result<&'static Linker<HostState>> {
     static LINKER: OnceLock<Linker<HostState>> = OnceLock::new();
     if let Some(linker) = LINKER.get() {
         return Ok(linker);
@@ -52,18 +57,20 @@ fn linker() -> wasmtime::Result<&'static Linker<HostState>> {
 }
 
 /// Runs the plugin. Time limits and Ctrl-C are applied by the caller, which drops
-/// this future: the store yields at every epoch tick, so dropping always works.
+/// this future: the store yields at every epoch tick and every host call
+/// (output included) waits asynchronously, so dropping always works.
 pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let host = |e: wasmtime::Error| TaskError::Host(format!("{e:#}"));
     let task = inv.task;
-    let grants = effective_grants(&task.allow, inv.dry_run, inv.root);
+    let grants = effective_grants(&task.allow, inv.plan, inv.root);
 
-    let mut wasi = WasiCtxBuilder::new();
-    match inv.stdout {
-        Some(file) => wasi.stdout(wasmtime_wasi::cli::OutputFile::new(file)),
-        None => wasi.inherit_stdout(),
+    let stdout = match inv.stdout {
+        Some(file) => Output::file(file),
+        None => Output::stdout(),
     };
-    wasi.inherit_stderr();
+    let stderr = Output::stderr();
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(stdout.clone()).stderr(stderr.clone());
     wasi.args(
         &std::iter::once(inv.plugin.to_owned())
             .chain(inv.args.iter().cloned())
@@ -84,51 +91,62 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     let allowed = network::Allowed::resolve(&net_grants).await;
     network::apply(&mut wasi, &task.name, &net_grants, allowed);
 
-    let memory_limit = task
-        .memory
-        .map_or(MAX_MEMORY, |m| m.min(MAX_MEMORY as u64) as usize);
-    let state = HostState {
+    let state = HostState::new(Parts {
         wasi: wasi.build(),
-        table: Default::default(),
-        limits: MemoryLimiter::new(memory_limit),
+        memory: limits::memory(task.memory),
+        handles: limits::handles(),
+        lookups: network::Lookups::new(&task.name, &net_grants),
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
-        lock: LockHost::new(&task.name, preopens.clone(), inv.dry_run),
-        container: ContainerHost::new(&task.name, &grants.containers, preopens, inv.dry_run)
-            .map_err(|e| TaskError::Host(format!("bad container grant: {e}")))?
-            .with_stack(StackGrants::new(&grants).map_err(TaskError::Host)?),
-        cancel: Default::default(),
-    };
+        lock: LockHost::new(&task.name, preopens.clone(), inv.plan),
+        engine: EngineHost::new(&task.name, grants.clone(), preopens, inv.plan),
+    });
     let mut store = new_store(state)?;
     let pre = prepare(&inv.component, inv.plugin)?;
     let result = async {
         let plugin = pre.instantiate_async(&mut store).await?;
         let handler = plugin.runner_plugin_handler();
         let descriptor = handler.call_describe(&mut store).await?;
-        // Variables passed through by `env = [...]` are granted as much as `allow.env`.
-        let mut granted = grants.clone();
-        granted.env.extend(task.env.pass.iter().cloned());
-        let missing = super::missing_grants(&descriptor.capabilities, &granted);
-        if !missing.is_empty() && !inv.dry_run {
-            return Ok(Err(TaskError::Ungranted { missing }));
-        }
         let context = types::TaskContext {
             task: task.name.clone(),
             args: inv.args.clone(),
             config: inv.config.to_string(),
-            dry_run: inv.dry_run,
+            mode: if inv.plan {
+                types::RunMode::Plan
+            } else {
+                types::RunMode::Run
+            },
             interactive: inv.ui.interactive,
             hook_for: inv.hook_for.clone(),
         };
+        let needs = match handler.call_needs(&mut store, &context).await? {
+            Ok(needs) => needs,
+            Err(error) => return Ok(Err(plugin_error(error))),
+        };
+        // Checked against what tasks.toml grants (under --plan too: a plan
+        // whose run would be denied is denied).
+        let wanted: Vec<Grant> = descriptor
+            .needs
+            .iter()
+            .chain(&needs)
+            .map(super::wit::from_grant)
+            .collect();
+        let missing = crate::describe::missing_grants(task, &wanted);
+        if !missing.is_empty() {
+            return Ok(Err(TaskError::Ungranted { missing }));
+        }
         let outcome = handler.call_run(&mut store, &context).await?;
         Ok(outcome
             .map(|()| Outcome { descriptor })
             .map_err(plugin_error))
     }
     .await;
+    // Everything the plugin wrote comes before the runner's report of it.
+    stdout.flush().await;
+    stderr.flush().await;
     match result {
         Ok(outcome) => outcome,
-        Err(trap) => Err(trap_error(trap, &store.data().limits)),
+        Err(trap) => Err(trap_error(trap, store.data())),
     }
 }
 
@@ -149,50 +167,93 @@ fn prepare(component: &Component, plugin: &str) -> Result<PluginPre<HostState>, 
         .map_err(|e| TaskError::Host(format!("cannot link plugin `{plugin}`: {e:#}")))
 }
 
-/// How long `describe` may take: it must be free of side effects and quick.
-const DESCRIBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long `describe` and `needs` together may take in a preview: they must
+/// be free of side effects and quick.
+const PREVIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Asks a plugin what it is, in a sandbox with no grants at all (no files,
-/// network, environment or containers, and no stdout), as `describe` promises
-/// to have no side effects.
-pub async fn describe(
+/// What a plugin says before it runs: what it is, and what one task of it needs.
+pub struct Preview {
+    pub descriptor: types::Descriptor,
+    /// `needs`' answer, when a task was given; an error it returned is the
+    /// task's failure.
+    pub needs: Option<Result<Vec<Grant>, TaskError>>,
+}
+
+/// Asks a plugin what it is (`describe`) and, given a task's context, what
+/// that task needs (`needs`), in a sandbox with nothing granted whatever the
+/// task grants: no files, network, environment, containers or locks, no stdin
+/// or stdout, and prompts that no one answers. This is all `--dry-run` ever
+/// runs of a plugin.
+pub async fn preview(
     component: &Component,
     plugin: &str,
     ui: Arc<Ui>,
-) -> Result<types::Descriptor, TaskError> {
+    context: Option<types::TaskContext>,
+) -> Result<Preview, TaskError> {
+    let stderr = Output::stderr();
     let mut wasi = WasiCtxBuilder::new();
-    wasi.inherit_stderr();
-    let state = HostState {
+    wasi.stderr(stderr.clone());
+    network::apply(&mut wasi, plugin, &[], network::Allowed::default());
+    let unanswered = Arc::new(no_prompts(&ui));
+    let state = HostState::new(Parts {
         wasi: wasi.build(),
-        table: Default::default(),
-        limits: MemoryLimiter::new(MAX_MEMORY),
-        log: LogHost::new(plugin, ui.clone()),
-        prompt: PromptHost::new(plugin, ui),
-        container: ContainerHost::new(plugin, &[], Vec::new(), true)
-            .map_err(|e| TaskError::Host(e.to_string()))?,
-        cancel: Default::default(),
+        memory: limits::memory(None),
+        handles: limits::handles(),
+        lookups: network::Lookups::none(plugin),
+        log: LogHost::new(plugin, ui),
+        prompt: PromptHost::new(plugin, unanswered),
+        engine: EngineHost::none(plugin),
         lock: LockHost::none(plugin),
-    };
+    });
     let mut store = new_store(state)?;
     let pre = prepare(component, plugin)?;
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
-        instance
-            .runner_plugin_handler()
-            .call_describe(&mut store)
-            .await
+        let handler = instance.runner_plugin_handler();
+        let descriptor = handler.call_describe(&mut store).await?;
+        let needs = match &context {
+            Some(context) => Some(
+                handler
+                    .call_needs(&mut store, context)
+                    .await?
+                    .map(|needs| needs.iter().map(super::wit::from_grant).collect())
+                    .map_err(plugin_error),
+            ),
+            None => None,
+        };
+        wasmtime::Result::Ok(Preview { descriptor, needs })
     };
-    match tokio::time::timeout(DESCRIBE_TIMEOUT, call).await {
-        Ok(Ok(descriptor)) => Ok(descriptor),
-        Ok(Err(trap)) => Err(trap_error(trap, &store.data().limits)),
-        Err(_) => Err(TaskError::Timeout(DESCRIBE_TIMEOUT)),
+    let result = tokio::time::timeout(PREVIEW_TIMEOUT, async {
+        let result = call.await;
+        stderr.flush().await;
+        result
+    })
+    .await;
+    match result {
+        Ok(Ok(preview)) => Ok(preview),
+        Ok(Err(trap)) => Err(trap_error(trap, store.data())),
+        Err(_) => Err(TaskError::Timeout(PREVIEW_TIMEOUT)),
     }
 }
 
-/// Under `--dry-run` nothing may change: write grants become read-only, and
-/// those not yet created are left out rather than created.
-fn effective_grants(grants: &Grants, dry_run: bool, root: &Path) -> Grants {
-    if !dry_run {
+/// The terminal state for a preview: no one answers its prompts (a default
+/// is taken, a question without one fails), whatever `--yes` says.
+fn no_prompts(ui: &Ui) -> Ui {
+    Ui {
+        color: ui.color,
+        progress: ui.progress.clone(),
+        interactive: false,
+        assume_yes: false,
+        github_actions: ui.github_actions,
+        prompt_lock: tokio::sync::Mutex::new(()),
+    }
+}
+
+/// Under `--plan` nothing may change: write grants become read-only (those
+/// not yet created are left out rather than created) and the network is
+/// closed.
+fn effective_grants(grants: &Grants, plan: bool, root: &Path) -> Grants {
+    if !plan {
         return grants.clone();
     }
     let mut grants = grants.clone();
@@ -202,6 +263,7 @@ fn effective_grants(grants: &Grants, dry_run: bool, root: &Path) -> Grants {
         .filter(|dir| root.join(dir).is_dir())
         .collect();
     grants.read.extend(existing);
+    grants.network.clear();
     grants
 }
 
@@ -217,15 +279,22 @@ fn plugin_error(error: types::PluginError) -> TaskError {
         kind,
         message: error.message,
         exit_code: error.exit_code,
+        grant: error.grant.as_ref().map(super::wit::from_grant),
     }
 }
 
-/// A trap after a refused memory growth is the memory limit; otherwise report the
-/// trap itself (its wasm backtrace only at debug level: users need the reason).
-fn trap_error(error: wasmtime::Error, limits: &MemoryLimiter) -> TaskError {
-    if limits.exceeded {
+/// A trap after a refused memory growth is the memory limit, one from a full
+/// resource table the handle limit; otherwise report the trap itself (its
+/// wasm backtrace only at debug level: users need the reason).
+fn trap_error(error: wasmtime::Error, state: &HostState) -> TaskError {
+    if state.limits.exceeded {
         return TaskError::MemoryLimit {
-            limit: limits.limit as u64,
+            limit: state.limits.limit as u64,
+        };
+    }
+    if HostState::is_handle_limit(&error) {
+        return TaskError::HandleLimit {
+            limit: state.handle_limit,
         };
     }
     tracing::debug!("plugin trap details: {error:?}");
@@ -234,4 +303,28 @@ fn trap_error(error: wasmtime::Error, limits: &MemoryLimiter) -> TaskError {
         None => error.root_cause().to_string(),
     };
     TaskError::Trap(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reads_what_exists_and_has_no_network() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("out")).unwrap();
+        let grants = Grants {
+            read: vec!["src".into()],
+            write: vec!["out".into(), "new".into()],
+            network: vec!["db:5432".into()],
+            env: vec!["HOME".into()],
+            ..Grants::default()
+        };
+        let plan = effective_grants(&grants, true, root.path());
+        assert_eq!(plan.read, ["src", "out"]);
+        assert!(plan.write.is_empty());
+        assert!(plan.network.is_empty());
+        assert_eq!(plan.env, ["HOME"]);
+        assert_eq!(effective_grants(&grants, false, root.path()), grants);
+    }
 }

@@ -1,22 +1,77 @@
-//! What a plugin's `Store` holds: WASI state plus one part per capability.
+//! What a plugin's `Store` holds: WASI state plus one part per capability,
+//! and the limits it runs under.
 
-use wasmtime::component::ResourceTable;
+use std::sync::Arc;
+
+use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capability::{
-    cancel::CancelHost, container::ContainerHost, lock::LockHost, log::LogHost, prompt::PromptHost,
+    cancel::CancelHost, engine::EngineHost, lock::LockHost, log::LogHost, network::Lookups,
+    prompt::PromptHost,
 };
 
 pub struct HostState {
     pub wasi: WasiCtx,
     pub table: ResourceTable,
     pub limits: MemoryLimiter,
+    /// The most handles each resource table may hold (for the report).
+    pub handle_limit: usize,
+    pub lookups: Arc<Lookups>,
     pub log: LogHost,
     pub prompt: PromptHost,
-    pub container: ContainerHost,
+    pub engine: EngineHost,
     pub cancel: CancelHost,
     pub lock: LockHost,
+}
+
+/// The parts of a [`HostState`] that differ between tasks.
+pub struct Parts {
+    pub wasi: WasiCtx,
+    pub memory: usize,
+    pub handles: usize,
+    pub lookups: Lookups,
+    pub log: LogHost,
+    pub prompt: PromptHost,
+    pub engine: EngineHost,
+    pub lock: LockHost,
+}
+
+impl HostState {
+    /// A plugin's state, every resource table capped at `parts.handles`: one
+    /// plugin can hold only so many files, sockets, streams, progress bars,
+    /// locks or container handles, whatever its grants.
+    pub fn new(parts: Parts) -> HostState {
+        let mut state = HostState {
+            wasi: parts.wasi,
+            table: ResourceTable::new(),
+            limits: MemoryLimiter::new(parts.memory),
+            handle_limit: parts.handles,
+            lookups: Arc::new(parts.lookups),
+            log: parts.log,
+            prompt: parts.prompt,
+            engine: parts.engine,
+            cancel: CancelHost::default(),
+            lock: parts.lock,
+        };
+        let limit = parts.handles;
+        state.table.set_max_capacity(limit);
+        state.log.table().set_max_capacity(limit);
+        state.lock.table().set_max_capacity(limit);
+        state.engine.handles.set_max_capacity(limit);
+        state
+    }
+
+    /// Whether `error` (a trap) came from a full resource table.
+    pub fn is_handle_limit(error: &wasmtime::Error) -> bool {
+        error.chain().any(|e| {
+            matches!(
+                e.downcast_ref::<ResourceTableError>(),
+                Some(ResourceTableError::Full)
+            )
+        })
+    }
 }
 
 impl WasiView for HostState {

@@ -14,28 +14,37 @@ macro_rules! embed {
 pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "cancel.rs",
     "config.rs",
-    "container.rs",
+    "containers.rs",
     "context.rs",
     "descriptor.rs",
+    "engine.rs",
     "error.rs",
+    "grant.rs",
+    "images.rs",
     "lib.rs",
     "lock.rs",
     "log.rs",
     "names.rs",
-    "netns.rs",
+    "network_faults.rs",
     "prompt.rs",
-    "stack.rs",
+    "stacks.rs",
     "time.rs",
+    "volumes.rs",
 );
 
 /// `wit/`: the runner's WIT package, written to `NAME/wit/`.
 pub const WIT: &[(&str, &str)] = embed!("wit":
     "cancel.wit",
-    "container.wit",
+    "containers.wit",
+    "engine-types.wit",
+    "images.wit",
     "lock.wit",
     "log.wit",
+    "network-faults.wit",
     "prompt.wit",
+    "stacks.wit",
     "types.wit",
+    "volumes.wit",
     "world.wit",
 );
 

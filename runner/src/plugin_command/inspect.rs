@@ -58,12 +58,13 @@ pub fn inspect(described: &Described) -> String {
         out.push_str("parameters\n");
         out.push_str(&describe::parameters(&d.parameters));
     }
-    if d.capabilities.is_empty() {
-        out.push_str("capabilities  none\n");
+    let needs = describe::needs(d);
+    if needs.is_empty() {
+        out.push_str("needs         none\n");
     } else {
-        out.push_str("capabilities\n");
-        for capability in &d.capabilities {
-            writeln!(out, "  {}", describe::capability(capability)).unwrap();
+        out.push_str("needs\n");
+        for need in &needs {
+            writeln!(out, "  {}", describe::grant(need)).unwrap();
         }
     }
     out

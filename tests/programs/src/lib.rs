@@ -9,13 +9,15 @@ use std::io::{BufWriter, Write as _};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use run_plugin_sdk::containers::{self, Filter};
 use run_plugin_sdk::log::{self, Progress};
 use run_plugin_sdk::{
-    Access, Context, Descriptor, Error, Plugin, container, export_plugin, prompt,
+    Access, Context, Descriptor, Error, Grant, GrantKind, Plugin, export_plugin, prompt,
 };
 use serde::Deserialize;
 
 mod container_call;
+mod fs_ops;
 
 struct Fixture;
 
@@ -87,13 +89,75 @@ enum Mode {
     StdoutFlood {
         kb: u64,
     },
+    /// Filesystem operations in order (symlinks, hard links, renames...).
+    Fs {
+        ops: Vec<fs_ops::Op>,
+    },
     // Boxed: the call is far larger than every other mode.
     ContainerCall(Box<container_call::Call>),
+}
+
+/// What `needs` answers, from keys beside `mode` (ignored by `run`):
+/// `needs = ["write:out", "containers:db"]` declares those grants,
+/// `needs-error = "..."` fails with that message, and `needs-probe = "PATH"`
+/// tries to read PATH and fails if it can (`needs` must run in an empty
+/// sandbox).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case")]
+struct Needs {
+    needs: Vec<String>,
+    needs_error: Option<String>,
+    needs_probe: Option<String>,
+}
+
+const GRANT_KINDS: [GrantKind; 14] = [
+    GrantKind::Read,
+    GrantKind::Write,
+    GrantKind::Network,
+    GrantKind::Env,
+    GrantKind::Containers,
+    GrantKind::Images,
+    GrantKind::Networks,
+    GrantKind::Volumes,
+    GrantKind::Ports,
+    GrantKind::CapAdd,
+    GrantKind::Namespaces,
+    GrantKind::Devices,
+    GrantKind::SecurityOpts,
+    GrantKind::Privileged,
+];
+
+/// `KIND:VALUE`, KIND as in tasks.toml (`cap-add`, `security-opts`, ...).
+fn grant(text: &str) -> Result<Grant, Error> {
+    let (kind, value) = text
+        .split_once(':')
+        .ok_or_else(|| Error::invalid_input(format!("need `{text}`: write KIND:VALUE")))?;
+    let kind = GRANT_KINDS
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| Error::invalid_input(format!("need `{text}`: unknown kind `{kind}`")))?;
+    Ok(Grant::new(kind, value))
 }
 
 impl Plugin for Fixture {
     fn describe() -> Descriptor {
         Descriptor::new("fixture", "0.1.0", "Test fixture")
+    }
+
+    fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
+        let needs: Needs = ctx.config()?;
+        if let Some(path) = &needs.needs_probe
+            && let Ok(contents) = std::fs::read_to_string(path)
+        {
+            return Err(Error::failed(format!(
+                "needs could read {path}: {}",
+                contents.trim()
+            )));
+        }
+        if let Some(message) = needs.needs_error {
+            return Err(Error::invalid_input(message));
+        }
+        needs.needs.iter().map(|n| grant(n)).collect()
     }
 
     fn run(ctx: Context) -> Result<(), Error> {
@@ -145,7 +209,7 @@ impl Plugin for Fixture {
                 wait_ms,
                 hold_ms,
             } => {
-                run_plugin_sdk::lock::acquire(&path, Duration::from_millis(wait_ms))?;
+                let _lock = run_plugin_sdk::lock::acquire(&path, Duration::from_millis(wait_ms))?;
                 eprintln!("locked {path}");
                 std::thread::sleep(Duration::from_millis(hold_ms));
                 println!("done with {path}");
@@ -189,13 +253,14 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::Container => {
-                match container::list("*") {
+                match containers::list(Filter::All) {
                     Ok(found) => println!("containers={}", found.len()),
                     Err(e) => println!("kind={} message={}", e.kind(), e.message()),
                 }
                 Ok(())
             }
             Mode::StdoutFlood { kb } => flood(kb),
+            Mode::Fs { ops } => fs_ops::run(ops),
             Mode::ContainerCall(call) => container_call::run(*call),
         }
     }
@@ -207,7 +272,7 @@ impl Plugin for Fixture {
 fn echo(ctx: &Context, append: Option<&str>) -> Result<(), Error> {
     println!("task={}", ctx.task());
     println!("args={}", ctx.args().join(" "));
-    println!("dry_run={}", ctx.dry_run());
+    println!("mode={}", if ctx.is_plan() { "plan" } else { "run" });
     println!("interactive={}", ctx.interactive());
     println!("hook_for={}", ctx.hook_for().unwrap_or(""));
     println!("config={}", ctx.config_json());

@@ -1,0 +1,337 @@
+//! `container.exec`: stdin streamed from a granted file, stdout into a granted
+//! file (compressed and hashed on the way) or captured, the tail of stderr,
+//! and the exit code read back once the output ends.
+//!
+//! A command that outlives its `timeout-seconds`, or whose call is dropped
+//! (the task's timeout, Ctrl-C), is killed: the engine has no call to kill an
+//! exec, so the host reads the command's process ID from the engine (exec
+//! inspect), translates it to the container's PID namespace (a local
+//! engine's `/proc/PID/status`), and runs `kill -KILL PID` in the container,
+//! or `sh -c 'kill -KILL "$1"'` when the image has no `kill` program. When
+//! neither exists in the image, or the engine is on another machine, the
+//! command keeps running until it exits or the container stops, and the
+//! timeout error says so.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::models::ExecConfig;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::ContainerHandle;
+use crate::capability::engine::backend::{Engine, EngineError, ExecChunk};
+use crate::capability::engine::ids::{ContainerId, ExecId};
+use crate::capability::engine::limits::{self, CALL_LIMIT};
+use crate::capability::engine::stream::{self, FileSink, Head, Tail};
+use crate::capability::engine::{HostError, HostResult, Scope};
+use crate::capability::paths;
+use crate::plugin::bindings::containers::{ExecRequest, ExecResult};
+
+/// Captured stdout is for small outputs; large ones go to a file.
+pub const CAPTURE_LIMIT: usize = 1 << 20;
+pub const STDERR_TAIL: usize = 64 << 10;
+pub const STDOUT_TAIL: usize = 4 << 10;
+
+/// Kills the command if the exec call ends before the command did (dropped
+/// by a timeout or Ctrl-C, or failed half-way).
+struct KillOnDrop {
+    engine: Arc<dyn Engine>,
+    container: ContainerId,
+    exec: Option<ExecId>,
+}
+
+impl KillOnDrop {
+    fn disarm(&mut self) {
+        self.exec = None;
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let Some(exec) = self.exec.take() else {
+            return;
+        };
+        let (engine, container) = (self.engine.clone(), self.container.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(why) = kill_exec(engine.as_ref(), &container, &exec).await {
+                    tracing::warn!(
+                        "an abandoned exec in container {}: {why}",
+                        container.short()
+                    );
+                }
+            });
+        }
+    }
+}
+
+/// Kills an exec's process (see the module doc); Err says why it could not.
+pub async fn kill_exec(
+    engine: &dyn Engine,
+    container: &ContainerId,
+    exec: &ExecId,
+) -> Result<(), String> {
+    let pid = match engine.exec_pid_in_container(exec).await {
+        Ok(Some(pid)) => pid,
+        Ok(None) => {
+            let running = engine
+                .inspect_exec(exec)
+                .await
+                .map(|i| i.running == Some(true))
+                .unwrap_or(true);
+            return if running {
+                Err(format!(
+                    "the host cannot see the command's process (the engine at {} is not on this machine, or runs in another PID namespace): it is left running until it exits or the container stops",
+                    engine.address()
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let pid = pid.to_string();
+    let attempts = [
+        vec!["kill".to_owned(), "-KILL".to_owned(), pid.clone()],
+        vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "kill -KILL \"$1\"".to_owned(),
+            "kill".to_owned(),
+            pid.clone(),
+        ],
+    ];
+    for command in attempts {
+        let killed = limits::within("killing a command", CALL_LIMIT, async {
+            let (code, _, _) = run_quietly(engine, container, command, Some("0".into())).await?;
+            Ok(code == 0)
+        })
+        .await;
+        if let Ok(true) = killed {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "the image has no `kill` program and no shell with one: process {pid} is left running until it exits or the container stops"
+    ))
+}
+
+/// Runs a short command of the host's own (no stdin), returning its exit
+/// code, the start of its stdout and the tail of its stderr.
+pub async fn run_quietly(
+    engine: &dyn Engine,
+    container: &ContainerId,
+    command: Vec<String>,
+    user: Option<String>,
+) -> Result<(i64, Vec<u8>, Vec<u8>), EngineError> {
+    let config = ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        cmd: Some(command),
+        user,
+        ..Default::default()
+    };
+    let exec = engine.create_exec(container, config).await?;
+    let mut session = engine.start_exec(&exec).await?;
+    let _ = session.input.shutdown().await;
+    let (mut out, mut err) = (Head::new(STDOUT_TAIL), Tail::new(STDOUT_TAIL));
+    while let Some(chunk) = session.output.next().await {
+        match chunk? {
+            ExecChunk::Stdout(bytes) => out.push(&bytes),
+            ExecChunk::Stderr(bytes) => err.push(&bytes),
+        }
+    }
+    let code = exit_code(engine, &exec).await?;
+    Ok((code, out.bytes, err.into_bytes()))
+}
+
+/// The exit code, which can lag the end of the output by a moment.
+async fn exit_code(engine: &dyn Engine, exec: &ExecId) -> Result<i64, EngineError> {
+    limits::within("reading a command's exit code", CALL_LIMIT, async {
+        loop {
+            let inspect = engine.inspect_exec(exec).await?;
+            if inspect.running != Some(true) {
+                return Ok(inspect.exit_code.unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+/// Where stdout goes.
+enum Stdout {
+    Captured {
+        head: Head,
+        bytes: u64,
+        tail: Tail,
+    },
+    File { sink: Box<FileSink>, guest: String },
+}
+
+impl Scope {
+    pub(super) async fn run_exec(
+        &self,
+        engine: Arc<dyn Engine>,
+        target: &ContainerHandle,
+        request: ExecRequest,
+    ) -> HostResult<ExecResult> {
+        if request.command.is_empty() {
+            return Err(HostError::Unsupported(
+                "container.exec needs a command".into(),
+            ));
+        }
+        let stdin = match &request.stdin_file {
+            Some(guest) => {
+                let file = paths::open_read(&self.preopens, guest)
+                    .await
+                    .map_err(|e| self.path_error(e))?;
+                Some(stream::reader(file, request.stdin_compression))
+            }
+            None => None,
+        };
+        let stdout = match &request.stdout_file {
+            Some(guest) => {
+                let (file, new) = paths::create_write(&self.preopens, guest)
+                    .await
+                    .map_err(|e| self.path_error(e))?;
+                Stdout::File {
+                    sink: Box::new(FileSink::new(file, new, request.stdout_compression)),
+                    guest: guest.clone(),
+                }
+            }
+            None => Stdout::Captured {
+                head: Head::new(CAPTURE_LIMIT),
+                bytes: 0,
+                tail: Tail::new(STDOUT_TAIL),
+            },
+        };
+        // On an error the file sink is dropped, which removes its temporary file.
+        self.exec_streams(engine, target, request, stdin, stdout)
+            .await
+    }
+
+    async fn exec_streams(
+        &self,
+        engine: Arc<dyn Engine>,
+        target: &ContainerHandle,
+        request: ExecRequest,
+        stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
+        mut stdout: Stdout,
+    ) -> HostResult<ExecResult> {
+        let program = request.command[0].clone();
+        let config = ExecConfig {
+            attach_stdin: Some(stdin.is_some()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            cmd: Some(request.command),
+            env: Some(
+                request
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            ),
+            user: request.user,
+            working_dir: request.workdir,
+            ..Default::default()
+        };
+        let exec = engine
+            .create_exec(&target.id, config)
+            .await
+            .map_err(|e| e.on(crate::grant::Object::Container, &target.name))?;
+        let mut guard = KillOnDrop {
+            engine: engine.clone(),
+            container: target.id.clone(),
+            exec: Some(exec.clone()),
+        };
+        let session = engine.start_exec(&exec).await?;
+        let (mut output, mut input) = (session.output, session.input);
+        let mut stderr = Tail::new(STDERR_TAIL);
+        let feed = async move {
+            if let Some(mut stdin) = stdin {
+                // A command that exits without reading all its input breaks the
+                // pipe; its exit code is what reports that, not this copy.
+                let _ = tokio::io::copy(&mut stdin, &mut input).await;
+            }
+            let _ = input.shutdown().await;
+            // Keep the connection's write half until the output ends.
+            std::future::pending::<()>().await;
+        };
+        let drain = async {
+            while let Some(chunk) = output.next().await {
+                match chunk? {
+                    ExecChunk::Stdout(bytes) => match &mut stdout {
+                        Stdout::File { sink, guest, .. } => sink
+                            .write(&bytes)
+                            .await
+                            .map_err(|e| HostError::io(guest, e))?,
+                        Stdout::Captured {
+                            head,
+                            bytes: n,
+                            tail,
+                        } => {
+                            *n += bytes.len() as u64;
+                            head.push(&bytes);
+                            tail.push(&bytes);
+                        }
+                    },
+                    ExecChunk::Stderr(bytes) => stderr.push(&bytes),
+                }
+            }
+            Ok::<(), HostError>(())
+        };
+        let streams = async {
+            tokio::select! {
+                drained = drain => drained,
+                () = feed => unreachable!("feeding stdin never ends on its own"),
+            }
+        };
+        match request.timeout_seconds {
+            Some(seconds) => {
+                let limit = Duration::from_secs(seconds.into());
+                let Ok(drained) = tokio::time::timeout(limit, streams).await else {
+                    guard.disarm();
+                    let outcome = match kill_exec(engine.as_ref(), &target.id, &exec).await {
+                        Ok(()) => "it was killed".to_owned(),
+                        Err(why) => format!("it could not be killed: {why}"),
+                    };
+                    return Err(HostError::Timeout {
+                        operation: format!(
+                            "`{program}` in container `{}` ({outcome})",
+                            target.name
+                        ),
+                        limit,
+                    });
+                };
+                drained?;
+            }
+            None => streams.await?,
+        }
+        let code = exit_code(engine.as_ref(), &exec).await?;
+        guard.disarm();
+        let (stdout, stdout_bytes, stdout_tail, file) = match stdout {
+            Stdout::Captured { head, bytes, tail } => (head.bytes, bytes, tail.into_bytes(), None),
+            Stdout::File { sink, guest, .. } => {
+                let written = sink.finish().await.map_err(|e| HostError::io(&guest, e))?;
+                (
+                    Vec::new(),
+                    written.raw_bytes,
+                    written.tail,
+                    Some(written.info),
+                )
+            }
+        };
+        Ok(ExecResult {
+            exit_code: code,
+            stdout,
+            stderr: stderr.into_bytes(),
+            stdout_bytes,
+            stdout_tail,
+            file,
+        })
+    }
+}

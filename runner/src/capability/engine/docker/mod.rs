@@ -1,0 +1,186 @@
+//! The Docker Engine API backend (also Podman's Docker-compatible socket), via
+//! bollard. Each method takes a checked identity (`ids.rs`) for the URL path;
+//! names go only into query parameters and bodies, which bollard encodes
+//! (`serde_urlencoded`, JSON). Every call is bounded (`limits.rs`).
+
+mod api;
+
+use std::future::Future;
+
+use futures_util::{Stream, TryStreamExt};
+
+use super::backend::{ByteStream, EngineError};
+use super::limits::{self, CALL_LIMIT, CLIENT_TIMEOUT, STREAM_IDLE_LIMIT};
+
+pub struct Docker {
+    client: bollard::Docker,
+    address: String,
+}
+
+/// DOCKER_HOST when set; else Docker's socket; else a Podman socket if one exists.
+pub fn address() -> String {
+    if let Ok(host) = std::env::var("DOCKER_HOST")
+        && !host.is_empty()
+    {
+        return host;
+    }
+    let docker = "/var/run/docker.sock";
+    if std::path::Path::new(docker).exists() {
+        return format!("unix://{docker}");
+    }
+    let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/run".into());
+    for podman in [
+        format!("{runtime}/podman/podman.sock"),
+        "/run/podman/podman.sock".to_owned(),
+    ] {
+        if std::path::Path::new(&podman).exists() {
+            return format!("unix://{podman}");
+        }
+    }
+    format!("unix://{docker}")
+}
+
+impl Docker {
+    pub async fn connect() -> Result<Docker, EngineError> {
+        let address = address();
+        let unreachable = |reason: String| EngineError::Unreachable {
+            address: address.clone(),
+            reason,
+        };
+        let client = bollard::Docker::connect_with_host(&address)
+            .map_err(|e| unreachable(e.to_string()))?
+            .with_timeout(CLIENT_TIMEOUT);
+        // The engine may speak an older API than bollard's default.
+        let client = limits::within(
+            format!("connecting to the container engine at {address}"),
+            CALL_LIMIT,
+            async {
+                client
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| unreachable(e.to_string()))
+            },
+        )
+        .await?;
+        Ok(Docker { client, address })
+    }
+
+    fn error(&self, error: bollard::errors::Error) -> EngineError {
+        engine_error(&self.address, error)
+    }
+
+    /// A request and its answer, bounded by `CALL_LIMIT`.
+    async fn call<T>(
+        &self,
+        operation: impl Into<String>,
+        call: impl Future<Output = Result<T, bollard::errors::Error>>,
+    ) -> Result<T, EngineError> {
+        limits::within(operation, CALL_LIMIT, async {
+            call.await.map_err(|e| self.error(e))
+        })
+        .await
+    }
+
+    /// A byte stream from the engine, idle-limited.
+    fn bytes<S>(&self, operation: String, stream: S) -> ByteStream
+    where
+        S: Stream<Item = Result<bytes::Bytes, bollard::errors::Error>> + Send + 'static,
+    {
+        let address = self.address.clone();
+        limits::idle_limited(
+            operation,
+            STREAM_IDLE_LIMIT,
+            stream.map_err(move |e| engine_error(&address, e)),
+        )
+    }
+}
+
+/// One mapping of bollard's errors for every call and stream.
+fn engine_error(address: &str, error: bollard::errors::Error) -> EngineError {
+    use bollard::errors::Error as E;
+    match error {
+        E::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => EngineError::NotFound(message),
+        E::DockerResponseServerError {
+            status_code: 409,
+            message,
+        } => EngineError::Conflict(message),
+        E::DockerResponseServerError { message, .. } => EngineError::Failed {
+            address: address.to_owned(),
+            message,
+        },
+        E::HyperResponseError { .. }
+        | E::IOError { .. }
+        | E::RequestTimeoutError
+        | E::HyperLegacyError { .. }
+        | E::SocketNotFoundError(_) => EngineError::Unreachable {
+            address: address.to_owned(),
+            reason: error.to_string(),
+        },
+        other => EngineError::Failed {
+            address: address.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Whether an engine error is "not modified" (start of a running container,
+/// stop of a stopped one), which the calls treat as success.
+fn not_modified(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 304,
+            ..
+        }
+    )
+}
+
+/// The process's engine connection, made on first use so tasks that never
+/// touch containers never need an engine. A failed connection is not kept:
+/// the next call tries again.
+pub async fn shared() -> Result<std::sync::Arc<dyn super::backend::Engine>, EngineError> {
+    static ENGINE: tokio::sync::OnceCell<std::sync::Arc<dyn super::backend::Engine>> =
+        tokio::sync::OnceCell::const_new();
+    ENGINE
+        .get_or_try_init(|| async {
+            let engine = Docker::connect().await?;
+            Ok(std::sync::Arc::new(engine) as std::sync::Arc<dyn super::backend::Engine>)
+        })
+        .await
+        .cloned()
+}
+
+/// The PID a process has inside its innermost PID namespace, from
+/// `/proc/PID/status` (`NSpid: 30387 7` -> 7), when this machine can see it.
+fn pid_in_namespace(host_pid: i64) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    line.split_whitespace().last()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_found_in_its_own_namespace() {
+        let pid = i64::from(std::process::id());
+        assert!(pid_in_namespace(pid).is_some());
+        assert_eq!(pid_in_namespace(-1), None);
+    }
+
+    #[test]
+    fn engine_errors_keep_the_engine_words() {
+        let error = engine_error(
+            "unix:///x",
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message: "volume is in use".into(),
+            },
+        );
+        assert_eq!(error, EngineError::Conflict("volume is in use".into()));
+    }
+}

@@ -1,0 +1,88 @@
+//! Short-lived helper containers that reach a volume's contents: made from
+//! the image of a granted container (by image ID, so no registry and no other
+//! image is involved), with the volume as a typed volume mount (never a bind,
+//! never a host path), no network, and removed when done, or when the call is
+//! dropped half-way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+
+use crate::capability::engine::HostResult;
+use crate::capability::engine::backend::Engine;
+use crate::capability::engine::ids::{ContainerId, ImageId, VolumeName};
+
+/// Where a helper mounts the volume it reaches. Snapshots hold paths under it
+/// (`run-volume/...`), and restores extract at `/`.
+pub const MOUNT_POINT: &str = "/run-volume";
+
+/// A helper container, removed when dropped.
+pub struct Helper {
+    engine: Arc<dyn Engine>,
+    pub id: ContainerId,
+    removed: bool,
+}
+
+impl Helper {
+    /// Creates (never starts) a helper; with `command`, a start runs it as root.
+    pub async fn create(
+        engine: Arc<dyn Engine>,
+        image: &ImageId,
+        volume: &VolumeName,
+        command: Option<Vec<String>>,
+    ) -> HostResult<Helper> {
+        let body = ContainerCreateBody {
+            image: Some(image.as_str().to_owned()),
+            entrypoint: command.as_ref().map(|_| Vec::new()),
+            cmd: command,
+            // The volume's files belong to whoever the service runs as.
+            user: Some("0:0".into()),
+            network_disabled: Some(true),
+            labels: Some(HashMap::from([
+                ("run.helper".to_owned(), "volume".to_owned()),
+                ("run.volume".to_owned(), volume.as_str().to_owned()),
+            ])),
+            host_config: Some(HostConfig {
+                mounts: Some(vec![Mount {
+                    typ: Some(MountType::VOLUME),
+                    source: Some(volume.as_str().to_owned()),
+                    target: Some(MOUNT_POINT.to_owned()),
+                    read_only: Some(false),
+                    ..Default::default()
+                }]),
+                network_mode: Some("none".into()),
+                security_opt: Some(vec!["no-new-privileges".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = engine.create_container(None, None, body).await?;
+        Ok(Helper {
+            engine,
+            id,
+            removed: false,
+        })
+    }
+
+    pub async fn remove(mut self) {
+        self.removed = true;
+        if let Err(e) = self.engine.remove_container(&self.id).await {
+            tracing::warn!("cannot remove volume helper {}: {e}", self.id.short());
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let (engine, id) = (self.engine.clone(), self.id.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = engine.remove_container(&id).await;
+            });
+        }
+    }
+}
