@@ -297,7 +297,10 @@ docker info >/dev/null 2>&1 || die "cannot talk to the Docker Engine (docker inf
 
 # Another run may have built them while this one waited for the lock.
 mapfile -t STALE < <(stale_images)
-[ ${#STALE[@]} -gt 0 ] || exit 0
+if [ ${#STALE[@]} -eq 0 ]; then
+    say "HA images built meanwhile by another run"
+    exit 0
+fi
 
 [ "$(id -u)" = 0 ] || die "must run as root to build ${STALE[*]} (debootstrap, chroot, mount)"
 command -v debootstrap >/dev/null 2>&1 || apt_install_host debootstrap
