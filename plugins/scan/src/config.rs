@@ -4,6 +4,7 @@
 use run_plugin_sdk::{Context, Error};
 use serde::Deserialize;
 
+use crate::date::parse_age;
 use crate::policy::Policy;
 use crate::report::Format;
 use crate::severity::{Severity, parse_list};
@@ -37,8 +38,9 @@ struct Raw {
     output: Option<String>,
     severity: Option<OneOrMany>,
     fail_on: Option<String>,
-    #[serde(default = "one")]
+    #[serde(default = "gate")]
     exit_code: u8,
+    max_age: Option<String>,
     #[serde(default)]
     ignore_unfixed: bool,
     ignore_file: Option<String>,
@@ -51,9 +53,14 @@ struct Raw {
 fn all() -> String {
     "*".into()
 }
-fn one() -> u8 {
-    1
+fn gate() -> u8 {
+    GATE_EXIT
 }
+
+/// The default exit code of a failed `--fail-on` gate: not 1, which `run`
+/// uses for a scan that broke (a denied grant, a bad archive), nor 2
+/// (usage), nor the fail-closed code.
+pub const GATE_EXIT: u8 = 3;
 fn yes() -> bool {
     true
 }
@@ -84,6 +91,8 @@ pub struct Config {
     pub output: Option<(String, Format)>,
     pub policy: Policy,
     pub exit_code: u8,
+    /// Advisory data older than this many days fails the scan.
+    pub max_age: Option<i64>,
     pub ignore_file: Option<String>,
     /// Audit the running containers.
     pub hardening: bool,
@@ -91,7 +100,8 @@ pub struct Config {
 }
 
 /// Options that take a value (so their values are not read as images).
-const VALUED: [&str; 9] = [
+const VALUED: [&str; 10] = [
+    "max-age",
     "input",
     "rootfs",
     "format",
@@ -156,6 +166,19 @@ impl Config {
                 "must be 1–255: 0 would hide the failure",
             ));
         }
+        if raw.exit_code == crate::scan::NO_DATA_EXIT {
+            return Err(invalid(
+                "exit-code",
+                "4 means \"no usable advisory data\": pick another code for the gate",
+            ));
+        }
+        let max_age = match ctx.option("max-age") {
+            Some(a) => Some(parse_age(a).map_err(|e| bad_arg("max-age", e))?),
+            None => match raw.max_age.as_deref() {
+                Some(a) => Some(parse_age(a).map_err(|e| invalid("max-age", &e))?),
+                None => None,
+            },
+        };
         let mut targets = Vec::new();
         let mut args = ctx.args().iter();
         while let Some(arg) = args.next() {
@@ -203,6 +226,7 @@ impl Config {
                 fail_on,
             },
             exit_code: raw.exit_code,
+            max_age,
             ignore_file: ctx
                 .option("ignore-file")
                 .map(str::to_owned)
@@ -274,6 +298,12 @@ mod tests {
         assert!(e.message().contains("field `severity`"), "{e}");
         let e = config(&[], r#"{"exit-code": 0}"#).unwrap_err();
         assert!(e.message().contains("field `exit-code`"), "{e}");
+        let e = config(&[], r#"{"exit-code": 4}"#).unwrap_err();
+        assert!(e.message().contains("no usable advisory data"), "{e}");
+        let e = config(&["--max-age", "soon"], "{}").unwrap_err();
+        assert!(e.message().contains("--max-age: `soon`"), "{e}");
+        let c = config(&["--max-age=2w"], r#"{"max-age": "1d"}"#).unwrap();
+        assert_eq!((c.max_age, c.exit_code), (Some(14), GATE_EXIT));
         let e = config(&["--input"], "{}").unwrap_err();
         assert!(e.message().contains("--input: needs a value"), "{e}");
         let e = config(&[], r#"{"advisory": "x"}"#).unwrap_err();

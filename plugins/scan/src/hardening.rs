@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::advisory::SeveritySource;
 use crate::finding::{Finding, Kind};
 use crate::severity::Severity;
 
@@ -41,9 +42,12 @@ fn finding(container: &str, id: &str, severity: Severity, title: String) -> Find
         aliases: Vec::new(),
         severity,
         score: None,
+        severity_source: SeveritySource::None,
+        cvss: None,
         title,
         package: None,
         fixed: None,
+        status: None,
         ignored: None,
     }
 }

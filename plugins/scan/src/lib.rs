@@ -16,6 +16,8 @@
 
 mod advisory;
 mod config;
+mod cvss;
+mod date;
 mod finding;
 mod hardening;
 mod image;
@@ -64,6 +66,10 @@ impl Plugin for Scan {
         .parameter(Parameter::flag(
             "ignore-unfixed",
             "leave out vulnerabilities that have no fix yet",
+        ))
+        .parameter(Parameter::option(
+            "max-age",
+            "fail when the advisory data is older than this (7d, 48h, 2w)",
         ))
         .parameter(Parameter::option(
             "ignore-file",

@@ -14,15 +14,24 @@ use crate::advisory::load;
 use crate::config::{Config, Target};
 use crate::finding::Finding;
 use crate::image::{Inventory, archive, rootfs};
-use crate::policy::{Ignores, parse_ignores, today};
+use crate::policy::{Ignores, parse_ignores};
 use crate::report::Report;
-use crate::{hardening, matcher};
+use crate::{date, hardening, matcher};
+
+/// The exit code of "no usable advisory data" (fail closed), distinct from
+/// the gate's (`exit-code`, default [`crate::config::GATE_EXIT`]) and from
+/// `run`'s own 1 (a broken or misconfigured scan) and 2 (usage).
+pub const NO_DATA_EXIT: u8 = 4;
+
+fn no_data(message: String) -> Error {
+    Error::failed(format!("no usable advisory data: {message}")).with_exit_code(NO_DATA_EXIT)
+}
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let task = ctx.task();
     if config.advisories.is_empty() {
-        return Err(Error::invalid_input(format!(
-            "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian DSA/DLA files or directories (and grant them in allow.read)"
+        return Err(no_data(format!(
+            "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read)"
         )));
     }
     let db = database(ctx, config)?;
@@ -38,13 +47,38 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         inventories.extend(found);
     }
     let mut findings: Vec<Finding> = Vec::new();
+    let today = date::today();
+    let mut missing = Vec::new();
     for inventory in &inventories {
-        let matched = matcher::find(&db, inventory);
-        if let Some(w) = matched.warning {
-            log::warn(&w);
-            warnings.push(w);
+        match matcher::find(&db, inventory, today, config.max_age) {
+            Ok(matched) => {
+                if let Some(w) = matched.warning
+                    && !warnings.contains(&w)
+                {
+                    log::warn(&w);
+                    warnings.push(w);
+                }
+                findings.extend(matched.findings);
+            }
+            Err(e) => missing.push(e.to_string()),
         }
-        findings.extend(matched.findings);
+    }
+    // Fail closed: an image whose packages could not be checked never
+    // passes, whatever else was found.
+    if !missing.is_empty() {
+        return Err(no_data(missing.join("; ")));
+    }
+    let unrated = findings
+        .iter()
+        .filter(|f| f.severity == crate::severity::Severity::Unknown)
+        .count();
+    if unrated > 0 && config.policy.fail_on.is_some() {
+        let w = format!(
+            "{unrated} finding{} no severity in the advisory data (UNKNOWN never fails --fail-on): add a source that rates them (osv.dev's records carry CVSS)",
+            if unrated == 1 { " has" } else { "s have" }
+        );
+        log::warn(&w);
+        warnings.push(w);
     }
     let mut audited = Vec::new();
     if config.hardening {
@@ -62,8 +96,8 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         None => Ignores::default(),
         Some(path) => {
             let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
-            parse_ignores(&text, &today())
-                .map_err(|e| Error::invalid_input(format!("ignore file {path}: {e}")))?
+            parse_ignores(&text, today)
+                .map_err(|e| Error::invalid_input(format!("ignore file {}", e.render(path))))?
         }
     };
     ignores.apply(&mut findings);

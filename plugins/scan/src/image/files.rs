@@ -52,8 +52,8 @@ struct Tracked {
 #[derive(Debug, Default)]
 pub struct Files {
     files: BTreeMap<String, Tracked>,
-    /// Package name → (version, layer that installed that version).
-    introduced: BTreeMap<(String, String), usize>,
+    /// (package, architecture, version) → the layer that installed it.
+    introduced: BTreeMap<(String, String, String), usize>,
     changed: bool,
 }
 
@@ -143,7 +143,7 @@ impl Files {
         }
         let mut introduced = BTreeMap::new();
         for p in self.packages() {
-            let key = (p.name.clone(), p.version.clone());
+            let key = (p.name.clone(), p.arch.clone(), p.version.clone());
             let first = self.introduced.get(&key).copied().unwrap_or(layer);
             introduced.insert(key, first);
         }
@@ -194,8 +194,11 @@ impl Files {
         if let Some(text) = self.text(APK_INSTALLED) {
             packages.extend(apk::parse(&text));
         }
-        packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-        packages.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        // One package per architecture: `libc6:amd64` and `libc6:i386` are
+        // two installations (dpkg's multiarch), each scanned and reported.
+        packages
+            .sort_by(|a, b| (&a.name, &a.arch, &a.version).cmp(&(&b.name, &b.arch, &b.version)));
+        packages.dedup_by(|a, b| a.name == b.name && a.arch == b.arch && a.version == b.version);
         packages
     }
 
@@ -208,7 +211,7 @@ impl Files {
                 if layered {
                     p.layer = self
                         .introduced
-                        .get(&(p.name.clone(), p.version.clone()))
+                        .get(&(p.name.clone(), p.arch.clone(), p.version.clone()))
                         .copied();
                 }
                 p

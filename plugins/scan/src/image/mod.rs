@@ -23,6 +23,9 @@ pub struct Package {
     pub source: String,
     pub source_version: String,
     pub arch: String,
+    /// dpkg's state when it is not `installed` (`half-configured`,
+    /// `unpacked`, `half-installed`, `triggers-pending`, …).
+    pub status: Option<String>,
     pub scheme: Scheme,
     /// Index of the layer that installed this version; `None` for a rootfs.
     pub layer: Option<usize>,

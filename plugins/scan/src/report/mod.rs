@@ -90,6 +90,37 @@ impl Report<'_> {
     }
 }
 
+/// The (target, package) pairs installed for more than one architecture
+/// among `findings`: those show their architecture (`libc6:i386`).
+pub fn multiarch(findings: &[&Finding]) -> std::collections::HashSet<(String, String)> {
+    let mut archs: std::collections::HashMap<(String, String), std::collections::BTreeSet<&str>> =
+        std::collections::HashMap::new();
+    for f in findings {
+        if let Some(p) = &f.package {
+            archs
+                .entry((f.target.clone(), p.name.clone()))
+                .or_default()
+                .insert(p.arch.as_str());
+        }
+    }
+    archs
+        .into_iter()
+        .filter(|(_, a)| a.len() > 1)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// A package's name as shown: with its architecture when `multi` has it.
+pub fn package_name(f: &Finding, multi: &std::collections::HashSet<(String, String)>) -> String {
+    match &f.package {
+        Some(p) if multi.contains(&(f.target.clone(), p.name.clone())) => {
+            format!("{}:{}", p.name, p.arch)
+        }
+        Some(p) => p.name.clone(),
+        None => "-".into(),
+    }
+}
+
 /// Percent-encodes everything but unreserved characters (for purls and URIs).
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
