@@ -32,6 +32,7 @@ struct Raw {
     advisories: Option<OneOrMany>,
     cache: Option<String>,
     images: Option<Vec<String>>,
+    compose: Option<OneOrMany>,
     #[serde(default = "all")]
     containers: String,
     format: Option<String>,
@@ -77,14 +78,19 @@ pub enum Target {
     Archive(String),
     /// An unpacked root filesystem in a granted directory.
     Rootfs(String),
+    /// A Compose file, audited statically for hardening.
+    Compose(String),
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub advisories: Vec<String>,
     pub cache: Option<String>,
-    /// Explicit targets; empty: the stack's images.
+    /// Explicit targets; without images, archives or root filesystems
+    /// (and none named on the command line): the stack's images too.
     pub targets: Vec<Target>,
+    /// Whether the targets were named on the command line.
+    pub from_command_line: bool,
     /// The `container.list` filter naming the stack's containers.
     pub containers: String,
     pub format: Format,
@@ -100,8 +106,9 @@ pub struct Config {
 }
 
 /// Options that take a value (so their values are not read as images).
-const VALUED: [&str; 10] = [
+const VALUED: [&str; 11] = [
     "max-age",
+    "compose",
     "input",
     "rootfs",
     "format",
@@ -192,6 +199,7 @@ impl Config {
                     match (name, value) {
                         ("input", Some(v)) => targets.push(Target::Archive(v)),
                         ("rootfs", Some(v)) => targets.push(Target::Rootfs(v)),
+                        ("compose", Some(v)) => targets.push(Target::Compose(v)),
                         (_, None) => return Err(bad_arg(name, "needs a value".into())),
                         _ => {}
                     }
@@ -200,10 +208,18 @@ impl Config {
                 targets.push(Target::Image(arg.clone()));
             }
         }
+        let from_command_line = !targets.is_empty();
         if targets.is_empty() {
             targets.extend(raw.images.into_iter().flatten().map(Target::Image));
+            targets.extend(
+                raw.compose
+                    .map(OneOrMany::into_vec)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Target::Compose),
+            );
         }
-        let explicit = targets.iter().any(|t| !matches!(t, Target::Image(_)));
+        let explicit = from_command_line && targets.iter().any(|t| !matches!(t, Target::Image(_)));
         let hardening = if ctx.flag("no-audit") {
             false
         } else {
@@ -217,6 +233,7 @@ impl Config {
             advisories,
             cache: raw.cache.map(|c| c.trim_end_matches('/').to_owned()),
             targets,
+            from_command_line,
             containers: raw.containers,
             format,
             output,

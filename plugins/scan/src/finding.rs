@@ -34,6 +34,14 @@ pub struct PackageRef {
     pub layer_digest: Option<String>,
 }
 
+/// Where in a file a finding is (a Compose service's setting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub kind: Kind,
@@ -52,6 +60,9 @@ pub struct Finding {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<PackageRef>,
+    /// The file and line (a Compose file's hardening findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     /// The version that fixes it; `None`: no fix yet.
     pub fixed: Option<String>,
     /// Why there is no fix, when the source says (`will-not-fix`,

@@ -195,6 +195,7 @@ pub fn find(
                     None
                 },
                 fixed,
+                location: None,
                 ignored: None,
             });
         }

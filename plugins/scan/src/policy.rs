@@ -210,6 +210,7 @@ mod tests {
             }),
             fixed: fixed.map(Into::into),
             status: None,
+            location: None,
             ignored: None,
         }
     }

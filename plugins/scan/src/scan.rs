@@ -15,7 +15,7 @@ use crate::config::{Config, Target};
 use crate::finding::Finding;
 use crate::image::{Inventory, archive, rootfs};
 use crate::policy::{Ignores, parse_ignores};
-use crate::report::Report;
+use crate::report::{Audited, Report};
 use crate::{date, hardening, matcher};
 
 /// The exit code of "no usable advisory data" (fail closed), distinct from
@@ -29,69 +29,96 @@ fn no_data(message: String) -> Error {
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let task = ctx.task();
-    if config.advisories.is_empty() {
-        return Err(no_data(format!(
-            "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read)"
-        )));
-    }
-    let db = database(ctx, config)?;
-    let mut warnings = Vec::new();
-    let targets = if config.targets.is_empty() {
-        stack_images(config)?
-    } else {
-        config.targets.clone()
-    };
-    let mut inventories = Vec::new();
-    for target in &targets {
-        let found = inventory(ctx, config, target)?;
-        inventories.extend(found);
-    }
-    let mut findings: Vec<Finding> = Vec::new();
-    let today = date::today();
-    let mut missing = Vec::new();
-    for inventory in &inventories {
-        match matcher::find(&db, inventory, today, config.max_age) {
-            Ok(matched) => {
-                if let Some(w) = matched.warning
-                    && !warnings.contains(&w)
-                {
-                    log::warn(&w);
-                    warnings.push(w);
-                }
-                findings.extend(matched.findings);
-            }
-            Err(e) => missing.push(e.to_string()),
-        }
-    }
-    // Fail closed: an image whose packages could not be checked never
-    // passes, whatever else was found.
-    if !missing.is_empty() {
-        return Err(no_data(missing.join("; ")));
-    }
-    let unrated = findings
+    let (compose, mut targets): (Vec<&Target>, Vec<&Target>) = config
+        .targets
         .iter()
-        .filter(|f| f.severity == crate::severity::Severity::Unknown)
-        .count();
-    if unrated > 0 && config.policy.fail_on.is_some() {
-        let w = format!(
-            "{unrated} finding{} no severity in the advisory data (UNKNOWN never fails --fail-on): add a source that rates them (osv.dev's records carry CVSS)",
-            if unrated == 1 { " has" } else { "s have" }
-        );
-        log::warn(&w);
-        warnings.push(w);
+        .partition(|t| matches!(t, Target::Compose(_)));
+    let stack;
+    if targets.is_empty() && !config.from_command_line {
+        stack = stack_images(config, !compose.is_empty())?;
+        targets = stack.iter().collect();
+    }
+    let mut warnings = Vec::new();
+    let mut inventories = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    if !targets.is_empty() {
+        if config.advisories.is_empty() {
+            return Err(no_data(format!(
+                "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read)"
+            )));
+        }
+        let db = database(ctx, config)?;
+        for target in targets {
+            inventories.extend(inventory(ctx, config, target)?);
+        }
+        let today = date::today();
+        let mut missing = Vec::new();
+        for inventory in &inventories {
+            match matcher::find(&db, inventory, today, config.max_age) {
+                Ok(matched) => {
+                    if let Some(w) = matched.warning
+                        && !warnings.contains(&w)
+                    {
+                        log::warn(&w);
+                        warnings.push(w);
+                    }
+                    findings.extend(matched.findings);
+                }
+                Err(e) => missing.push(e.to_string()),
+            }
+        }
+        // Fail closed: an image whose packages could not be checked never
+        // passes, whatever else was found.
+        if !missing.is_empty() {
+            return Err(no_data(missing.join("; ")));
+        }
+        let unrated = findings
+            .iter()
+            .filter(|f| f.severity == crate::severity::Severity::Unknown)
+            .count();
+        if unrated > 0 && config.policy.fail_on.is_some() {
+            let w = format!(
+                "{unrated} finding{} no severity in the advisory data (UNKNOWN never fails --fail-on): add a source that rates them (osv.dev's records carry CVSS)",
+                if unrated == 1 { " has" } else { "s have" }
+            );
+            log::warn(&w);
+            warnings.push(w);
+        }
     }
     let mut audited = Vec::new();
-    if config.hardening {
-        for c in container::list(&config.containers)? {
-            if c.state != "running" {
-                continue;
-            }
-            let name = c.name.trim_start_matches('/').to_owned();
-            let details = container::inspect(&name)?;
-            findings.extend(hardening::audit(&name, &details.raw_json()?));
-            audited.push(name);
+    for target in compose {
+        let Target::Compose(path) = target else {
+            continue;
+        };
+        let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
+        let services = hardening::compose::services(path, &text)
+            .map_err(|e| Error::invalid_input(format!("Compose file {e}")))?;
+        for service in services {
+            let name = format!("{path}#{}", service.name);
+            findings.extend(hardening::audit(&name, &service.settings));
+            audited.push(Audited {
+                target: name,
+                kind: "compose-service",
+            });
         }
     }
+    if config.hardening {
+        // Every state: a created or stopped container starts again with the
+        // same settings.
+        for c in container::list(&config.containers)? {
+            let name = c.name.trim_start_matches('/').to_owned();
+            let details = container::inspect(&name)?;
+            findings.extend(hardening::audit(
+                &name,
+                &hardening::inspect::settings(&details.raw_json()?),
+            ));
+            audited.push(Audited {
+                target: name,
+                kind: "container",
+            });
+        }
+    }
+    let today = date::today();
     let ignores = match &config.ignore_file {
         None => Ignores::default(),
         Some(path) => {
@@ -110,7 +137,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     let report = Report {
         inventories: &inventories,
-        containers: &audited,
+        audited: &audited,
         findings: &findings,
         policy: &config.policy,
         expired: &ignores.expired,
@@ -208,15 +235,16 @@ fn load_error(e: load::LoadError) -> Error {
     }
 }
 
-/// The distinct images of the stack's containers.
-fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
+/// The distinct images of the stack's containers (none is an error unless
+/// the task audits a Compose file).
+fn stack_images(config: &Config, has_compose: bool) -> Result<Vec<Target>, Error> {
     let mut images: Vec<String> = container::list(&config.containers)?
         .into_iter()
         .map(|c| c.image)
         .collect();
     images.sort();
     images.dedup();
-    if images.is_empty() {
+    if images.is_empty() && !has_compose {
         return Err(Error::not_found(format!(
             "no containers match `{}` among the granted ones: name images, or use --input / --rootfs",
             config.containers
@@ -228,6 +256,8 @@ fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
 fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inventory>, Error> {
     let started = Instant::now();
     let found = match target {
+        // Audited, not inventoried (see `run`).
+        Target::Compose(_) => Vec::new(),
         Target::Archive(path) => {
             archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?
         }

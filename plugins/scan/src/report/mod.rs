@@ -16,13 +16,21 @@ use crate::policy::{Policy, Rule};
 #[derive(Debug)]
 pub struct Report<'a> {
     pub inventories: &'a [Inventory],
-    /// Containers audited for hardening.
-    pub containers: &'a [String],
+    /// Containers and Compose services audited for hardening.
+    pub audited: &'a [Audited],
     /// All findings, ignored ones marked.
     pub findings: &'a [Finding],
     pub policy: &'a Policy,
     pub expired: &'a [Rule],
     pub warnings: &'a [String],
+}
+
+/// A container or Compose service the hardening audit looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audited {
+    pub target: String,
+    /// `container` or `compose-service`.
+    pub kind: &'static str,
 }
 
 /// The output formats.

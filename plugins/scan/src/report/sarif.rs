@@ -81,10 +81,13 @@ pub fn render(report: &Report) -> String {
                 "ruleIndex": rules[f.id.as_str()].0,
                 "level": level(f.severity),
                 "message": { "text": message },
+                // A Compose finding points at its file and line, so code
+                // scanning annotates the line; others at the image or
+                // container, line 1.
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": percent_encode(&f.target).replace("%2F", "/") },
-                        "region": { "startLine": 1 }
+                        "artifactLocation": { "uri": percent_encode(f.location.as_ref().map_or(&f.target, |at| &at.file)).replace("%2F", "/") },
+                        "region": { "startLine": f.location.as_ref().map_or(1, |at| at.line) }
                     },
                     "message": { "text": f.target }
                 }],

@@ -40,9 +40,9 @@ pub fn render(report: &Report, color: bool) -> String {
         .collect();
     targets.extend(
         report
-            .containers
+            .audited
             .iter()
-            .map(|c| (c.clone(), "container".to_owned())),
+            .map(|a| (a.target.clone(), a.kind.replace('-', " "))),
     );
     for (target, what) in &targets {
         let mine: Vec<&&Finding> = shown.iter().filter(|f| &f.target == target).collect();
@@ -153,7 +153,10 @@ fn row(f: &Finding, multi: &std::collections::HashSet<(String, String)>) -> [Str
             "-".into(),
             "-".into(),
             f.id.clone(),
-            f.title.clone(),
+            match &f.location {
+                Some(at) => format!("{}:{}: {}", at.file, at.line, f.title),
+                None => f.title.clone(),
+            },
         ],
     }
 }
