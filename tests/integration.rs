@@ -5,6 +5,7 @@ mod test;
 mod support {
     pub mod images;
     pub mod running;
+    pub mod cyclonedx;
     pub mod sarif;
 }
 

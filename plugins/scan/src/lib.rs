@@ -106,6 +106,11 @@ impl Plugin for Scan {
 
 export_plugin!(Scan);
 
+/// The CycloneDX schema check the integration tests use too.
+#[cfg(test)]
+#[path = "../../../tests/support/cyclonedx.rs"]
+mod cyclonedx_schema;
+
 /// The shared test data: `../shared/data` from the workspace root (the
 /// nearest ancestor that has it, so nested worktrees find it too).
 #[cfg(test)]
