@@ -13,6 +13,7 @@ use crate::advisory::database::{Database, FORMAT_VERSION};
 use crate::advisory::load;
 use crate::config::{Config, Target};
 use crate::finding::Finding;
+use crate::image::layer_cache::LayerCache;
 use crate::image::{Inventory, archive, rootfs};
 use crate::policy::{Ignores, parse_ignores};
 use crate::report::{Audited, Report};
@@ -258,9 +259,8 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
     let found = match target {
         // Audited, not inventoried (see `run`).
         Target::Compose(_) => Vec::new(),
-        Target::Archive(path) => {
-            archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?
-        }
+        Target::Archive(path) => archive::read(Path::new(path), layer_cache(config).as_ref())
+            .map_err(|e| archive_error(path, e))?,
         Target::Rootfs(dir) => {
             vec![rootfs::read(Path::new(dir)).map_err(|e| Error::io(dir, Access::Read, e))?]
         }
@@ -282,7 +282,10 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
             let exported = container::image_export(image, &file, Compression::None);
             progress.finish(None);
             exported?;
-            let result = archive::read(Path::new(&file));
+            // When the host's image inspect reports the layers' diff IDs
+            // (WIT 0.2), `layer_cache::inventory` answers from the cache
+            // when every layer is in it, and the export above is skipped.
+            let result = archive::read(Path::new(&file), layer_cache(config).as_ref());
             // The export is as large as the image: never keep it.
             let _ = fs::remove_file(&file);
             let mut found = result.map_err(|e| archive_error(&file, e))?;
@@ -301,6 +304,14 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
         ));
     }
     Ok(found)
+}
+
+/// The per-layer cache under the task's cache directory, if it has one.
+fn layer_cache(config: &Config) -> Option<LayerCache> {
+    config
+        .cache
+        .as_ref()
+        .map(|dir| LayerCache::new(format!("{dir}/layers")))
 }
 
 fn archive_error(path: &str, e: archive::ArchiveError) -> Error {

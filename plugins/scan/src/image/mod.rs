@@ -6,6 +6,7 @@ pub mod apk;
 pub mod archive;
 pub mod dpkg;
 pub mod files;
+pub mod layer_cache;
 pub mod os_release;
 pub mod rootfs;
 
