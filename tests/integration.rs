@@ -3,9 +3,9 @@
 mod test;
 
 mod support {
+    pub mod cyclonedx;
     pub mod images;
     pub mod running;
-    pub mod cyclonedx;
     pub mod sarif;
 }
 

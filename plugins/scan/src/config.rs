@@ -86,11 +86,9 @@ pub enum Target {
 pub struct Config {
     pub advisories: Vec<String>,
     pub cache: Option<String>,
-    /// Explicit targets; without images, archives or root filesystems
-    /// (and none named on the command line): the stack's images too.
+    /// Explicit targets (command line, else config); none at all: the
+    /// stack's images.
     pub targets: Vec<Target>,
-    /// Whether the targets were named on the command line.
-    pub from_command_line: bool,
     /// The `container.list` filter naming the stack's containers.
     pub containers: String,
     pub format: Format,
@@ -208,7 +206,6 @@ impl Config {
                 targets.push(Target::Image(arg.clone()));
             }
         }
-        let from_command_line = !targets.is_empty();
         if targets.is_empty() {
             targets.extend(raw.images.into_iter().flatten().map(Target::Image));
             targets.extend(
@@ -219,7 +216,9 @@ impl Config {
                     .map(Target::Compose),
             );
         }
-        let explicit = from_command_line && targets.iter().any(|t| !matches!(t, Target::Image(_)));
+        // Archives, root filesystems and Compose files are what the task is
+        // about: the stack's containers are audited only with --audit.
+        let explicit = targets.iter().any(|t| !matches!(t, Target::Image(_)));
         let hardening = if ctx.flag("no-audit") {
             false
         } else {
@@ -233,7 +232,6 @@ impl Config {
             advisories,
             cache: raw.cache.map(|c| c.trim_end_matches('/').to_owned()),
             targets,
-            from_command_line,
             containers: raw.containers,
             format,
             output,
@@ -302,6 +300,18 @@ mod tests {
         );
         let c = config(&[], "{}").unwrap();
         assert!(c.hardening && c.targets.is_empty());
+        // A Compose file is a target like an archive: no stack, no audit of
+        // the containers unless asked.
+        let c = config(&["--compose", "deploy/compose.yaml"], "{}").unwrap();
+        assert_eq!(c.targets, [Target::Compose("deploy/compose.yaml".into())]);
+        assert!(!c.hardening);
+        let c = config(&[], r#"{"compose": ["a.yaml", "b.yaml"]}"#).unwrap();
+        assert_eq!(c.targets.len(), 2);
+        assert!(
+            config(&["--compose", "a.yaml", "--audit"], "{}")
+                .unwrap()
+                .hardening
+        );
     }
 
     #[test]

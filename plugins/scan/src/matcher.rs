@@ -100,7 +100,7 @@ pub fn find(
             distro: distro.as_str().into(),
             release,
             covered: if covered.is_empty() {
-                "nothing (no advisory matched a Debian or Alpine package)".into()
+                "nothing (no Debian or Alpine record in them)".into()
             } else {
                 covered.join(", ")
             },

@@ -35,8 +35,8 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         .iter()
         .partition(|t| matches!(t, Target::Compose(_)));
     let stack;
-    if targets.is_empty() && !config.from_command_line {
-        stack = stack_images(config, !compose.is_empty())?;
+    if config.targets.is_empty() {
+        stack = stack_images(config)?;
         targets = stack.iter().collect();
     }
     let mut warnings = Vec::new();
@@ -236,16 +236,15 @@ fn load_error(e: load::LoadError) -> Error {
     }
 }
 
-/// The distinct images of the stack's containers (none is an error unless
-/// the task audits a Compose file).
-fn stack_images(config: &Config, has_compose: bool) -> Result<Vec<Target>, Error> {
+/// The distinct images of the stack's containers.
+fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
     let mut images: Vec<String> = container::list(&config.containers)?
         .into_iter()
         .map(|c| c.image)
         .collect();
     images.sort();
     images.dedup();
-    if images.is_empty() && !has_compose {
+    if images.is_empty() {
         return Err(Error::not_found(format!(
             "no containers match `{}` among the granted ones: name images, or use --input / --rootfs",
             config.containers
