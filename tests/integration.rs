@@ -3,6 +3,7 @@
 mod test;
 
 mod support {
+    pub mod cyclonedx;
     pub mod images;
     pub mod running;
     pub mod sarif;
