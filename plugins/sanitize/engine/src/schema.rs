@@ -617,3 +617,67 @@ impl Table {
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text).trim()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Schema, TableName, TypeClass};
+
+    const DUMP: &str = include_str!("testdata/small.sql");
+
+    #[test]
+    fn tables_keys_and_foreign_keys_are_learned() {
+        let schema = Schema::analyze(DUMP.as_bytes(), None).unwrap();
+        let customers = &schema.tables[&TableName::new("public", "customers")];
+        assert_eq!(customers.rows, 4);
+        assert_eq!(customers.primary_key, Some(vec!["id".to_string()]));
+        assert!(customers.unique.contains(&vec!["email".to_string()]));
+        let email = customers
+            .columns
+            .iter()
+            .find(|c| c.name == "email")
+            .unwrap();
+        assert!(email.not_null);
+        assert_eq!(email.class, TypeClass::Text { max_chars: None });
+        let orders = &schema.tables[&TableName::new("public", "orders")];
+        assert_eq!(orders.foreign_keys.len(), 1);
+        assert_eq!(
+            orders.foreign_keys[0].parent,
+            TableName::new("public", "customers")
+        );
+        assert_eq!(schema.data_order.len(), 3);
+        assert!(schema.complete);
+    }
+
+    #[test]
+    fn domains_types_partitions_and_children_resolve() {
+        let dump = "CREATE DOMAIN public.email AS public.citext\n\tCONSTRAINT email_check CHECK ((VALUE ~ '@'::public.citext));\n\nCREATE TYPE public.mood AS ENUM (\n    'ok'\n);\n\nCREATE TYPE public.contact AS (\n\tkind text,\n\tvalue character varying(20)\n);\n\nCREATE TABLE public.events (\n    id integer NOT NULL,\n    who public.email,\n    mood public.mood,\n    tags text[],\n    ids integer[],\n    doc jsonb,\n    at timestamp(3) with time zone\n);\n\nCREATE TABLE public.logins (\n    ip inet\n)\nINHERITS (public.events);\n\nCREATE TABLE public.typed OF public.contact;\n\nCREATE TABLE public.p (\n    id integer NOT NULL\n)\nPARTITION BY LIST (id);\n\nCREATE TABLE public.p1 PARTITION OF public.p FOR VALUES IN (1);\n\nCOPY public.logins (id, who, mood, tags, ids, doc, at, ip) FROM stdin;\n\\.\n\nCOPY public.p1 (id) FROM stdin;\n1\n\\.\n\n-- PostgreSQL database dump complete\n";
+        let schema = Schema::analyze(dump.as_bytes(), None).unwrap();
+        let logins = TableName::new("public", "logins");
+        let class = |t: &TableName, c: &str| schema.column(t, c).unwrap().class;
+        assert_eq!(class(&logins, "who"), TypeClass::Text { max_chars: None });
+        assert!(
+            schema.column(&logins, "who").unwrap().checked,
+            "the domain's CHECK"
+        );
+        assert_eq!(class(&logins, "mood"), TypeClass::Atomic);
+        assert_eq!(class(&logins, "tags"), TypeClass::Structured);
+        assert_eq!(class(&logins, "ids"), TypeClass::Atomic);
+        assert_eq!(class(&logins, "doc"), TypeClass::Structured);
+        assert_eq!(class(&logins, "at"), TypeClass::Timestamp);
+        assert_eq!(class(&logins, "ip"), TypeClass::Network);
+        let typed = TableName::new("public", "typed");
+        assert_eq!(
+            class(&typed, "value"),
+            TypeClass::Text {
+                max_chars: Some(20)
+            }
+        );
+        let p1 = TableName::new("public", "p1");
+        assert_eq!(schema.partition_root(&p1), TableName::new("public", "p"));
+        assert_eq!(schema.tables[&p1].rows, 1);
+        assert_eq!(
+            schema.lineage(&logins),
+            [logins.clone(), TableName::new("public", "events")]
+        );
+    }
+}
