@@ -17,7 +17,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::date;
-use super::find::{self, Kind};
+use super::find::Kind;
 use super::policy::Rule;
 use super::words::{FIRST_NAMES, LAST_NAMES, LOREM, STREET_KINDS, STREETS};
 
@@ -175,9 +175,9 @@ impl Masker {
                 let d = d(value);
                 if bytea {
                     out.extend_from_slice(b"\\x");
-                    out.extend_from_slice(hex(&d).as_bytes());
+                    push_hex(out, &d);
                 } else {
-                    out.extend_from_slice(hex(&d[..16]).as_bytes());
+                    push_hex(out, &d[..16]);
                 }
             }
             Rule::Card => self.card(value, attempt, out),
@@ -225,23 +225,27 @@ impl Masker {
     fn email(&self, value: &[u8], attempt: u32, out: &mut Vec<u8>) {
         // Case and surrounding spaces do not make a different address.
         let trimmed = value.trim_ascii();
-        let normal: Vec<u8> = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
+        let mut stack = [0u8; 128];
+        let owned: Vec<u8>;
+        let normal: &[u8] = if trimmed.is_ascii() && trimmed.len() <= stack.len() {
+            let buf = &mut stack[..trimmed.len()];
+            buf.copy_from_slice(trimmed);
+            buf.make_ascii_lowercase();
+            buf
         } else {
-            String::from_utf8_lossy(trimmed).to_lowercase().into_bytes()
+            owned = String::from_utf8_lossy(trimmed).to_lowercase().into_bytes();
+            &owned
         };
-        let d = self.digest("email", attempt, &normal);
-        push_all(
-            out,
-            &[
-                &pick(FIRST_NAMES, d[0], d[1]).to_ascii_lowercase(),
-                ".",
-                &pick(LAST_NAMES, d[2], d[3]).to_ascii_lowercase(),
-                ".",
-                &hex(&d[4..8]),
-                "@example.com",
-            ],
-        );
+        let d = self.digest("email", attempt, normal);
+        let lower = |name: &str, out: &mut Vec<u8>| {
+            out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+        };
+        lower(pick(FIRST_NAMES, d[0], d[1]), out);
+        out.push(b'.');
+        lower(pick(LAST_NAMES, d[2], d[3]), out);
+        out.push(b'.');
+        push_hex(out, &d[4..8]);
+        out.extend_from_slice(b"@example.com");
     }
 
     /// Every digit replaced, everything else kept (`+1 (415) 555-0143` →
@@ -271,9 +275,7 @@ impl Masker {
     /// digit (the network) and punctuation.
     fn card(&self, value: &[u8], attempt: u32, out: &mut Vec<u8>) {
         let d = self.digest("card", attempt, value);
-        let count = value.iter().filter(|b| b.is_ascii_digit()).count();
         let start = out.len();
-        let mut digits = Vec::with_capacity(count);
         let mut n = 0usize;
         for &c in value {
             if c.is_ascii_digit() {
@@ -282,58 +284,92 @@ impl Masker {
                 } else {
                     d[n % 32].wrapping_add((n / 32) as u8) % 10
                 };
-                digits.push(v);
                 out.push(b'0' + v);
                 n += 1;
             } else {
                 out.push(c);
             }
         }
-        if (13..=19).contains(&count) {
-            // Choose the check digit so the Luhn sum ends in 0.
-            let last = digits.len() - 1;
-            digits[last] = 0;
-            let check = ((10 - find::luhn_sum(&digits) % 10) % 10) as u8;
-            if let Some(pos) = out[start..].iter().rposition(u8::is_ascii_digit) {
-                out[start + pos] = b'0' + check;
-            }
+        if (13..=19).contains(&n) {
+            // Choose the check digit (the last) so the Luhn sum ends in 0:
+            // the others, from the right, alternate doubled and not.
+            let masked = &out[start..];
+            let last = masked.iter().rposition(u8::is_ascii_digit).expect("digits");
+            let sum: u32 = masked[..last]
+                .iter()
+                .rev()
+                .filter(|b| b.is_ascii_digit())
+                .enumerate()
+                .map(|(i, b)| {
+                    let v = u32::from(b - b'0');
+                    if i % 2 == 0 {
+                        let x = v * 2;
+                        if x > 9 { x - 9 } else { x }
+                    } else {
+                        v
+                    }
+                })
+                .sum();
+            out[start + last] = b'0' + ((10 - sum % 10) % 10) as u8;
         }
     }
 
     /// An IBAN of the same country and layout with valid check digits.
     fn iban(&self, value: &[u8], attempt: u32, out: &mut Vec<u8>) {
         let d = self.digest("iban", attempt, value);
-        let chars: Vec<usize> = (0..value.len())
-            .filter(|&i| value[i].is_ascii_alphanumeric())
-            .collect();
         let start = out.len();
         out.extend_from_slice(value);
-        let shaped = chars.len() >= 5
-            && value[chars[0]].is_ascii_alphabetic()
-            && value[chars[1]].is_ascii_alphabetic();
-        for (n, &i) in chars.iter().enumerate() {
+        let masked = &mut out[start..];
+        let mut letters = masked.iter().filter(|b| b.is_ascii_alphanumeric());
+        let shaped = matches!(
+            (letters.next(), letters.next(), letters.next(), letters.next(), letters.next()),
+            (Some(a), Some(b), Some(_), Some(_), Some(_)) if a.is_ascii_alphabetic() && b.is_ascii_alphabetic()
+        );
+        // Positions of the check digits.
+        let mut check = [0usize; 2];
+        let mut n = 0usize;
+        for (i, c) in masked.iter_mut().enumerate() {
+            if !c.is_ascii_alphanumeric() {
+                continue;
+            }
             if shaped && n < 4 {
+                if n >= 2 {
+                    check[n - 2] = i;
+                }
+                n += 1;
                 continue;
             }
             let r = d[n % 32].wrapping_add((n / 32) as u8);
-            let c = value[i];
-            out[start + i] = if c.is_ascii_digit() {
+            *c = if c.is_ascii_digit() {
                 b'0' + r % 10
             } else if c.is_ascii_uppercase() {
                 b'A' + r % 26
             } else {
                 b'a' + r % 26
             };
+            n += 1;
         }
         if shaped {
-            let masked = &out[start..];
-            let head = [masked[chars[0]], masked[chars[1]], b'0', b'0'];
-            let bban: Vec<u8> = chars[4..].iter().map(|&i| masked[i]).collect();
-            if let Some(r) = find::iban_remainder(&bban, &head) {
-                let check = 98 - r;
-                out[start + chars[2]] = b'0' + (check / 10) as u8;
-                out[start + chars[3]] = b'0' + (check % 10) as u8;
+            // 98 - (bban ‖ country ‖ "00" mod 97).
+            let mut r = 0u32;
+            let mut seen = 0;
+            let mut country = [0u8; 2];
+            for &c in masked.iter().filter(|b| b.is_ascii_alphanumeric()) {
+                if seen < 2 {
+                    country[seen] = c;
+                }
+                seen += 1;
+                if seen <= 4 {
+                    continue;
+                }
+                r = digit_mod(r, c);
             }
+            for c in [country[0], country[1], b'0', b'0'] {
+                r = digit_mod(r, c);
+            }
+            let digits = 98 - r;
+            masked[check[0]] = b'0' + (digits / 10) as u8;
+            masked[check[1]] = b'0' + (digits % 10) as u8;
         }
     }
 
@@ -373,11 +409,29 @@ impl Masker {
             }
             Err(_) => return self.phone(value, attempt, out),
         };
-        out.extend_from_slice(masked.to_string().as_bytes());
+        use std::io::Write as _;
+        let _ = write!(out, "{masked}");
         if let Some((_, p)) = text.split_once('/') {
             out.push(b'/');
             out.extend_from_slice(p.as_bytes());
         }
+    }
+}
+
+/// One character of an IBAN read into a running remainder modulo 97.
+fn digit_mod(r: u32, c: u8) -> u32 {
+    match c {
+        b'0'..=b'9' => (r * 10 + u32::from(c - b'0')) % 97,
+        b'A'..=b'Z' => (r * 100 + u32::from(c - b'A') + 10) % 97,
+        _ => (r * 100 + u32::from(c.to_ascii_uppercase().wrapping_sub(b'A')) + 10) % 97,
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
     }
 }
 

@@ -19,7 +19,7 @@ use super::mask::{Masked, Masker, utf8_chars};
 use super::plan::{ColumnPlan, Plan, TablePlan};
 use super::policy::Rule;
 use super::report::ColumnReport;
-use super::sample::Selection;
+use super::sample::{Filter, Selection};
 use super::{Error, copy};
 
 /// How many other values are tried when a masked value clashes in a unique
@@ -94,7 +94,7 @@ pub fn rewrite<R: Read, W: Write>(
     let mut counts = Counts::new();
     let mut states: BTreeMap<TableName, TableState> = BTreeMap::new();
     let mut seen_blocks: BTreeMap<TableName, u32> = BTreeMap::new();
-    let mut current: Option<TableName> = None;
+    let mut block: Option<Block> = None;
     let mut row_work = RowWork::default();
     while let Some(event) = dump.next_event()? {
         match event {
@@ -108,11 +108,15 @@ pub fn rewrite<R: Read, W: Write>(
             },
             Event::CopyEnd(text) => {
                 out.push(text)?;
-                if let Some(table) = current.take() {
-                    let seen = seen_blocks.entry(table.clone()).or_default();
+                if let Some(b) = block.take() {
+                    let count = counts.entry(b.table.clone()).or_default();
+                    count.0 += b.rows.0;
+                    count.1 += b.rows.1;
+                    let seen = seen_blocks.entry(b.table.clone()).or_default();
                     *seen += 1;
-                    if cx.blocks.get(&table).is_none_or(|n| *seen >= *n) {
-                        states.remove(&table);
+                    let last = cx.blocks.get(&b.table).is_none_or(|n| *seen >= *n);
+                    if let (Some(state), false) = (b.state, last) {
+                        states.insert(b.table, state);
                     }
                 }
             }
@@ -120,45 +124,43 @@ pub fn rewrite<R: Read, W: Write>(
                 table, line: text, ..
             } => {
                 out.push(text)?;
-                let plan = cx.plan.tables.get(&table);
-                let filters = cx.selection.is_some_and(|s| s.filters(&table));
-                let changes = plan.is_some_and(TablePlan::changes_anything);
-                counts.entry(table.clone()).or_default();
-                if !filters && !changes {
+                let plan = cx.plan.tables.get(&table).filter(|p| p.changes_anything());
+                let filter = cx.selection.and_then(|s| s.filter(&table));
+                let count = counts.entry(table.clone()).or_default();
+                if filter.is_none() && plan.is_none() {
                     // Nothing to do: the block goes through as it is.
                     let rows = dump.pass_rows(|bytes| out.push(bytes))?;
-                    let count = counts.get_mut(&table).expect("entered");
                     count.0 += rows;
                     count.1 += rows;
-                    let seen = seen_blocks.entry(table.clone()).or_default();
-                    *seen += 1;
+                    *seen_blocks.entry(table).or_default() += 1;
                     continue;
                 }
-                if let Some(plan) = plan {
-                    states
-                        .entry(table.clone())
-                        .or_insert_with(|| TableState::new(plan));
-                }
-                current = Some(table);
+                let state =
+                    plan.map(|p| states.remove(&table).unwrap_or_else(|| TableState::new(p)));
+                block = Some(Block {
+                    table,
+                    plan,
+                    filter,
+                    state,
+                    rows: (0, 0),
+                });
             }
             Event::Row(row) => {
-                let table = current.as_ref().expect("rows come inside a COPY block");
-                let count = counts.get_mut(table).expect("entered at CopyStart");
-                count.0 += 1;
+                let b = block.as_mut().expect("rows come inside a COPY block");
+                b.rows.0 += 1;
                 copy::split(row, &mut row_work.ranges);
-                if let Some(selection) = cx.selection
-                    && !selection.keeps(table, row, &row_work.ranges)
+                if let Some(filter) = &b.filter
+                    && !filter.keeps(row, &row_work.ranges)
                 {
                     continue;
                 }
-                count.1 += 1;
-                let plan = cx.plan.tables.get(table).filter(|p| p.changes_anything());
-                let (Some(plan), Some(state)) = (plan, states.get_mut(table)) else {
+                b.rows.1 += 1;
+                let (Some(plan), Some(state)) = (b.plan, b.state.as_mut()) else {
                     out.push(row)?;
                     out.push(b"\n")?;
                     continue;
                 };
-                row_work.mask_row(table, plan, state, row, cx, report)?;
+                row_work.mask_row(&b.table, plan, state, row, cx, report)?;
                 row_work.write_row(row, &mut out.buf);
                 out.maybe_flush()?;
             }
@@ -167,6 +169,17 @@ pub fn rewrite<R: Read, W: Write>(
     out.flush_buffer()?;
     out.out.flush().map_err(write_error)?;
     Ok(counts)
+}
+
+/// The COPY block being written, with everything its rows need looked up
+/// once.
+struct Block<'a> {
+    table: TableName,
+    plan: Option<&'a TablePlan>,
+    filter: Option<Filter<'a>>,
+    state: Option<TableState>,
+    /// Rows read and written.
+    rows: (u64, u64),
 }
 
 /// Per-table state while its rows are written.

@@ -472,19 +472,34 @@ impl Selection {
         Ok(grew)
     }
 
-    /// Whether rows of `table` can be dropped at all (tables that
-    /// reference nothing and are no root keep every row).
-    pub fn filters(&self, table: &TableName) -> bool {
-        let Some(layout) = self.layouts.get(table) else {
-            return false;
-        };
+    /// How to filter the rows of `table`, or `None` when every row is kept
+    /// (tables that reference nothing and are no root): looked up once per
+    /// COPY block, not per row.
+    pub fn filter(&self, table: &TableName) -> Option<Filter<'_>> {
+        let layout = self.layouts.get(table)?;
         let node = &self.nodes[&layout.node];
-        node.role != Role::Other || layout.links.iter().any(Option::is_some)
-    }
-
-    /// Whether a row (split into `ranges`) of `table` is in the sample.
-    pub fn keeps(&self, table: &TableName, row: &[u8], ranges: &[(usize, usize)]) -> bool {
-        self.keeps_fields(table, row, ranges)
+        if node.role == Role::Other && layout.links.iter().all(Option::is_none) {
+            return None;
+        }
+        let parents = node
+            .links
+            .iter()
+            .zip(&layout.links)
+            .filter_map(|(link, positions)| {
+                let positions = positions.as_ref()?;
+                Some((
+                    positions.as_slice(),
+                    &self.nodes[&link.parent].kept[link.parent_set],
+                ))
+            })
+            .collect();
+        Some(Filter {
+            selection: self,
+            table: layout.node.to_string(),
+            layout,
+            node,
+            parents,
+        })
     }
 
     fn keeps_fields(&self, table: &TableName, row: &[u8], ranges: &[(usize, usize)]) -> bool {
@@ -537,6 +552,55 @@ impl Selection {
         };
         let bytes = encode_key(row, ranges, columns);
         self.masker.sample_score(&node.to_string(), &bytes) < self.fraction
+    }
+}
+
+/// The rows of one table that the sample keeps.
+pub struct Filter<'s> {
+    selection: &'s Selection,
+    /// The logical table's name, for sampling scores.
+    table: String,
+    layout: &'s Layout,
+    node: &'s Node,
+    /// For "other" tables: each key's positions and the parent's kept keys.
+    parents: Vec<(&'s [usize], &'s KeySet)>,
+}
+
+impl Filter<'_> {
+    /// Whether a row (split into `ranges`) is in the sample.
+    pub fn keeps(&self, row: &[u8], ranges: &[(usize, usize)]) -> bool {
+        let forced = || {
+            self.layout
+                .referenced
+                .iter()
+                .zip(&self.node.forced)
+                .any(|(p, set)| {
+                    p.as_ref()
+                        .and_then(|p| key(row, ranges, p))
+                        .is_some_and(|k| set.contains(&k))
+                })
+        };
+        match self.node.role {
+            Role::Root => self.sampled(row, ranges) || forced(),
+            Role::Ancestor => forced(),
+            // MATCH SIMPLE: a NULL in the key references nothing.
+            Role::Other => self.parents.iter().all(|(positions, kept)| {
+                key(row, ranges, positions).is_none_or(|k| kept.contains(&k))
+            }),
+        }
+    }
+
+    fn sampled(&self, row: &[u8], ranges: &[(usize, usize)]) -> bool {
+        let all: Vec<usize>;
+        let columns = match &self.layout.sample_key {
+            Some(c) => c,
+            None => {
+                all = (0..ranges.len()).collect();
+                &all
+            }
+        };
+        let bytes = encode_key(row, ranges, columns);
+        self.selection.masker.sample_score(&self.table, &bytes) < self.selection.fraction
     }
 }
 
