@@ -119,7 +119,7 @@ pub fn sanitize<R: BufRead, W: Write>(
             .collect(),
         utf8: true,
     };
-    let counts = rewrite::rewrite(open()?, output, &cx, &mut columns)?;
+    let written = rewrite::rewrite(open()?, output, &cx, &mut columns)?;
     let mut masked: Vec<(String, String)> = columns
         .iter()
         .filter_map(|c| {
@@ -135,9 +135,15 @@ pub fn sanitize<R: BufRead, W: Write>(
     Ok(Report {
         key_id: masker.key_id(),
         policy_digest: policy.digest(),
-        tables: counts.into_iter().map(|(t, (a, b))| (t, a, b)).collect(),
+        tables: written
+            .counts
+            .into_iter()
+            .map(|(t, (a, b))| (t, a, b))
+            .collect(),
         masked,
         input_bytes: schema.bytes,
+        output_bytes: written.bytes,
+        output_blake3: written.blake3,
         columns,
     })
 }

@@ -409,8 +409,20 @@ impl Masker {
             }
             Err(_) => return self.phone(value, attempt, out),
         };
-        use std::io::Write as _;
-        let _ = write!(out, "{masked}");
+        match masked {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    push_number(out, u64::from(*octet));
+                }
+            }
+            IpAddr::V6(v6) => {
+                use std::io::Write as _;
+                let _ = write!(out, "{v6}");
+            }
+        }
         if let Some((_, p)) = text.split_once('/') {
             out.push(b'/');
             out.extend_from_slice(p.as_bytes());

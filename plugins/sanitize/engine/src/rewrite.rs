@@ -32,6 +32,14 @@ const OUTPUT_BUFFER: usize = 1 << 18;
 /// Rows per table before and after sampling.
 pub type Counts = BTreeMap<TableName, (u64, u64)>;
 
+/// What the pass wrote.
+pub struct Written {
+    pub counts: Counts,
+    pub bytes: u64,
+    /// BLAKE3 of the output, lowercase hex.
+    pub blake3: String,
+}
+
 /// What the pass needs besides its input and output.
 pub struct Context<'a> {
     pub plan: &'a Plan,
@@ -44,9 +52,12 @@ pub struct Context<'a> {
     pub utf8: bool,
 }
 
+/// The output, gathered into large writes, and its digest.
 struct Output<W> {
     out: W,
     buf: Vec<u8>,
+    digest: blake3::Hasher,
+    bytes: u64,
 }
 
 impl<W: Write> Output<W> {
@@ -54,6 +65,8 @@ impl<W: Write> Output<W> {
         if self.buf.len() + bytes.len() > OUTPUT_BUFFER {
             self.flush_buffer()?;
             if bytes.len() > OUTPUT_BUFFER {
+                self.digest.update(bytes);
+                self.bytes += bytes.len() as u64;
                 return self.out.write_all(bytes).map_err(write_error);
             }
         }
@@ -70,6 +83,8 @@ impl<W: Write> Output<W> {
     }
 
     fn flush_buffer(&mut self) -> Result<(), Error> {
+        self.digest.update(&self.buf);
+        self.bytes += self.buf.len() as u64;
         self.out.write_all(&self.buf).map_err(write_error)?;
         self.buf.clear();
         Ok(())
@@ -85,11 +100,13 @@ pub fn rewrite<R: Read, W: Write>(
     out: W,
     cx: &Context,
     report: &mut [ColumnReport],
-) -> Result<Counts, Error> {
+) -> Result<Written, Error> {
     let mut dump = Dump::new(input);
     let mut out = Output {
         out,
         buf: Vec::with_capacity(OUTPUT_BUFFER + 4096),
+        digest: blake3::Hasher::new(),
+        bytes: 0,
     };
     let mut counts = Counts::new();
     let mut states: BTreeMap<TableName, TableState> = BTreeMap::new();
@@ -168,7 +185,11 @@ pub fn rewrite<R: Read, W: Write>(
     }
     out.flush_buffer()?;
     out.out.flush().map_err(write_error)?;
-    Ok(counts)
+    Ok(Written {
+        counts,
+        bytes: out.bytes,
+        blake3: out.digest.finalize().to_hex().to_string(),
+    })
 }
 
 /// The COPY block being written, with everything its rows need looked up

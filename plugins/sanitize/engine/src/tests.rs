@@ -487,3 +487,13 @@ fn copy_lines_inside_function_bodies_are_not_data() {
     let (out, _) = run(&dump, PARTITIONED_POLICY, b"k").unwrap();
     assert!(out.contains("\nCOPY customers FROM stdin;\nend $$;\n"));
 }
+
+#[test]
+fn the_report_carries_the_digest_of_the_output() {
+    let (out, report) = run(DUMP, POLICY, b"k").unwrap();
+    assert_eq!(report.output_bytes, out.len() as u64);
+    assert_eq!(
+        report.output_blake3,
+        blake3::hash(out.as_bytes()).to_hex().to_string()
+    );
+}
