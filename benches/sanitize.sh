@@ -121,6 +121,8 @@ print(f"\n`run sanitize` is {sed[0] / wasm[0]:.1f}x as fast as sed and runs at "
       f"{native[1] / wasm[1] * 100:.0f}% by CPU time); the outputs of the two are "
       f"byte-identical (checked by the script).")
 PY
+# The profile behind the numbers (measured by hand, see the text).
+cat "$ROOT/benches/sanitize-profile.md" >> "$RESULT"
 cat "$RESULT"
 
 # Replace (or add) the section in docs/benchmarks.md.
