@@ -1,0 +1,1369 @@
+//! From a Makefile to tasks: reads it (and the files it includes) statement
+//! by statement with make's variables as they stand at each point, then
+//! turns each target into a command task, or into a finding saying why not.
+//!
+//! A target that cannot be converted exactly is not converted at all: it is
+//! kept in tasks.toml as a comment with its reasons, and so is every task that
+//! needs it. Nothing is guessed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ImportError;
+use super::makefile::{self, Rule, Statement, StatementKind};
+use super::recipe::{Line, Recipe};
+use super::report::{Feature, Finding, IncludeProblem, Kind, Place, Problem};
+use super::variables::{Automatic, Context, Piece, Variables, literal};
+
+/// Where the Makefile is and where its tasks.toml goes.
+pub struct Options<'a> {
+    /// The Makefile, as given on the command line.
+    pub makefile: &'a Path,
+    /// The tasks.toml to write (with `--stdout`, where it would go).
+    pub output: &'a Path,
+}
+
+/// The converted Makefile.
+#[derive(Debug)]
+pub struct Import {
+    /// Tasks and not-converted targets, in the Makefile's order.
+    pub entries: Vec<Entry>,
+    /// Everything to report, converted targets' notes included.
+    pub findings: Vec<Finding>,
+    /// The Makefile as it is shown in places.
+    pub makefile: Arc<str>,
+}
+
+#[derive(Debug)]
+pub enum Entry {
+    Task(Task),
+    NotConverted {
+        target: String,
+        reasons: Vec<Finding>,
+        /// The target's rules as written, for the comment in tasks.toml.
+        source: Vec<String>,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct Task {
+    pub name: String,
+    pub description: Option<String>,
+    pub group: Option<String>,
+    pub aliases: Vec<String>,
+    pub depends: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub lines: Vec<TaskLine>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskLine {
+    Command(String),
+    Comment(String),
+}
+
+impl Import {
+    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Task(task) => Some(task),
+            Entry::NotConverted { .. } => None,
+        })
+    }
+
+    pub fn not_converted(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::NotConverted { .. }))
+            .count()
+    }
+}
+
+/// Special targets: make's settings, never tasks.
+const SPECIAL_TARGETS: &[&str] = &[
+    ".PHONY",
+    ".SUFFIXES",
+    ".DEFAULT",
+    ".PRECIOUS",
+    ".INTERMEDIATE",
+    ".NOTINTERMEDIATE",
+    ".SECONDARY",
+    ".SECONDEXPANSION",
+    ".DELETE_ON_ERROR",
+    ".IGNORE",
+    ".LOW_RESOLUTION_TIME",
+    ".SILENT",
+    ".EXPORT_ALL_VARIABLES",
+    ".NOTPARALLEL",
+    ".ONESHELL",
+    ".POSIX",
+];
+
+/// Includes nested deeper than this are taken for a loop.
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// Converts the Makefile at `options.makefile`.
+pub fn convert(options: &Options<'_>) -> Result<Import, ImportError> {
+    let makefile = options.makefile;
+    let text = std::fs::read_to_string(makefile).map_err(|source| ImportError::Read {
+        path: makefile.to_owned(),
+        source,
+    })?;
+    let canonical = std::fs::canonicalize(makefile).map_err(|source| ImportError::Read {
+        path: makefile.to_owned(),
+        source,
+    })?;
+    let dir = canonical
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let display: Arc<str> = Arc::from(makefile.display().to_string());
+    let mut reader = Reader {
+        dir: dir.clone(),
+        display_dir: makefile.parent().map(Path::to_path_buf).unwrap_or_default(),
+        including: vec![canonical.clone()],
+        ..Reader::default()
+    };
+    reader.file(display.clone(), &text)?;
+
+    let output_dir = options
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let output_dir = std::fs::canonicalize(output_dir).unwrap_or_else(|_| output_dir.to_owned());
+    let output_name = options
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| crate::config::FILE_NAME.to_owned());
+    let file_level = Place {
+        file: display.clone(),
+        line: 0,
+    };
+    if output_dir != dir {
+        reader.findings.push(Finding::new(
+            file_level.clone(),
+            None,
+            Kind::OtherDirectory {
+                output: output_dir.display().to_string(),
+                makefile: dir.display().to_string(),
+            },
+        ));
+    }
+    let run = if output_name == crate::config::FILE_NAME {
+        "run".to_owned()
+    } else {
+        format!("run --file {output_name}")
+    };
+    let names = task_names(&reader.targets);
+    let converter = Converter {
+        reader: &reader,
+        task_of: reader
+            .targets
+            .iter()
+            .zip(&names)
+            .map(|(t, n)| (t.name.clone(), n.clone()))
+            .collect(),
+        names,
+        makefile: &canonical,
+        dir: &dir,
+        same_dir: output_dir == dir,
+        run,
+    };
+    converter.convert(display, file_level)
+}
+
+/// What reading the Makefile and its includes found.
+#[derive(Default)]
+struct Reader {
+    dir: PathBuf,
+    display_dir: PathBuf,
+    /// Canonical paths of the files being read, outermost first.
+    including: Vec<PathBuf>,
+    vars: Variables,
+    targets: Vec<Target>,
+    index: HashMap<String, usize>,
+    phony: HashSet<String>,
+    exported: Vec<(String, Place)>,
+    first_goal: Option<String>,
+    one_shell: bool,
+    /// Lines of each file read, for quoting rules that were not converted.
+    sources: HashMap<Arc<str>, Vec<String>>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Debug)]
+struct Target {
+    name: String,
+    place: Place,
+    prerequisites: Vec<String>,
+    order_only: Vec<String>,
+    recipe: Option<RecipeSource>,
+    help: Option<String>,
+    group: Option<String>,
+    problems: Vec<Finding>,
+    /// (file, first line, last line) of each of its rules.
+    rules: Vec<(Arc<str>, usize, usize)>,
+}
+
+#[derive(Debug)]
+struct RecipeSource {
+    place: Place,
+    lines: Vec<makefile::RecipeLine>,
+    /// The prerequisites of the rule with the recipe come first (for `$<`).
+    prerequisites: Vec<String>,
+}
+
+impl Reader {
+    fn file(&mut self, display: Arc<str>, text: &str) -> Result<(), ImportError> {
+        let read = makefile::read(display.clone(), text);
+        self.sources.insert(display, read.lines);
+        for statement in read.statements {
+            self.statement(statement)?;
+        }
+        Ok(())
+    }
+
+    fn finding(&mut self, place: &Place, target: Option<&str>, kind: Kind) {
+        self.findings
+            .push(Finding::new(place.clone(), target, kind));
+    }
+
+    fn statement(&mut self, statement: Statement) -> Result<(), ImportError> {
+        let Statement {
+            place,
+            conditional,
+            kind,
+        } = statement;
+        match kind {
+            StatementKind::Assign {
+                name,
+                op,
+                value,
+                export,
+            } => {
+                if name == ".RECIPEPREFIX" {
+                    return Err(ImportError::RecipePrefix { place });
+                }
+                if name.contains('$') {
+                    if conditional.is_none() {
+                        self.finding(
+                            &place,
+                            None,
+                            Kind::Expansion {
+                                text: name,
+                                problem: Problem::ComputedName,
+                            },
+                        );
+                    }
+                    return Ok(());
+                }
+                match name.as_str() {
+                    "SHELL" if conditional.is_none() && value.trim() != "/bin/sh" => self.finding(
+                        &place,
+                        None,
+                        Kind::Shell {
+                            value: value.trim().to_owned(),
+                        },
+                    ),
+                    "VPATH" if conditional.is_none() => self.finding(
+                        &place,
+                        None,
+                        Kind::Unsupported {
+                            text: format!("VPATH = {}", value.trim()),
+                            feature: Feature::Vpath,
+                        },
+                    ),
+                    _ => {}
+                }
+                self.vars
+                    .assign(&name, op, &value, &place, conditional.as_ref());
+                if export && conditional.is_none() {
+                    self.export(name, &place);
+                }
+            }
+            StatementKind::Export { names } => {
+                if conditional.is_none() {
+                    match self.read_time(&names) {
+                        Ok(names) => {
+                            for name in names.split_whitespace() {
+                                self.export(name.to_owned(), &place);
+                            }
+                        }
+                        Err(problem) => self.finding(
+                            &place,
+                            None,
+                            Kind::Expansion {
+                                text: names,
+                                problem,
+                            },
+                        ),
+                    }
+                }
+            }
+            StatementKind::Undefine { name } => self.vars.undefine(&name),
+            StatementKind::Define { name } => self.vars.define(&name, &place),
+            StatementKind::Include { paths, optional } => {
+                // The conditional itself is reported; what it includes is not read.
+                if conditional.is_none() {
+                    self.include(&place, &paths, optional)?;
+                }
+            }
+            StatementKind::Rule(rule) => self.rule(&place, conditional.as_ref(), rule),
+            StatementKind::Conditional { directive, end } => {
+                if conditional.is_none() {
+                    self.finding(&place, None, Kind::Conditional { directive, end });
+                }
+            }
+            StatementKind::Unsupported { text, feature } => {
+                if conditional.is_none() {
+                    self.finding(&place, None, Kind::Unsupported { text, feature });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn export(&mut self, name: String, place: &Place) {
+        if !self.exported.iter().any(|(n, _)| *n == name) {
+            self.exported.push((name, place.clone()));
+        }
+    }
+
+    /// Text make needs when it reads the line (names, paths): all literal.
+    fn read_time(&self, text: &str) -> Result<String, Problem> {
+        literal(&self.vars.expand(text, Context::ReadTime, None)?)
+    }
+
+    fn include(&mut self, place: &Place, paths: &str, optional: bool) -> Result<(), ImportError> {
+        let expanded = match self.read_time(paths) {
+            Ok(expanded) => expanded,
+            Err(problem) => {
+                self.finding(
+                    place,
+                    None,
+                    Kind::Include {
+                        path: paths.to_owned(),
+                        problem: IncludeProblem::Expansion(problem),
+                    },
+                );
+                return Ok(());
+            }
+        };
+        for path in expanded.split_whitespace() {
+            let problem = |problem| Kind::Include {
+                path: path.to_owned(),
+                problem,
+            };
+            if path.contains(['*', '?', '[']) {
+                self.finding(place, None, problem(IncludeProblem::Glob));
+                continue;
+            }
+            // Relative to the Makefile's directory, where make would run.
+            let full = self.dir.join(path);
+            let Ok(canonical) = std::fs::canonicalize(&full) else {
+                if optional {
+                    self.finding(
+                        place,
+                        None,
+                        Kind::OptionalIncludeMissing {
+                            path: path.to_owned(),
+                        },
+                    );
+                } else {
+                    self.finding(place, None, problem(IncludeProblem::NotFound));
+                }
+                continue;
+            };
+            if self.including.contains(&canonical) || self.including.len() > MAX_INCLUDE_DEPTH {
+                self.finding(place, None, problem(IncludeProblem::Cycle));
+                continue;
+            }
+            let text = match std::fs::read_to_string(&canonical) {
+                Ok(text) => text,
+                Err(error) => {
+                    self.finding(
+                        place,
+                        None,
+                        problem(IncludeProblem::Unreadable(error.to_string())),
+                    );
+                    continue;
+                }
+            };
+            let shown = if Path::new(path).is_absolute() {
+                PathBuf::from(path)
+            } else {
+                self.display_dir.join(path)
+            };
+            self.including.push(canonical);
+            let result = self.file(Arc::from(shown.display().to_string()), &text);
+            self.including.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    fn rule(&mut self, place: &Place, conditional: Option<&Place>, rule: Rule) {
+        let raw = rule.targets.clone();
+        let names = match self.read_time(&rule.targets) {
+            Ok(names) => names,
+            Err(problem) => {
+                if conditional.is_none() {
+                    self.finding(place, None, Kind::Expansion { text: raw, problem });
+                }
+                return;
+            }
+        };
+        let names: Vec<String> = names.split_whitespace().map(str::to_owned).collect();
+        if names.is_empty() {
+            return;
+        }
+        if names.iter().any(|n| SPECIAL_TARGETS.contains(&n.as_str())) {
+            if conditional.is_none() {
+                self.special(place, &names, &rule);
+            }
+            return;
+        }
+        let shown = || {
+            let mut text = format!("{}:", rule.targets);
+            if !rule.prerequisites.is_empty() {
+                text = format!("{text} {}", rule.prerequisites);
+            }
+            text
+        };
+        if names.iter().any(|n| n.contains('%')) {
+            if conditional.is_none() {
+                self.finding(place, None, Kind::PatternRule { rule: shown() });
+            }
+            return;
+        }
+        let mut problems = Vec::new();
+        if let Some(at) = conditional {
+            problems.push(Kind::InConditional { at: at.clone() });
+        } else if let Some(at) = rule.recipe.iter().find_map(|l| l.conditional.as_ref()) {
+            problems.push(Kind::InConditional { at: at.clone() });
+        }
+        if rule.double_colon {
+            problems.push(Kind::DoubleColon);
+        }
+        if rule.grouped {
+            problems.push(Kind::GroupedTargets { rule: shown() });
+        }
+        if rule.static_pattern {
+            problems.push(Kind::StaticPatternRule { rule: shown() });
+        }
+        if let Some(assignment) = &rule.target_variable {
+            problems.push(Kind::TargetVariable {
+                assignment: assignment.clone(),
+            });
+        }
+        let words = |text: &str, problems: &mut Vec<Kind>| match self.read_time(text) {
+            Ok(text) => text
+                .split_whitespace()
+                .filter(|w| *w != ".WAIT")
+                .map(str::to_owned)
+                .collect(),
+            Err(problem) => {
+                problems.push(Kind::Expansion {
+                    text: text.to_owned(),
+                    problem,
+                });
+                Vec::new()
+            }
+        };
+        let prerequisites: Vec<String> = words(&rule.prerequisites, &mut problems);
+        let order_only: Vec<String> = words(&rule.order_only, &mut problems);
+
+        if self.first_goal.is_none() && !names[0].starts_with('.') {
+            self.first_goal = Some(names[0].clone());
+        }
+        for name in names {
+            let index = match self.index.get(&name) {
+                Some(&index) => index,
+                None => {
+                    self.targets.push(Target {
+                        name: name.clone(),
+                        place: place.clone(),
+                        prerequisites: Vec::new(),
+                        order_only: Vec::new(),
+                        recipe: None,
+                        help: None,
+                        group: None,
+                        problems: Vec::new(),
+                        rules: Vec::new(),
+                    });
+                    self.index.insert(name.clone(), self.targets.len() - 1);
+                    self.targets.len() - 1
+                }
+            };
+            let target = &mut self.targets[index];
+            target
+                .rules
+                .push((place.file.clone(), place.line, rule.last_line));
+            for kind in &problems {
+                target
+                    .problems
+                    .push(Finding::new(place.clone(), Some(&name), kind.clone()));
+            }
+            target.prerequisites.extend(prerequisites.iter().cloned());
+            target.order_only.extend(order_only.iter().cloned());
+            if target.help.is_none() {
+                target.help.clone_from(&rule.help);
+                target.group.clone_from(&rule.group);
+            }
+            if rule.has_recipe {
+                if let Some(earlier) = &target.recipe {
+                    let earlier = earlier.place.clone();
+                    target.problems.push(Finding::new(
+                        place.clone(),
+                        Some(&name),
+                        Kind::OverriddenRecipe { earlier },
+                    ));
+                }
+                let mut first = prerequisites.clone();
+                first.extend(
+                    target
+                        .prerequisites
+                        .iter()
+                        .filter(|p| !prerequisites.contains(p))
+                        .cloned(),
+                );
+                target.recipe = Some(RecipeSource {
+                    place: place.clone(),
+                    lines: rule.recipe.clone(),
+                    prerequisites: first,
+                });
+            }
+        }
+    }
+
+    /// `.PHONY: …` and the other special targets.
+    fn special(&mut self, place: &Place, names: &[String], rule: &Rule) {
+        let prerequisites = self.read_time(&rule.prerequisites).unwrap_or_default();
+        for name in names {
+            match name.as_str() {
+                ".PHONY" => self
+                    .phony
+                    .extend(prerequisites.split_whitespace().map(str::to_owned)),
+                ".ONESHELL" => self.one_shell = true,
+                ".POSIX" => self.finding(place, None, Kind::Posix),
+                ".SILENT" => self.finding(place, None, Kind::SilentAll),
+                ".NOTPARALLEL" => self.finding(place, None, Kind::NotParallel),
+                ".IGNORE" => self.unsupported(place, name, Feature::IgnoreAll),
+                ".SECONDEXPANSION" => self.unsupported(place, name, Feature::SecondExpansion),
+                ".EXPORT_ALL_VARIABLES" => self.unsupported(place, name, Feature::ExportAll),
+                ".DEFAULT" => self.finding(
+                    place,
+                    None,
+                    Kind::PatternRule {
+                        rule: ".DEFAULT:".into(),
+                    },
+                ),
+                // The rest concern files make builds; run builds none.
+                _ => {}
+            }
+        }
+    }
+
+    fn unsupported(&mut self, place: &Place, text: &str, feature: Feature) {
+        self.finding(
+            place,
+            None,
+            Kind::Unsupported {
+                text: text.to_owned(),
+                feature,
+            },
+        );
+    }
+}
+
+struct Converter<'a> {
+    reader: &'a Reader,
+    /// The task name of each target, in the targets' order, and by target.
+    names: Vec<String>,
+    task_of: HashMap<String, String>,
+    makefile: &'a Path,
+    dir: &'a Path,
+    same_dir: bool,
+    /// How a command invokes the runner on the new tasks.toml.
+    run: String,
+}
+
+/// A target's conversion before the tasks it needs are known to be converted.
+struct Draft {
+    task: Task,
+    /// Make targets it needs (dependencies and `run` lines).
+    needs: Vec<String>,
+    notes: Vec<Finding>,
+    problems: Vec<Finding>,
+    nothing_to_do: bool,
+    silent: usize,
+}
+
+impl Converter<'_> {
+    fn convert(&self, makefile: Arc<str>, file_level: Place) -> Result<Import, ImportError> {
+        let reader = self.reader;
+        let names = &self.names;
+        let goal = self.default_goal();
+        let (env, mut findings) = self.exported_env();
+        findings.extend(reader.findings.iter().cloned());
+        for (target, name) in reader.targets.iter().zip(names) {
+            if *name != target.name {
+                findings.push(Finding::new(
+                    target.place.clone(),
+                    Some(&target.name),
+                    Kind::Renamed { task: name.clone() },
+                ));
+            }
+        }
+        let mut drafts: Vec<Draft> = reader
+            .targets
+            .iter()
+            .zip(names)
+            .map(|(target, name)| self.draft(target, name, goal.as_deref(), &env))
+            .collect();
+
+        // Left out: targets with problems, then everything needing them.
+        let mut out: HashSet<String> = HashSet::new();
+        let mut nothing: HashSet<String> = HashSet::new();
+        for (target, draft) in reader.targets.iter().zip(&drafts) {
+            if !draft.problems.is_empty() {
+                out.insert(target.name.clone());
+            } else if draft.nothing_to_do {
+                nothing.insert(target.name.clone());
+            }
+        }
+        loop {
+            let mut changed = false;
+            for (target, draft) in reader.targets.iter().zip(drafts.iter_mut()) {
+                if out.contains(&target.name) {
+                    continue;
+                }
+                if let Some(needed) = draft.needs.iter().find(|n| out.contains(*n)) {
+                    draft.problems.push(Finding::new(
+                        target.place.clone(),
+                        Some(&target.name),
+                        Kind::DependsOnUnconverted {
+                            prerequisite: needed.clone(),
+                        },
+                    ));
+                    out.insert(target.name.clone());
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        let nothing_tasks: HashSet<&str> =
+            nothing.iter().map(|n| self.task_of[n].as_str()).collect();
+        let mut entries = Vec::new();
+        let mut seen_notes: HashSet<String> = HashSet::new();
+        let mut silent = 0;
+        for (target, draft) in reader.targets.iter().zip(drafts) {
+            if out.contains(&target.name) {
+                findings.extend(draft.problems.iter().cloned());
+                entries.push(Entry::NotConverted {
+                    target: target.name.clone(),
+                    reasons: draft.problems,
+                    source: self.source(target),
+                });
+                continue;
+            }
+            if nothing.contains(&target.name) {
+                findings.push(Finding::new(
+                    target.place.clone(),
+                    Some(&target.name),
+                    Kind::NothingToDo,
+                ));
+                continue;
+            }
+            let mut task = draft.task;
+            task.depends.retain(|d| !nothing_tasks.contains(d.as_str()));
+            task.lines.retain(|l| match l {
+                TaskLine::Command(c) => !nothing_tasks
+                    .iter()
+                    .any(|t| *c == format!("{} {t}", self.run)),
+                TaskLine::Comment(_) => true,
+            });
+            if goal.as_deref() == Some(target.name.as_str())
+                && !names.iter().any(|n| n == "default")
+            {
+                task.aliases.push("default".into());
+                findings.push(Finding::new(
+                    target.place.clone(),
+                    Some(&target.name),
+                    Kind::DefaultGoal {
+                        task: task.name.clone(),
+                    },
+                ));
+            }
+            for note in draft.notes {
+                // Said once per Makefile: where each variable comes from.
+                let once = matches!(
+                    note.kind,
+                    Kind::FromEnvironment { .. }
+                        | Kind::EnvironmentDefault { .. }
+                        | Kind::DefaultInlined { .. }
+                        | Kind::CurDir
+                );
+                if !once || seen_notes.insert(note.kind.to_string()) {
+                    findings.push(note);
+                }
+            }
+            silent += draft.silent;
+            entries.push(Entry::Task(task));
+        }
+        if silent > 0 {
+            findings.push(Finding::new(
+                file_level,
+                None,
+                Kind::Silent { lines: silent },
+            ));
+        }
+        if !entries.iter().any(|e| matches!(e, Entry::Task(_))) {
+            return Err(ImportError::NothingConverted {
+                makefile: PathBuf::from(makefile.as_ref()),
+                findings,
+            });
+        }
+        Ok(Import {
+            entries,
+            findings,
+            makefile,
+        })
+    }
+
+    fn default_goal(&self) -> Option<String> {
+        let vars = &self.reader.vars;
+        if vars.is_defined(".DEFAULT_GOAL") {
+            let pieces = vars.value(".DEFAULT_GOAL", Context::ReadTime).ok()?;
+            let goal = literal(&pieces).ok()?;
+            return Some(goal.trim().to_owned()).filter(|g| !g.is_empty());
+        }
+        self.reader.first_goal.clone()
+    }
+
+    /// `export NAME`: the value every command task gets in its `env`.
+    fn exported_env(&self) -> (Vec<(String, String)>, Vec<Finding>) {
+        let mut env = Vec::new();
+        let mut findings = Vec::new();
+        for (name, place) in &self.reader.exported {
+            let vars = &self.reader.vars;
+            // Exporting a name the Makefile never sets passes the environment's on: run does too.
+            if !vars.is_defined(name) {
+                continue;
+            }
+            let value =
+                vars.value(name, Context::Recipe)
+                    .and_then(|pieces| match pieces.as_slice() {
+                        [Piece::EnvDefault { default, .. }] => literal(default).map(|v| (v, true)),
+                        _ => literal(&pieces).map(|v| (v, false)),
+                    });
+            match value {
+                Ok((value, default)) => {
+                    let kind = if default {
+                        Kind::ExportedDefault { name: name.clone() }
+                    } else {
+                        Kind::Exported { name: name.clone() }
+                    };
+                    findings.push(Finding::new(place.clone(), None, kind));
+                    env.push((name.clone(), value));
+                }
+                Err(problem) => findings.push(Finding::new(
+                    place.clone(),
+                    None,
+                    Kind::ExportedValue {
+                        name: name.clone(),
+                        problem,
+                    },
+                )),
+            }
+        }
+        (env, findings)
+    }
+
+    fn draft(
+        &self,
+        target: &Target,
+        name: &str,
+        goal: Option<&str>,
+        env: &[(String, String)],
+    ) -> Draft {
+        let reader = self.reader;
+        let at = |kind: Kind| Finding::new(target.place.clone(), Some(&target.name), kind);
+        let mut draft = Draft {
+            task: Task {
+                name: name.to_owned(),
+                description: target.help.clone(),
+                group: target.group.clone(),
+                ..Task::default()
+            },
+            needs: Vec::new(),
+            notes: Vec::new(),
+            problems: target.problems.clone(),
+            nothing_to_do: false,
+            silent: 0,
+        };
+        // Notes the target's rules produced (a replaced recipe) are notes.
+        let (problems, notes): (Vec<Finding>, Vec<Finding>) = draft
+            .problems
+            .drain(..)
+            .partition(|f| f.severity() == super::report::Severity::NotConverted);
+        draft.problems = problems;
+        draft.notes = notes;
+
+        let mut depends = Vec::new();
+        for prerequisite in dedup(&target.prerequisites) {
+            if reader.index.contains_key(&prerequisite) {
+                depends.push(prerequisite);
+            } else {
+                draft
+                    .notes
+                    .push(at(Kind::FilePrerequisite { name: prerequisite }));
+            }
+        }
+        if depends.len() > 1 {
+            draft.notes.push(at(Kind::InOrder {
+                prerequisites: depends.clone(),
+            }));
+        }
+        let order_only: Vec<String> = dedup(&target.order_only)
+            .into_iter()
+            .filter(|p| {
+                let known = reader.index.contains_key(p);
+                if !known {
+                    draft
+                        .notes
+                        .push(at(Kind::FilePrerequisite { name: p.clone() }));
+                }
+                known && !depends.contains(p)
+            })
+            .collect();
+        if !order_only.is_empty() {
+            draft.notes.push(at(Kind::OrderOnly {
+                prerequisites: order_only.clone(),
+            }));
+            depends.extend(order_only);
+        }
+
+        let mut lines = Vec::new();
+        if let Some(recipe) = &target.recipe {
+            if self.is_help(recipe) {
+                let command = format!("{} --list", self.run);
+                draft.notes.push(Finding::new(
+                    recipe.place.clone(),
+                    Some(&target.name),
+                    Kind::HelpTarget {
+                        command: command.clone(),
+                    },
+                ));
+                lines.push(TaskLine::Command(command));
+            } else {
+                self.recipe(target, recipe, &mut depends, &mut lines, &mut draft, goal);
+            }
+            if reader.phony.iter().len() > 0 && !reader.phony.contains(&target.name) {
+                draft.notes.push(at(Kind::FileTarget));
+            }
+        }
+        draft.needs.extend(depends.iter().cloned());
+        let has_command = lines.iter().any(|l| matches!(l, TaskLine::Command(_)));
+        draft.nothing_to_do = !has_command && depends.is_empty();
+        draft.task.depends = depends.iter().map(|d| self.task_of[d].clone()).collect();
+        if has_command {
+            draft.task.env = env.to_vec();
+            draft.task.lines = lines;
+        }
+        draft
+    }
+
+    /// The help target of the `grep '##' $(MAKEFILE_LIST)` kind.
+    fn is_help(&self, recipe: &RecipeSource) -> bool {
+        let file_name = self
+            .makefile
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let reads_makefile = recipe.lines.iter().any(|l| {
+            l.text.contains("MAKEFILE_LIST") || l.text.split_whitespace().any(|w| w == file_name)
+        });
+        reads_makefile && recipe.lines.iter().any(|l| l.text.contains("##"))
+    }
+
+    fn recipe(
+        &self,
+        target: &Target,
+        recipe: &RecipeSource,
+        depends: &mut Vec<String>,
+        lines: &mut Vec<TaskLine>,
+        draft: &mut Draft,
+        goal: Option<&str>,
+    ) {
+        let reader = self.reader;
+        if reader.one_shell && recipe.lines.len() > 1 {
+            draft.problems.push(Finding::new(
+                recipe.place.clone(),
+                Some(&target.name),
+                Kind::Unsupported {
+                    text: ".ONESHELL".into(),
+                    feature: Feature::OneShell,
+                },
+            ));
+            return;
+        }
+        let is_target = |name: &str| reader.index.contains_key(name);
+        let converter = Recipe {
+            vars: &reader.vars,
+            automatic: Automatic {
+                target: &target.name,
+                prerequisites: &recipe.prerequisites,
+                order_only: &target.order_only,
+            },
+            is_target: &is_target,
+            makefile: self.makefile,
+            dir: self.dir,
+            default_goal: goal,
+            same_dir: self.same_dir,
+        };
+        let mut converted = Vec::new();
+        for line in &recipe.lines {
+            match converter.line(line) {
+                Ok(c) => {
+                    draft.silent += usize::from(c.silent);
+                    for note in &c.notes {
+                        draft.notes.push(Finding::new(
+                            line.place.clone(),
+                            Some(&target.name),
+                            note.clone(),
+                        ));
+                    }
+                    converted.push((line.place.clone(), c.line));
+                }
+                Err(kind) => {
+                    draft
+                        .problems
+                        .push(Finding::new(line.place.clone(), Some(&target.name), kind))
+                }
+            }
+        }
+        // One leading `$(MAKE) x` (one target) with no prerequisites means
+        // "x first": a dependency. Anything else keeps make's order as `run x`
+        // lines, since run's dependencies may run at the same time.
+        let calls: Vec<usize> = converted
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, l))| matches!(l, Line::Call { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        let leading = converted
+            .iter()
+            .take_while(|(_, l)| matches!(l, Line::Call { .. } | Line::Comment(_) | Line::Empty))
+            .count();
+        let as_depends = calls.len() == 1
+            && calls[0] < leading
+            && depends.is_empty()
+            && matches!(&converted[calls[0]].1, Line::Call { ignore: false, targets, .. } if targets.len() == 1);
+        for (place, line) in converted {
+            match line {
+                Line::Command(command) => lines.push(TaskLine::Command(command)),
+                Line::Comment(comment) => lines.push(TaskLine::Comment(comment)),
+                Line::Empty => {}
+                Line::Call {
+                    call,
+                    targets,
+                    ignore,
+                } => {
+                    draft.needs.extend(targets.iter().cloned());
+                    if as_depends {
+                        draft.notes.push(Finding::new(
+                            place,
+                            Some(&target.name),
+                            Kind::CallAsDepends { call },
+                        ));
+                        depends.extend(targets);
+                        continue;
+                    }
+                    draft.notes.push(Finding::new(
+                        place,
+                        Some(&target.name),
+                        Kind::CallAsRun { call },
+                    ));
+                    for called in targets {
+                        let task = &self.task_of[&called];
+                        let command = format!("{} {task}", self.run);
+                        lines.push(TaskLine::Command(if ignore {
+                            format!("{command} || true")
+                        } else {
+                            command
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The target's rules as written.
+    fn source(&self, target: &Target) -> Vec<String> {
+        let mut out = Vec::new();
+        for (file, first, last) in &target.rules {
+            if let Some(lines) = self.reader.sources.get(file) {
+                let end = (*last).min(lines.len());
+                out.extend(lines[first.saturating_sub(1)..end].iter().cloned());
+            }
+        }
+        out
+    }
+}
+
+/// The task name of each target, in order: valid as a task name, not a
+/// reserved word, and unique.
+fn task_names(targets: &[Target]) -> Vec<String> {
+    let mut used: HashSet<String> = HashSet::new();
+    let mut names = Vec::new();
+    // Valid names keep theirs; mapped ones must not take a valid one's.
+    for target in targets {
+        if crate::config::check_task_name(&target.name).is_ok() {
+            used.insert(target.name.clone());
+        }
+    }
+    for target in targets {
+        if crate::config::check_task_name(&target.name).is_ok() {
+            names.push(target.name.clone());
+            continue;
+        }
+        let base = mapped_name(&target.name);
+        let mut name = base.clone();
+        let mut n = 2;
+        while used.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        used.insert(name.clone());
+        names.push(name);
+    }
+    names
+}
+
+/// A target name made a task name: other characters become `_`, a leading
+/// `-` too, and a reserved word gets `-task`.
+fn mapped_name(target: &str) -> String {
+    let mut name: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.:-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.starts_with('-') {
+        name.replace_range(0..1, "_");
+    }
+    if name.is_empty() {
+        name.push('_');
+    }
+    if crate::config::check_task_name(&name).is_err() {
+        name.push_str("-task");
+    }
+    name
+}
+
+fn dedup(words: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in words {
+        if !out.contains(word) {
+            out.push(word.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Converts `makefile` (with `files` beside it) written as `Makefile` in a temp dir.
+    fn import_with(makefile: &str, files: &[(&str, &str)], output: &str) -> Import {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Makefile"), makefile).unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        convert(&Options {
+            makefile: &dir.path().join("Makefile"),
+            output: &dir.path().join(output),
+        })
+        .unwrap()
+    }
+
+    fn import(makefile: &str) -> Import {
+        import_with(makefile, &[], "tasks.toml")
+    }
+
+    fn task<'i>(import: &'i Import, name: &str) -> &'i Task {
+        import
+            .tasks()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no task {name}: {:#?}", import.entries))
+    }
+
+    fn commands(task: &Task) -> Vec<&str> {
+        task.lines
+            .iter()
+            .filter_map(|l| match l {
+                TaskLine::Command(c) => Some(c.as_str()),
+                TaskLine::Comment(_) => None,
+            })
+            .collect()
+    }
+
+    fn kinds(import: &Import) -> Vec<&Kind> {
+        import.findings.iter().map(|f| &f.kind).collect()
+    }
+
+    fn not_converted(import: &Import) -> Vec<&str> {
+        import
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::NotConverted { target, .. } => Some(target.as_str()),
+                Entry::Task(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn targets_prerequisites_help_and_variables() {
+        let import = import(
+            "COMPOSE = docker compose -f $(FILE)\nFILE := dev.yml\n.PHONY: up down\n\nup: check ## Start\n\t@$(COMPOSE) up -d\n\n## Stop it\ndown:\n\t$(COMPOSE) down\n\ncheck:\n\tdocker info\n",
+        );
+        let up = task(&import, "up");
+        assert_eq!(up.description.as_deref(), Some("Start"));
+        assert_eq!(up.depends, ["check"]);
+        assert_eq!(commands(up), ["docker compose -f dev.yml up -d"]);
+        // make's default goal is the first target.
+        assert_eq!(up.aliases, ["default"]);
+        assert_eq!(
+            task(&import, "down").description.as_deref(),
+            Some("Stop it")
+        );
+        assert!(import.not_converted() == 0, "{:#?}", import.findings);
+    }
+
+    #[test]
+    fn a_leading_make_call_is_a_dependency_and_others_keep_their_order() {
+        let import = import(
+            "a:\n\ttrue\nb:\n\ttrue\nfirst:\n\t$(MAKE) a\n\techo then\nboth:\n\t$(MAKE) -s a b\nlater:\n\techo x\n\t$(MAKE) b\n",
+        );
+        let first = task(&import, "first");
+        assert_eq!(first.depends, ["a"]);
+        assert_eq!(commands(first), ["echo then"]);
+        assert_eq!(commands(task(&import, "both")), ["run a", "run b"]);
+        assert!(task(&import, "both").depends.is_empty());
+        assert_eq!(commands(task(&import, "later")), ["echo x", "run b"]);
+    }
+
+    #[test]
+    fn run_lines_name_a_tasks_file_that_is_not_tasks_toml() {
+        let import = import_with("a:\n\ttrue\nb:\n\techo\n\t$(MAKE) a\n", &[], "dev.toml");
+        assert_eq!(
+            commands(task(&import, "b")),
+            ["echo", "run --file dev.toml a"]
+        );
+    }
+
+    #[test]
+    fn what_needs_an_unconverted_target_is_not_converted_either() {
+        let import = import(
+            "STAMP := $(shell date)\nall: backup report\nbackup:\n\tpg_dump > b_$(STAMP).sql\nreport: ; echo ok\nfailover: all\n\ttrue\n",
+        );
+        assert_eq!(not_converted(&import), ["all", "backup", "failover"]);
+        assert!(kinds(&import).contains(&&Kind::DependsOnUnconverted {
+            prerequisite: "backup".into()
+        }));
+        assert_eq!(commands(task(&import, "report")), ["echo ok"]);
+    }
+
+    #[test]
+    fn includes_are_followed_relative_to_the_makefile() {
+        let import = import_with(
+            "include mk/vars.mk\n-include missing.mk\ninclude $(DIR)/x.mk\nshow:\n\techo $(PORT)\n",
+            &[(
+                "mk/vars.mk",
+                "PORT := 5432\nincluded: ; echo in\ninclude mk/vars.mk\n",
+            )],
+            "tasks.toml",
+        );
+        assert_eq!(commands(task(&import, "show")), ["echo 5432"]);
+        assert_eq!(commands(task(&import, "included")), ["echo in"]);
+        let kinds = kinds(&import);
+        assert!(kinds.contains(&&Kind::OptionalIncludeMissing {
+            path: "missing.mk".into()
+        }));
+        assert!(kinds.contains(&&Kind::Include {
+            path: "mk/vars.mk".into(),
+            problem: IncludeProblem::Cycle
+        }));
+        assert!(kinds.contains(&&Kind::Include {
+            path: "$(DIR)/x.mk".into(),
+            problem: IncludeProblem::Expansion(Problem::Environment("DIR".into()))
+        }));
+        // A file included is named as such in places.
+        let included = import
+            .findings
+            .iter()
+            .find(|f| {
+                matches!(
+                    f.kind,
+                    Kind::Include {
+                        problem: IncludeProblem::Cycle,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        assert!(included.place.file.ends_with("mk/vars.mk"), "{included:?}");
+    }
+
+    #[test]
+    fn names_that_are_not_task_names_are_mapped_and_reported() {
+        let import = import(
+            "bin/app: src/main.c\n\tcc -o $@ $<\nbin_app:\n\ttrue\nimport:\n\ttrue\nall: bin/app import\n",
+        );
+        assert_eq!(
+            commands(task(&import, "bin_app-2")),
+            ["cc -o bin/app src/main.c"]
+        );
+        assert_eq!(commands(task(&import, "import-task")), ["true"]);
+        assert_eq!(task(&import, "all").depends, ["bin_app-2", "import-task"]);
+        let kinds = kinds(&import);
+        assert!(kinds.contains(&&Kind::Renamed {
+            task: "bin_app-2".into()
+        }));
+        assert!(kinds.contains(&&Kind::FilePrerequisite {
+            name: "src/main.c".into()
+        }));
+    }
+
+    #[test]
+    fn the_help_target_lists_the_tasks() {
+        let import = import(
+            ".DEFAULT_GOAL := help\nhelp: ## Show this help\n\t@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | sort\nup: ## Up\n\ttrue\n",
+        );
+        let help = task(&import, "help");
+        assert_eq!(commands(help), ["run --list"]);
+        assert_eq!(help.aliases, ["default"]);
+        assert!(task(&import, "up").aliases.is_empty());
+    }
+
+    #[test]
+    fn exported_variables_are_every_command_tasks_env() {
+        let import = import(
+            "export PROJECT := dev\nexport LEVEL ?= info\nexport PATH := $(CURDIR)/bin:$(PATH)\nNAME = n\nexport NAME\na:\n\ttrue\ng: a\n",
+        );
+        let a = task(&import, "a");
+        assert_eq!(
+            a.env,
+            [
+                ("PROJECT".to_owned(), "dev".to_owned()),
+                ("LEVEL".to_owned(), "info".to_owned()),
+                ("NAME".to_owned(), "n".to_owned())
+            ]
+        );
+        // A task with nothing of its own to run can have no `env`.
+        assert!(task(&import, "g").env.is_empty());
+        assert!(kinds(&import).iter().any(|k| matches!(
+            k,
+            Kind::ExportedValue { name, .. } if name == "PATH"
+        )));
+    }
+
+    #[test]
+    fn refused_make_features() {
+        let import = import(
+            "%.o: %.c\n\tcc -c $<\nobjs: a.o\n\tar rc $@ $^\nclean::\n\trm a\nclean::\n\trm b\nt: X = 1\nt:\n\techo $(X)\na b &: c\n\ttouch a b\nifdef CI\nci:\n\ttrue\nendif\nlater: a.o\n\techo $? $*\n",
+        );
+        assert_eq!(
+            not_converted(&import),
+            ["clean", "t", "a", "b", "ci", "later"]
+        );
+        let kinds = kinds(&import);
+        assert!(kinds.contains(&&Kind::PatternRule {
+            rule: "%.o: %.c".into()
+        }));
+        assert!(kinds.contains(&&Kind::DoubleColon));
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, Kind::TargetVariable { .. }))
+        );
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, Kind::GroupedTargets { .. }))
+        );
+        assert!(kinds.iter().any(|k| matches!(k, Kind::Conditional { .. })));
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, Kind::InConditional { .. }))
+        );
+        // `objs` is fine: `a.o` is a file (the pattern rule would make it).
+        assert_eq!(commands(task(&import, "objs")), ["ar rc objs a.o"]);
+    }
+
+    #[test]
+    fn one_shell_recipes_of_several_lines_are_refused() {
+        let import = import(".ONESHELL:\na:\n\tcd x\n\tpwd\nb:\n\tpwd\n");
+        assert_eq!(not_converted(&import), ["a"]);
+        assert_eq!(commands(task(&import, "b")), ["pwd"]);
+    }
+
+    #[test]
+    fn order_only_prerequisites_and_targets_with_nothing_to_do() {
+        let import = import(
+            ".PHONY: all dirs nothing\nall: nothing | dirs\n\techo all\ndirs:\n\tmkdir -p out\nnothing:\n",
+        );
+        let all = task(&import, "all");
+        assert_eq!(all.depends, ["dirs"]);
+        assert!(import.tasks().all(|t| t.name != "nothing"));
+        let kinds = kinds(&import);
+        assert!(kinds.contains(&&Kind::NothingToDo));
+        assert!(kinds.contains(&&Kind::OrderOnly {
+            prerequisites: vec!["dirs".into()]
+        }));
+    }
+
+    #[test]
+    fn a_later_recipe_replaces_an_earlier_one_as_in_make() {
+        let import = import("a: x\n\techo one\na: y\n\techo two\nx: ; true\ny: ; true\n");
+        let a = task(&import, "a");
+        assert_eq!(commands(a), ["echo two"]);
+        assert_eq!(a.depends, ["x", "y"]);
+        assert!(
+            kinds(&import)
+                .iter()
+                .any(|k| matches!(k, Kind::OverriddenRecipe { .. }))
+        );
+    }
+
+    #[test]
+    fn a_makefile_with_nothing_to_convert_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Makefile"), "%.o: %.c\n\tcc -c $<\n").unwrap();
+        let error = convert(&Options {
+            makefile: &dir.path().join("Makefile"),
+            output: &dir.path().join("tasks.toml"),
+        })
+        .unwrap_err();
+        assert!(
+            matches!(error, ImportError::NothingConverted { .. }),
+            "{error}"
+        );
+    }
+}
