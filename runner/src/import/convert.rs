@@ -595,9 +595,12 @@ struct Draft {
     task: Task,
     /// Make targets it needs (dependencies and `run` lines).
     needs: Vec<String>,
+    /// Make targets it depends on.
+    depends: Vec<String>,
     notes: Vec<Finding>,
     problems: Vec<Finding>,
-    nothing_to_do: bool,
+    /// Whether it runs a command of its own.
+    has_command: bool,
     silent: usize,
 }
 
@@ -624,14 +627,26 @@ impl Converter<'_> {
             .map(|(target, name)| self.draft(target, name, goal.as_deref(), &env))
             .collect();
 
+        let graph: HashMap<String, Vec<String>> = reader
+            .targets
+            .iter()
+            .zip(&drafts)
+            .map(|(t, d)| (t.name.clone(), d.depends.clone()))
+            .collect();
+        for (target, draft) in reader.targets.iter().zip(drafts.iter_mut()) {
+            if let Some(path) = cycle(&graph, &target.name) {
+                draft.problems.push(Finding::new(
+                    target.place.clone(),
+                    Some(&target.name),
+                    Kind::Cycle { path },
+                ));
+            }
+        }
         // Left out: targets with problems, then everything needing them.
         let mut out: HashSet<String> = HashSet::new();
-        let mut nothing: HashSet<String> = HashSet::new();
         for (target, draft) in reader.targets.iter().zip(&drafts) {
             if !draft.problems.is_empty() {
                 out.insert(target.name.clone());
-            } else if draft.nothing_to_do {
-                nothing.insert(target.name.clone());
             }
         }
         loop {
@@ -649,6 +664,24 @@ impl Converter<'_> {
                         },
                     ));
                     out.insert(target.name.clone());
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Not tasks: targets with no command that need only such targets
+        // (or nothing), which the loader would refuse as doing nothing.
+        let mut nothing: HashSet<String> = HashSet::new();
+        loop {
+            let mut changed = false;
+            for (target, draft) in reader.targets.iter().zip(&drafts) {
+                if out.contains(&target.name) || nothing.contains(&target.name) {
+                    continue;
+                }
+                if !draft.has_command && draft.needs.iter().all(|n| nothing.contains(n)) {
+                    nothing.insert(target.name.clone());
                     changed = true;
                 }
             }
@@ -756,6 +789,17 @@ impl Converter<'_> {
             if !vars.is_defined(name) {
                 continue;
             }
+            if !super::variables::is_shell_name(name) {
+                findings.push(Finding::new(
+                    place.clone(),
+                    None,
+                    Kind::ExportedValue {
+                        name: name.clone(),
+                        problem: Problem::NotAName(name.clone()),
+                    },
+                ));
+                continue;
+            }
             let value =
                 vars.value(name, Context::Recipe)
                     .and_then(|pieces| match pieces.as_slice() {
@@ -802,9 +846,10 @@ impl Converter<'_> {
                 ..Task::default()
             },
             needs: Vec::new(),
+            depends: Vec::new(),
             notes: Vec::new(),
             problems: target.problems.clone(),
-            nothing_to_do: false,
+            has_command: false,
             silent: 0,
         };
         // Notes the target's rules produced (a replaced recipe) are notes.
@@ -869,8 +914,9 @@ impl Converter<'_> {
             }
         }
         draft.needs.extend(depends.iter().cloned());
+        draft.depends.clone_from(&depends);
         let has_command = lines.iter().any(|l| matches!(l, TaskLine::Command(_)));
-        draft.nothing_to_do = !has_command && depends.is_empty();
+        draft.has_command = has_command;
         draft.task.depends = depends.iter().map(|d| self.task_of[d].clone()).collect();
         if has_command {
             draft.task.env = env.to_vec();
@@ -1015,6 +1061,35 @@ impl Converter<'_> {
         }
         out
     }
+}
+
+/// The way back to `start` through dependencies, if `start` is on a cycle.
+fn cycle(graph: &HashMap<String, Vec<String>>, start: &str) -> Option<Vec<String>> {
+    // Depth-first, remembering where each target was reached from.
+    let mut came_from: HashMap<&str, &str> = HashMap::new();
+    let mut stack = vec![start];
+    while let Some(name) = stack.pop() {
+        for next in graph.get(name).into_iter().flatten() {
+            if next == start {
+                let mut back = Vec::new();
+                let mut at = name;
+                while at != start {
+                    back.push(at.to_owned());
+                    at = came_from[at];
+                }
+                back.reverse();
+                let mut path = vec![start.to_owned()];
+                path.extend(back);
+                path.push(start.to_owned());
+                return Some(path);
+            }
+            if !came_from.contains_key(next.as_str()) {
+                came_from.insert(next, name);
+                stack.push(next);
+            }
+        }
+    }
+    None
 }
 
 /// The task name of each target, in order: valid as a task name, not a
@@ -1337,6 +1412,37 @@ mod tests {
         assert!(kinds.contains(&&Kind::OrderOnly {
             prerequisites: vec!["dirs".into()]
         }));
+        // Needing only targets that do nothing is doing nothing, too.
+        let import = import_with(
+            "all: all-@NLS@\ninstall: all\ncheck: all\n\ttrue\n",
+            &[],
+            "tasks.toml",
+        );
+        assert_eq!(
+            import.tasks().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["check"]
+        );
+        assert!(task(&import, "check").depends.is_empty());
+    }
+
+    #[test]
+    fn circular_dependencies_are_refused() {
+        let import =
+            import("a: b\n\ttrue\nb: c\nc: a\nself: self\n\ttrue\nok:\n\ttrue\nneeds: a ok\n");
+        assert_eq!(not_converted(&import), ["a", "b", "c", "self", "needs"]);
+        assert!(kinds(&import).contains(&&Kind::Cycle {
+            path: vec!["a".into(), "b".into(), "c".into(), "a".into()]
+        }));
+        assert!(kinds(&import).contains(&&Kind::Cycle {
+            path: vec!["self".into(), "self".into()]
+        }));
+        // A `$(MAKE)` call made a dependency closes a cycle too.
+        let called = import_with(
+            "x:\n\t$(MAKE) y\ny: x\n\ttrue\nz:\n\ttrue\n",
+            &[],
+            "tasks.toml",
+        );
+        assert_eq!(not_converted(&called), ["x", "y"]);
     }
 
     #[test]

@@ -353,6 +353,10 @@ pub enum Kind {
     DependsOnUnconverted {
         prerequisite: String,
     },
+    /// `a` needs `b` … needs `a`.
+    Cycle {
+        path: Vec<String>,
+    },
     Include {
         path: String,
         problem: IncludeProblem,
@@ -449,6 +453,7 @@ impl Kind {
             | Expansion { .. }
             | MakeCall { .. }
             | DependsOnUnconverted { .. }
+            | Cycle { .. }
             | Include { .. }
             | Unsupported { .. }
             | ExportedValue { .. } => Severity::NotConverted,
@@ -491,6 +496,11 @@ impl fmt::Display for Kind {
             DependsOnUnconverted { prerequisite } => {
                 write!(f, "needs `{prerequisite}`, which was not converted")
             }
+            Cycle { path } => write!(
+                f,
+                "circular dependency {}: make drops one of its links with a warning, which one depending on the goal",
+                quoted(path).replace(", ", " → ")
+            ),
             Include { path, problem } => write!(f, "`include {path}` not followed: {problem}"),
             Unsupported { text, feature } => write!(f, "`{text}`: {feature}"),
             ExportedValue { name, problem } => write!(
