@@ -6,7 +6,9 @@
 //! - [`variables`] holds make's variables and expands `$(…)` where the
 //!   result is knowable without make;
 //! - [`recipe`] turns one recipe line into one command line;
-//! - [`convert`] walks the statements (following includes) and makes tasks;
+//! - [`targets`] walks the statements (following includes) into make's view:
+//!   variables, targets with their rules, `.PHONY`, exports;
+//! - [`convert`] makes each target a task, or says why not;
 //! - [`write`] prints the tasks.toml; [`report`] says what was not converted.
 //!
 //! The result is loaded back with the runner's own loader before it is
@@ -16,6 +18,7 @@ mod convert;
 mod makefile;
 mod recipe;
 mod report;
+mod targets;
 mod variables;
 mod write;
 
