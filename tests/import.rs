@@ -395,6 +395,47 @@ fn stdout_prints_the_file_and_writes_nothing() {
     assert!(!test.path("tasks.toml").exists());
 }
 
+/// Regression: a reader that stops early (`run import --stdout M | head`)
+/// ends the import quietly, never with a panic or an error.
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly() {
+    let mut makefile = String::new();
+    for i in 0..3000 {
+        makefile += &format!(
+            "target-{i}: ## Target number {i}, with a long enough description\n\techo {i}\n"
+        );
+    }
+    let test = Test::new().file("Makefile", &makefile);
+    let mut child = test
+        .command()
+        .args(["import", "--stdout", "Makefile"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.ends_with("converted Makefile to 3000 task(s)\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_output_may_not_be_a_directory() {
+    Test::new()
+        .file("Makefile", "up:\n\ttrue\n")
+        .dir("conf")
+        .args(&["import", "Makefile", "-o", "conf"])
+        .stderr("error: conf is a directory; -o takes the file to write, e.g. -o conf/tasks.toml\n")
+        .status(2)
+        .run();
+}
+
 #[test]
 fn a_makefile_with_nothing_to_convert_writes_nothing() {
     let test = Test::new().file("Makefile", "%.o: %.c\n\tcc -c $< -o $@\n");

@@ -64,6 +64,8 @@ pub enum ImportError {
     },
     #[error("{} exists; pass --force to replace it, or -o FILE to write elsewhere", path.display())]
     Exists { path: PathBuf },
+    #[error("{} is a directory; -o takes the file to write, e.g. -o {}", path.display(), path.join(crate::config::FILE_NAME).display())]
+    OutputIsDirectory { path: PathBuf },
     #[error("{place}: `.RECIPEPREFIX` changes how make reads every recipe; not converted")]
     RecipePrefix { place: Place },
     #[error("nothing to import: no target of {} could be converted{}", makefile.display(), list(findings))]
@@ -105,14 +107,13 @@ pub fn run(args: &[String], color: bool) -> Result<i32, crate::error::Error> {
             return Ok(error.exit_code());
         }
     };
-    let output = match (&args.output, args.stdout) {
-        (Some(output), _) => output.clone(),
-        (None, _) => args
-            .makefile
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(crate::config::FILE_NAME),
-    };
+    let output = args.output.clone().unwrap_or_else(|| {
+        let dir = args.makefile.parent().unwrap_or(Path::new(""));
+        dir.join(crate::config::FILE_NAME)
+    });
+    if !args.stdout && output.is_dir() {
+        return Err(ImportError::OutputIsDirectory { path: output }.into());
+    }
     if !args.stdout && !args.force && output.exists() {
         return Err(ImportError::Exists { path: output }.into());
     }
@@ -126,13 +127,18 @@ pub fn run(args: &[String], color: bool) -> Result<i32, crate::error::Error> {
 
     let tasks = import.tasks().count();
     let summary = if args.stdout {
-        std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|source| ImportError::Write {
-                path: PathBuf::from("stdout"),
-                source,
-            })?;
+        let written = std::io::stdout().lock().write_all(text.as_bytes());
+        // A reader that stopped early (`| head`) is not an error.
+        match written {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(ImportError::Write {
+                    path: PathBuf::from("stdout"),
+                    source: error,
+                }
+                .into());
+            }
+            _ => {}
+        }
         format!("converted {} to {tasks} task(s)", import.makefile)
     } else {
         write_atomically(&output, &text, args.force)?;
@@ -150,7 +156,9 @@ pub fn run(args: &[String], color: bool) -> Result<i32, crate::error::Error> {
     } else {
         summary
     };
-    eprint!("{}", report::render(&import.findings, &summary, color));
+    let report = report::render(&import.findings, &summary, color);
+    // Never a panic for a closed stderr: the file is written either way.
+    let _ = std::io::stderr().lock().write_all(report.as_bytes());
     Ok(0)
 }
 
