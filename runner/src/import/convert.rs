@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::ImportError;
+use super::needs;
 use super::recipe::{Line, Recipe};
 use super::report::{Feature, Finding, Kind, Place, Problem};
 use super::targets::{self, Read, RecipeSource, Target};
@@ -182,68 +183,57 @@ impl Converter<'_> {
             .map(|(target, name)| self.draft(target, name, goal.as_deref(), &env))
             .collect();
 
-        let graph: HashMap<String, Vec<String>> = reader
-            .targets
-            .iter()
-            .zip(&drafts)
-            .map(|(t, d)| (t.name.clone(), d.depends.clone()))
-            .collect();
-        for (target, draft) in reader.targets.iter().zip(drafts.iter_mut()) {
-            if let Some(path) = cycle(&graph, &target.name) {
-                draft.problems.push(Finding::new(
-                    target.place.clone(),
-                    Some(&target.name),
-                    Kind::Cycle { path },
-                ));
-            }
+        // Numbered links between targets, for the linear passes of `needs`.
+        let numbered = |names: &[String]| -> Vec<usize> {
+            names
+                .iter()
+                .filter_map(|n| reader.index.get(n).copied())
+                .collect()
+        };
+        let depends: Vec<Vec<usize>> = drafts.iter().map(|d| numbered(&d.depends)).collect();
+        for (i, path) in needs::cycles(&depends) {
+            let target = &reader.targets[i];
+            drafts[i].problems.push(Finding::new(
+                target.place.clone(),
+                Some(&target.name),
+                Kind::Cycle {
+                    path: path
+                        .iter()
+                        .map(|&t| reader.targets[t].name.clone())
+                        .collect(),
+                },
+            ));
         }
         // Left out: targets with problems, then everything needing them.
-        let mut out: HashSet<String> = HashSet::new();
-        for (target, draft) in reader.targets.iter().zip(&drafts) {
-            if !draft.problems.is_empty() {
-                out.insert(target.name.clone());
-            }
+        let needed: Vec<Vec<usize>> = drafts.iter().map(|d| numbered(&d.needs)).collect();
+        let mut left_out: Vec<bool> = drafts.iter().map(|d| !d.problems.is_empty()).collect();
+        for (i, needed) in needs::cascade(&needed, &left_out) {
+            let target = &reader.targets[i];
+            drafts[i].problems.push(Finding::new(
+                target.place.clone(),
+                Some(&target.name),
+                Kind::DependsOnUnconverted {
+                    prerequisite: reader.targets[needed].name.clone(),
+                },
+            ));
+            left_out[i] = true;
         }
-        loop {
-            let mut changed = false;
-            for (target, draft) in reader.targets.iter().zip(drafts.iter_mut()) {
-                if out.contains(&target.name) {
-                    continue;
-                }
-                if let Some(needed) = draft.needs.iter().find(|n| out.contains(*n)) {
-                    draft.problems.push(Finding::new(
-                        target.place.clone(),
-                        Some(&target.name),
-                        Kind::DependsOnUnconverted {
-                            prerequisite: needed.clone(),
-                        },
-                    ));
-                    out.insert(target.name.clone());
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        // Not tasks: targets with no command that need only such targets
-        // (or nothing), which the loader would refuse as doing nothing.
-        let mut nothing: HashSet<String> = HashSet::new();
-        loop {
-            let mut changed = false;
-            for (target, draft) in reader.targets.iter().zip(&drafts) {
-                if out.contains(&target.name) || nothing.contains(&target.name) {
-                    continue;
-                }
-                if !draft.has_command && draft.needs.iter().all(|n| nothing.contains(n)) {
-                    nothing.insert(target.name.clone());
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
+        let has_command: Vec<bool> = drafts.iter().map(|d| d.has_command).collect();
+        let does_nothing = needs::nothing(&needed, &has_command);
+        let out: HashSet<String> = reader
+            .targets
+            .iter()
+            .zip(&left_out)
+            .filter(|(_, out)| **out)
+            .map(|(t, _)| t.name.clone())
+            .collect();
+        let nothing: HashSet<String> = reader
+            .targets
+            .iter()
+            .zip(&does_nothing)
+            .filter(|(t, nothing)| **nothing && !out.contains(&t.name))
+            .map(|(t, _)| t.name.clone())
+            .collect();
 
         let nothing_tasks: HashSet<&str> =
             nothing.iter().map(|n| self.task_of[n].as_str()).collect();
@@ -616,35 +606,6 @@ impl Converter<'_> {
         }
         out
     }
-}
-
-/// The way back to `start` through dependencies, if `start` is on a cycle.
-fn cycle(graph: &HashMap<String, Vec<String>>, start: &str) -> Option<Vec<String>> {
-    // Depth-first, remembering where each target was reached from.
-    let mut came_from: HashMap<&str, &str> = HashMap::new();
-    let mut stack = vec![start];
-    while let Some(name) = stack.pop() {
-        for next in graph.get(name).into_iter().flatten() {
-            if next == start {
-                let mut back = Vec::new();
-                let mut at = name;
-                while at != start {
-                    back.push(at.to_owned());
-                    at = came_from[at];
-                }
-                back.reverse();
-                let mut path = vec![start.to_owned()];
-                path.extend(back);
-                path.push(start.to_owned());
-                return Some(path);
-            }
-            if !came_from.contains_key(next.as_str()) {
-                came_from.insert(next, name);
-                stack.push(next);
-            }
-        }
-    }
-    None
 }
 
 /// The task name of each target, in order: valid as a task name, not a

@@ -8,7 +8,8 @@
 //! - [`recipe`] turns one recipe line into one command line;
 //! - [`targets`] walks the statements (following includes) into make's view:
 //!   variables, targets with their rules, `.PHONY`, exports;
-//! - [`convert`] makes each target a task, or says why not;
+//! - [`convert`] makes each target a task, or says why not, with [`needs`]
+//!   deciding what a left-out target takes with it;
 //! - [`write`] prints the tasks.toml; [`report`] says what was not converted.
 //!
 //! The result is loaded back with the runner's own loader before it is
@@ -16,6 +17,7 @@
 
 mod convert;
 mod makefile;
+mod needs;
 mod recipe;
 mod report;
 mod targets;
