@@ -237,6 +237,11 @@ impl Converter<'_> {
 
         let nothing_tasks: HashSet<&str> =
             nothing.iter().map(|n| self.task_of[n].as_str()).collect();
+        // The `run TASK` lines calling them go too.
+        let nothing_runs: HashSet<String> = nothing_tasks
+            .iter()
+            .flat_map(|t| [self.run_line(t, false), self.run_line(t, true)])
+            .collect();
         let mut entries = Vec::new();
         let mut seen_notes: HashSet<String> = HashSet::new();
         let mut silent = 0;
@@ -261,9 +266,7 @@ impl Converter<'_> {
             let mut task = draft.task;
             task.depends.retain(|d| !nothing_tasks.contains(d.as_str()));
             task.lines.retain(|l| match l {
-                TaskLine::Command(c) => !nothing_tasks
-                    .iter()
-                    .any(|t| *c == format!("{} {t}", self.run)),
+                TaskLine::Command(c) => !nothing_runs.contains(c),
                 TaskLine::Comment(_) => true,
             });
             if goal.as_deref() == Some(target.name.as_str())
@@ -454,7 +457,7 @@ impl Converter<'_> {
             } else {
                 self.recipe(target, recipe, &mut depends, &mut lines, &mut draft, goal);
             }
-            if reader.phony.iter().len() > 0 && !reader.phony.contains(&target.name) {
+            if !reader.phony.is_empty() && !reader.phony.contains(&target.name) {
                 draft.notes.push(at(Kind::FileTarget));
             }
         }
@@ -582,16 +585,20 @@ impl Converter<'_> {
                         Kind::CallAsRun { call },
                     ));
                     for called in targets {
-                        let task = &self.task_of[&called];
-                        let command = format!("{} {task}", self.run);
-                        lines.push(TaskLine::Command(if ignore {
-                            format!("{command} || true")
-                        } else {
-                            command
-                        }));
+                        let line = self.run_line(&self.task_of[&called], ignore);
+                        lines.push(TaskLine::Command(line));
                     }
                 }
             }
+        }
+    }
+
+    /// `run TASK`, the command a `$(MAKE) TARGET` call becomes.
+    fn run_line(&self, task: &str, ignore: bool) -> String {
+        if ignore {
+            format!("{} {task} || true", self.run)
+        } else {
+            format!("{} {task}", self.run)
         }
     }
 
@@ -929,6 +936,13 @@ mod tests {
         assert!(kinds.contains(&&Kind::OrderOnly {
             prerequisites: vec!["dirs".into()]
         }));
+        // A `$(MAKE)` call of a target that does nothing goes with it.
+        let called = import_with(
+            "noop:\nx:\n\techo a\n\t$(MAKE) noop\n\t-$(MAKE) noop\n",
+            &[],
+            "tasks.toml",
+        );
+        assert_eq!(commands(task(&called, "x")), ["echo a"]);
         // Needing only targets that do nothing is doing nothing, too.
         let import = import_with(
             "all: all-@NLS@\ninstall: all\ncheck: all\n\ttrue\n",
