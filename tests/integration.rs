@@ -25,6 +25,7 @@ mod commands;
 mod config_errors;
 mod done_when;
 mod dry_run;
+mod import;
 mod limits;
 mod list;
 mod plugin_new;

@@ -11,6 +11,7 @@ pub mod describe;
 pub mod dry_run;
 pub mod error;
 pub mod graph;
+pub mod import;
 pub mod list;
 pub mod lock;
 pub mod logging;
