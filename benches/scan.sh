@@ -6,7 +6,10 @@
 #     below every fix), as a docker-save archive (`--input`);
 #   - the real Debian image run-test/postgres:15, exported by the host from a
 #     granted container;
-# each cold (the compiled advisory cache removed before every run) and cached.
+#   - the same image as a docker-save archive (`--input`), cold (no compiled
+#     advisories, no layer cache) and warm (every layer in the layer cache:
+#     the plugin replays them instead of reading the 388 MB);
+# each cold (the caches removed before every run) and cached.
 # Writes benches/results/scan.md and its section of docs/benchmarks.md.
 # Needs Docker and hyperfine (installed with apt-get when missing).
 set -euo pipefail
@@ -58,6 +61,7 @@ PACKAGES=$(grep -c '^Package:' root/var/lib/dpkg/status)
 tar -cf rootfs.tar -C root .
 docker import rootfs.tar "$NAME:1" >/dev/null
 docker save -o images/synthetic.tar "$NAME:1"
+docker save -o images/postgres.tar run-test/postgres:15
 docker create --name "$NAME-pg" run-test/postgres:15 >/dev/null
 
 cat > tasks.toml <<TOML
@@ -66,11 +70,25 @@ plugin = "scan"
 config = { advisories = ["$DATA"], cache = ".cache/scan", format = "json" }
 allow = { read = ["$DATA", "images"], write = [".cache/scan"] }
 
+[tasks.pgarchive]
+plugin = "scan"
+config = { advisories = ["$DATA", "osv"], cache = ".cache/scan", format = "json" }
+allow = { read = ["$DATA", "osv", "images"], write = [".cache/scan"] }
+
 [tasks.postgres]
 plugin = "scan"
-config = { advisories = ["$DATA"], cache = ".cache/scan", format = "json", containers = "$NAME-pg", hardening = false }
-allow = { containers = ["$NAME-pg"], read = ["$DATA"], write = [".cache/scan"] }
+config = { advisories = ["$DATA", "osv"], cache = ".cache/scan", format = "json", containers = "$NAME-pg", hardening = false }
+allow = { containers = ["$NAME-pg"], read = ["$DATA", "osv"], write = [".cache/scan"] }
 TOML
+# The shared lists have no bookworm data (the scan would fail closed): one
+# record in osv.dev's shape for bookworm, written here, gives it some.
+mkdir -p osv
+cat > osv/DEBIAN-CVE-2099-0001.json <<'JSON'
+{"id": "DEBIAN-CVE-2099-0001", "upstream": ["CVE-2099-0001"],
+ "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "postgresql-15"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "15.99-0+deb12u1"}]}]}]}
+JSON
 export RUN_CACHE_DIR=$WORK/run-cache
 "$RUN" -q synthetic --input images/synthetic.tar > synthetic.json   # compiles the plugin once
 "$RUN" -q postgres > postgres.json
@@ -81,10 +99,13 @@ ADVISORIES=$(rm -rf .cache/scan && "$RUN" synthetic --input images/synthetic.tar
 # --prepare pairs with the commands in order: cold runs start without the cache.
 hyperfine --runs "$RUNS" --warmup 1 --style basic --export-markdown times.md --export-json times.json \
   --prepare 'rm -rf .cache/scan' --prepare 'true' --prepare 'rm -rf .cache/scan' --prepare 'true' \
+  --prepare 'rm -rf .cache/scan' --prepare 'true' \
   --command-name "synthetic $PACKAGES packages, cold" "$RUN -q synthetic --input images/synthetic.tar" \
   --command-name "synthetic $PACKAGES packages, cached" "$RUN -q synthetic --input images/synthetic.tar" \
   --command-name "postgres:15 ($PG_PACKAGES packages), cold" "$RUN -q postgres" \
-  --command-name "postgres:15 ($PG_PACKAGES packages), cached" "$RUN -q postgres"
+  --command-name "postgres:15 ($PG_PACKAGES packages), cached" "$RUN -q postgres" \
+  --command-name "postgres:15 archive (--input), cold" "$RUN -q pgarchive --input images/postgres.tar" \
+  --command-name "postgres:15 archive (--input), layers cached" "$RUN -q pgarchive --input images/postgres.tar"
 SAVE=$( { /usr/bin/time -f %e docker save -o save.tar run-test/postgres:15; } 2>&1 | tail -1); rm -f save.tar
 RSS=$(/usr/bin/time -f %M "$RUN" -q synthetic --input images/synthetic.tar 2>&1 >/dev/null | tail -1)
 
@@ -101,6 +122,10 @@ mkdir -p "$ROOT/benches/results"
   echo
   cat times.md
   echo
+  echo "The postgres archive rows scan the same image from a \`docker save\` file: cold, every layer is"
+  echo "read and hashed (and cached); warm, every layer's diff ID is in the layer cache and is replayed."
+  echo "The warm row is the plugin's own time for a rescan of an unchanged image, without the export."
+  echo
   echo "Peak RSS of the cached synthetic scan: $RSS KiB. The engine's own \`docker save\` of"
   echo "run-test/postgres:15 (388 MB) takes $SAVE s of the postgres runs: the export, not the scan, dominates them."
   echo
@@ -110,6 +135,9 @@ runs = {r["command"]: r["mean"] for r in json.load(open("times.json"))["results"
 cached = [v for k, v in runs.items() if k.startswith("synthetic") and k.endswith("cached")][0]
 print(f"Target: a ~100-package image against the whole advisory set in under 1 s with the cache: "
       f"{cached:.2f} s: **{'met' if cached < 1 else 'missed'}**.")
+warm = [v for k, v in runs.items() if k.endswith("layers cached")][0]
+print(f"Target: a warm scan of the PostgreSQL image under 1 s of the plugin's own time (the archive rescan, "
+      f"every layer cached, no export): {warm:.2f} s: **{'met' if warm < 1 else 'missed'}**.")
 PY
 } > "$ROOT/benches/results/scan.md"
 python3 - "$ROOT/docs/benchmarks.md" "$ROOT/benches/results/scan.md" <<'PY'

@@ -3,6 +3,7 @@
 mod test;
 
 mod support {
+    pub mod cyclonedx;
     pub mod images;
     pub mod running;
     pub mod sarif;
@@ -25,6 +26,7 @@ mod commands;
 mod config_errors;
 mod done_when;
 mod dry_run;
+mod import;
 mod limits;
 mod list;
 mod plugin_new;

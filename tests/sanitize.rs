@@ -407,20 +407,34 @@ fn refusals_leave_nothing_at_the_output_path() {
         .status(1)
         .stderr_contains("environment variable SANITIZE_KEY is not set");
 
-    // Unruled personal data: both columns are listed, nothing is written.
+    // A column that looks personal by name and has no rule stops the run;
+    // emails inside `remark` are masked in place, so it is not listed.
     project
         .sanitize(KEY)
         .status(1)
         .stderr_contains(
             "public.customers.mobile_number looks like personal data (its name has `mobile`)",
         )
-        .stderr_contains("public.payments.remark looks like personal data (")
-        .stderr_contains("sampled values look like email addresses");
+        .stderr_lacks("payments.remark");
     assert_eq!(
         project.files(),
         Vec::<String>::new(),
         "no partial or raw dump is left"
     );
+
+    // With [free-text] found = "stop", what is found inside kept text stops
+    // the run too, naming the column.
+    let strict = POLICY.replace(
+        "[sample]",
+        "\"customers.mobile_number\" = \"phone\"\n\n[free-text]\nfound = \"stop\"\n\n[sample]",
+    );
+    std::fs::write(project.test.path("sanitize/policy.toml"), &strict).unwrap();
+    project
+        .sanitize(KEY)
+        .status(1)
+        .stderr_contains("personal data found inside columns the policy keeps")
+        .stderr_contains("public.payments.remark: 2000 email addresses (the first at line ");
+    assert_eq!(project.files(), Vec::<String>::new());
 
     // Marking them reviewed makes the run pass.
     let reviewed = POLICY.replace(

@@ -14,7 +14,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::images::{self, BUSYBOX, Container, POSTGRES, docker, unique_name};
-use crate::support::sarif;
+use crate::support::{cyclonedx, sarif};
 use crate::test::Test;
 
 /// `../shared/data/advisories/NAME` from the workspace root (the nearest
@@ -106,11 +106,22 @@ const OSV_XORG: &str = r#"{"id": "CVE-2023-1393", "summary": "xorg-server: use-a
  "affected": [{"package": {"ecosystem": "Debian:11", "name": "xorg-server"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2:1.20.11-1+deb11u6"}]}]}]}"#;
 
+/// The shape of osv.dev's record of a CVE for Debian (`DEBIAN-CVE-…`, with
+/// NVD's vector), written with the facts of CVE-2022-37434 (zlib, NVD 9.8,
+/// fixed in bullseye by DSA-5218-1): it makes the real DSA critical.
+const OSV_ZLIB_CVE: &str = r#"{"id": "DEBIAN-CVE-2022-37434", "upstream": ["CVE-2022-37434"],
+ "details": "zlib through 1.2.12 has a heap-based buffer over-read or buffer overflow in inflate in inflate.c via a large gzip header extra field.",
+ "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+ "affected": [{"package": {"ecosystem": "Debian:11", "name": "zlib"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.2.11.dfsg-2+deb11u2"}]}],
+   "ecosystem_specific": {"urgency": "not yet assigned"}}]}"#;
+
 fn debian_rootfs(test: Test) -> Test {
     test.file("rootfs/etc/os-release", BULLSEYE_OS)
         .file("rootfs/var/lib/dpkg/status", BULLSEYE_STATUS)
         .file("osv/CVE-2099-0002.json", OSV_UNFIXED_ZLIB)
         .file("osv/CVE-2023-1393.json", OSV_XORG)
+        .file("osv/DEBIAN-CVE-2022-37434.json", OSV_ZLIB_CVE)
         .dir("policy")
 }
 
@@ -172,6 +183,14 @@ fn expected_debian() -> Vec<(String, String, String, String, String)> {
             "-",
             "CRITICAL",
         ),
+        // The real DSA, rated by its CVE's NVD score.
+        row(
+            "zlib1g",
+            "DSA-5218-1",
+            "1:1.2.11.dfsg-2+deb11u1",
+            "1:1.2.11.dfsg-2+deb11u2",
+            "CRITICAL",
+        ),
         row(
             "xserver-common",
             "DSA-5380-1",
@@ -184,13 +203,6 @@ fn expected_debian() -> Vec<(String, String, String, String, String)> {
             "DSA-5356-2",
             "14.4.2+git20190427-2+deb11u1+b1",
             "14.4.2+git20190427-2+deb11u2",
-            "UNKNOWN",
-        ),
-        row(
-            "zlib1g",
-            "DSA-5218-1",
-            "1:1.2.11.dfsg-2+deb11u1",
-            "1:1.2.11.dfsg-2+deb11u2",
             "UNKNOWN",
         ),
     ]
@@ -216,7 +228,17 @@ fn rootfs_findings_are_exact_without_an_engine() {
         .unwrap();
     assert_eq!(dsa["aliases"], serde_json::json!(["CVE-2023-1393"]));
     assert_eq!(dsa["score"], 7.8);
+    // The one finding merges the DSA with the CVE's own record, whose vector
+    // rates it.
+    assert_eq!(dsa["severity_source"], "advisory-cvss");
     assert_eq!(dsa["package"]["source"], "xorg-server");
+    let zlib = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "DSA-5218-1")
+        .unwrap();
+    assert_eq!(zlib["cvss"], "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
 }
 
 #[test]
@@ -226,9 +248,9 @@ fn table_groups_by_severity_and_the_cache_is_reused() {
         .invoke(&["scan", "--rootfs", "rootfs"])
         .status(0)
         .stdout;
-    let critical = stdout.find("CRITICAL (1)").expect(&stdout);
+    let critical = stdout.find("CRITICAL (2)").expect(&stdout);
     let high = stdout.find("HIGH (1)").expect(&stdout);
-    let unknown = stdout.find("UNKNOWN (2)").expect(&stdout);
+    let unknown = stdout.find("UNKNOWN (1)").expect(&stdout);
     assert!(critical < high && high < unknown, "{stdout}");
     assert!(stdout.contains("(no fix)"), "{stdout}");
     assert!(
@@ -244,7 +266,7 @@ fn table_groups_by_severity_and_the_cache_is_reused() {
         .invoke(&["scan", "--rootfs", "rootfs", "--color", "always"])
         .status(0)
         .stdout;
-    assert!(again.contains("\x1b[1;31mCRITICAL (1)"), "{again}");
+    assert!(again.contains("\x1b[1;31mCRITICAL (2)"), "{again}");
 }
 
 #[test]
@@ -257,11 +279,15 @@ reason = "made-up advisory, accepted for the test"
 expires = "2999-12-31"
 
 [[ignore]]
+id = "CVE-2022-37434"
+reason = "no gzip input from outside"
+
+[[ignore]]
 id = "CVE-2023-1393"
 reason = "no X server runs in the container"
 expires = "2020-01-01"
 "#;
-    // The unfixed critical one is ignored; the expired entry no longer hides
+    // The critical ones are ignored; the expired entry no longer hides
     // DSA-5380-1 (HIGH), so --fail-on HIGH fails, with exit code 3, and the
     // full report is still written.
     let test = debian_rootfs(Test::new())
@@ -283,7 +309,7 @@ expires = "2020-01-01"
         .stderr_contains("1 finding at or above HIGH")
         .stderr_contains("ignore entry for CVE-2023-1393 expired on 2020-01-01")
         .stdout;
-    assert!(stdout.contains("1 ignored"), "{stdout}");
+    assert!(stdout.contains("2 ignored"), "{stdout}");
     let report: Value =
         serde_json::from_slice(&std::fs::read(test.path("reports/scan.json")).unwrap()).unwrap();
     let zlib = report["findings"]
@@ -298,7 +324,7 @@ expires = "2020-01-01"
     );
     assert_eq!(report["policy"]["failing"], 1);
     assert_eq!(report["expired_ignores"][0]["id"], "CVE-2023-1393");
-    // --fail-on CRITICAL passes: the only critical finding is ignored.
+    // --fail-on CRITICAL passes: the critical findings are ignored.
     let stdout = test
         .invoke(&[
             "scan",
@@ -320,9 +346,11 @@ expires = "2020-01-01"
 #[test]
 fn ignore_unfixed_and_fail_on_critical() {
     let test = debian_rootfs(Test::new()).tasks(&rootfs_tasks(""));
+    // The gate's own exit code (3), not run's 1 for a broken scan.
     test.invoke(&["scan", "--rootfs", "rootfs", "--fail-on", "CRITICAL"])
-        .status(1)
-        .stderr_contains("1 finding at or above CRITICAL");
+        .status(3)
+        .stderr_contains("2 findings at or above CRITICAL");
+    // Without the made-up unfixed one, the real critical DSA still fails it.
     test.invoke(&[
         "scan",
         "--rootfs",
@@ -331,7 +359,46 @@ fn ignore_unfixed_and_fail_on_critical() {
         "CRITICAL",
         "--ignore-unfixed",
     ])
-    .status(0);
+    .status(3)
+    .stderr_contains("1 finding at or above CRITICAL");
+}
+
+/// No usable advisory data fails closed with its own exit code (4), naming
+/// what is missing: never a pass with 0 findings.
+#[test]
+fn no_usable_data_fails_closed() {
+    // An Alpine root filesystem against Debian data only.
+    Test::new()
+        .tasks(&rootfs_tasks(""))
+        .file("rootfs/etc/os-release", ALPINE_OS)
+        .file("rootfs/lib/apk/db/installed", ALPINE_INSTALLED)
+        .dir("osv")
+        .dir("policy")
+        .args(&["scan", "--rootfs", "rootfs", "--fail-on", "LOW"])
+        .status(4)
+        .stderr_contains("no usable advisory data")
+        .stderr_contains("no advisory data for alpine 3.11")
+        .run();
+    // No advisories at all.
+    Test::new()
+        .tasks("[tasks.scan]\nplugin = \"scan\"\nallow = { read = [\"rootfs\"] }\n")
+        .file("rootfs/etc/os-release", BULLSEYE_OS)
+        .args(&["scan", "--rootfs", "rootfs"])
+        .status(4)
+        .stderr_contains("names no advisories")
+        .run();
+    // Data older than --max-age (the DSA list ends in March 2023).
+    let debian = advisories("debian-security-tracker");
+    Test::new()
+        .tasks(&format!(
+            "[tasks.scan]\nplugin = \"scan\"\nconfig = {{ advisories = [\"{debian}\"] }}\nallow = {{ read = [\"{debian}\", \"rootfs\"] }}\n"
+        ))
+        .file("rootfs/etc/os-release", BULLSEYE_OS)
+        .file("rootfs/var/lib/dpkg/status", BULLSEYE_STATUS)
+        .args(&["scan", "--rootfs", "rootfs", "--max-age", "30d"])
+        .status(4)
+        .stderr_contains("older than max-age (30 days)")
+        .run();
 }
 
 #[test]
@@ -352,6 +419,18 @@ fn bad_input_is_named() {
         .status(1)
         .stderr_contains("policy/scan-ignore.toml")
         .stderr_contains("reason")
+        .run();
+    // Regression: an impossible date was accepted; now refused at its line.
+    debian_rootfs(Test::new())
+        .file(
+            "policy/scan-ignore.toml",
+            "[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = \"2027-13-45\"\n",
+        )
+        .tasks(&rootfs_tasks(", ignore-file = \"policy/scan-ignore.toml\""))
+        .args(&["scan", "--rootfs", "rootfs"])
+        .status(1)
+        .stderr_contains("policy/scan-ignore.toml:4:")
+        .stderr_contains("there is no month 13")
         .run();
     debian_rootfs(Test::new())
         .tasks(&rootfs_tasks(""))
@@ -484,7 +563,14 @@ fn alpine_image_of_a_granted_container() {
             ),
         ]
     );
-    let f = &report["findings"][0];
+    // The created container is audited too (any state): the first
+    // vulnerability finding is the openssl one.
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "vulnerability")
+        .unwrap();
     assert_eq!(f["package"]["layer"], 1, "docker import makes one layer");
     assert!(
         f["package"]["layer_digest"]
@@ -506,6 +592,8 @@ fn alpine_image_of_a_granted_container() {
         .status(0)
         .json();
     assert_eq!(bom["bomFormat"], "CycloneDX");
+    cyclonedx::assert_valid(&bom);
+    assert_eq!(bom["vulnerabilities"].as_array().unwrap().len(), 2);
     let purls: Vec<&str> = bom["components"]
         .as_array()
         .unwrap()
@@ -651,6 +739,14 @@ fn real_debian_image_postgres() {
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "15.99-0+deb12u1"}]}]}]}"#,
     );
     let debian = advisories("debian-security-tracker");
+    // The shared DSA/DLA lists end before bookworm had advisories: with only
+    // them, the scan fails closed instead of passing with 0 findings.
+    Test::new()
+        .tasks(&engine_tasks(&container, std::slice::from_ref(&debian), ""))
+        .args(&["scan"])
+        .status(4)
+        .stderr_contains("no advisory data for debian 12")
+        .run();
     let (output, _) = test
         .tasks(&engine_tasks(&container, &[debian, "osv".into()], ""))
         .args(&["scan"])
@@ -680,7 +776,13 @@ fn real_debian_image_postgres() {
             .all(|f| f["severity"] == "MEDIUM" && f["fixed"] == "15.99-0+deb12u1")
     );
     // The DSA/DLA lists end before bookworm had advisories: nothing else matches.
-    assert_eq!(report["findings"].as_array().unwrap().len(), ours.len());
+    let vulnerabilities = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "vulnerability")
+        .count();
+    assert_eq!(vulnerabilities, ours.len());
 }
 
 fn hardening_ids(report: &Value, container: &str) -> Vec<String> {
@@ -694,7 +796,7 @@ fn hardening_ids(report: &Value, container: &str) -> Vec<String> {
 }
 
 #[test]
-fn hardening_audit_of_running_containers() {
+fn hardening_audit_of_containers_in_any_state() {
     let loose = Container::run(
         "run-test-scan-loose",
         &["-e", "DB_PASSWORD=hunter2", "--cap-add", "NET_ADMIN"],
@@ -721,12 +823,39 @@ fn hardening_audit_of_running_containers() {
         BUSYBOX,
         &["sleep", "86400"],
     );
+    // Created, never started: audited all the same, since it starts with
+    // these settings.
+    let created = unique_name("run-test-scan-created");
+    docker(&[
+        "create",
+        "--name",
+        &created,
+        "--label",
+        "run-test=1",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--security-opt",
+        "seccomp=unconfined",
+        BUSYBOX,
+        "true",
+    ]);
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = images::docker_output(&["rm", "-f", &self.0]);
+        }
+    }
+    let _remove = Remove(created.clone());
     let secdb = advisories("alpine-secdb");
     let tasks = format!(
         r#"[tasks.scan]
 plugin = "scan"
 config = {{ advisories = ["{secdb}"], cache = ".cache/scan", format = "json" }}
-allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"] }}
+allow = {{ containers = ["{}", "{}", "{created}"], read = ["{secdb}"], write = [".cache/scan"] }}
 "#,
         loose.name, tight.name
     );
@@ -741,6 +870,10 @@ allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"
         ]
     );
     assert!(hardening_ids(&report, &tight.name).is_empty(), "{report}");
+    let stopped = hardening_ids(&report, &created);
+    for rule in ["RUN-H013", "RUN-H015", "RUN-H017", "RUN-H018"] {
+        assert!(stopped.contains(&rule.to_owned()), "{rule}: {stopped:?}");
+    }
     assert!(
         !outcome.stdout.contains("hunter2"),
         "a secret's value is never reported"
@@ -757,6 +890,97 @@ allow = {{ containers = ["{}", "{}"], read = ["{secdb}"], write = [".cache/scan"
     assert!(rules.contains(&"RUN-H001"), "{sarif_log}");
     // Hardening findings go through the same gate.
     test.invoke(&["scan", "--fail-on", "HIGH", "--format", "table"])
-        .status(1)
-        .stderr_contains("3 findings at or above HIGH");
+        .status(3)
+        .stderr_contains("findings at or above HIGH");
+}
+
+/// The static audit of a Compose file: the same rules, located at
+/// file:line, with no engine.
+#[test]
+fn compose_file_audit_at_file_line() {
+    let compose = "\
+services:
+  db:
+    image: postgres:16
+    user: postgres
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: [no-new-privileges:true]
+    mem_limit: 512m
+    cpus: 1
+    pids_limit: 256
+    environment:
+      POSTGRES_PASSWORD: hunter2
+  agent:
+    image: agent:1
+    privileged: true
+    volumes:
+      - /var/run/docker.sock:/var/run/docker.sock
+";
+    let test = Test::new()
+        .file("deploy/compose.yaml", compose)
+        .tasks("[tasks.scan]\nplugin = \"scan\"\nallow = { read = [\"deploy\"] }\n");
+    let report = test
+        .invoke(&[
+            "scan",
+            "--compose",
+            "deploy/compose.yaml",
+            "--format",
+            "json",
+        ])
+        .status(0)
+        .json();
+    let at = |target: &str| -> Vec<(String, u64)> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["target"] == target)
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["location"]["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(at("deploy/compose.yaml#db"), [("RUN-H012".to_owned(), 12)]);
+    let agent = at("deploy/compose.yaml#agent");
+    assert!(agent.contains(&("RUN-H002".to_owned(), 15)), "{agent:?}");
+    assert!(agent.contains(&("RUN-H013".to_owned(), 17)), "{agent:?}");
+    let table = test
+        .invoke(&[
+            "scan",
+            "--compose",
+            "deploy/compose.yaml",
+            "--fail-on",
+            "CRITICAL",
+        ])
+        .status(3)
+        .stdout;
+    assert!(
+        table.contains("deploy/compose.yaml:17: mounts the container engine's socket"),
+        "{table}"
+    );
+    assert!(!table.contains("hunter2"), "{table}");
+    let sarif_log = test
+        .invoke(&[
+            "scan",
+            "--compose",
+            "deploy/compose.yaml",
+            "--format",
+            "sarif",
+        ])
+        .status(0)
+        .json();
+    sarif::assert_valid(&sarif_log);
+    let region = sarif_log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "RUN-H013")
+        .unwrap()["locations"][0]["physicalLocation"]
+        .clone();
+    assert_eq!(region["artifactLocation"]["uri"], "deploy/compose.yaml");
+    assert_eq!(region["region"]["startLine"], 17);
 }

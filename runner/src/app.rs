@@ -43,6 +43,10 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     if cli.task() == Some("plugin") {
         return crate::plugin_command::run(cli.task_args(), ui);
     }
+    // And `import`: a Makefile made a tasks.toml, which need not exist yet.
+    if cli.task() == Some("import") {
+        return crate::import::run(cli.task_args(), ui.color);
+    }
     let options = &cli.options;
     let file = load(options.file.as_deref())?;
 

@@ -11,7 +11,7 @@ use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 #[command(
     name = "run",
     version,
-    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\nExit codes: 0 success, the failing task's code, 1 a task denied (also under -n), 2 usage, tasks.toml or plugin load error, 124 timeout, 130 interrupted."
+    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\n`run import MAKEFILE` converts a Makefile's targets into a tasks.toml (see `run import --help`).\nExit codes: 0 success, the failing task's code, 1 a task denied (also under -n), 2 usage, tasks.toml or plugin load error, 124 timeout, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -35,6 +35,8 @@ pub enum Error {
     PluginUsage,
     #[error(transparent)]
     PluginNew(#[from] crate::plugin_command::new::NewError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     #[error("no built-in plugin named `{name}`")]
     UnknownPlugin {
         name: String,

@@ -12,6 +12,7 @@ pub mod dry_run;
 pub mod error;
 pub mod grant;
 pub mod graph;
+pub mod import;
 pub mod list;
 pub mod lock;
 pub mod logging;

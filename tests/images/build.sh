@@ -9,8 +9,14 @@
 #   run-test/chaos-helper:latest  Debian bookworm minbase + iproute2, iptables,
 #                             python3-minimal: the chaos plugin's network helper
 #
+# Then it runs build-ha.sh, which builds the images of the HA dev stack
+# (demo/ha: etcd, Patroni, HAProxy, Redis, a client), each rebuilt when its
+# recipe changes.
+#
 # Idempotent (an image is built only if its tag is missing) and safe to run
-# concurrently: the whole script runs under an exclusive flock.
+# concurrently: builds run under an exclusive flock, taken only when something
+# is missing, so a run with every image present takes a second and waits for
+# nobody.
 #
 # Environment:
 #   RUN_TEST_DEBIAN_MIRROR   override the detected Debian mirror
@@ -18,6 +24,7 @@
 #   RUN_TEST_IMAGES_REBUILD  if 1, rebuild the images even if the tags exist
 set -euo pipefail
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 POSTGRES_IMAGE=run-test/postgres:15
 POSTGRES_BASE_IMAGE=run-test/postgres-base:15
 BUSYBOX_IMAGE=run-test/busybox:latest
@@ -38,6 +45,22 @@ need_rebuild() {
 command -v docker >/dev/null 2>&1 || die "docker CLI not found; these tests need a Docker Engine"
 command -v flock >/dev/null 2>&1 || die "flock not found (util-linux)"
 
+base_images_present() {
+    ! need_rebuild "$BUSYBOX_IMAGE" && ! need_rebuild "$POSTGRES_IMAGE" &&
+        ! need_rebuild "$CHAOS_HELPER_IMAGE"
+}
+# The HA stack's images, with their own lock (released this one first).
+build_ha_images() {
+    exec 9>&-
+    exec bash "$HERE/build-ha.sh"
+}
+
+# Fast path: nothing to do here (checked again under the lock).
+if base_images_present; then
+    say "$BUSYBOX_IMAGE, $POSTGRES_IMAGE and $CHAOS_HELPER_IMAGE present"
+    build_ha_images
+fi
+
 exec 9>"$LOCK"
 if ! flock -n 9; then
     say "waiting for another build (lock $LOCK)"
@@ -46,11 +69,10 @@ fi
 
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker Engine (docker info failed)"
 
-# Fast path: nothing to do.
-if ! need_rebuild "$BUSYBOX_IMAGE" && ! need_rebuild "$POSTGRES_IMAGE" &&
-    ! need_rebuild "$CHAOS_HELPER_IMAGE"; then
+# Another run may have built them while this one waited for the lock.
+if base_images_present; then
     say "$BUSYBOX_IMAGE, $POSTGRES_IMAGE and $CHAOS_HELPER_IMAGE present"
-    exit 0
+    build_ha_images
 fi
 
 [ "$(id -u)" = 0 ] || die "must run as root to build images (debootstrap, chroot, mount)"
@@ -401,3 +423,5 @@ if need_rebuild "$CHAOS_HELPER_IMAGE"; then
 else
     say "$CHAOS_HELPER_IMAGE present"
 fi
+
+build_ha_images

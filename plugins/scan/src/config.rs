@@ -4,6 +4,7 @@
 use run_plugin_sdk::{Context, Error};
 use serde::Deserialize;
 
+use crate::date::parse_age;
 use crate::policy::Policy;
 use crate::report::Format;
 use crate::severity::{Severity, parse_list};
@@ -31,14 +32,16 @@ struct Raw {
     advisories: Option<OneOrMany>,
     cache: Option<String>,
     images: Option<Vec<String>>,
+    compose: Option<OneOrMany>,
     #[serde(default = "all")]
     containers: String,
     format: Option<String>,
     output: Option<String>,
     severity: Option<OneOrMany>,
     fail_on: Option<String>,
-    #[serde(default = "one")]
+    #[serde(default = "gate")]
     exit_code: u8,
+    max_age: Option<String>,
     #[serde(default)]
     ignore_unfixed: bool,
     ignore_file: Option<String>,
@@ -51,9 +54,14 @@ struct Raw {
 fn all() -> String {
     "*".into()
 }
-fn one() -> u8 {
-    1
+fn gate() -> u8 {
+    GATE_EXIT
 }
+
+/// The default exit code of a failed `--fail-on` gate: not 1, which `run`
+/// uses for a scan that broke (a denied grant, a bad archive), nor 2
+/// (usage), nor the fail-closed code.
+pub const GATE_EXIT: u8 = 3;
 fn yes() -> bool {
     true
 }
@@ -70,13 +78,16 @@ pub enum Target {
     Archive(String),
     /// An unpacked root filesystem in a granted directory.
     Rootfs(String),
+    /// A Compose file, audited statically for hardening.
+    Compose(String),
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub advisories: Vec<String>,
     pub cache: Option<String>,
-    /// Explicit targets; empty: the stack's images.
+    /// Explicit targets (command line, else config); none at all: the
+    /// stack's images.
     pub targets: Vec<Target>,
     /// The `container.list` filter naming the stack's containers.
     pub containers: String,
@@ -84,6 +95,8 @@ pub struct Config {
     pub output: Option<(String, Format)>,
     pub policy: Policy,
     pub exit_code: u8,
+    /// Advisory data older than this many days fails the scan.
+    pub max_age: Option<i64>,
     pub ignore_file: Option<String>,
     /// Audit the running containers.
     pub hardening: bool,
@@ -91,7 +104,9 @@ pub struct Config {
 }
 
 /// Options that take a value (so their values are not read as images).
-const VALUED: [&str; 9] = [
+const VALUED: [&str; 11] = [
+    "max-age",
+    "compose",
     "input",
     "rootfs",
     "format",
@@ -156,6 +171,19 @@ impl Config {
                 "must be 1–255: 0 would hide the failure",
             ));
         }
+        if raw.exit_code == crate::scan::NO_DATA_EXIT {
+            return Err(invalid(
+                "exit-code",
+                "4 means \"no usable advisory data\": pick another code for the gate",
+            ));
+        }
+        let max_age = match ctx.option("max-age") {
+            Some(a) => Some(parse_age(a).map_err(|e| bad_arg("max-age", e))?),
+            None => match raw.max_age.as_deref() {
+                Some(a) => Some(parse_age(a).map_err(|e| invalid("max-age", &e))?),
+                None => None,
+            },
+        };
         let mut targets = Vec::new();
         let mut args = ctx.args().iter();
         while let Some(arg) = args.next() {
@@ -169,6 +197,7 @@ impl Config {
                     match (name, value) {
                         ("input", Some(v)) => targets.push(Target::Archive(v)),
                         ("rootfs", Some(v)) => targets.push(Target::Rootfs(v)),
+                        ("compose", Some(v)) => targets.push(Target::Compose(v)),
                         (_, None) => return Err(bad_arg(name, "needs a value".into())),
                         _ => {}
                     }
@@ -179,7 +208,16 @@ impl Config {
         }
         if targets.is_empty() {
             targets.extend(raw.images.into_iter().flatten().map(Target::Image));
+            targets.extend(
+                raw.compose
+                    .map(OneOrMany::into_vec)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Target::Compose),
+            );
         }
+        // Archives, root filesystems and Compose files are what the task is
+        // about: the stack's containers are audited only with --audit.
         let explicit = targets.iter().any(|t| !matches!(t, Target::Image(_)));
         let hardening = if ctx.flag("no-audit") {
             false
@@ -203,6 +241,7 @@ impl Config {
                 fail_on,
             },
             exit_code: raw.exit_code,
+            max_age,
             ignore_file: ctx
                 .option("ignore-file")
                 .map(str::to_owned)
@@ -261,6 +300,18 @@ mod tests {
         );
         let c = config(&[], "{}").unwrap();
         assert!(c.hardening && c.targets.is_empty());
+        // A Compose file is a target like an archive: no stack, no audit of
+        // the containers unless asked.
+        let c = config(&["--compose", "deploy/compose.yaml"], "{}").unwrap();
+        assert_eq!(c.targets, [Target::Compose("deploy/compose.yaml".into())]);
+        assert!(!c.hardening);
+        let c = config(&[], r#"{"compose": ["a.yaml", "b.yaml"]}"#).unwrap();
+        assert_eq!(c.targets.len(), 2);
+        assert!(
+            config(&["--compose", "a.yaml", "--audit"], "{}")
+                .unwrap()
+                .hardening
+        );
     }
 
     #[test]
@@ -274,6 +325,12 @@ mod tests {
         assert!(e.message().contains("field `severity`"), "{e}");
         let e = config(&[], r#"{"exit-code": 0}"#).unwrap_err();
         assert!(e.message().contains("field `exit-code`"), "{e}");
+        let e = config(&[], r#"{"exit-code": 4}"#).unwrap_err();
+        assert!(e.message().contains("no usable advisory data"), "{e}");
+        let e = config(&["--max-age", "soon"], "{}").unwrap_err();
+        assert!(e.message().contains("--max-age: `soon`"), "{e}");
+        let c = config(&["--max-age=2w"], r#"{"max-age": "1d"}"#).unwrap();
+        assert_eq!((c.max_age, c.exit_code), (Some(14), GATE_EXIT));
         let e = config(&["--input"], "{}").unwrap_err();
         assert!(e.message().contains("--input: needs a value"), "{e}");
         let e = config(&[], r#"{"advisory": "x"}"#).unwrap_err();

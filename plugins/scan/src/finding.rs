@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::advisory::SeveritySource;
 use crate::severity::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -17,12 +18,28 @@ pub enum Kind {
 pub struct PackageRef {
     pub name: String,
     pub version: String,
+    /// The package's architecture (`amd64`, `i386`, `all`, `x86_64`); a
+    /// package installed for two architectures is two packages.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub arch: String,
+    /// dpkg's state when the package is not fully installed
+    /// (`half-configured`, `unpacked`, …): its files are there all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     pub source: String,
     pub source_version: String,
     /// 1-based layer number that installed this version (`None` for a rootfs).
     pub layer: Option<usize>,
     /// That layer's diff id.
     pub layer_digest: Option<String>,
+}
+
+/// Where in a file a finding is (a Compose service's setting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,11 +52,23 @@ pub struct Finding {
     pub aliases: Vec<String>,
     pub severity: Severity,
     pub score: Option<f64>,
+    /// Where the severity came from (see docs/scan.md, "Severity").
+    pub severity_source: SeveritySource,
+    /// The CVSS vector the score is computed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<String>,
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<PackageRef>,
+    /// The file and line (a Compose file's hardening findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     /// The version that fixes it; `None`: no fix yet.
     pub fixed: Option<String>,
+    /// Why there is no fix, when the source says (`will-not-fix`,
+    /// `fix-deferred`, `end-of-life`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Why it is ignored (from the ignore file), when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,

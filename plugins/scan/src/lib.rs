@@ -16,6 +16,8 @@
 
 mod advisory;
 mod config;
+mod cvss;
+mod date;
 mod finding;
 mod hardening;
 mod image;
@@ -65,6 +67,10 @@ impl Plugin for Scan {
             "leave out vulnerabilities that have no fix yet",
         ))
         .parameter(Parameter::option(
+            "max-age",
+            "fail when the advisory data is older than this (7d, 48h, 2w)",
+        ))
+        .parameter(Parameter::option(
             "ignore-file",
             "a TOML file of accepted findings, with reasons and expiry dates",
         ))
@@ -102,6 +108,11 @@ impl Plugin for Scan {
 }
 
 export_plugin!(Scan);
+
+/// The CycloneDX schema check the integration tests use too.
+#[cfg(test)]
+#[path = "../../../tests/support/cyclonedx.rs"]
+mod cyclonedx_schema;
 
 /// The shared test data: `../shared/data` from the workspace root (the
 /// nearest ancestor that has it, so nested worktrees find it too).

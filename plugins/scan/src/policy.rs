@@ -3,9 +3,10 @@
 //! accepted findings (with a reason, until an expiry date), and `--fail-on`
 //! sets the exit code.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Deserialize;
+use toml::Spanned;
+
+use crate::date;
 
 use crate::finding::{Finding, Kind};
 use crate::severity::Severity;
@@ -24,11 +25,21 @@ use crate::severity::Severity;
 #[serde(deny_unknown_fields)]
 struct IgnoreFile {
     #[serde(default)]
-    ignore: Vec<Rule>,
+    ignore: Vec<RawRule>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A rule as written, with where its values are (for errors).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    package: Option<String>,
+    target: Option<String>,
+    reason: Spanned<String>,
+    expires: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
     pub package: Option<String>,
@@ -44,42 +55,68 @@ pub struct Ignores {
     pub expired: Vec<Rule>,
 }
 
-/// Parses the ignore file's text; `today` is `YYYY-MM-DD`. Errors name the
-/// entry.
-pub fn parse_ignores(text: &str, today: &str) -> Result<Ignores, String> {
-    let file: IgnoreFile = toml::from_str(text).map_err(|e| e.to_string())?;
-    let mut ignores = Ignores::default();
-    for (n, rule) in file.ignore.into_iter().enumerate() {
-        let entry = n + 1;
-        if rule.reason.trim().is_empty() {
-            return Err(format!(
-                "[[ignore]] entry {entry} ({}): `reason` must say why",
-                rule.id
-            ));
+/// Why the ignore file was refused, with the line it is about (1-based)
+/// when there is one: rendered `FILE:LINE: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl IgnoreError {
+    /// `path:line: message` (or `path: message`).
+    pub fn render(&self, path: &str) -> String {
+        match self.line {
+            Some(line) => format!("{path}:{line}: {}", self.message),
+            None => format!("{path}: {}", self.message),
         }
-        match &rule.expires {
-            Some(date) if !is_date(date) => {
-                return Err(format!(
-                    "[[ignore]] entry {entry} ({}): `expires` must be a date like 2027-01-31, not `{date}`",
-                    rule.id
-                ));
-            }
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parses the ignore file's text; `today` is days since 1970-01-01. Errors
+/// name the line and the entry.
+pub fn parse_ignores(text: &str, today: i64) -> Result<Ignores, IgnoreError> {
+    let file: IgnoreFile = toml::from_str(text).map_err(|e| IgnoreError {
+        line: e.span().map(|s| line_of(text, s.start)),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    let mut ignores = Ignores::default();
+    for (n, raw) in file.ignore.into_iter().enumerate() {
+        let entry = n + 1;
+        let id = raw.id.get_ref().clone();
+        let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+        if raw.reason.get_ref().trim().is_empty() {
+            return Err(IgnoreError {
+                line: at(raw.reason.span()),
+                message: format!("[[ignore]] entry {entry} ({id}): `reason` must say why"),
+            });
+        }
+        let expires_on = match &raw.expires {
+            None => None,
+            Some(date) => Some(date::check_ymd(date.get_ref()).map_err(|why| IgnoreError {
+                line: at(date.span()),
+                message: format!("[[ignore]] entry {entry} ({id}): `expires`: {why}"),
+            })?),
+        };
+        let rule = Rule {
+            id,
+            package: raw.package,
+            target: raw.target,
+            reason: raw.reason.into_inner(),
+            expires: raw.expires.map(Spanned::into_inner),
+        };
+        match expires_on {
             // Expires at the end of that day: it still hides on the day itself.
-            Some(date) if date.as_str() < today => ignores.expired.push(rule),
+            Some(day) if day < today => ignores.expired.push(rule),
             _ => ignores.active.push(rule),
         }
     }
     Ok(ignores)
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 impl Rule {
@@ -145,28 +182,6 @@ impl Policy {
     }
 }
 
-/// Today in UTC as `YYYY-MM-DD` (WASI has a clock but no time zones).
-pub fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    civil_date(days)
-}
-
-/// Days since 1970-01-01 → `YYYY-MM-DD` (Howard Hinnant's algorithm).
-pub fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,25 +195,24 @@ mod tests {
             aliases: vec!["CVE-9".into()],
             severity,
             score: None,
+            severity_source: crate::advisory::SeveritySource::None,
+            cvss: None,
             title: String::new(),
             package: Some(PackageRef {
                 name: "libx1".into(),
                 version: "1".into(),
+                arch: String::new(),
+                status: None,
                 source: "x".into(),
                 source_version: "1".into(),
                 layer: None,
                 layer_digest: None,
             }),
             fixed: fixed.map(Into::into),
+            status: None,
+            location: None,
             ignored: None,
         }
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(20_415), "2025-11-23");
-        assert_eq!(civil_date(11_016), "2000-02-29");
     }
 
     #[test]
@@ -215,7 +229,8 @@ id = "DSA-2"
 reason = "old"
 expires = "2026-01-01"
 "#;
-        let ignores = parse_ignores(text, "2026-06-01").unwrap();
+        let day = |t: &str| date::check_ymd(t).unwrap();
+        let ignores = parse_ignores(text, day("2026-06-01")).unwrap();
         assert_eq!((ignores.active.len(), ignores.expired.len()), (1, 1));
         let mut fs = vec![
             finding("DSA-1", Severity::High, None),
@@ -229,16 +244,39 @@ expires = "2026-01-01"
         );
         assert_eq!(fs[1].ignored, None);
         // The day itself still hides.
-        assert_eq!(parse_ignores(text, "2026-01-01").unwrap().active.len(), 2);
-        let e = parse_ignores("[[ignore]]\nid = \"X\"\nreason = \"\"\n", "2026-01-01").unwrap_err();
-        assert!(e.contains("entry 1 (X)"), "{e}");
+        let today = day("2026-01-01");
+        assert_eq!(parse_ignores(text, today).unwrap().active.len(), 2);
+        let e = parse_ignores("[[ignore]]\nid = \"X\"\nreason = \"\"\n", today).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("entry 1 (X)"), "{e:?}");
         let e = parse_ignores(
             "[[ignore]]\nid = \"X\"\nreason = \"r\"\nexpires = \"soon\"\n",
-            "2026-01-01",
+            today,
         )
         .unwrap_err();
-        assert!(e.contains("`expires`"), "{e}");
-        assert!(parse_ignores("[[ignore]]\nid = \"X\"\n", "2026-01-01").is_err());
+        assert!(e.message.contains("`expires`"), "{e:?}");
+        let e = parse_ignores("[[ignore]]\nid = \"X\"\n", today).unwrap_err();
+        assert!(e.message.contains("reason"), "{e:?}");
+    }
+
+    /// Regression: `2027-13-45` has the shape of a date and was accepted.
+    #[test]
+    fn an_impossible_expiry_date_is_refused_at_its_line() {
+        let text = "[[ignore]]\nid = \"CVE-1\"\nreason = \"r\"\n\n[[ignore]]\nid = \"CVE-2\"\nreason = \"r\"\nexpires = \"2027-13-45\"\n";
+        let e = parse_ignores(text, 0).unwrap_err();
+        assert_eq!(
+            e.render("scan-ignore.toml"),
+            "scan-ignore.toml:8: [[ignore]] entry 2 (CVE-2): `expires`: `2027-13-45` is not a date: there is no month 13"
+        );
+        let e = parse_ignores(
+            "[[ignore]]\nid = \"A\"\nreason = \"r\"\nexpires = \"2027-02-30\"\n",
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(4));
+        // A TOML syntax error carries its line too.
+        let e = parse_ignores("[[ignore]]\nid = \"A\"\nreason = r\n", 0).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e:?}");
     }
 
     #[test]

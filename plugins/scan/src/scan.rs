@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use run_plugin_sdk::containers::{self, ContainerState};
+use run_plugin_sdk::containers;
 use run_plugin_sdk::images::{self, Compression};
 use run_plugin_sdk::{Access, Context, Error, log};
 
@@ -14,56 +14,119 @@ use crate::advisory::database::{Database, FORMAT_VERSION};
 use crate::advisory::load;
 use crate::config::{Config, Target};
 use crate::finding::Finding;
+use crate::image::layer_cache::{self, LayerCache};
 use crate::image::{Inventory, archive, rootfs};
-use crate::policy::{Ignores, parse_ignores, today};
-use crate::report::Report;
-use crate::{hardening, matcher};
+use crate::policy::{Ignores, parse_ignores};
+use crate::report::{Audited, Report};
+use crate::{date, hardening, matcher};
+
+/// The exit code of "no usable advisory data" (fail closed), distinct from
+/// the gate's (`exit-code`, default [`crate::config::GATE_EXIT`]) and from
+/// `run`'s own 1 (a broken or misconfigured scan) and 2 (usage).
+pub const NO_DATA_EXIT: u8 = 4;
+
+fn no_data(message: String) -> Error {
+    Error::failed(format!("no usable advisory data: {message}")).with_exit_code(NO_DATA_EXIT)
+}
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let task = ctx.task();
-    if config.advisories.is_empty() {
-        return Err(Error::invalid_input(format!(
-            "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian DSA/DLA files or directories (and grant them in allow.read)"
-        )));
+    let (compose, mut targets): (Vec<&Target>, Vec<&Target>) = config
+        .targets
+        .iter()
+        .partition(|t| matches!(t, Target::Compose(_)));
+    let stack;
+    if config.targets.is_empty() {
+        stack = stack_images(config)?;
+        targets = stack.iter().collect();
     }
-    let db = database(ctx, config)?;
     let mut warnings = Vec::new();
-    let targets = if config.targets.is_empty() {
-        stack_images(config)?
-    } else {
-        config.targets.clone()
-    };
     let mut inventories = Vec::new();
-    for target in &targets {
-        let found = inventory(ctx, config, target)?;
-        inventories.extend(found);
-    }
     let mut findings: Vec<Finding> = Vec::new();
-    for inventory in &inventories {
-        let matched = matcher::find(&db, inventory);
-        if let Some(w) = matched.warning {
+    if !targets.is_empty() {
+        if config.advisories.is_empty() {
+            return Err(no_data(format!(
+                "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read)"
+            )));
+        }
+        let db = database(ctx, config)?;
+        for target in targets {
+            inventories.extend(inventory(ctx, config, target)?);
+        }
+        let today = date::today();
+        let mut missing = Vec::new();
+        for inventory in &inventories {
+            match matcher::find(&db, inventory, today, config.max_age) {
+                Ok(matched) => {
+                    if let Some(w) = matched.warning
+                        && !warnings.contains(&w)
+                    {
+                        log::warn(&w);
+                        warnings.push(w);
+                    }
+                    findings.extend(matched.findings);
+                }
+                Err(e) => missing.push(e.to_string()),
+            }
+        }
+        // Fail closed: an image whose packages could not be checked never
+        // passes, whatever else was found.
+        if !missing.is_empty() {
+            return Err(no_data(missing.join("; ")));
+        }
+        let unrated = findings
+            .iter()
+            .filter(|f| f.severity == crate::severity::Severity::Unknown)
+            .count();
+        if unrated > 0 && config.policy.fail_on.is_some() {
+            let w = format!(
+                "{unrated} finding{} no severity in the advisory data (UNKNOWN never fails --fail-on): add a source that rates them (osv.dev's records carry CVSS)",
+                if unrated == 1 { " has" } else { "s have" }
+            );
             log::warn(&w);
             warnings.push(w);
         }
-        findings.extend(matched.findings);
     }
     let mut audited = Vec::new();
-    if config.hardening {
-        for c in containers::list(config.containers.as_str())? {
-            if c.state != ContainerState::Running {
-                continue;
-            }
-            let details = containers::open(&c.id)?.inspect()?;
-            findings.extend(hardening::audit(&c.name, &details.raw_json()?));
-            audited.push(c.name);
+    for target in compose {
+        let Target::Compose(path) = target else {
+            continue;
+        };
+        let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
+        let services = hardening::compose::services(path, &text)
+            .map_err(|e| Error::invalid_input(format!("Compose file {e}")))?;
+        for service in services {
+            let name = format!("{path}#{}", service.name);
+            findings.extend(hardening::audit(&name, &service.settings));
+            audited.push(Audited {
+                target: name,
+                kind: "compose-service",
+            });
         }
     }
+    if config.hardening {
+        // Every state: a created or stopped container starts again with the
+        // same settings.
+        for c in containers::list(config.containers.as_str())? {
+            let name = c.name;
+            let details = containers::open(&c.id)?.inspect()?;
+            findings.extend(hardening::audit(
+                &name,
+                &hardening::inspect::settings(&details.raw_json()?),
+            ));
+            audited.push(Audited {
+                target: name,
+                kind: "container",
+            });
+        }
+    }
+    let today = date::today();
     let ignores = match &config.ignore_file {
         None => Ignores::default(),
         Some(path) => {
             let text = fs::read_to_string(path).map_err(|e| Error::io(path, Access::Read, e))?;
-            parse_ignores(&text, &today())
-                .map_err(|e| Error::invalid_input(format!("ignore file {path}: {e}")))?
+            parse_ignores(&text, today)
+                .map_err(|e| Error::invalid_input(format!("ignore file {}", e.render(path))))?
         }
     };
     ignores.apply(&mut findings);
@@ -76,7 +139,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     }
     let report = Report {
         inventories: &inventories,
-        containers: &audited,
+        audited: &audited,
         findings: &findings,
         policy: &config.policy,
         expired: &ignores.expired,
@@ -194,9 +257,10 @@ fn stack_images(config: &Config) -> Result<Vec<Target>, Error> {
 fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inventory>, Error> {
     let started = Instant::now();
     let found = match target {
-        Target::Archive(path) => {
-            archive::read(Path::new(path)).map_err(|e| archive_error(path, e))?
-        }
+        // Audited, not inventoried (see `run`).
+        Target::Compose(_) => Vec::new(),
+        Target::Archive(path) => archive::read(Path::new(path), layer_cache(config).as_ref())
+            .map_err(|e| archive_error(path, e))?,
         Target::Rootfs(dir) => {
             vec![rootfs::read(Path::new(dir)).map_err(|e| Error::io(dir, Access::Read, e))?]
         }
@@ -211,6 +275,17 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
                 log::info(format!("would export and scan image {image}"));
                 return Ok(Vec::new());
             }
+            // Every layer already in the cache (by the diff IDs the host's
+            // inspect reports): no export at all.
+            let layers = images::inspect(image)?.layers;
+            if let Some(cache) = layer_cache(config)
+                && !layers.is_empty()
+                && let Some(mut cached) = layer_cache::inventory(&cache, image, &layers)
+            {
+                log::debug(format!("{image}: every layer from the layer cache"));
+                cached.target = image.clone();
+                return Ok(vec![cached]);
+            }
             let dir = format!("{cache}/images");
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, Access::Write, e))?;
             let file = format!("{dir}/{}.tar", file_part(image));
@@ -218,7 +293,7 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
             let exported = images::export(image, &file, Compression::None);
             progress.finish(None);
             exported?;
-            let result = archive::read(Path::new(&file));
+            let result = archive::read(Path::new(&file), layer_cache(config).as_ref());
             // The export is as large as the image: never keep it.
             let _ = fs::remove_file(&file);
             let mut found = result.map_err(|e| archive_error(&file, e))?;
@@ -237,6 +312,14 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
         ));
     }
     Ok(found)
+}
+
+/// The per-layer cache under the task's cache directory, if it has one.
+fn layer_cache(config: &Config) -> Option<LayerCache> {
+    config
+        .cache
+        .as_ref()
+        .map(|dir| LayerCache::new(format!("{dir}/layers")))
 }
 
 fn archive_error(path: &str, e: archive::ArchiveError) -> Error {

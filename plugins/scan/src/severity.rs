@@ -1,4 +1,4 @@
-//! Severity levels, from a CVSS v3.x vector's base score or a source's own
+//! Severity levels, from a CVSS score (see `cvss.rs`) or a source's own
 //! rating word.
 
 use std::fmt;
@@ -39,7 +39,7 @@ impl Severity {
         }
     }
 
-    /// The qualitative rating of a CVSS v3.x base score (a 0.0 score, "None",
+    /// The qualitative rating of a CVSS v3.x/v4.0 score (a 0.0 score, "None",
     /// is reported as LOW: something still matched).
     pub fn from_score(score: f64) -> Severity {
         match score {
@@ -51,6 +51,9 @@ impl Severity {
     }
 
     /// A source's own rating word (GHSA, Debian urgency, Ubuntu priority, …).
+    /// Debian's `not yet assigned` and `end-of-life` rate nothing; its
+    /// `unimportant` is LOW; a trailing `*` (an urgency set without review)
+    /// is ignored.
     pub fn from_rating(word: &str) -> Option<Severity> {
         let word = word.trim().trim_end_matches('*').to_ascii_lowercase();
         Some(match word.as_str() {
@@ -86,12 +89,6 @@ impl FromStr for Severity {
     }
 }
 
-/// The base score of a CVSS v3.0/v3.1 vector (`CVSS:3.1/AV:N/…`).
-pub fn cvss3_base_score(vector: &str) -> Result<f64, String> {
-    let base: cvss::v3::Base = vector.trim().parse().map_err(|e| format!("{e}"))?;
-    Ok(base.score().value())
-}
-
 /// Parses `CRITICAL,HIGH` lists.
 pub fn parse_list(text: &str) -> Result<Vec<Severity>, String> {
     text.split(',')
@@ -105,20 +102,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cvss_scores_and_ratings() {
-        // Log4Shell: 10.0.
-        let s = cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H").unwrap();
-        assert_eq!(s, 10.0);
-        let s = cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap();
-        assert_eq!(s, 9.8);
-        assert_eq!(Severity::from_score(s), Severity::Critical);
-        let s = cvss3_base_score("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N").unwrap();
-        assert_eq!(s, 5.9);
-        assert_eq!(Severity::from_score(s), Severity::Medium);
-        let s = cvss3_base_score("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H").unwrap();
-        assert_eq!(s, 7.8);
+    fn scores_and_ratings() {
+        assert_eq!(Severity::from_score(9.0), Severity::Critical);
+        assert_eq!(Severity::from_score(8.9), Severity::High);
+        assert_eq!(Severity::from_score(0.0), Severity::Low);
+        assert_eq!(Severity::from_rating("low**"), Some(Severity::Low));
+        assert_eq!(Severity::from_rating("end-of-life"), None);
         assert_eq!(Severity::from_score(3.3), Severity::Low);
-        assert!(cvss3_base_score("AV:N/AC:L").is_err());
         assert_eq!(Severity::from_rating("Moderate"), Some(Severity::Medium));
         assert_eq!(Severity::from_rating("unimportant"), Some(Severity::Low));
         assert_eq!(Severity::from_rating("not yet assigned"), None);

@@ -9,7 +9,7 @@ mod duration;
 mod error;
 pub mod model;
 mod names;
-pub(crate) use names::RESERVED;
+pub(crate) use names::{RESERVED, check_task_name};
 pub mod network;
 mod parse;
 mod size;

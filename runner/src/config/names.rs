@@ -12,6 +12,7 @@ pub(crate) const RESERVED: &[(&str, &str)] = &[
         "plugin",
         "`run plugin inspect|new …` are commands about plugins",
     ),
+    ("import", "`run import MAKEFILE` converts a Makefile"),
 ];
 
 /// Task names and aliases are typed on the command line: `[A-Za-z0-9_.:-]`,

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Ok(report) => {
             let secs = start.elapsed().as_secs_f64();
             let mb = report.input_bytes as f64 / 1e6;
+            eprint!("{}", report.render_columns());
             println!("{mb:.1} MB in {secs:.2} s: {:.1} MB/s", mb / secs);
             ExitCode::SUCCESS
         }

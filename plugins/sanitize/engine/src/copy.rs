@@ -15,9 +15,26 @@ pub fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     line.split(|&b| b == b'\t')
 }
 
+/// The byte ranges of the fields of one row, into `out` (cleared first).
+pub fn split(line: &[u8], out: &mut Vec<(usize, usize)>) {
+    out.clear();
+    let mut start = 0;
+    for tab in memchr::memchr_iter(b'\t', line) {
+        out.push((start, tab));
+        start = tab + 1;
+    }
+    out.push((start, line.len()));
+}
+
 /// The value of one escaped field (which must not be [`NULL`]).
 pub fn decode(field: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(field.len());
+    decode_into(field, &mut out);
+    out
+}
+
+/// Appends the value of one escaped field to `out`.
+pub fn decode_into(field: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < field.len() {
         let b = field[i];
@@ -60,11 +77,18 @@ pub fn decode(field: &[u8]) -> Vec<u8> {
             other => out.push(other),
         }
     }
-    out
 }
 
 /// `value` escaped for a COPY text-format field, appended to `out`.
 pub fn encode(value: &[u8], out: &mut Vec<u8>) {
+    // Most values need no escape: copy them whole.
+    if !value
+        .iter()
+        .any(|&b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t' | 8 | 11 | 12))
+    {
+        out.extend_from_slice(value);
+        return;
+    }
     for &b in value {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -81,7 +105,16 @@ pub fn encode(value: &[u8], out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, encode, fields};
+    use super::{decode, encode, fields, split};
+
+    #[test]
+    fn split_gives_every_field_range() {
+        let mut ranges = Vec::new();
+        split(b"1\t\ta\\tb", &mut ranges);
+        assert_eq!(ranges, [(0, 1), (2, 2), (3, 7)]);
+        split(b"", &mut ranges);
+        assert_eq!(ranges, [(0, 0)]);
+    }
 
     #[test]
     fn fields_split_on_raw_tabs_only() {

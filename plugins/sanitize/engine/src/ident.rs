@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// A schema-qualified table name, unquoted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TableName {
     pub schema: String,
     pub name: String,

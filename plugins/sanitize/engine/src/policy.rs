@@ -9,6 +9,10 @@
 //! [sample]
 //! fraction = 0.1
 //! roots = ["customers"]
+//!
+//! [free-text]
+//! found = "mask"          # or "stop"
+//! find = ["email", "phone", "card", "iban", "ip"]
 //! ```
 //!
 //! It is read from a TOML file (errors name the file and line) or from the
@@ -20,6 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::Error;
+use super::find::{Kind, Kinds};
 use super::ident::TableName;
 
 /// What to do with one column's values.
@@ -49,10 +54,23 @@ pub enum Rule {
     Keep,
     /// Always this value.
     Fixed(String),
+    /// The text kept, with every email, phone number, card number, IBAN and
+    /// IP address found in it masked in place.
+    Scrub,
+    /// A card number of the same network and layout that passes the Luhn
+    /// check.
+    Card,
+    /// An IBAN of the same country and layout with valid check digits.
+    Iban,
+    /// An address in 10.0.0.0/8 or fd00::/8 (a `/prefix` is kept).
+    Ip,
+    /// The value unchanged and not even scanned for personal data found by
+    /// content (`keep` is scanned).
+    Verbatim,
 }
 
 impl Rule {
-    pub const NAMES: &'static str = "email, name, first-name, last-name, phone, address, text, date-shift, hash, null, keep, fixed";
+    pub const NAMES: &'static str = "email, name, first-name, last-name, phone, address, text, date-shift, hash, card, iban, ip, scrub, null, keep, verbatim, fixed";
 
     /// The rule's name, and its hashing domain: equal values masked by the
     /// same rule give equal results in every table.
@@ -70,7 +88,18 @@ impl Rule {
             Rule::Null => "null",
             Rule::Keep => "keep",
             Rule::Fixed(_) => "fixed",
+            Rule::Scrub => "scrub",
+            Rule::Card => "card",
+            Rule::Iban => "iban",
+            Rule::Ip => "ip",
+            Rule::Verbatim => "verbatim",
         }
+    }
+
+    /// Whether the rule replaces the whole value (rather than keeping it,
+    /// or masking what is found inside).
+    pub fn replaces_value(&self) -> bool {
+        !matches!(self, Rule::Keep | Rule::Verbatim | Rule::Scrub)
     }
 
     fn from_value(value: &Value) -> Result<Rule, String> {
@@ -104,6 +133,11 @@ impl Rule {
             "hash" => Rule::Hash,
             "null" => Rule::Null,
             "keep" => Rule::Keep,
+            "scrub" => Rule::Scrub,
+            "card" => Rule::Card,
+            "iban" => Rule::Iban,
+            "ip" => Rule::Ip,
+            "verbatim" => Rule::Verbatim,
             "date-shift" => {
                 let days = match field("days") {
                     None => 30,
@@ -159,10 +193,37 @@ pub struct Sample {
     pub roots: Vec<(TableName, Origin)>,
 }
 
+/// What to do with personal data found by content in text columns that
+/// are kept (no rule, `keep`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Mask each one in place, as `scrub` does.
+    Mask,
+    /// Stop before writing anything, listing the columns.
+    Stop,
+}
+
+/// `[free-text]`: looking inside text for personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreeText {
+    pub found: Found,
+    pub find: Kinds,
+}
+
+impl Default for FreeText {
+    fn default() -> Self {
+        FreeText {
+            found: Found::Mask,
+            find: Kinds::ALL,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub columns: Vec<ColumnRule>,
     pub sample: Option<Sample>,
+    pub free_text: FreeText,
 }
 
 /// The default share of root rows kept.
@@ -188,14 +249,16 @@ impl Policy {
             columns: std::collections::BTreeMap<String, toml::Spanned<toml::Value>>,
             #[serde(default)]
             sample: Option<toml::Spanned<toml::Value>>,
+            #[serde(default, rename = "free-text")]
+            free_text: Option<toml::Spanned<toml::Value>>,
         }
         let unknown = doc
             .keys()
-            .find(|k| !matches!(k.as_str(), "columns" | "sample"));
+            .find(|k| !matches!(k.as_str(), "columns" | "sample" | "free-text"));
         if let Some(key) = unknown {
             return Err(Error::Policy {
                 at: file.to_owned(),
-                why: format!("unknown key `{key}` (expected [columns] and [sample])"),
+                why: format!("unknown key `{key}` (expected [columns], [sample] and [free-text])"),
             });
         }
         let spanned: Spanned = toml::from_str(text).map_err(|e| Error::Policy {
@@ -211,14 +274,16 @@ impl Policy {
                 (key, json, origin)
             })
             .collect();
-        let sample = spanned.sample.map(|s| {
+        let section = |s: toml::Spanned<toml::Value>| {
             let origin = Origin(format!("{file}:{}", line_of(text, s.span().start)));
             (
                 serde_json::to_value(s.get_ref()).unwrap_or(Value::Null),
                 origin,
             )
-        });
-        Policy::build(columns, sample)
+        };
+        let sample = spanned.sample.map(section);
+        let free_text = spanned.free_text.map(section);
+        Policy::build(columns, sample, free_text)
     }
 
     /// Reads a policy given inline in the task's config (`config.policy`).
@@ -232,11 +297,11 @@ impl Policy {
         };
         if let Some(key) = table
             .keys()
-            .find(|k| !matches!(k.as_str(), "columns" | "sample"))
+            .find(|k| !matches!(k.as_str(), "columns" | "sample" | "free-text"))
         {
             return Err(Error::Policy {
                 at: at(key).0,
-                why: "unknown key (expected `columns` and `sample`)".into(),
+                why: "unknown key (expected `columns`, `sample` and `free-text`)".into(),
             });
         }
         let columns = match table.get("columns") {
@@ -253,12 +318,14 @@ impl Policy {
             }
         };
         let sample = table.get("sample").map(|s| (s.clone(), at("sample")));
-        Policy::build(columns, sample)
+        let free_text = table.get("free-text").map(|s| (s.clone(), at("free-text")));
+        Policy::build(columns, sample, free_text)
     }
 
     fn build(
         columns: Vec<(String, Value, Origin)>,
         sample: Option<(Value, Origin)>,
+        free_text: Option<(Value, Origin)>,
     ) -> Result<Policy, Error> {
         let mut rules = Vec::new();
         for (key, value, origin) in columns {
@@ -287,9 +354,14 @@ impl Policy {
             None => None,
             Some((value, origin)) => Some(parse_sample(&value, &origin)?),
         };
+        let free_text = match free_text {
+            None => FreeText::default(),
+            Some((value, origin)) => parse_free_text(&value, &origin)?,
+        };
         Ok(Policy {
             columns: rules,
             sample,
+            free_text,
         })
     }
 
@@ -311,6 +383,12 @@ impl Policy {
             let mut roots: Vec<String> = sample.roots.iter().map(|(t, _)| t.to_string()).collect();
             roots.sort();
             lines.push(format!("sample={}:{}", sample.fraction, roots.join(",")));
+        }
+        if self.free_text != FreeText::default() {
+            lines.push(format!(
+                "free-text={:?}:{}",
+                self.free_text.found, self.free_text.find
+            ));
         }
         let digest = Sha256::digest(lines.join("\n").as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -357,6 +435,58 @@ fn parse_sample(value: &Value, origin: &Origin) -> Result<Sample, Error> {
         }
     };
     Ok(Sample { fraction, roots })
+}
+
+fn parse_free_text(value: &Value, origin: &Origin) -> Result<FreeText, Error> {
+    let bad = |why: &str| Error::Policy {
+        at: origin.0.clone(),
+        why: format!("[free-text]: {why}"),
+    };
+    let Value::Object(table) = value else {
+        return Err(bad("must be a table with `found` and `find`"));
+    };
+    if let Some(key) = table
+        .keys()
+        .find(|k| !matches!(k.as_str(), "found" | "find"))
+    {
+        return Err(bad(&format!(
+            "unknown key `{key}` (expected `found` and `find`)"
+        )));
+    }
+    let found = match table.get("found").map(|v| v.as_str()) {
+        None => Found::Mask,
+        Some(Some("mask")) => Found::Mask,
+        Some(Some("stop")) => Found::Stop,
+        Some(_) => {
+            return Err(bad(
+                "`found` is \"mask\" (mask what is found in place) or \"stop\" (refuse and list the columns)",
+            ));
+        }
+    };
+    let all: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+    let find = match table.get("find") {
+        None => Kinds::ALL,
+        Some(Value::Array(names)) => {
+            let mut kinds = Vec::new();
+            for name in names {
+                let kind = name.as_str().and_then(Kind::from_name).ok_or_else(|| {
+                    bad(&format!(
+                        "`find` lists what to look for, among {}",
+                        all.join(", ")
+                    ))
+                })?;
+                kinds.push(kind);
+            }
+            Kinds::of(&kinds)
+        }
+        Some(_) => {
+            return Err(bad(&format!(
+                "`find` lists what to look for, among {}",
+                all.join(", ")
+            )));
+        }
+    };
+    Ok(FreeText { found, find })
 }
 
 /// The 1-based line of byte `offset` in `text`.

@@ -302,3 +302,198 @@ fn psql_restrict_keys_are_derived_from_the_masking_key() {
     );
     assert_eq!(key.len(), 64);
 }
+
+/// A partitioned `orders` whose foreign key to `customers` is declared on
+/// the partitioned table only (what `ALTER TABLE orders ADD FOREIGN KEY`
+/// gives), with a generated column pg_dump prints over several lines,
+/// free text, and an empty phone.
+fn partitioned(customers: usize) -> String {
+    let mut d = String::from(
+        "\\restrict k\n\nCREATE TABLE public.customers (\n    id integer NOT NULL,\n    first_name text NOT NULL,\n    phone text,\n    label text GENERATED ALWAYS AS (\nCASE\n    WHEN (phone IS NULL) THEN first_name\n    ELSE ((first_name || ' '::text) || phone)\nEND) STORED\n);\n\n",
+    );
+    d.push_str("CREATE TABLE public.orders (\n    id integer NOT NULL,\n    year integer NOT NULL,\n    customer_id integer NOT NULL,\n    note text\n)\nPARTITION BY RANGE (year);\n\n");
+    for year in [2024, 2025] {
+        d.push_str(&format!("CREATE TABLE public.orders_{year} (\n    id integer NOT NULL,\n    year integer NOT NULL,\n    customer_id integer NOT NULL,\n    note text\n);\n\nALTER TABLE ONLY public.orders ATTACH PARTITION public.orders_{year} FOR VALUES FROM ({year}) TO ({});\n\n", year + 1));
+    }
+    d.push_str("COPY public.customers (id, first_name, phone) FROM stdin;\n");
+    for c in 0..customers {
+        let phone = if c % 5 == 0 {
+            String::new()
+        } else {
+            format!("+44 20 7946 {c:04}")
+        };
+        d.push_str(&format!("{c}\tName{c}\t{phone}\n"));
+    }
+    d.push_str("\\.\n\n");
+    for year in [2024, 2025] {
+        d.push_str(&format!(
+            "COPY public.orders_{year} (id, year, customer_id, note) FROM stdin;\n"
+        ));
+        for o in 0..customers * 2 {
+            if (o % 2 == 0) == (year == 2024) {
+                d.push_str(&format!(
+                    "{o}\t{year}\t{}\tcall +1 (415) 555-{:04} or mail n{o}@shop.test\n",
+                    o % customers,
+                    o % 10000
+                ));
+            }
+        }
+        d.push_str("\\.\n\n");
+    }
+    d.push_str("ALTER TABLE ONLY public.customers\n    ADD CONSTRAINT customers_pkey PRIMARY KEY (id);\n\n");
+    d.push_str("ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_pkey PRIMARY KEY (id, year);\n\n");
+    d.push_str("ALTER TABLE public.orders\n    ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id);\n\n");
+    d.push_str("--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k\n");
+    d
+}
+
+const PARTITIONED_POLICY: &str =
+    "[columns]\n\"customers.first_name\" = \"first-name\"\n\"customers.phone\" = \"phone\"\n";
+
+#[test]
+fn a_generated_column_over_several_lines_is_read() {
+    // Regression: "cannot read this column: CASE".
+    let (_, report) = run(&partitioned(10), PARTITIONED_POLICY, b"k").unwrap();
+    let label = report.columns.iter().find(|c| c.column == "label").unwrap();
+    assert_eq!(label.handling, crate::Handling::Generated);
+}
+
+#[test]
+fn a_key_on_the_partitioned_table_binds_every_partition() {
+    // Regression: with the key on the parent every partition row was kept,
+    // and the sample did not restore.
+    let dump = partitioned(400);
+    let policy =
+        format!("{PARTITIONED_POLICY}\n[sample]\nfraction = 0.1\nroots = [\"customers\"]\n");
+    let (out, report) = run(&dump, &policy, b"k").unwrap();
+    let kept = ids(&out, "customers", 0);
+    assert!((20..80).contains(&kept.len()), "{} customers", kept.len());
+    let mut orders = 0;
+    for year in ["orders_2024", "orders_2025"] {
+        for row in rows(&out, year) {
+            assert!(
+                kept.contains(&row[2]),
+                "{year} row {row:?} lost its customer"
+            );
+            orders += 1;
+        }
+    }
+    assert_eq!(orders, kept.len() * 2, "every order of a kept customer");
+    let after: u64 = report
+        .tables
+        .iter()
+        .filter(|(t, _, _)| t.name.starts_with("orders_"))
+        .map(|t| t.2)
+        .sum();
+    assert_eq!(after, orders as u64);
+}
+
+#[test]
+fn personal_data_in_free_text_is_masked_in_place() {
+    // Regression: phone numbers in an order's note survived.
+    let (out, report) = run(&partitioned(50), PARTITIONED_POLICY, b"k").unwrap();
+    assert!(!out.contains("(415) 555-"), "phones survived");
+    assert!(!out.contains("@shop.test"), "emails survived");
+    let note = &rows(&out, "orders_2024")[0][3];
+    assert!(
+        note.starts_with("call +") && note.contains(" or mail "),
+        "{note}"
+    );
+    assert!(note.ends_with("@example.com"), "{note}");
+    let found = report.columns.iter().find(|c| c.column == "note").unwrap();
+    assert_eq!(
+        found.table.name, "orders",
+        "partitions report as their table"
+    );
+    assert_eq!(
+        found.found.to_string(),
+        "100 email addresses, 100 phone numbers"
+    );
+    assert_eq!(
+        report
+            .masked
+            .iter()
+            .find(|(c, _)| c == "public.orders.note")
+            .unwrap()
+            .1,
+        "scrub"
+    );
+}
+
+#[test]
+fn empty_values_stay_empty() {
+    // Regression: an empty phone became a fake number.
+    let (out, _) = run(&partitioned(10), PARTITIONED_POLICY, b"k").unwrap();
+    let customers = rows(&out, "customers");
+    assert_eq!(customers[0][2], "", "customer 0 has no phone");
+    assert_ne!(customers[1][2], "", "customer 1 has one");
+    assert_ne!(customers[1][2], "+44 20 7946 0001");
+}
+
+#[test]
+fn found_stop_lists_the_columns_and_writes_nothing() {
+    let policy = format!("{PARTITIONED_POLICY}\n[free-text]\nfound = \"stop\"\n");
+    let policy = Policy::from_toml("p.toml", &policy).unwrap();
+    let dump = partitioned(10);
+    let mut out = Vec::new();
+    let e = sanitize(|| Ok(dump.as_bytes()), &mut out, &policy, b"k").unwrap_err();
+    let first = 1 + dump.lines().position(|l| l.contains("@shop.test")).unwrap();
+    assert_eq!(
+        e.to_string(),
+        "personal data found inside columns the policy keeps ([free-text] found = \"stop\"):\n  - public.orders.note: 20 email addresses, 20 phone numbers (the first at line {first})\ngive each a rule (\"scrub\" masks what is found in place; \"verbatim\" keeps the column as it is), or set found = \"mask\"".replace("{first}", &first.to_string())
+    );
+    assert!(out.is_empty());
+    // `verbatim` marks the column reviewed; `scrub` masks it in any mode.
+    for rule in ["verbatim", "scrub"] {
+        let policy = format!(
+            "{PARTITIONED_POLICY}\"orders.note\" = \"{rule}\"\n[free-text]\nfound = \"stop\"\n"
+        );
+        let (out, _) = run(&dump, &policy, b"k").unwrap();
+        assert_eq!(out.contains("@shop.test"), rule == "verbatim");
+    }
+}
+
+#[test]
+fn secrets_pictures_and_second_address_lines_need_a_rule() {
+    // Regression: name detection missed `password`, a bytea `picture` and
+    // `address2`.
+    let dump = "CREATE TABLE public.users (\n    id integer NOT NULL,\n    password text,\n    picture bytea,\n    address2 text,\n    api_key text,\n    thumbnail_count integer\n);\n\nCOPY public.users (id, password, picture, address2, api_key, thumbnail_count) FROM stdin;\n1\thunter2\t\\\\x89504e47\tFlat 2\tk_123\t3\n\\.\n\n-- PostgreSQL database dump complete\n";
+    let e = run(dump, "", b"k").unwrap_err().to_string();
+    for column in ["password", "picture", "address2", "api_key"] {
+        assert!(
+            e.contains(&format!("public.users.{column} looks like personal data")),
+            "{column}: {e}"
+        );
+    }
+    assert!(!e.contains("thumbnail_count"), "{e}");
+    let (out, _) = run(
+        dump,
+        "[columns]\n\"users.password\" = \"hash\"\n\"users.picture\" = \"null\"\n\"users.address2\" = \"address\"\n\"users.api_key\" = \"null\"\n",
+        b"k",
+    )
+    .unwrap();
+    assert!(
+        !out.contains("hunter2") && !out.contains("Flat 2") && !out.contains("k_123"),
+        "{out}"
+    );
+}
+
+#[test]
+fn copy_lines_inside_function_bodies_are_not_data() {
+    let dump = format!(
+        "CREATE FUNCTION public.f() RETURNS void\n    LANGUAGE plpgsql\n    AS $$\nbegin\nCOPY customers FROM stdin;\nend $$;\n\n{}",
+        partitioned(5)
+    );
+    let (out, _) = run(&dump, PARTITIONED_POLICY, b"k").unwrap();
+    assert!(out.contains("\nCOPY customers FROM stdin;\nend $$;\n"));
+}
+
+#[test]
+fn the_report_carries_the_digest_of_the_output() {
+    let (out, report) = run(DUMP, POLICY, b"k").unwrap();
+    assert_eq!(report.output_bytes, out.len() as u64);
+    assert_eq!(
+        report.output_blake3,
+        blake3::hash(out.as_bytes()).to_hex().to_string()
+    );
+}

@@ -12,7 +12,6 @@
 //! `<unfixed>` leave it affected with no fix.
 
 use super::{Advisory, Affected, Distro, Range, debian_release};
-use crate::severity::Severity;
 
 /// Whether `text` looks like a DSA/DLA list.
 pub fn looks_like(text: &str) -> bool {
@@ -31,7 +30,7 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
         }
         if !line.starts_with([' ', '\t']) {
             // `[29 Mar 2023] DSA-5380-1 xorg-server - security update`
-            let rest = trimmed.split_once("] ").map(|(_, r)| r).ok_or_else(|| {
+            let (date, rest) = trimmed.split_once("] ").ok_or_else(|| {
                 format!(
                     "line {}: expected `[date] DSA-n package - text`",
                     number + 1
@@ -43,16 +42,10 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
             } else {
                 "debian-dsa"
             };
-            advisories.push(Advisory {
-                id: id.to_owned(),
-                aliases: Vec::new(),
-                summary: summary.to_owned(),
-                severity: Severity::Unknown,
-                score: None,
-                vector: None,
-                source: source.into(),
-                affected: Vec::new(),
-            });
+            let mut advisory = Advisory::new(id.to_owned(), source);
+            advisory.summary = summary.to_owned();
+            advisory.date = crate::date::parse_dmy(date.trim_start_matches('['));
+            advisories.push(advisory);
             continue;
         }
         let Some(current) = advisories.last_mut() else {
@@ -80,10 +73,11 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
             let Some(release) = debian_release(codename) else {
                 continue;
             };
-            let fixed = match version {
+            let (fixed, status) = match version {
                 "<not-affected>" => continue,
-                v if v.starts_with('<') => None,
-                v => Some(v.to_owned()),
+                "<end-of-life>" => (None, Some("end-of-life".to_owned())),
+                v if v.starts_with('<') => (None, None),
+                v => (Some(v.to_owned()), None),
             };
             current.affected.push(Affected {
                 distro: Distro::Debian,
@@ -95,6 +89,8 @@ pub fn parse(text: &str) -> Result<Vec<Advisory>, String> {
                     last_affected: None,
                 }],
                 versions: Vec::new(),
+                rating: None,
+                status,
             });
         }
     }
@@ -116,6 +112,7 @@ mod tests {
         let dsa = super::parse(&text).unwrap();
         let x = dsa.iter().find(|a| a.id == "DSA-5380-1").unwrap();
         assert_eq!(x.aliases, ["CVE-2023-1393"]);
+        assert_eq!(x.date, crate::date::days_from_civil(2023, 3, 29));
         assert_eq!(x.affected[0].package, "xorg-server");
         assert_eq!(x.affected[0].release.as_deref(), Some("11"));
         assert_eq!(
@@ -126,6 +123,7 @@ mod tests {
         assert!(dla.len() > 3000, "{}", dla.len());
         let eol = dla.iter().find(|a| a.id == "DLA-372-1").unwrap();
         assert_eq!(eol.affected[0].ranges[0].fixed, None);
+        assert_eq!(eol.affected[0].status.as_deref(), Some("end-of-life"));
     }
 
     #[test]

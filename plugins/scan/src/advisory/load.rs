@@ -1,6 +1,8 @@
 //! Finding and reading advisory inputs: files and directories (walked),
 //! OSV `.json` records, OSV `.zip` archives (as osv.dev publishes per
-//! ecosystem), Alpine secdb `.yaml`, and Debian DSA/DLA lists.
+//! ecosystem), the Alpine secdb (`.yaml` or `.json`), the Debian security
+//! tracker's JSON, and Debian DSA/DLA lists. A `.json` file is told apart by
+//! its first bytes.
 
 use std::fs;
 use std::io::Read;
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{Advisory, alpine, debian, osv};
+use super::{Advisory, alpine, debian, debian_tracker, osv};
 
 /// An advisory input file, with what the cache key needs.
 #[derive(Debug, Clone)]
@@ -100,7 +102,14 @@ pub fn digest(files: &[InputFile], format_version: u32) -> String {
 pub fn load(files: &[InputFile]) -> Result<Vec<Advisory>, LoadError> {
     let mut advisories = Vec::new();
     for file in files {
+        let first = advisories.len();
         read_file(&file.path, &mut advisories)?;
+        // Formats without dates (the secdb, the tracker's JSON) are as
+        // current as their file.
+        let mtime = (file.modified / 1_000_000_000 / 86_400) as i64;
+        for a in &mut advisories[first..] {
+            a.date = a.date.or(Some(mtime));
+        }
     }
     Ok(advisories)
 }
@@ -120,8 +129,17 @@ fn read_file(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {
     match ext.as_str() {
         "zip" => read_zip(path, out),
         "json" => {
+            let head = head(path, 4096)?;
+            if debian_tracker::looks_like(&head) {
+                // Tens of MB: streamed, never held whole.
+                let file = fs::File::open(path).map_err(io(path))?;
+                out.extend(debian_tracker::parse(file).map_err(|why| parse_error(path, why))?);
+                return Ok(());
+            }
             let data = fs::read(path).map_err(io(path))?;
-            if let Some(a) = osv::parse(&data).map_err(|why| parse_error(path, why))? {
+            if alpine::looks_like(&String::from_utf8_lossy(&data)) {
+                out.extend(alpine::parse_json(&data).map_err(|why| parse_error(path, why))?);
+            } else if let Some(a) = osv::parse(&data).map_err(|why| parse_error(path, why))? {
                 out.push(a);
             }
             Ok(())
@@ -136,11 +154,7 @@ fn read_file(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {
         // Other files are read only when they are Debian lists (`DSA-list`,
         // `list`), recognised by their first line.
         _ => {
-            let mut head = [0u8; 64];
-            let n = fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(io(path))?;
-            if !debian::looks_like(&String::from_utf8_lossy(&head[..n])) {
+            if !debian::looks_like(&head(path, 64)?) {
                 return Ok(());
             }
             let text = fs::read_to_string(path).map_err(io(path))?;
@@ -148,6 +162,15 @@ fn read_file(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {
             Ok(())
         }
     }
+}
+
+/// The first `n` bytes of a file, as text.
+fn head(path: &Path, n: u64) -> Result<String, LoadError> {
+    let mut data = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(n).read_to_end(&mut data))
+        .map_err(io(path))?;
+    Ok(String::from_utf8_lossy(&data).into_owned())
 }
 
 fn read_zip(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {

@@ -1,32 +1,74 @@
 //! Advisories: which versions of which distribution package a vulnerability
-//! affects. OSV is the canonical form; the Alpine secdb and Debian security
-//! tracker lists are imported into the same model.
+//! affects. OSV is the canonical form; the Alpine secdb, the Debian
+//! security tracker's JSON and its DSA/DLA lists are imported into the same
+//! model.
 
 pub mod alpine;
 pub mod database;
 pub mod debian;
+pub mod debian_tracker;
 pub mod load;
 pub mod osv;
+mod rating;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cvss::Cvss;
 use crate::severity::Severity;
 use crate::version::Scheme;
 
-/// One advisory (an OSV record, a DSA/DLA, or one CVE of the Alpine secdb).
+pub use rating::SeveritySource;
+
+/// One advisory (an OSV record, a DSA/DLA, one CVE of the Debian tracker or
+/// of the Alpine secdb).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Advisory {
     pub id: String,
     /// Other ids for the same problem (CVEs of a DSA, …).
     pub aliases: Vec<String>,
     pub summary: String,
-    pub severity: Severity,
-    /// The CVSS v3 base score when a vector was given.
-    pub score: Option<f64>,
-    pub vector: Option<String>,
-    /// Where it came from: `osv`, `alpine-secdb`, `debian-dsa`, `debian-dla`.
+    /// The advisory's own CVSS: the best of the vectors it carries.
+    pub cvss: Option<Cvss>,
+    /// The source's own word for the whole advisory (OSV
+    /// `database_specific.severity`, …).
+    pub rating: Option<Severity>,
+    /// Set when the database is built, for an advisory without CVSS of its
+    /// own: a CVE it names and the CVSS another record publishes for it.
+    pub borrowed: Option<(String, Cvss)>,
+    /// Where it came from: `osv`, `alpine-secdb`, `debian-tracker`,
+    /// `debian-dsa`, `debian-dla`.
     pub source: String,
     pub affected: Vec<Affected>,
+    /// How current the record is, in days since 1970-01-01: its own date
+    /// (OSV `modified`, a DSA's date), else its file's modification time.
+    pub date: Option<i64>,
+}
+
+impl Advisory {
+    /// An advisory with no severity information yet.
+    pub fn new(id: String, source: &str) -> Advisory {
+        Advisory {
+            id,
+            aliases: Vec::new(),
+            summary: String::new(),
+            cvss: None,
+            rating: None,
+            borrowed: None,
+            source: source.to_owned(),
+            affected: Vec::new(),
+            date: None,
+        }
+    }
+
+    /// Every id the advisory goes by.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// The CVE ids it is about.
+    pub fn cves(&self) -> impl Iterator<Item = &str> {
+        self.ids().filter(|id| id.starts_with("CVE-"))
+    }
 }
 
 /// The affected versions of one package of one distribution release.
@@ -40,6 +82,13 @@ pub struct Affected {
     pub ranges: Vec<Range>,
     /// Explicitly affected versions.
     pub versions: Vec<String>,
+    /// The distribution's own rating for this package in this release (the
+    /// Debian tracker's urgency).
+    pub rating: Option<Severity>,
+    /// Why an affected version has no fix, when the source says:
+    /// `end-of-life`, `will-not-fix` (Debian `no-dsa`, ignored) or
+    /// `fix-deferred` (postponed).
+    pub status: Option<String>,
 }
 
 /// `[introduced, fixed)` or `[introduced, last_affected]`; no end: unfixed.
@@ -177,6 +226,8 @@ mod tests {
             package: "p".into(),
             ranges,
             versions: vec![],
+            rating: None,
+            status: None,
         }
     }
 

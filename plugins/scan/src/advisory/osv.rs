@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use super::{Advisory, Affected, Distro, Range, alpine_branch};
-use crate::severity::{Severity, cvss3_base_score};
+use crate::cvss::Cvss;
+use crate::severity::Severity;
 
 #[derive(Debug, Deserialize)]
 struct Record {
@@ -24,6 +25,8 @@ struct Record {
     affected: Vec<RecordAffected>,
     #[serde(default)]
     withdrawn: Option<String>,
+    #[serde(default)]
+    modified: Option<String>,
     #[serde(default)]
     database_specific: Option<serde_json::Value>,
 }
@@ -80,6 +83,14 @@ pub fn ecosystem(text: &str) -> Option<(Distro, Option<String>)> {
     }
 }
 
+/// A rating word under `severity` or `urgency` in a `*_specific` object.
+fn word(v: &Option<serde_json::Value>) -> Option<Severity> {
+    v.as_ref()
+        .and_then(|v| v.get("severity").or_else(|| v.get("urgency")))
+        .and_then(|s| s.as_str())
+        .and_then(Severity::from_rating)
+}
+
 /// Parses one OSV JSON record; `Ok(None)` when it has no Debian or Alpine
 /// package or is withdrawn.
 pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
@@ -87,25 +98,21 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
     if record.withdrawn.is_some() {
         return Ok(None);
     }
-    let mut severity = Severity::Unknown;
-    let mut score = None;
-    let mut vector = None;
+    // Every CVSS vector of the record (top level or per package): the best
+    // one is the advisory's own score. A vector that does not parse is
+    // skipped, so the next source in the precedence applies.
+    let mut cvss: Option<Cvss> = None;
+    let mut rating: Option<Severity> = None;
     let mut consider = |entries: &[SeverityEntry]| {
         for entry in entries {
             match entry.kind.as_str() {
-                "CVSS_V3" => {
-                    if let Ok(s) = cvss3_base_score(&entry.score)
-                        && score.is_none_or(|old| s > old)
-                    {
-                        score = Some(s);
-                        vector = Some(entry.score.clone());
+                "CVSS_V2" | "CVSS_V3" | "CVSS_V4" => {
+                    if let Ok(c) = Cvss::parse(&entry.score) {
+                        Cvss::keep_best(&mut cvss, c);
                     }
                 }
-                _ => {
-                    if let Some(r) = Severity::from_rating(&entry.score) {
-                        severity = severity.max(r);
-                    }
-                }
+                // `Ubuntu` and other qualitative types carry a word.
+                _ => rating = rating.max(Severity::from_rating(&entry.score)),
             }
         }
     };
@@ -113,26 +120,7 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
     for a in &record.affected {
         consider(&a.severity);
     }
-    let rating = |v: &Option<serde_json::Value>| {
-        v.as_ref()
-            .and_then(|v| v.get("severity").or_else(|| v.get("urgency")))
-            .and_then(|s| s.as_str())
-            .and_then(Severity::from_rating)
-    };
-    let mut ratings: Vec<Severity> = record
-        .affected
-        .iter()
-        .flat_map(|a| [rating(&a.ecosystem_specific), rating(&a.database_specific)])
-        .flatten()
-        .collect();
-    ratings.extend(rating(&record.database_specific));
-    let rated = ratings.into_iter().max();
-    // A CVSS vector is the most precise; a source's word is next.
-    let severity = match (score, rated) {
-        (Some(s), _) => Severity::from_score(s),
-        (None, Some(r)) => r.max(severity),
-        (None, None) => severity,
-    };
+    let rating = rating.max(word(&record.database_specific));
     let mut affected = Vec::new();
     for a in record.affected {
         let Some(package) = a.package else { continue };
@@ -178,12 +166,16 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
         if ranges.is_empty() && a.versions.is_empty() {
             continue;
         }
+        // osv.dev's DEBIAN-CVE records carry the tracker's urgency here.
+        let rating = word(&a.ecosystem_specific).max(word(&a.database_specific));
         affected.push(Affected {
             distro,
             release,
             package: package.name,
             ranges,
             versions: a.versions,
+            rating,
+            status: None,
         });
     }
     if affected.is_empty() {
@@ -207,16 +199,17 @@ pub fn parse(json: &[u8]) -> Result<Option<Advisory>, String> {
                 .map(|d| d.lines().next().unwrap_or("").to_owned())
         })
         .unwrap_or_default();
-    Ok(Some(Advisory {
-        id: record.id,
-        aliases,
-        summary,
-        severity,
-        score,
-        vector,
-        source: "osv".into(),
-        affected,
-    }))
+    let mut advisory = Advisory::new(record.id, "osv");
+    advisory.aliases = aliases;
+    advisory.summary = summary;
+    advisory.cvss = cvss;
+    advisory.rating = rating;
+    advisory.affected = affected;
+    advisory.date = record
+        .modified
+        .as_deref()
+        .and_then(crate::date::parse_timestamp);
+    Ok(Some(advisory))
 }
 
 #[cfg(test)]
@@ -234,8 +227,9 @@ mod tests {
             {"package": {"ecosystem": "PyPI", "name": "x"}, "ranges": []}
           ]}"#;
         let a = parse(json).unwrap().unwrap();
-        assert_eq!(a.severity, Severity::Critical);
-        assert_eq!(a.score, Some(9.8));
+        let rated = a.rate(&a.affected[0]);
+        assert_eq!(rated.severity, Severity::Critical);
+        assert_eq!(rated.score, Some(9.8));
         assert_eq!(a.affected.len(), 1);
         assert_eq!(a.affected[0].release.as_deref(), Some("12"));
         assert_eq!(
@@ -251,12 +245,63 @@ mod tests {
           "affected": [{"package": {"ecosystem": "Alpine:v3.11", "name": "musl"},
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]}"#;
         let a = parse(json).unwrap().unwrap();
-        assert_eq!(a.severity, Severity::High);
+        assert_eq!(a.rate(&a.affected[0]).severity, Severity::High);
         assert_eq!(a.affected[0].ranges[0].fixed, None);
         assert_eq!(a.affected[0].release.as_deref(), Some("3.11"));
         let json =
             br#"{"id": "G-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}"#;
         assert!(parse(json).unwrap().is_none());
         assert!(parse(b"{").is_err());
+    }
+
+    /// The shape osv.dev publishes for the Debian tracker's CVEs
+    /// (`DEBIAN-CVE-…` in `Debian/all.zip`): NVD's primary CVSS v3 vector at
+    /// the top, the tracker's urgency per release in `ecosystem_specific`.
+    /// Facts of CVE-2022-37434 (zlib, NVD 9.8; fixed in bullseye by
+    /// DSA-5218-1; bookworm shipped the fix).
+    #[test]
+    fn a_debian_cve_record_with_nvd_cvss_and_urgency() {
+        let json = br#"{
+          "id": "DEBIAN-CVE-2022-37434", "upstream": ["CVE-2022-37434"],
+          "modified": "2024-09-01T00:00:00Z",
+          "details": "zlib through 1.2.12 has a heap-based buffer over-read or buffer overflow in inflate in inflate.c via a large gzip header extra field.",
+          "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+          "affected": [
+            {"package": {"ecosystem": "Debian:11", "name": "zlib"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.2.11.dfsg-2+deb11u2"}]}],
+             "ecosystem_specific": {"urgency": "not yet assigned"}},
+            {"package": {"ecosystem": "Debian:12", "name": "zlib"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.2.11.dfsg-4.1"}]}],
+             "ecosystem_specific": {"urgency": "high"}}
+          ]}"#;
+        let a = parse(json).unwrap().unwrap();
+        assert_eq!(a.aliases, ["CVE-2022-37434"]);
+        assert_eq!(a.cves().collect::<Vec<_>>(), ["CVE-2022-37434"]);
+        assert_eq!(a.affected[0].rating, None);
+        assert_eq!(a.affected[1].rating, Some(Severity::High));
+        let rated = a.rate(&a.affected[1]);
+        assert_eq!(
+            (rated.severity, rated.source),
+            (
+                Severity::Critical,
+                crate::advisory::SeveritySource::AdvisoryCvss
+            )
+        );
+        assert!(a.summary.starts_with("zlib through 1.2.12"));
+        assert_eq!(a.date, crate::date::days_from_civil(2024, 9, 1));
+    }
+
+    #[test]
+    fn v2_and_v4_vectors_and_the_newest_wins() {
+        let json = br#"{"id": "ALPINE-CVE-2099-1", "upstream": ["CVE-2099-1"],
+          "severity": [{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:C/I:C/A:C"},
+                       {"type": "CVSS_V4", "score": "CVSS:4.0/AV:L/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N"},
+                       {"type": "CVSS_V3", "score": "not a vector"}],
+          "affected": [{"package": {"ecosystem": "Alpine:v3.20", "name": "x"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2-r0"}]}]}]}"#;
+        let a = parse(json).unwrap().unwrap();
+        let c = a.cvss.as_ref().unwrap();
+        assert_eq!(c.version, "4.0");
+        assert_eq!(a.rate(&a.affected[0]).severity, Severity::Low);
     }
 }

@@ -27,6 +27,7 @@ pub fn parse(text: &str) -> Vec<Package> {
             name,
             version,
             arch,
+            status: None,
             scheme: Scheme::Apk,
             layer: None,
         });

@@ -11,8 +11,10 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::files::{Files, normalise, wanted};
+use super::layer_cache::{LayerCache, valid_diff_id};
 use super::{Inventory, Layer};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +67,10 @@ struct Span {
     size: u64,
 }
 
-/// Reads every image of a docker-save archive.
-pub fn read(path: &Path) -> Result<Vec<Inventory>, ArchiveError> {
+/// Reads every image of a docker-save archive. With a layer cache, a layer
+/// already cached (by diff ID) is replayed instead of read, and a layer read
+/// whose bytes hash to its diff ID is cached.
+pub fn read(path: &Path, cache: Option<&LayerCache>) -> Result<Vec<Inventory>, ArchiveError> {
     let name = path.display().to_string();
     let io = |source| ArchiveError::Io {
         path: name.clone(),
@@ -113,9 +117,34 @@ pub fn read(path: &Path) -> Result<Vec<Inventory>, ArchiveError> {
         let mut files = Files::default();
         let mut layers = Vec::new();
         for (index, layer) in entry.layers.iter().enumerate() {
+            let diff_id = diff_ids.get(index).filter(|d| valid_diff_id(d));
+            if let Some(ops) = cache.zip(diff_id).and_then(|(c, d)| c.get(d)) {
+                files.replay(index, &ops);
+                files.end_layer(index);
+                layers.push(Layer {
+                    index,
+                    diff_id: diff_id.cloned(),
+                    created_by: created_by.get(index).cloned().flatten(),
+                });
+                continue;
+            }
             let span = resolve(layer).ok_or_else(|| format(format!("layer {layer} is missing")))?;
-            apply_layer(&mut file, span, index, &mut files)
+            let verify = cache.is_some() && diff_id.is_some();
+            if verify {
+                files.record();
+            }
+            let digest = apply_layer(&mut file, span, index, &mut files, verify)
                 .map_err(|e| format(format!("layer {} ({layer}): {e}", index + 1)))?;
+            if let (Some(cache), Some(diff_id)) = (cache, diff_id) {
+                let ops = files.recorded();
+                // A layer whose bytes do not hash to the diff ID its config
+                // claims is scanned, never cached under that ID.
+                if digest.as_deref() == Some(diff_id.as_str()) {
+                    cache
+                        .put(diff_id, &ops)
+                        .map_err(|e| io_at(cache.dir().display().to_string(), e))?;
+                }
+            }
             files.end_layer(index);
             layers.push(Layer {
                 index,
@@ -135,6 +164,10 @@ pub fn read(path: &Path) -> Result<Vec<Inventory>, ArchiveError> {
         inventories.push(inventory);
     }
     Ok(inventories)
+}
+
+fn io_at(path: String, source: std::io::Error) -> ArchiveError {
+    ArchiveError::Io { path, source }
 }
 
 type Index = (HashMap<String, Span>, HashMap<String, String>);
@@ -233,13 +266,62 @@ impl Seek for Window<'_> {
     }
 }
 
-/// Streams one layer (plain, gzip or zstd tar) through `files`.
+/// A reader that hashes what passes through it (when asked to).
+struct Hashing<R> {
+    inner: R,
+    hash: Option<Sha256>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hash {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Applies an uncompressed tar stream; with `verify`, reads it to the end
+/// and returns `sha256:HEX` of every byte (the layer's diff ID).
+fn stream<R: Read>(
+    reader: R,
+    index: usize,
+    files: &mut Files,
+    verify: bool,
+) -> std::io::Result<Option<String>> {
+    let mut archive = tar::Archive::new(Hashing {
+        inner: reader,
+        hash: verify.then(Sha256::new),
+    });
+    apply_tar(&mut archive.entries()?, index, files)?;
+    let mut rest = archive.into_inner();
+    let Some(_) = rest.hash else {
+        return Ok(None);
+    };
+    // The tar ends before the file does (end-of-archive blocks, padding):
+    // the diff ID covers every byte.
+    std::io::copy(&mut rest, &mut std::io::sink())?;
+    let hex: String = rest
+        .hash
+        .take()
+        .expect("checked above")
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some(format!("sha256:{hex}")))
+}
+
+/// Streams one layer (plain, gzip or zstd tar) through `files`; with
+/// `verify`, returns the digest of its uncompressed bytes.
 fn apply_layer(
     file: &mut File,
     span: Span,
     index: usize,
     files: &mut Files,
-) -> std::io::Result<()> {
+    verify: bool,
+) -> std::io::Result<Option<String>> {
     let mut magic = [0u8; 4];
     file.seek(SeekFrom::Start(span.offset))?;
     let n = Read::by_ref(file).take(4.min(span.size)).read(&mut magic)?;
@@ -251,22 +333,32 @@ fn apply_layer(
     };
     if magic[..n].starts_with(&[0x1f, 0x8b]) {
         let reader = BufReader::with_capacity(1 << 16, window);
-        apply_tar(
-            &mut tar::Archive::new(flate2::read::MultiGzDecoder::new(reader)).entries()?,
+        stream(
+            flate2::read::MultiGzDecoder::new(reader),
             index,
             files,
+            verify,
         )
     } else if magic[..n] == [0x28, 0xb5, 0x2f, 0xfd] {
         let reader = BufReader::with_capacity(1 << 16, window);
         let decoder =
             ruzstd::decoding::StreamingDecoder::new(reader).map_err(std::io::Error::other)?;
-        apply_tar(&mut tar::Archive::new(decoder).entries()?, index, files)
+        stream(decoder, index, files, verify)
+    } else if verify {
+        // Hashing reads every byte anyway: read it in order, buffered.
+        stream(
+            BufReader::with_capacity(1 << 16, window),
+            index,
+            files,
+            true,
+        )
     } else {
         // An uncompressed layer (what `docker save` writes) is seekable:
         // only its headers and the wanted files are read. No read-ahead
         // buffer: it would read (and throw away) file contents at every skip.
         let mut archive = tar::Archive::new(window);
-        apply_tar(&mut archive.entries_with_seek()?, index, files)
+        apply_tar(&mut archive.entries_with_seek()?, index, files)?;
+        Ok(None)
     }
 }
 

@@ -27,6 +27,25 @@ pub fn wanted(path: &str) -> bool {
         })
 }
 
+/// Whether removing `path` (a file or a whole directory) can remove a file
+/// a scan tracks.
+fn reaches_wanted(path: &str) -> bool {
+    path.is_empty()
+        || wanted(path)
+        || [
+            OS_RELEASE[0],
+            OS_RELEASE[1],
+            DPKG_STATUS,
+            DPKG_STATUS_D,
+            APK_INSTALLED,
+        ]
+        .iter()
+        .any(|w| {
+            w.strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
 /// `./a//b/` → `a/b`.
 pub fn normalise(path: &str) -> String {
     path.split('/')
@@ -52,12 +71,56 @@ struct Tracked {
 #[derive(Debug, Default)]
 pub struct Files {
     files: BTreeMap<String, Tracked>,
-    /// Package name → (version, layer that installed that version).
-    introduced: BTreeMap<(String, String), usize>,
+    /// (package, architecture, version) → the layer that installed it.
+    introduced: BTreeMap<(String, String, String), usize>,
     changed: bool,
+    /// While recording, what the current layer did (for the layer cache).
+    recording: Option<Vec<Op>>,
+}
+
+/// One thing a layer did to the tracked files: replaying a layer's
+/// operations leaves the files as reading the layer did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Op {
+    Whiteout(String),
+    File(String, Vec<u8>),
+    Link(String, String),
+    HardLink(String, String),
+    Remove(String),
 }
 
 impl Files {
+    /// Starts recording what the next layer does.
+    pub fn record(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// What was done since [`Files::record`].
+    pub fn recorded(&mut self) -> Vec<Op> {
+        self.recording.take().unwrap_or_default()
+    }
+
+    fn note(&mut self, op: impl FnOnce() -> Op) {
+        if let Some(ops) = &mut self.recording {
+            ops.push(op());
+        }
+    }
+
+    /// Replays a cached layer's operations as `layer`.
+    pub fn replay(&mut self, layer: usize, ops: &[Op]) {
+        for op in ops {
+            match op {
+                Op::Whiteout(path) => {
+                    self.whiteout(layer, path);
+                }
+                Op::File(path, data) => self.insert(layer, path, Content::Data(data.clone())),
+                Op::Link(path, target) => self.add_link(layer, path, target),
+                Op::HardLink(path, target) => self.add_hard_link(layer, path, target),
+                Op::Remove(path) => self.remove(path),
+            }
+        }
+    }
+
     /// Applies a whiteout entry found in `layer`; true when `path` is one.
     pub fn whiteout(&mut self, layer: usize, path: &str) -> bool {
         let (dir, name) = match path.rsplit_once('/') {
@@ -67,6 +130,18 @@ impl Files {
         let Some(hidden) = name.strip_prefix(".wh.") else {
             return false;
         };
+        // Only whiteouts that can reach a tracked path are worth caching (a
+        // layer may delete thousands of files elsewhere).
+        let reached = if hidden == ".wh..opq" {
+            dir.to_owned()
+        } else if dir.is_empty() {
+            hidden.to_owned()
+        } else {
+            format!("{dir}/{hidden}")
+        };
+        if reaches_wanted(&reached) {
+            self.note(|| Op::Whiteout(path.to_owned()));
+        }
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -102,12 +177,14 @@ impl Files {
         }
         let mut data = Vec::with_capacity(size as usize);
         reader.take(MAX_FILE).read_to_end(&mut data)?;
+        self.note(|| Op::File(path.to_owned(), data.clone()));
         self.insert(layer, path, Content::Data(data));
         Ok(())
     }
 
     /// A symbolic link of `layer` at `path` (wanted) pointing at `target`.
     pub fn add_link(&mut self, layer: usize, path: &str, target: &str) {
+        self.note(|| Op::Link(path.to_owned(), target.to_owned()));
         let resolved = if target.starts_with('/') {
             normalise(target)
         } else {
@@ -119,6 +196,7 @@ impl Files {
 
     /// A hard link of `layer` at `path` to an earlier entry `target`.
     pub fn add_hard_link(&mut self, layer: usize, path: &str, target: &str) {
+        self.note(|| Op::HardLink(path.to_owned(), target.to_owned()));
         if let Some(Tracked { content, .. }) = self.files.get(&normalise(target)).cloned() {
             self.insert(layer, path, content);
         }
@@ -126,6 +204,7 @@ impl Files {
 
     /// Any other entry (a directory, a device) at a wanted path replaces a file there.
     pub fn remove(&mut self, path: &str) {
+        self.note(|| Op::Remove(path.to_owned()));
         self.changed |= self.files.remove(path).is_some();
     }
 
@@ -143,7 +222,7 @@ impl Files {
         }
         let mut introduced = BTreeMap::new();
         for p in self.packages() {
-            let key = (p.name.clone(), p.version.clone());
+            let key = (p.name.clone(), p.arch.clone(), p.version.clone());
             let first = self.introduced.get(&key).copied().unwrap_or(layer);
             introduced.insert(key, first);
         }
@@ -194,8 +273,11 @@ impl Files {
         if let Some(text) = self.text(APK_INSTALLED) {
             packages.extend(apk::parse(&text));
         }
-        packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-        packages.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        // One package per architecture: `libc6:amd64` and `libc6:i386` are
+        // two installations (dpkg's multiarch), each scanned and reported.
+        packages
+            .sort_by(|a, b| (&a.name, &a.arch, &a.version).cmp(&(&b.name, &b.arch, &b.version)));
+        packages.dedup_by(|a, b| a.name == b.name && a.arch == b.arch && a.version == b.version);
         packages
     }
 
@@ -208,7 +290,7 @@ impl Files {
                 if layered {
                     p.layer = self
                         .introduced
-                        .get(&(p.name.clone(), p.version.clone()))
+                        .get(&(p.name.clone(), p.arch.clone(), p.version.clone()))
                         .copied();
                 }
                 p

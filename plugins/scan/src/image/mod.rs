@@ -6,6 +6,7 @@ pub mod apk;
 pub mod archive;
 pub mod dpkg;
 pub mod files;
+pub mod layer_cache;
 pub mod os_release;
 pub mod rootfs;
 
@@ -23,6 +24,9 @@ pub struct Package {
     pub source: String,
     pub source_version: String,
     pub arch: String,
+    /// dpkg's state when it is not `installed` (`half-configured`,
+    /// `unpacked`, `half-installed`, `triggers-pending`, …).
+    pub status: Option<String>,
     pub scheme: Scheme,
     /// Index of the layer that installed this version; `None` for a rootfs.
     pub layer: Option<usize>,

@@ -43,7 +43,7 @@ fn to_value(report: &Report) -> Value {
             "os": i.os,
             "packages": i.packages.len(),
             "layers": i.layers,
-        })).chain(report.containers.iter().map(|c| json!({ "target": c, "kind": "container" }))).collect::<Vec<_>>(),
+        })).chain(report.audited.iter().map(|a| json!({ "target": a.target, "kind": a.kind }))).collect::<Vec<_>>(),
         "summary": summary,
         "findings": findings.iter().map(|f| {
             let mut v = serde_json::to_value(f).unwrap_or(Value::Null);

@@ -16,13 +16,21 @@ use crate::policy::{Policy, Rule};
 #[derive(Debug)]
 pub struct Report<'a> {
     pub inventories: &'a [Inventory],
-    /// Containers audited for hardening.
-    pub containers: &'a [String],
+    /// Containers and Compose services audited for hardening.
+    pub audited: &'a [Audited],
     /// All findings, ignored ones marked.
     pub findings: &'a [Finding],
     pub policy: &'a Policy,
     pub expired: &'a [Rule],
     pub warnings: &'a [String],
+}
+
+/// A container or Compose service the hardening audit looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audited {
+    pub target: String,
+    /// `container` or `compose-service`.
+    pub kind: &'static str,
 }
 
 /// The output formats.
@@ -87,6 +95,37 @@ impl Report<'_> {
             .collect();
         shown.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         shown
+    }
+}
+
+/// The (target, package) pairs installed for more than one architecture
+/// among `findings`: those show their architecture (`libc6:i386`).
+pub fn multiarch(findings: &[&Finding]) -> std::collections::HashSet<(String, String)> {
+    let mut archs: std::collections::HashMap<(String, String), std::collections::BTreeSet<&str>> =
+        std::collections::HashMap::new();
+    for f in findings {
+        if let Some(p) = &f.package {
+            archs
+                .entry((f.target.clone(), p.name.clone()))
+                .or_default()
+                .insert(p.arch.as_str());
+        }
+    }
+    archs
+        .into_iter()
+        .filter(|(_, a)| a.len() > 1)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// A package's name as shown: with its architecture when `multi` has it.
+pub fn package_name(f: &Finding, multi: &std::collections::HashSet<(String, String)>) -> String {
+    match &f.package {
+        Some(p) if multi.contains(&(f.target.clone(), p.name.clone())) => {
+            format!("{}:{}", p.name, p.arch)
+        }
+        Some(p) => p.name.clone(),
+        None => "-".into(),
     }
 }
 

@@ -34,6 +34,7 @@ fn security_severity(f: &Finding) -> String {
 
 pub fn render(report: &Report) -> String {
     let shown = report.shown();
+    let multi = super::multiarch(&shown);
     let mut rules: BTreeMap<&str, (usize, Value)> = BTreeMap::new();
     for f in &shown {
         let next = rules.len();
@@ -66,7 +67,7 @@ pub fn render(report: &Report) -> String {
             let message = match &f.package {
                 Some(p) => format!(
                     "{} {} in {} is affected by {} ({}); {}",
-                    p.name,
+                    super::package_name(f, &multi),
                     p.version,
                     f.target,
                     f.id,
@@ -80,15 +81,20 @@ pub fn render(report: &Report) -> String {
                 "ruleIndex": rules[f.id.as_str()].0,
                 "level": level(f.severity),
                 "message": { "text": message },
+                // A Compose finding points at its file and line, so code
+                // scanning annotates the line; others at the image or
+                // container, line 1.
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": percent_encode(&f.target).replace("%2F", "/") },
-                        "region": { "startLine": 1 }
+                        "artifactLocation": { "uri": percent_encode(f.location.as_ref().map_or(&f.target, |at| &at.file)).replace("%2F", "/") },
+                        "region": { "startLine": f.location.as_ref().map_or(1, |at| at.line) }
                     },
                     "message": { "text": f.target }
                 }],
                 "partialFingerprints": {
-                    "runScan/v1": format!("{}|{}|{}", f.target, f.package.as_ref().map_or("", |p| p.name.as_str()), f.id)
+                    // The name alone unless the package is installed for
+                    // two architectures: existing alerts keep their print.
+                    "runScan/v1": format!("{}|{}|{}", f.target, if f.package.is_some() { super::package_name(f, &multi) } else { String::new() }, f.id)
                 },
             })
         })

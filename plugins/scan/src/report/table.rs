@@ -23,6 +23,7 @@ fn paint(color: bool, severity: Severity, text: &str) -> String {
 
 pub fn render(report: &Report, color: bool) -> String {
     let shown = report.shown();
+    let multi = super::multiarch(&shown);
     let mut out = String::new();
     let mut targets: Vec<(String, String)> = report
         .inventories
@@ -39,9 +40,9 @@ pub fn render(report: &Report, color: bool) -> String {
         .collect();
     targets.extend(
         report
-            .containers
+            .audited
             .iter()
-            .map(|c| (c.clone(), "container".to_owned())),
+            .map(|a| (a.target.clone(), a.kind.replace('-', " "))),
     );
     for (target, what) in &targets {
         let mine: Vec<&&Finding> = shown.iter().filter(|f| &f.target == target).collect();
@@ -61,7 +62,7 @@ pub fn render(report: &Report, color: bool) -> String {
                 "\n{}",
                 paint(color, severity, &format!("{severity} ({})", group.len()))
             );
-            let rows: Vec<[String; 5]> = group.iter().map(|f| row(f)).collect();
+            let rows: Vec<[String; 5]> = group.iter().map(|f| row(f, &multi)).collect();
             let headers = ["PACKAGE", "INSTALLED", "FIXED", "ID", "LAYER / DETAIL"];
             let mut widths = headers.map(str::len);
             for r in &rows {
@@ -119,7 +120,7 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
-fn row(f: &Finding) -> [String; 5] {
+fn row(f: &Finding, multi: &std::collections::HashSet<(String, String)>) -> [String; 5] {
     match (&f.kind, &f.package) {
         (Kind::Vulnerability, Some(p)) => {
             let mut ids = f.id.clone();
@@ -129,10 +130,19 @@ fn row(f: &Finding) -> [String; 5] {
                     if f.aliases.len() > 1 { ", …" } else { "" }
                 ));
             }
+            let version = match &p.status {
+                Some(state) => format!("{} ({state})", p.version),
+                None => p.version.clone(),
+            };
+            let fixed = match (&f.fixed, &f.status) {
+                (Some(v), _) => v.clone(),
+                (None, Some(why)) => format!("(no fix: {why})"),
+                (None, None) => "(no fix)".into(),
+            };
             [
-                p.name.clone(),
-                p.version.clone(),
-                f.fixed.clone().unwrap_or_else(|| "(no fix)".into()),
+                super::package_name(f, multi),
+                version,
+                fixed,
                 ids,
                 p.layer
                     .map_or_else(|| f.title.clone(), |l| format!("layer {l}")),
@@ -143,7 +153,10 @@ fn row(f: &Finding) -> [String; 5] {
             "-".into(),
             "-".into(),
             f.id.clone(),
-            f.title.clone(),
+            match &f.location {
+                Some(at) => format!("{}:{}: {}", at.file, at.line, f.title),
+                None => f.title.clone(),
+            },
         ],
     }
 }
