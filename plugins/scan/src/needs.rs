@@ -1,6 +1,6 @@
 //! What a scan task reaches, from its config and arguments alone (the runner
 //! checks it before the task runs): the advisories, archives, root
-//! filesystems and ignore file it reads, the cache and report directories it
+//! filesystems, Compose files and ignore file it reads, the cache and report directories it
 //! writes, and the containers its `containers` filter names.
 //!
 //! Images named on the command line are not declared: an image is reachable
@@ -28,7 +28,7 @@ pub fn of(config: &Config) -> Result<Vec<Grant>, Error> {
     let mut engine = config.targets.is_empty() || config.hardening;
     for target in &config.targets {
         match target {
-            Target::Archive(file) => add(Grant::read(dir_of(file))),
+            Target::Archive(file) | Target::Compose(file) => add(Grant::read(dir_of(file))),
             Target::Rootfs(dir) => add(Grant::read(dir.trim_end_matches('/'))),
             Target::Image(_) => engine = true,
         }
