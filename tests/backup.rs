@@ -539,7 +539,9 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
     let mut child = project.command().arg("backup").spawn().unwrap();
     let backups = project.path("backups");
     let started = std::time::Instant::now();
-    while !files(&backups).iter().any(|f| f.ends_with(".partial")) {
+    // The host writes the dump under a temporary name beside `.FILE.partial`
+    // (`..FILE.partial.PID-N.part`) until the exec ends.
+    while !files(&backups).iter().any(|f| f.contains(".partial")) {
         assert!(
             started.elapsed().as_secs() < 30,
             "the backup never started writing"

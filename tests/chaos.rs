@@ -713,7 +713,7 @@ fn drill_tasks(primary: &Container, replica: &Container, extra: &str, allow: &st
     format!(
         r#"[tasks.test-failover]
 plugin = "chaos"
-config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], rows = 300, timeout = "30s"{extra} }} }}
+config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], rows = 100, timeout = "30s"{extra} }} }}
 allow = {{ containers = ["{p}", "{r}"], write = [".chaos"]{allow} }}
 "#,
         p = primary.name,

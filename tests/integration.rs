@@ -26,6 +26,7 @@ mod commands;
 mod config_errors;
 mod done_when;
 mod dry_run;
+mod hostile;
 mod import;
 mod limits;
 mod list;

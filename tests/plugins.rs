@@ -58,7 +58,7 @@ fn an_incompatible_wit_version_names_both_versions() {
     )
     .unwrap();
     test.args(&["t"])
-        .stderr_contains("plugin `future.wasm` cannot be used: it targets WIT runner:plugin@9.0.0, but this run supports runner:plugin@0.1.0")
+        .stderr_contains("plugin `future.wasm` cannot be used: it targets WIT runner:plugin@9.0.0, but this run supports runner:plugin@0.2.0")
         .status(2)
         .run();
 }
@@ -159,8 +159,8 @@ fn a_corrupt_cache_entry_is_recompiled() {
 fn inspect_shows_a_builtin_without_running_it() {
     let (output, _) = Test::new().args(&["plugin", "inspect", "hello"]).run();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.starts_with("plugin        hello 0.1.0\nsummary       Greets someone and leaves a note\nwit           runner:plugin@0.1.0\ndigest        sha256:"), "{stdout}");
-    assert!(stdout.ends_with("parameters\n  --name VALUE  who to greet (overrides config) (default: world)\ncapabilities\n  write out\n"), "{stdout}");
+    assert!(stdout.starts_with("plugin        hello 0.1.0\nsummary       Greets someone and leaves a note\nwit           runner:plugin@0.2.0\ndigest        sha256:"), "{stdout}");
+    assert!(stdout.ends_with("parameters\n  --name VALUE  who to greet (overrides config) (default: world)\nneeds\n  write out\n"), "{stdout}");
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn inspect_reads_a_component_file() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("parameters    none\ncapabilities  none\n"),
+        stdout.ends_with("parameters    none\nneeds         none\n"),
         "{stdout}"
     );
 }
@@ -361,21 +361,21 @@ fn the_lock_records_plugin_files_and_refuses_a_changed_one() {
 }
 
 /// The fixture as if built against another version of the WIT package: every
-/// `runner:plugin/…@0.1.0` name rewritten (same length, so the binary stays valid).
+/// `runner:plugin/…@0.2.0` name rewritten (same length, so the binary stays valid).
 fn fixture_targeting(version: &str) -> Vec<u8> {
-    assert_eq!(version.len(), "0.1.0".len());
+    assert_eq!(version.len(), "0.2.0".len());
     let mut bytes = std::fs::read(FIXTURE).unwrap();
-    let (from, to) = ("@0.1.0".as_bytes(), format!("@{version}").into_bytes());
+    let (from, to) = ("@0.2.0".as_bytes(), format!("@{version}").into_bytes());
     let mut i = 0;
     let mut replaced = 0;
     while let Some(at) = bytes[i..].windows(from.len()).position(|w| w == from) {
         let at = i + at;
-        if bytes[..at].ends_with(b"handler")
-            || bytes[..at].ends_with(b"log")
-            || bytes[..at].ends_with(b"types")
-            || bytes[..at].ends_with(b"prompt")
-            || bytes[..at].ends_with(b"container")
-        {
+        // Only the package's own names: `runner:plugin/INTERFACE@0.2.0`.
+        let name_start = bytes[..at]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
+            .unwrap_or(0);
+        if bytes[..=name_start].ends_with(b"runner:plugin/") {
             bytes[at..at + to.len()].copy_from_slice(&to);
             replaced += 1;
         }
@@ -390,8 +390,8 @@ fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() 
     let test = Test::new().tasks(
         "[tasks.minor]\nplugin = \"minor.wasm\"\nconfig = { mode = \"fail\", code = 3, message = \"ran on 0.1.0\" }\n\n[tasks.major]\nplugin = \"major.wasm\"\nconfig = { mode = \"noop\" }\n",
     );
-    std::fs::write(test.path("minor.wasm"), fixture_targeting("0.1.9")).unwrap();
-    std::fs::write(test.path("major.wasm"), fixture_targeting("0.2.0")).unwrap();
+    std::fs::write(test.path("minor.wasm"), fixture_targeting("0.2.9")).unwrap();
+    std::fs::write(test.path("major.wasm"), fixture_targeting("0.3.0")).unwrap();
     let minor = test.command().arg("minor").output().unwrap();
     assert_eq!(
         minor.status.code(),
@@ -404,7 +404,7 @@ fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() 
     assert_eq!(major.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "it targets WIT runner:plugin@0.2.0, but this run supports runner:plugin@0.1.0"
+            "it targets WIT runner:plugin@0.3.0, but this run supports runner:plugin@0.2.0"
         ),
         "{stderr}"
     );

@@ -380,19 +380,19 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     let cases: Vec<(String, String)> = vec![
         (
             r#"images = ["run-test/*"], "#.into(),
-            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none; add it to allow.images)".into(),
+            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none); add to the task in tasks.toml: allow = { images = [".into(),
         ),
         (
             r#"networks = ["PROJECT-*"], "#.into(),
-            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none; add it to allow.networks)".into(),
+            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none); add to the task in tasks.toml: allow = { networks = [".into(),
         ),
         (
             r#"volumes = ["PROJECT-*"], "#.into(),
-            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none; add it to allow.volumes)".into(),
+            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none); add to the task in tasks.toml: allow = { volumes = [".into(),
         ),
         (
             format!(r#", ports = ["{port}"]"#),
-            format!("host port {port} is not granted to task `up` (allow.ports grants none; add it to allow.ports)"),
+            format!("host port `{port}` is not granted to task `up` (allow.ports grants none); add to the task in tasks.toml: allow = {{ ports = ["),
         ),
     ];
     for (left_out, denial) in cases {

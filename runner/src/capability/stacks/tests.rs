@@ -528,11 +528,8 @@ async fn bind_sources_must_be_granted_directories() {
             false,
             Some(Grant::new(GrantKind::Write, "/var/run/docker.sock")),
         ),
-        (
-            "../outside",
-            true,
-            Some(Grant::new(GrantKind::Read, "../outside")),
-        ),
+        // Out of the project: no grant could allow it, so none is named.
+        ("../outside", true, None),
         ("out/../../outside", false, None),
         // Read-only grant, read-write bind.
         ("in", false, Some(Grant::new(GrantKind::Write, "in"))),
