@@ -415,7 +415,9 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_contains("`secrets` is not inside a directory granted to this task for writing");
+        .stderr_contains(
+            "file `secrets` is not granted to task `up` (allow.write grants none); add to the task in tasks.toml: allow = { write = [\"secrets\"] }",
+        );
     assert!(!project.exists("web"));
 }
 
