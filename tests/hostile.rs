@@ -146,7 +146,7 @@ fn a_list_filter_never_shows_or_reaches_an_ungranted_container() {
         "*".to_owned(),
         format!("{tag}-*"),
         format!("name={}", victim.name),
-        format!("label=run-test=1"),
+        "label=run-test=1".to_owned(),
         format!("{tag}-app-/../{}", victim.name),
     ] {
         let (_, stdout, stderr) = call(
