@@ -139,22 +139,7 @@ fn traversal_query_and_fragment_names_never_reach_another_container() {
 #[test]
 fn a_link_alias_is_never_a_name_of_the_linked_container() {
     let tag = unique_name("ce-link");
-    let volume = format!("{tag}-secret");
-    docker(&["volume", "create", "--label", "run-test=1", &volume]);
-    let mut victim = Container::run(
-        &format!("{tag}-victim"),
-        &["-v", &format!("{volume}:/data")],
-        BUSYBOX,
-        &["sleep", "86400"],
-    );
-    victim.volumes.push(volume.clone());
-    let link = format!("{}:db", victim.name);
-    let granted = Container::run(
-        &format!("{tag}-app"),
-        &["--link", &link],
-        BUSYBOX,
-        &["sleep", "86400"],
-    );
+    let (_victim, granted, volume) = Container::linked_pair(&tag);
     let mut task = Task::new(containers(&[&format!("{tag}-app*"), "db"]));
     block(async {
         let alias = format!("{}/db", granted.name);

@@ -17,7 +17,7 @@
 //!   `capability_container_engine.rs`; the grammar by property test:
 //!   `runner/src/grant`.
 
-use crate::support::images::{BUSYBOX, Container, docker, docker_output, unique_name};
+use crate::support::images::{BUSYBOX, Container, docker_output, unique_name};
 use crate::test::Test;
 
 /// Runs task `t`, one container call with `config` keys under `allow`
@@ -169,22 +169,7 @@ fn a_list_filter_never_shows_or_reaches_an_ungranted_container() {
 #[test]
 fn a_legacy_link_alias_reaches_neither_the_linked_container_nor_its_volume() {
     let tag = unique_name("hostile-link");
-    let volume = format!("{tag}-secret");
-    docker(&["volume", "create", "--label", "run-test=1", &volume]);
-    let mut victim = Container::run(
-        &format!("{tag}-victim"),
-        &["-v", &format!("{volume}:/data")],
-        BUSYBOX,
-        &["sleep", "86400"],
-    );
-    victim.volumes.push(volume.clone());
-    let link = format!("{}:db", victim.name);
-    let granted = Container::run(
-        &format!("{tag}-app"),
-        &["--link", &link],
-        BUSYBOX,
-        &["sleep", "86400"],
-    );
+    let (victim, granted, volume) = Container::linked_pair(&tag);
     let grant = format!(r#"containers = ["{tag}-app*", "db"], write = ["out"]"#);
     let alias = format!("{}/db", granted.name);
     for op in ["exec", "stop", "inspect"] {

@@ -180,6 +180,36 @@ impl Container {
         container
     }
 
+    /// A victim holding the named volume `TAG-secret` at /data, and a
+    /// busybox `TAG-app-…` started with `--link VICTIM:db`, so the victim
+    /// shows as `APP/db` to the engine: (victim, app, volume).
+    pub fn linked_pair(tag: &str) -> (Container, Container, String) {
+        ensure();
+        let volume = format!("{tag}-secret");
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &format!("{LABEL}=1"),
+            &volume,
+        ]);
+        let mut victim = Container::run(
+            &format!("{tag}-victim"),
+            &["-v", &format!("{volume}:/data")],
+            BUSYBOX,
+            &["sleep", "86400"],
+        );
+        victim.volumes.push(volume.clone());
+        let link = format!("{}:db", victim.name);
+        let app = Container::run(
+            &format!("{tag}-app"),
+            &["--link", &link],
+            BUSYBOX,
+            &["sleep", "86400"],
+        );
+        (victim, app, volume)
+    }
+
     /// A busybox container running `args` (default: `sleep 86400`).
     pub fn busybox(prefix: &str, args: &[&str]) -> Container {
         let cmd: &[&str] = if args.is_empty() {
