@@ -13,6 +13,7 @@ pub mod error;
 pub mod grant;
 pub mod graph;
 pub mod import;
+pub mod invocation;
 pub mod list;
 pub mod lock;
 pub mod logging;
