@@ -343,6 +343,15 @@ fn runner_options_after_the_task_name_where_unambiguous() {
         .args(&["greet", "--name", "Ada", "-n"])
         .stdout_contains("Plan for `greet` (1 task)")
         .run();
+    // The example: `--latest` is the backup plugin's, `--yes` and
+    // `-n` are the runner's.
+    Test::new()
+        .tasks("[tasks.restore]\nplugin = \"backup\"\nconfig = { mode = \"restore\", container = \"db\", dir = \"backups\" }\n")
+        .args(&["restore", "--latest", "--yes", "-n"])
+        .stdout_contains("Plan for `restore` (1 task)")
+        .stderr_lacks("unknown option")
+        .status(1)
+        .run();
     Test::new()
         .tasks(GREET)
         .args(&["ci", "--dry-run"])

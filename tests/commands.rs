@@ -156,3 +156,46 @@ fn a_timeout_kills_a_child_that_ignores_sigterm_after_a_grace() {
         "{pid} still runs"
     );
 }
+
+/// `RUN ARGS` run on a pseudo-terminal (util-linux `script`), with `input`
+/// typed into it (after `sh` waits); returns what the terminal showed.
+fn on_a_terminal(test: &Test, input: &str, args: &str) -> String {
+    let line = format!(
+        "({input}) | timeout 30 script -qec '{} {args}; echo run-exit=$?' /dev/null",
+        env!("CARGO_BIN_EXE_run")
+    );
+    let output = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(test.dir.path())
+        .env("HOME", test.dir.path())
+        .env("RUN_CACHE_DIR", crate::test::cache_dir())
+        .env("RUN_CACHE_KEY", crate::test::cache_key())
+        .output()
+        .expect("sh and script (util-linux) are installed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The line's process group gets the terminal while it runs: a line reading
+/// from the terminal would otherwise be stopped (SIGTTIN) for ever.
+#[test]
+fn a_line_on_a_terminal_can_read_from_it() {
+    let test = Test::new().tasks("[tasks.ask]\ncommand = \"read x; echo got $x\"\n");
+    let shown = on_a_terminal(&test, "sleep 1; echo hello; sleep 1", "-q ask");
+    assert!(shown.contains("got hello"), "{shown}");
+    assert!(shown.contains("run-exit=0"), "{shown}");
+}
+
+/// Ctrl-C typed at the terminal reaches the line's group, which has it; the
+/// runner stops the run as interrupted and kills the backgrounded child.
+#[test]
+fn ctrl_c_at_the_terminal_interrupts_the_run_and_its_background_children() {
+    let test = Test::new().tasks("[tasks.bg]\ncommand = \"sleep 66 & echo $! > bg.pid; wait\"\n");
+    let shown = on_a_terminal(&test, "sleep 1.5; printf '\\003'; sleep 1", "-q bg");
+    assert!(shown.contains("run-exit=130"), "{shown}");
+    assert!(shown.contains("interrupted"), "{shown}");
+    let pid = pid_in(&test.path("bg.pid"));
+    assert!(
+        ends_within(pid, std::time::Duration::from_secs(5)),
+        "{pid} still runs"
+    );
+}

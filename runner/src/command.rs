@@ -57,6 +57,7 @@ pub async fn run(
             // runner did not see it, so it interrupts itself, as if it had.
             // SAFETY: kill(2) on our own pid has no memory effects.
             unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+            return Err(TaskError::Interrupted);
         }
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
