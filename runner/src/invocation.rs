@@ -216,6 +216,10 @@ pub fn args() -> Vec<String> {
         .collect()
 }
 
+/// Runner options that stay the task's after its name: `run TASK --help`
+/// is the task's help.
+const TASKS_OWN: [&str; 2] = ["help", "version"];
+
 /// What a task says about its arguments, for the rule after the task name.
 pub enum Takes<'a> {
     /// Free arguments (`$1 $2` of a command, a plugin without declared parameters).
@@ -279,14 +283,17 @@ pub fn settle(split: &mut Split, takes: Takes<'_>, plugin: &str) -> Result<(), U
                 at += used;
                 continue;
             }
-            if command.get_arguments().any(|a| a.get_long() == Some(name)) {
+            if command.get_arguments().any(|a| a.get_long() == Some(name))
+                && !TASKS_OWN.contains(&name)
+            {
                 let (words, used) = option_at(&command, &args[at..])?.expect("a long option");
                 split.options.extend(words);
                 at += used;
                 continue;
             }
-            if !matches!(takes, Takes::Declared(_)) {
-                // A group's arguments go nowhere; they are left as they were.
+            if !matches!(takes, Takes::Declared(_)) || TASKS_OWN.contains(&name) {
+                // A group's arguments go nowhere, and `--help` is answered
+                // by the runner for the task: they are left as they were.
                 split.invocation.push(word.clone());
                 at += 1;
                 continue;
@@ -309,6 +316,11 @@ pub fn settle(split: &mut Split, takes: Takes<'_>, plugin: &str) -> Result<(), U
         if word.len() > 1
             && word.starts_with('-')
             && let Ok(Some((words, used))) = option_at(&command, &args[at..])
+            && !words.iter().any(|w| {
+                TASKS_OWN
+                    .iter()
+                    .any(|own| w.strip_prefix("--") == Some(own))
+            })
         {
             split.options.extend(words);
             at += used;
@@ -464,6 +476,17 @@ mod tests {
             .unwrap(),
             (words(&[]), words(&["restore", "--", "--yes", "--nope"]))
         );
+    }
+
+    #[test]
+    fn help_after_the_task_name_is_the_tasks() {
+        let known = restore();
+        for help in ["--help", "-h", "-V"] {
+            assert_eq!(
+                settled(&["restore", help], Takes::Declared(&known)).unwrap(),
+                (words(&[]), words(&["restore", help]))
+            );
+        }
     }
 
     #[test]
