@@ -428,3 +428,20 @@ fn force_color_is_honoured_under_auto() {
             .run();
     }
 }
+
+/// Regression: with stderr into a closed pipe too (`run bad 2>&1 | head -0`),
+/// the error and summary lines panicked; the run ends with its own exit code.
+#[test]
+fn a_closed_pipe_on_stderr_is_no_panic() {
+    let test = Test::new().tasks(FAIL);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = test
+        .command()
+        .arg("bad")
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}

@@ -33,7 +33,7 @@ pub fn main() -> i32 {
     match invoke(cli, ui.clone()) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{}", error.render(ui.color));
+            crate::say!("{}", error.render(ui.color));
             error.exit_code()
         }
     }
@@ -49,7 +49,7 @@ fn usage_failed(error: invocation::UsageError) -> i32 {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
     let error = Error::Usage(error);
-    eprintln!("{}", error.render(color));
+    crate::say!("{}", error.render(color));
     error.exit_code()
 }
 

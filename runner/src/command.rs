@@ -23,7 +23,7 @@ pub async fn run(
     for line in lines {
         if echo {
             ui.progress
-                .suspend(|| eprintln!("{}", ui.paint(anstyle::Style::new().bold(), line)));
+                .suspend(|| crate::say!("{}", ui.paint(anstyle::Style::new().bold(), line)));
         }
         let mut command = std::process::Command::new("sh");
         command

@@ -59,7 +59,7 @@ pub fn task_finished(ui: &Ui, task: &Task, captured: Option<std::fs::File>) {
 pub fn task_failed(ui: &Ui, task: &Task, error: &TaskError) {
     let message = format!("{}: {error}", subject(task));
     ui.progress
-        .suspend(|| eprintln!("{}: {message}", error_label(ui)));
+        .suspend(|| crate::say!("{}: {message}", error_label(ui)));
     if ui.github_actions {
         let _ = crate::ui::print(&format!(
             "::error title={}::{}\n",
@@ -92,7 +92,7 @@ pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
     let skipped = count(|s| matches!(s, State::Skipped));
     let elapsed = format!("{:.2}s", summary.elapsed.as_secs_f64());
     if summary.interrupted {
-        eprintln!(
+        crate::say!(
             "run: interrupted after {elapsed}: {done} done, {failed} stopped, {skipped} not started"
         );
     } else if let Some(first) = summary.first_failure {
@@ -105,9 +105,9 @@ pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
         if skipped > 0 {
             line += &format!(", {skipped} not run");
         }
-        eprintln!("{line} in {elapsed}");
+        crate::say!("{line} in {elapsed}");
     } else if verbose {
-        eprintln!("run: {done} tasks done in {elapsed}");
+        crate::say!("run: {done} tasks done in {elapsed}");
     }
 }
 

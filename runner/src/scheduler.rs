@@ -178,7 +178,7 @@ async fn grace_period(ui: &Ui) {
         return;
     }
     ui.progress.suspend(|| {
-        eprintln!(
+        crate::say!(
             "run: interrupted; waiting up to {}s for {waiting} plugin(s) to clean up (interrupt again to stop now)",
             cancel::GRACE.as_secs()
         )
@@ -193,11 +193,11 @@ async fn grace_period(ui: &Ui) {
     tokio::select! {
         () = cleaned_up => {}
         () = tokio::time::sleep(cancel::GRACE) => {
-            ui.progress.suspend(|| eprintln!("run: the grace period is over; stopping"));
+            ui.progress.suspend(|| crate::say!("run: the grace period is over; stopping"));
         }
         () = shutdown_signal() => {
             let left = cancel::graceful_plugins();
-            ui.progress.suspend(|| eprintln!(
+            ui.progress.suspend(|| crate::say!(
                 "run: interrupted again; stopping now, without waiting for {left} plugin(s) still cleaning up"
             ));
         }
@@ -267,7 +267,7 @@ impl Job {
                     for line in lines {
                         self.ui
                             .progress
-                            .suspend(|| eprintln!("(plan, not run) {line}"));
+                            .suspend(|| crate::say!("(plan, not run) {line}"));
                     }
                     return Ok(());
                 }
