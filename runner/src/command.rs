@@ -114,7 +114,10 @@ impl Group {
             unsafe {
                 command.pre_exec(|| {
                     libc::setpgid(0, 0);
-                    give_terminal_to(libc::getpid())
+                    // Without the terminal the line still runs (as it would
+                    // in the background), rather than not at all.
+                    let _ = give_terminal_to(libc::getpid());
+                    Ok(())
                 })
             };
         }
