@@ -124,7 +124,12 @@ fn ends_within(pid: i32, limit: std::time::Duration) -> bool {
 #[test]
 fn an_interrupt_stops_a_backgrounded_child_that_ignores_sigint() {
     let test = Test::new().tasks("[tasks.bg]\ncommand = \"sleep 63 & echo $! > bg.pid; wait\"\n");
-    let mut child = test.command().arg("-q").arg("bg").spawn().unwrap();
+    let mut child = test
+        .command()
+        .args(["-q", "bg"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = pid_in(&test.path("bg.pid"));
     assert!(running(pid));
     std::process::Command::new("kill")
@@ -146,7 +151,12 @@ fn a_timeout_kills_a_child_that_ignores_sigterm_after_a_grace() {
         "[tasks.stubborn]\ncommand = \"sh -c 'trap \\\"\\\" TERM INT; sleep 64' & echo $! > bg.pid; wait\"\ntimeout = \"500ms\"\n",
     );
     let started = std::time::Instant::now();
-    let mut child = test.command().arg("-q").arg("stubborn").spawn().unwrap();
+    let mut child = test
+        .command()
+        .args(["-q", "stubborn"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = pid_in(&test.path("bg.pid"));
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(124));
