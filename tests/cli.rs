@@ -230,3 +230,218 @@ fn github_actions_groups_of_parallel_tasks_stay_whole() {
     assert!(stdout.contains(a) && stdout.contains(b), "{stdout}");
     assert!(stdout.ends_with("::group::all\n::endgroup::\n"), "{stdout}");
 }
+
+/// Runs `run ARGS` with its stdout a pipe whose reader is already gone.
+fn into_a_closed_pipe(test: &Test, args: &[&str]) -> std::process::Output {
+    let mut child = test
+        .command()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Regression: `run plugin inspect scan | true` and `run -n top | head -1`
+/// panicked (exit 101) and `run --list | head -1` exited 2.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let test = Test::new().tasks(
+        "[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n\n[tasks.build]\ncommand = \"true\"\n",
+    );
+    for args in [
+        &["--list"][..],
+        &["--list", "--json"],
+        &["-n", "greet"],
+        &["greet", "--help"],
+        &["plugin", "inspect", "hello"],
+        &["completions", "bash"],
+    ] {
+        let output = into_a_closed_pipe(&test, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "run {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "run {args:?}: {stderr}");
+    }
+}
+
+const SHOW: &str = "[tasks.show]\ncommand = \"echo args: $*\"\n";
+
+/// Regression: `-j4`, `-qj4` and `-f../x` were taken as task names.
+#[test]
+fn short_option_clusters_and_attached_values() {
+    Test::new()
+        .tasks(SHOW)
+        .args(&["-qj4", "show", "a"])
+        .stdout("args: a\n")
+        .stderr("")
+        .run();
+    Test::new()
+        .tasks(SHOW)
+        .args(&["-j4", "-q", "show"])
+        .stdout("args:\n")
+        .run();
+    let test = Test::new().tasks(SHOW).dir("sub");
+    let output = test
+        .command()
+        .current_dir(test.path("sub"))
+        .args(["-qf../tasks.toml", "show"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "args:\n",
+        "{output:?}"
+    );
+    let output = test
+        .command()
+        .current_dir(test.path("sub"))
+        .args(["-f../tasks.toml", "-q", "show"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "args:\n",
+        "{output:?}"
+    );
+}
+
+/// Regression: unknown options were reported as "no task `--bogus`".
+#[test]
+fn unknown_options_get_a_did_you_mean() {
+    Test::new()
+        .tasks(SHOW)
+        .args(&["--dryrun", "show"])
+        .stdout("")
+        .stderr("error: unknown option `--dryrun`\n  = help: did you mean `--dry-run`?\n")
+        .status(2)
+        .run();
+    Test::new()
+        .tasks(SHOW)
+        .args(&["--bogus"])
+        .stderr("error: unknown option `--bogus`\n  = help: see `run --help` for the runner's options\n")
+        .status(2)
+        .run();
+    Test::new()
+        .tasks(SHOW)
+        .args(&["-qx", "show"])
+        .stderr_contains("error: unknown option `-qx`")
+        .status(2)
+        .run();
+}
+
+const GREET: &str = "[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n\n[tasks.ci]\ndepends = [\"greet\"]\n";
+
+/// Regression: `run restore --latest --yes` was refused. After the name of a
+/// task that declares its parameters, a runner option it does not declare is
+/// the runner's; after `--` nothing is.
+#[test]
+fn runner_options_after_the_task_name_where_unambiguous() {
+    Test::new()
+        .tasks(GREET)
+        .args(&["greet", "--name", "Ada", "-n"])
+        .stdout_contains("Plan for `greet` (1 task)")
+        .run();
+    // The example: `--latest` is the backup plugin's, `--yes` and
+    // `-n` are the runner's.
+    Test::new()
+        .tasks("[tasks.restore]\nplugin = \"backup\"\nconfig = { mode = \"restore\", container = \"db\", dir = \"backups\" }\n")
+        .args(&["restore", "--latest", "--yes", "-n"])
+        .stdout_contains("Plan for `restore` (1 task)")
+        .stderr_lacks("unknown option")
+        .status(1)
+        .run();
+    Test::new()
+        .tasks(GREET)
+        .args(&["ci", "--dry-run"])
+        .stdout_contains("Plan for `ci` (2 tasks)")
+        .run();
+    Test::new()
+        .tasks(GREET)
+        .args(&["-n", "greet", "--", "--dry-run"])
+        .stdout_contains("Plan for `greet`")
+        .run();
+}
+
+/// Regression: `run greet --nme Ada` exited 0.
+#[test]
+fn plugin_options_are_checked_against_declared_parameters() {
+    Test::new()
+        .tasks(GREET)
+        .args(&["greet", "--nme", "Ada"])
+        .stdout("")
+        .stderr("error: unknown option `--nme` for task `greet` (plugin `hello`)\n  = help: did you mean `--name`?\n")
+        .status(2)
+        .run();
+    Test::new()
+        .tasks(GREET)
+        .args(&["greet", "--name"])
+        .stderr("error: `--name` of task `greet` needs a value\n")
+        .status(2)
+        .run();
+    // Nothing ran, not even under -n.
+    Test::new()
+        .tasks(GREET)
+        .args(&["-n", "greet", "--zzz"])
+        .stdout("")
+        .stderr_contains("the task takes: --name VALUE")
+        .status(2)
+        .run();
+}
+
+/// Regression: a task named `ci::lint` and a `%` in a message broke the
+/// workflow commands.
+#[test]
+fn github_workflow_commands_are_escaped() {
+    Test::new()
+        .tasks("[tasks.\"ci::lint\"]\nplugin = \"{fixture}\"\nconfig = { mode = \"fail\", message = \"50% done, then\\nbroken\" }\n")
+        .env("GITHUB_ACTIONS", "true")
+        .args(&["ci::lint"])
+        .stdout("::group::ci::lint\n::endgroup::\n::error title=run ci%3A%3Alint::task `ci::lint` (plugin `test_programs.wasm`): failed: 50%25 done, then%0Abroken\n")
+        .status(1)
+        .run();
+}
+
+/// Regression: task names were completed from the current directory's
+/// tasks.toml, whatever `-f` said.
+#[test]
+fn completion_of_task_names_honours_file() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.here]\ncommand = \"true\"\n")
+        .file("other.toml", "[tasks.there]\ncommand = \"true\"\n")
+        .env("RUN_COMPLETE", "fish")
+        .args(&["--", "run", "-f", "other.toml", "th"])
+        .run();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "there\t\n");
+}
+
+#[test]
+fn force_color_is_honoured_under_auto() {
+    for var in ["FORCE_COLOR", "CLICOLOR_FORCE"] {
+        Test::new()
+            .tasks(FAIL)
+            .env(var, "1")
+            .args(&["bad"])
+            .stderr_contains("\u{1b}[")
+            .status(1)
+            .run();
+    }
+}
+
+/// Regression: with stderr into a closed pipe too (`run bad 2>&1 | head -0`),
+/// the error and summary lines panicked; the run ends with its own exit code.
+#[test]
+fn a_closed_pipe_on_stderr_is_no_panic() {
+    let test = Test::new().tasks(FAIL);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = test
+        .command()
+        .arg("bad")
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}

@@ -86,3 +86,126 @@ fn a_timeout_kills_the_commands_the_shell_started() {
         .collect();
     assert!(leftovers.is_empty(), "left running: {leftovers:?}");
 }
+
+/// Waits for `path` to hold a pid, and returns it.
+fn pid_in(path: &std::path::Path) -> i32 {
+    for _ in 0..500 {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse()
+        {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("no pid in {}", path.display());
+}
+
+/// Whether `pid` is still running (a zombie has ended).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn ends_within(pid: i32, limit: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if !running(pid) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Regression: Ctrl-C left a backgrounded child running (`sh` starts it with
+/// SIGINT ignored); the line's whole process group is stopped now.
+#[test]
+fn an_interrupt_stops_a_backgrounded_child_that_ignores_sigint() {
+    let test = Test::new().tasks("[tasks.bg]\ncommand = \"sleep 63 & echo $! > bg.pid; wait\"\n");
+    let mut child = test
+        .command()
+        .args(["-q", "bg"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = pid_in(&test.path("bg.pid"));
+    assert!(running(pid));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        ends_within(pid, std::time::Duration::from_secs(5)),
+        "{pid} still runs"
+    );
+}
+
+/// A child that ignores SIGTERM as well is killed after the grace period.
+#[test]
+fn a_timeout_kills_a_child_that_ignores_sigterm_after_a_grace() {
+    let test = Test::new().tasks(
+        "[tasks.stubborn]\ncommand = \"sh -c 'trap \\\"\\\" TERM INT; sleep 64' & echo $! > bg.pid; wait\"\ntimeout = \"500ms\"\n",
+    );
+    let started = std::time::Instant::now();
+    let mut child = test
+        .command()
+        .args(["-q", "stubborn"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = pid_in(&test.path("bg.pid"));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(124));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        ends_within(pid, std::time::Duration::from_secs(5)),
+        "{pid} still runs"
+    );
+}
+
+/// `RUN ARGS` run on a pseudo-terminal (util-linux `script`), with `input`
+/// typed into it (after `sh` waits); returns what the terminal showed.
+fn on_a_terminal(test: &Test, input: &str, args: &str) -> String {
+    let line = format!(
+        "({input}) | timeout 30 script -qec '{} {args}; echo run-exit=$?' /dev/null",
+        env!("CARGO_BIN_EXE_run")
+    );
+    let output = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(test.dir.path())
+        .env("HOME", test.dir.path())
+        .env("RUN_CACHE_DIR", crate::test::cache_dir())
+        .env("RUN_CACHE_KEY", crate::test::cache_key())
+        .output()
+        .expect("sh and script (util-linux) are installed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The line's process group gets the terminal while it runs: a line reading
+/// from the terminal would otherwise be stopped (SIGTTIN) for ever.
+#[test]
+fn a_line_on_a_terminal_can_read_from_it() {
+    let test = Test::new().tasks("[tasks.ask]\ncommand = \"read x; echo got $x\"\n");
+    let shown = on_a_terminal(&test, "sleep 1; echo hello; sleep 1", "-q ask");
+    assert!(shown.contains("got hello"), "{shown}");
+    assert!(shown.contains("run-exit=0"), "{shown}");
+}
+
+/// Ctrl-C typed at the terminal reaches the line's group, which has it; the
+/// runner stops the run as interrupted and kills the backgrounded child.
+#[test]
+fn ctrl_c_at_the_terminal_interrupts_the_run_and_its_background_children() {
+    let test = Test::new().tasks("[tasks.bg]\ncommand = \"sleep 66 & echo $! > bg.pid; wait\"\n");
+    let shown = on_a_terminal(&test, "sleep 1.5; printf '\\003'; sleep 1", "-q bg");
+    assert!(shown.contains("run-exit=130"), "{shown}");
+    assert!(shown.contains("interrupted"), "{shown}");
+    let pid = pid_in(&test.path("bg.pid"));
+    assert!(
+        ends_within(pid, std::time::Duration::from_secs(5)),
+        "{pid} still runs"
+    );
+}

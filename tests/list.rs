@@ -198,3 +198,129 @@ fn long_parameter_lists_collapse_into_options() {
         )
         .run();
 }
+
+/// Regression: each of 40 tasks of one plugin opened the plugin's cached
+/// descriptor (49 `openat` for 40 tasks); it is read once per plugin.
+#[test]
+fn a_plugins_cached_descriptor_is_read_once_for_all_its_tasks() {
+    let tasks: String = (0..40)
+        .map(|i| format!("[tasks.greet{i}]\nplugin = \"hello\"\n\n"))
+        .collect();
+    let test = Test::new().tasks(&tasks);
+    // Fills the cache first.
+    test.invoke(&["--list"]).ok();
+    let trace = test.path("trace");
+    let mut command = std::process::Command::new("strace");
+    let run = test.command();
+    command
+        .args(["-f", "-e", "trace=openat", "-o"])
+        .arg(&trace)
+        .arg(run.get_program())
+        .args(["--list"])
+        .env_clear()
+        .envs(run.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(test.dir.path());
+    let output = command.output().expect("strace is installed");
+    assert!(output.status.success(), "{output:?}");
+    let trace = std::fs::read_to_string(trace).unwrap();
+    let opens = trace
+        .lines()
+        .filter(|l| l.contains("/descriptors/"))
+        .count();
+    assert_eq!(opens, 1, "{trace}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("greet39 [--name VALUE]"));
+}
+
+/// `count` command tasks, each depending on the next: a 10,000-task chain.
+fn chain(count: usize) -> String {
+    let mut toml = String::new();
+    for i in 0..count {
+        toml += &format!("[tasks.t{i}]\ndescription = \"step {i}\"\ncommand = \"true\"\n");
+        if i + 1 < count {
+            toml += &format!("depends = [\"t{}\"]\n", i + 1);
+        }
+        toml.push('\n');
+    }
+    toml
+}
+
+/// Regression: 10,000 tasks took 10 s to list and over 60 s to plan as one
+/// chain (quadratic position and ordering look-ups). The limits are far above
+/// a debug build's times and far below the old ones.
+#[test]
+fn ten_thousand_tasks_are_listed_and_planned_quickly() {
+    let test = Test::new().tasks(&chain(10_000));
+    let started = std::time::Instant::now();
+    let listed = test.invoke(&["--list"]).ok();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(listed.stdout.lines().count(), 10_001);
+    let started = std::time::Instant::now();
+    let planned = test.invoke(&["-n", "t0"]).ok();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        planned
+            .stdout
+            .starts_with("Plan for `t0` (10000 tasks):\n  1. t9999\n"),
+        "{}",
+        &planned.stdout[..200]
+    );
+}
+
+/// Regression: `--list --json` left out the images, networks, volumes and
+/// ports grants, and its keys were in insertion order, not sorted as documented.
+#[test]
+fn json_has_every_grant_kind_and_sorted_keys() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.up]\nplugin = \"quickstart\"\nallow = { read = [\".\"], containers = [\"db\"], images = [\"postgres:16\"], networks = [\"dev\"], volumes = [\"pgdata\"], ports = [\"5432\"] }\n")
+        .args(&["--list", "--json"])
+        .run();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let allow = &json["tasks"][0]["allow"];
+    assert_eq!(allow["images"][0], "postgres:16");
+    assert_eq!(allow["networks"][0], "dev");
+    assert_eq!(allow["volumes"][0], "pgdata");
+    assert_eq!(allow["ports"][0], "5432");
+    let keys: Vec<&String> = allow.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "cap-add",
+            "containers",
+            "devices",
+            "env",
+            "images",
+            "namespaces",
+            "network",
+            "networks",
+            "ports",
+            "privileged",
+            "read",
+            "security-opts",
+            "volumes",
+            "write"
+        ]
+    );
+    fn check_sorted(value: &serde_json::Value, text: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let keys: Vec<&String> = map.keys().collect();
+                let mut sorted = keys.clone();
+                sorted.sort();
+                assert_eq!(keys, sorted, "{text}");
+                map.values().for_each(|v| check_sorted(v, text));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| check_sorted(v, text)),
+            _ => {}
+        }
+    }
+    check_sorted(&json, &text);
+}

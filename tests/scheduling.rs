@@ -157,3 +157,26 @@ fn no_task_and_no_default_lists_and_exits_2() {
         .status(2)
         .run();
 }
+
+/// Regression: every finished task made the scheduler look at every task
+/// again, so a 10,000-task chain of groups took seconds to run through.
+#[test]
+fn a_ten_thousand_task_chain_runs_through_in_linear_time() {
+    let mut toml = String::new();
+    for i in 0..10_000 {
+        toml += &format!("[tasks.t{i}]\n");
+        toml += &if i + 1 < 10_000 {
+            format!("depends = [\"t{}\"]\n\n", i + 1)
+        } else {
+            "command = \"echo last\"\n".to_owned()
+        };
+    }
+    let test = Test::new().tasks(&toml);
+    let started = std::time::Instant::now();
+    test.invoke(&["-q", "t0"]).ok().stdout_contains("last\n");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -1,15 +1,12 @@
 //! One invocation of `run`, from arguments to exit code.
 
-use std::io::Write;
 use std::sync::Arc;
-
-use clap::Parser;
 
 use crate::cli::Cli;
 use crate::config::{self, model::TaskFile};
 use crate::error::{Error, suggest};
 use crate::ui::Ui;
-use crate::{dry_run, graph, list, logging, plugin, report, scheduler};
+use crate::{dry_run, graph, invocation, list, logging, plugin, report, scheduler};
 
 /// Runs `run` with the process's arguments and returns its exit code.
 pub fn main() -> i32 {
@@ -17,7 +14,16 @@ pub fn main() -> i32 {
     clap_complete::CompleteEnv::with_factory(crate::completion::command)
         .var(crate::completion::ENV)
         .complete();
-    let cli = Cli::parse();
+    let mut split = match invocation::split(&invocation::args()) {
+        Ok(split) => split,
+        Err(error) => return usage_failed(error),
+    };
+    let first = split.parse();
+    // Runner options after the task name are only known once the task is.
+    if let Err(error) = settle(&mut split, &first) {
+        return usage_failed(error);
+    }
+    let cli = split.parse();
     let ui = Arc::new(Ui::new(
         cli.options.color,
         cli.options.yes,
@@ -27,8 +33,57 @@ pub fn main() -> i32 {
     match invoke(cli, ui.clone()) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{}", error.render(ui.color));
+            crate::say!("{}", error.render(ui.color));
             error.exit_code()
+        }
+    }
+}
+
+/// Words that are never tasks.
+const RESERVED: [&str; 3] = ["completions", "plugin", "import"];
+
+/// A command line that cannot be split, before options like `--color` are known.
+fn usage_failed(error: invocation::UsageError) -> i32 {
+    let color = crate::ui::use_color(
+        crate::cli::ColorChoice::Auto,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let error = Error::Usage(error);
+    crate::say!("{}", error.render(color));
+    error.exit_code()
+}
+
+/// Applies the rule for runner options after the task name and checks a
+/// plugin task's options against its plugin's parameters
+/// ([`invocation::settle`]). A tasks.toml that cannot be loaded is left for
+/// the run itself to report.
+fn settle(split: &mut invocation::Split, cli: &Cli) -> Result<(), invocation::UsageError> {
+    use crate::config::model::Action;
+    use invocation::Takes;
+    if !invocation::has_options(split) {
+        return Ok(());
+    }
+    let Some(name) = cli.task().filter(|name| !RESERVED.contains(name)) else {
+        return Ok(());
+    };
+    let Ok(file) = load(cli.options.file.as_deref()) else {
+        return Ok(());
+    };
+    let Some(task) = file.task(name) else {
+        return Ok(());
+    };
+    match &task.action {
+        Action::Command { .. } => Ok(()),
+        Action::Group => invocation::settle(split, Takes::Nothing, ""),
+        Action::Plugin { source, .. } => {
+            // Quiet: describing a plugin on a cache miss must not log yet.
+            let ui = Arc::new(Ui::new(crate::cli::ColorChoice::Never, false, true));
+            match crate::parameters::Lookup::new(ui).plugin(source) {
+                Some(known) if !known.parameters.is_empty() => {
+                    invocation::settle(split, Takes::Declared(&known), &source.display_name())
+                }
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -54,15 +109,14 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         let mut lookup = crate::parameters::Lookup::new(ui.clone());
         let known: Vec<_> = file.tasks.iter().map(|t| lookup.task(t)).collect();
         drop(lookup);
-        let mut stdout = std::io::stdout().lock();
         if options.json {
-            writeln!(stdout, "{:#}", list::json(&file, &known))?;
+            crate::ui::print(&format!("{:#}\n", list::json(&file, &known)))?;
         } else {
             let color = crate::ui::use_color(
                 options.color,
                 std::io::IsTerminal::is_terminal(&std::io::stdout()),
             );
-            write!(stdout, "{}", list::text(&file, &known, color))?;
+            crate::ui::print(&list::text(&file, &known, color))?;
         }
         return Ok(0);
     }
@@ -71,7 +125,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         Some(name) => name,
         None if file.task("default").is_some() => "default",
         None => {
-            print!("{}", list::text(&file, &[], false));
+            crate::ui::print(&list::text(&file, &[], false))?;
             return Err(Error::NoTask);
         }
     };
@@ -95,11 +149,9 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         .enable_all()
         .build()?;
     if matches!(cli.task_args(), [flag] if flag == "--help" || flag == "-h") {
-        print!(
-            "{}",
-            runtime.block_on(crate::task_help::render(&file.tasks[root], ui.clone()))
-        );
+        let help = runtime.block_on(crate::task_help::render(&file.tasks[root], ui.clone()));
         runtime.shutdown_background();
+        crate::ui::print(&help)?;
         return Ok(0);
     }
     let plan = graph::plan(&file, root)?;
@@ -116,7 +168,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
             cli.task_args(),
             ui.clone(),
         ));
-        print!("{}", dry_run::render(&file, &plan, &previews));
+        crate::ui::print(&dry_run::render(&file, &plan, &previews))?;
         let problems = dry_run::problems(&file, &plan, previews);
         for (task, error) in &problems {
             report::task_failed(&ui, task, error);
@@ -185,12 +237,8 @@ fn completions(shell: &str) -> Result<(), Error> {
     let completer = shells
         .completer(shell)
         .ok_or_else(|| Error::UnknownShell(shell.to_owned()))?;
-    completer.write_registration(
-        crate::completion::ENV,
-        "run",
-        "run",
-        "run",
-        &mut std::io::stdout(),
-    )?;
+    let mut script = Vec::new();
+    completer.write_registration(crate::completion::ENV, "run", "run", "run", &mut script)?;
+    crate::ui::print(&String::from_utf8_lossy(&script))?;
     Ok(())
 }

@@ -11,14 +11,15 @@ use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 #[command(
     name = "run",
     version,
-    after_help = "Runner options go before the task name; everything after it is passed to the task.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\n`run import MAKEFILE` converts a Makefile's targets into a tasks.toml (see `run import --help`).\nExit codes: 0 success, the failing task's code, 1 a task denied (also under -n), 2 usage, tasks.toml or plugin load error, 124 timeout, 130 interrupted."
+    after_help = "Runner options go before the task name. After it they are the task's, except that a task checking its arguments (a plugin with declared parameters, or a group) leaves the runner's options it does not declare to the runner; `--` ends that. See docs/cli.md.\n`run completions SHELL` prints a completion script (bash, zsh, fish, elvish, powershell); task names are completed live from tasks.toml.\n`run import MAKEFILE` converts a Makefile's targets into a tasks.toml (see `run import --help`).\nExit codes: 0 success, the failing task's code, 1 a task denied (also under -n), 2 usage, tasks.toml or plugin load error, 124 timeout, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
     pub options: Options,
 
     /// The task to run (a name or an alias), then the arguments passed to it.
-    /// Everything after the task name is the task's, runner options included.
+    /// [`crate::invocation`] decides which words after the task name are the
+    /// runner's and hands clap the rest after a `--`.
     #[arg(
         value_name = "TASK [ARGS]",
         trailing_var_arg = true,
@@ -123,10 +124,8 @@ fn default_jobs() -> u16 {
 /// Task names and aliases from the tasks.toml found from the current directory,
 /// for dynamic completion. Errors yield no candidates: completion must never fail loudly.
 fn task_candidates() -> Vec<CompletionCandidate> {
-    let Ok(cwd) = std::env::current_dir() else {
-        return Vec::new();
-    };
-    let Some(path) = crate::config::find(&cwd) else {
+    let typed = crate::completion::typed_file();
+    let Some(path) = typed.or_else(|| crate::config::find(&std::env::current_dir().ok()?)) else {
         return Vec::new();
     };
     let Ok(file) = crate::config::load(&path, &crate::plugin::builtin::names()) else {

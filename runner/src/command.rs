@@ -2,6 +2,8 @@
 //! with the task's arguments as `$1`, `$2`, ….
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::config::model::Task;
 use crate::task_error::TaskError;
@@ -21,17 +23,16 @@ pub async fn run(
     for line in lines {
         if echo {
             ui.progress
-                .suspend(|| eprintln!("{}", ui.paint(anstyle::Style::new().bold(), line)));
+                .suspend(|| crate::say!("{}", ui.paint(anstyle::Style::new().bold(), line)));
         }
-        let mut command = tokio::process::Command::new("sh");
+        let mut command = std::process::Command::new("sh");
         command
             .arg("-c")
             .arg(line)
             .arg(&task.name)
             .args(args)
             .current_dir(root)
-            .envs(task.env.set.iter().map(|(k, v)| (k, v)))
-            .kill_on_drop(true);
+            .envs(task.env.set.iter().map(|(k, v)| (k, v)));
         if let Some(file) = stdout.as_ref().and_then(|f| f.try_clone().ok()) {
             command.stdout(file);
         }
@@ -39,11 +40,25 @@ pub async fn run(
             line: line.clone(),
             source,
         };
-        let mut child = command.spawn().map_err(spawn_error)?;
-        // `sh` forks its commands, so killing `sh` alone (kill_on_drop) would
-        // leave them running after a timeout or Ctrl-C: the guard kills the tree.
-        let _tree = child.id().map(ProcessTree);
-        let status = child.wait().await.map_err(spawn_error)?;
+        // `sh` forks its commands, and a backgrounded one ignores SIGINT: the
+        // line runs in a process group of its own, which the group guard
+        // signals as a whole on a timeout or Ctrl-C.
+        let group = Group::spawn(&mut command).map_err(spawn_error)?;
+        let pid = group.pid;
+        // Waits for `sh` to exit without reaping it: until the guard reaps
+        // it, its pid (and so the group's id) cannot be reused.
+        let exited = tokio::task::spawn_blocking(move || wait_exited(pid)).await;
+        if let Ok(Err(error)) | Err(error) = exited.map_err(std::io::Error::other) {
+            return Err(spawn_error(error));
+        }
+        let (status, interrupted_at_terminal) = group.finish().map_err(spawn_error)?;
+        if interrupted_at_terminal {
+            // Ctrl-C went to the line's group, which had the terminal: the
+            // runner did not see it, so it interrupts itself, as if it had.
+            // SAFETY: kill(2) on our own pid has no memory effects.
+            unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+            return Err(TaskError::Interrupted);
+        }
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
             return Err(match (status.code(), status.signal()) {
@@ -65,58 +80,161 @@ pub async fn run(
     Ok(())
 }
 
-/// Kills a process and all its descendants when dropped (a timeout, Ctrl-C, or
-/// the end of the line, when the tree is normally gone already). Children stay in
-/// the runner's process group so interactive commands keep the terminal.
-struct ProcessTree(u32);
+/// How long a cancelled line's group has between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(2);
 
-impl Drop for ProcessTree {
+/// Whether some line's group has the terminal: one at a time.
+static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// A line's process group, with `sh` as its leader. Dropped before `finish`
+/// (a timeout, Ctrl-C, a stopped run), it sends SIGTERM to the group, gives
+/// the leader [`GRACE`] to exit, then SIGKILLs the group and reaps the leader.
+/// The leader is reaped only after the last signal, so the group id always
+/// names this group: nothing already reaped is ever signalled.
+struct Group {
+    pid: i32,
+    child: Option<std::process::Child>,
+    /// The group was handed the terminal, to be taken back.
+    terminal: bool,
+}
+
+impl Group {
+    fn spawn(command: &mut std::process::Command) -> std::io::Result<Group> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        // An interactive line keeps the terminal (it may read from it, and
+        // Ctrl-C goes to it), if the runner has it and no other line does.
+        let terminal = owns_terminal()
+            && TERMINAL_TAKEN
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if terminal {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            // The group is made here too: std may make it after this hook.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::setpgid(0, 0);
+                    // Without the terminal the line still runs (as it would
+                    // in the background), rather than not at all.
+                    let _ = give_terminal_to(libc::getpid());
+                    Ok(())
+                })
+            };
+        }
+        match command.spawn() {
+            Ok(child) => Ok(Group {
+                pid: child.id() as i32,
+                child: Some(child),
+                terminal,
+            }),
+            Err(error) => {
+                if terminal {
+                    TERMINAL_TAKEN.store(false, Ordering::Release);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// After the leader exited: kills what it left running in its group,
+    /// takes the terminal back and reaps the leader. Also says whether the
+    /// leader died of a Ctrl-C typed while the group had the terminal.
+    fn finish(mut self) -> std::io::Result<(std::process::ExitStatus, bool)> {
+        use std::os::unix::process::ExitStatusExt;
+        self.signal(libc::SIGKILL);
+        let terminal = self.release_terminal();
+        let status = self.child.take().expect("not finished yet").wait()?;
+        Ok((status, terminal && status.signal() == Some(libc::SIGINT)))
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) has no memory effects; the leader is not reaped yet.
+        unsafe { libc::kill(-self.pid, signal) };
+    }
+
+    fn release_terminal(&mut self) -> bool {
+        if !std::mem::take(&mut self.terminal) {
+            return false;
+        }
+        // SAFETY: getpgrp has no preconditions.
+        let _ = give_terminal_to(unsafe { libc::getpgrp() });
+        TERMINAL_TAKEN.store(false, Ordering::Release);
+        true
+    }
+}
+
+impl Drop for Group {
     fn drop(&mut self) {
-        // Parents first: a shell killed before its child cannot react to the
-        // child's death by running its next command.
-        for pid in descendants(self.0) {
-            // SAFETY: kill(2) has no memory effects; a stale pid yields ESRCH.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline && !matches!(exited_now(self.pid), Ok(true) | Err(_)) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.signal(libc::SIGKILL);
+        self.release_terminal();
+        let _ = child.wait();
+    }
+}
+
+/// Blocks until child `pid` has exited, leaving it unreaped.
+fn wait_exited(pid: i32) -> std::io::Result<()> {
+    loop {
+        match waitid(pid, 0) {
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other.map(|_| ()),
         }
     }
 }
 
-/// `root` and every process below it, parents before children, from /proc.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // The command name may hold spaces and parentheses: the ppid follows the last `)`.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse().ok());
-            if let Some(ppid) = ppid {
-                parents.push((pid, ppid));
-            }
+/// Whether child `pid` has exited, leaving it unreaped.
+fn exited_now(pid: i32) -> std::io::Result<bool> {
+    waitid(pid, libc::WNOHANG)
+}
+
+fn waitid(pid: i32, flags: i32) -> std::io::Result<bool> {
+    // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let id = pid as libc::id_t;
+    let done = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT | flags,
+        )
+    };
+    if done == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // With WNOHANG and nothing exited yet, the pid field stays zero.
+    // SAFETY: waitid filled `info` in.
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+/// The runner's stdin is a terminal whose foreground group is the runner's.
+fn owns_terminal() -> bool {
+    // SAFETY: isatty, tcgetpgrp and getpgrp have no memory effects.
+    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
+}
+
+/// Makes `group` the terminal's foreground group. The caller may be in a
+/// background group, which would be stopped by SIGTTOU: it is blocked meanwhile.
+fn give_terminal_to(group: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: sigset manipulation on local values; tcsetpgrp on fd 0.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        let result = libc::tcsetpgrp(0, group);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        if result == -1 {
+            return Err(std::io::Error::last_os_error());
         }
     }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, ppid)| *ppid == parent)
-                .map(|(pid, _)| *pid),
-        );
-        i += 1;
-    }
-    tree
+    Ok(())
 }

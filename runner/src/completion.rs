@@ -43,6 +43,27 @@ pub fn command() -> Command {
     }
 }
 
+/// The `--file` typed before the cursor while the shell asks for
+/// completions, so task names come from that file.
+pub fn typed_file() -> Option<PathBuf> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let index = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|i| i.parse().ok());
+    file_option(&typed_before_cursor(&args, index)?)
+}
+
+/// The last `--file` among the runner's options in `typed`.
+fn file_option(typed: &[String]) -> Option<PathBuf> {
+    let split = crate::invocation::split(typed).ok()?;
+    split
+        .options
+        .iter()
+        .rev()
+        .find_map(|o| o.strip_prefix("--file="))
+        .map(PathBuf::from)
+}
+
 /// The words before the one being completed, without the program name. The
 /// shell calls `run -- run WORD… CURRENT`; bash also says which word is current.
 fn typed_before_cursor(args: &[OsString], index: Option<usize>) -> Option<Vec<String>> {
@@ -211,6 +232,20 @@ mod tests {
         assert!(task(&["-v"]).is_none());
         assert!(task(&["-j"]).is_none());
         assert!(task(&["--bogus", "greet"]).is_none());
+    }
+
+    #[test]
+    fn the_file_for_task_names_is_the_one_typed() {
+        assert_eq!(
+            file_option(&words(&["-f", "a.toml"])),
+            Some("a.toml".into())
+        );
+        assert_eq!(file_option(&words(&["-kfb.toml"])), Some("b.toml".into()));
+        assert_eq!(
+            file_option(&words(&["--file=c.toml", "-v"])),
+            Some("c.toml".into())
+        );
+        assert_eq!(file_option(&words(&["-v"])), None);
     }
 
     #[test]

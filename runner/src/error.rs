@@ -47,6 +47,10 @@ pub enum Error {
     Task(crate::task_error::TaskError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The command line itself: an unknown option, or a plugin option its
+    /// plugin does not declare.
+    #[error(transparent)]
+    Usage(#[from] crate::invocation::UsageError),
 }
 
 impl Error {
@@ -78,6 +82,11 @@ impl Error {
         } = self
         {
             out += &format!("\n  = help: did you mean `{suggestion}`?");
+        }
+        if let Error::Usage(usage) = self
+            && let Some(help) = usage.help()
+        {
+            out += &format!("\n  = help: {help}");
         }
         out
     }

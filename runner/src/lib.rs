@@ -1,6 +1,16 @@
 //! `run`: a task runner whose tasks are sandboxed WebAssembly plugins.
 //! `main.rs` only calls [`app::main`]; each concern has its own module.
 
+/// `eprintln!` that never panics: a closed stderr (`run … 2>&1 | head -1`)
+/// loses the message, and the run goes on to its exit code.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod capability;
 pub mod cli;
@@ -13,6 +23,7 @@ pub mod error;
 pub mod grant;
 pub mod graph;
 pub mod import;
+pub mod invocation;
 pub mod list;
 pub mod lock;
 pub mod logging;

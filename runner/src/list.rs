@@ -176,5 +176,20 @@ pub fn json(file: &TaskFile, known: &[Option<Known>]) -> serde_json::Value {
             })
         })
         .collect();
-    json!({ "schema": SCHEMA, "file": file.path, "tasks": tasks })
+    sorted(json!({ "schema": SCHEMA, "file": file.path, "tasks": tasks }))
+}
+
+/// `value` with every object's keys in alphabetical order, as documented
+/// (serde_json keeps insertion order in this workspace).
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }

@@ -8,6 +8,7 @@
 //! downloaded is not fetched: listing and completion never touch the network.
 //! Nothing here fails: a plugin that cannot be described just shows no parameters.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::model::{Action, PluginSource, Task};
@@ -21,11 +22,18 @@ use crate::ui::Ui;
 pub struct Lookup {
     ui: Arc<Ui>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// What each plugin said, so 40 tasks of one plugin read its cached
+    /// descriptor (and its stamp) once, not 40 times.
+    seen: HashMap<PluginSource, Option<Known>>,
 }
 
 impl Lookup {
     pub fn new(ui: Arc<Ui>) -> Self {
-        Lookup { ui, runtime: None }
+        Lookup {
+            ui,
+            runtime: None,
+            seen: HashMap::new(),
+        }
     }
 
     /// What the task's plugin says about itself; `None` for command and group
@@ -38,6 +46,15 @@ impl Lookup {
     }
 
     pub fn plugin(&mut self, source: &PluginSource) -> Option<Known> {
+        if let Some(known) = self.seen.get(source) {
+            return known.clone();
+        }
+        let known = self.look_up(source);
+        self.seen.insert(source.clone(), known.clone());
+        known
+    }
+
+    fn look_up(&mut self, source: &PluginSource) -> Option<Known> {
         let known_digest = match source {
             PluginSource::Builtin(name) => Some(builtin::get(name)?.digest.to_owned()),
             PluginSource::Url { sha256, .. } => Some(sha256.clone()),

@@ -36,7 +36,7 @@ fn subject(task: &Task) -> String {
 /// (then the whole group is printed when it ends).
 pub fn task_started(ui: &Ui, task: &Task, captured: bool) {
     if ui.github_actions && !captured {
-        println!("::group::{}", task.name);
+        let _ = crate::ui::print(&format!("::group::{}\n", escape_data(&task.name)));
     }
 }
 
@@ -48,7 +48,7 @@ pub fn task_finished(ui: &Ui, task: &Task, captured: Option<std::fs::File>) {
     use std::io::{Seek, Write};
     let mut stdout = std::io::stdout().lock();
     if let Some(mut file) = captured {
-        let _ = writeln!(stdout, "::group::{}", task.name);
+        let _ = writeln!(stdout, "::group::{}", escape_data(&task.name));
         if file.rewind().is_ok() {
             let _ = std::io::copy(&mut file, &mut stdout);
         }
@@ -59,14 +59,28 @@ pub fn task_finished(ui: &Ui, task: &Task, captured: Option<std::fs::File>) {
 pub fn task_failed(ui: &Ui, task: &Task, error: &TaskError) {
     let message = format!("{}: {error}", subject(task));
     ui.progress
-        .suspend(|| eprintln!("{}: {message}", error_label(ui)));
+        .suspend(|| crate::say!("{}: {message}", error_label(ui)));
     if ui.github_actions {
-        println!(
-            "::error title=run {}::{}",
-            task.name,
-            message.replace('\n', "%0A")
-        );
+        let _ = crate::ui::print(&format!(
+            "::error title={}::{}\n",
+            escape_property(&format!("run {}", task.name)),
+            escape_data(&message)
+        ));
     }
+}
+
+/// A workflow command's message, escaped as the runner expects
+/// (`%`, CR and LF), so a task's text cannot end the command or start another.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value (`title=…`): the data escapes, plus
+/// `:` and `,`, which would end the property (`ci::lint`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Printed after every run that failed or was interrupted, and at -v otherwise.
@@ -78,7 +92,7 @@ pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
     let skipped = count(|s| matches!(s, State::Skipped));
     let elapsed = format!("{:.2}s", summary.elapsed.as_secs_f64());
     if summary.interrupted {
-        eprintln!(
+        crate::say!(
             "run: interrupted after {elapsed}: {done} done, {failed} stopped, {skipped} not started"
         );
     } else if let Some(first) = summary.first_failure {
@@ -91,8 +105,25 @@ pub fn summary(file: &TaskFile, plan: &Plan, summary: &Summary, verbose: bool) {
         if skipped > 0 {
             line += &format!(", {skipped} not run");
         }
-        eprintln!("{line} in {elapsed}");
+        crate::say!("{line} in {elapsed}");
     } else if verbose {
-        eprintln!("run: {done} tasks done in {elapsed}");
+        crate::say!("run: {done} tasks done in {elapsed}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_are_escaped_per_the_spec() {
+        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_data("ci::lint"), "ci::lint");
+        assert_eq!(
+            escape_property("run ci::lint, 100%\n"),
+            "run ci%3A%3Alint%2C 100%25%0A"
+        );
+        // `%` first, so an escape is never escaped twice.
+        assert_eq!(escape_data("%0A"), "%250A");
     }
 }

@@ -77,39 +77,40 @@ pub async fn execute(
     let interrupt = shutdown_signal();
     tokio::pin!(interrupt);
 
+    // Event-driven, so a run is linear in tasks and edges: each task counts
+    // the waits not yet done; a finished task updates only its dependents.
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); states.len()];
+    let mut waiting: Vec<usize> = Vec::with_capacity(states.len());
+    for (i, node) in plan.nodes.iter().enumerate() {
+        waiting.push(node.waits_for.len());
+        for &w in &node.waits_for {
+            dependents[w].push(i);
+        }
+    }
+    // Ready tasks start in plan order, as they always have.
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..states.len()).filter(|&i| waiting[i] == 0).collect();
+
     loop {
-        // Skip everything that waits for a failure or skip; start what is ready.
-        for i in 0..states.len() {
-            if matches!(states[i], State::Pending) {
-                let waits = &plan.nodes[i].waits_for;
-                if waits
-                    .iter()
-                    .any(|&w| matches!(states[w], State::Failed(_) | State::Skipped))
-                {
-                    states[i] = State::Skipped;
-                } else if !stopping
-                    && running.len() < options.jobs
-                    && waits.iter().all(|&w| matches!(states[w], State::Done))
-                {
-                    states[i] = State::Running;
-                    let job = Job {
-                        file: file.clone(),
-                        plan: plan.clone(),
-                        node: i,
-                        args: if i == plan.root {
-                            args.to_vec()
-                        } else {
-                            Vec::new()
-                        },
-                        ui: ui.clone(),
-                        plan_mode: options.plan,
-                        echo: options.echo,
-                        buffer_output: options.buffer_output,
-                        source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
-                    };
-                    running_ids.insert(running.spawn(job.run()).id(), i);
-                }
-            }
+        while !stopping && running.len() < options.jobs {
+            let Some(i) = ready.pop_first() else { break };
+            states[i] = State::Running;
+            let job = Job {
+                file: file.clone(),
+                plan: plan.clone(),
+                node: i,
+                args: if i == plan.root {
+                    args.to_vec()
+                } else {
+                    Vec::new()
+                },
+                ui: ui.clone(),
+                plan_mode: options.plan,
+                echo: options.echo,
+                buffer_output: options.buffer_output,
+                source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
+            };
+            running_ids.insert(running.spawn(job.run()).id(), i);
         }
         if running.is_empty() {
             break;
@@ -123,13 +124,22 @@ pub async fn execute(
                 };
                 let task = &file.tasks[plan.nodes[i].task];
                 states[i] = match result {
-                    Ok(()) => State::Done,
+                    Ok(()) => {
+                        for &d in &dependents[i] {
+                            waiting[d] -= 1;
+                            if waiting[d] == 0 && matches!(states[d], State::Pending) {
+                                ready.insert(d);
+                            }
+                        }
+                        State::Done
+                    }
                     Err(error) => {
                         report::task_failed(&ui, task, &error);
                         if first_failure.is_none() {
                             first_failure = Some(i);
                         }
                         stopping |= !options.keep_going;
+                        skip_dependents(i, &dependents, &mut states);
                         State::Failed(error)
                     }
                 };
@@ -166,6 +176,20 @@ pub async fn execute(
     }
 }
 
+/// Marks every task that waits, directly or not, for failed task `failed`
+/// as not run. None of them is ready: a ready task waits only for done ones.
+fn skip_dependents(failed: usize, dependents: &[Vec<usize>], states: &mut [State]) {
+    let mut stack = vec![failed];
+    while let Some(i) = stack.pop() {
+        for &d in &dependents[i] {
+            if matches!(states[d], State::Pending) {
+                states[d] = State::Skipped;
+                stack.push(d);
+            }
+        }
+    }
+}
+
 /// After the first interrupt: cancels the run and, while plugins that listen
 /// for cancellation are still running, waits for them to finish cleaning up,
 /// at most `cancel::GRACE` or until a second interrupt. Other tasks are not
@@ -178,7 +202,7 @@ async fn grace_period(ui: &Ui) {
         return;
     }
     ui.progress.suspend(|| {
-        eprintln!(
+        crate::say!(
             "run: interrupted; waiting up to {}s for {waiting} plugin(s) to clean up (interrupt again to stop now)",
             cancel::GRACE.as_secs()
         )
@@ -193,11 +217,11 @@ async fn grace_period(ui: &Ui) {
     tokio::select! {
         () = cleaned_up => {}
         () = tokio::time::sleep(cancel::GRACE) => {
-            ui.progress.suspend(|| eprintln!("run: the grace period is over; stopping"));
+            ui.progress.suspend(|| crate::say!("run: the grace period is over; stopping"));
         }
         () = shutdown_signal() => {
             let left = cancel::graceful_plugins();
-            ui.progress.suspend(|| eprintln!(
+            ui.progress.suspend(|| crate::say!(
                 "run: interrupted again; stopping now, without waiting for {left} plugin(s) still cleaning up"
             ));
         }
@@ -267,7 +291,7 @@ impl Job {
                     for line in lines {
                         self.ui
                             .progress
-                            .suspend(|| eprintln!("(plan, not run) {line}"));
+                            .suspend(|| crate::say!("(plan, not run) {line}"));
                     }
                     return Ok(());
                 }

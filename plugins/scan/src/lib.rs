@@ -55,6 +55,10 @@ impl Plugin for Scan {
             "an unpacked root filesystem to scan (needs no engine)",
         ))
         .parameter(Parameter::option(
+            "compose",
+            "a Compose file to audit statically for hardening (needs no engine)",
+        ))
+        .parameter(Parameter::option(
             "severity",
             "show only these severities, e.g. CRITICAL,HIGH",
         ))

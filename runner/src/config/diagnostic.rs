@@ -20,6 +20,30 @@ pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// Where each line of a source starts, so that the positions of many tasks
+/// are found without reading the file from the start each time.
+pub(crate) struct Lines<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(source: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// Same as [`line_column`].
+    pub(crate) fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.source.len());
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, self.source[start..offset].chars().count() + 1)
+    }
+}
+
 pub(crate) fn render(error: &ConfigError, color: bool) -> String {
     let renderer = if color {
         // Hyperlinks would need an absolute path; the display path is relative.
@@ -256,3 +280,25 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
 
 const DURATION_HELP: &str =
     "write a number with a unit, e.g. `500ms`, `30s`, `5m` or `1h30m` (units: ms, s, m, h, d)";
+
+#[cfg(test)]
+mod lines_tests {
+    use super::*;
+
+    #[test]
+    fn the_line_index_agrees_with_counting_from_the_start() {
+        let source = "a = 1\n\n[tasks.é]\nx = \"ü\"\nlast";
+        let lines = Lines::new(source);
+        for offset in (0..=source.len()).filter(|&o| source.is_char_boundary(o)) {
+            assert_eq!(
+                lines.line_column(offset),
+                line_column(source, offset),
+                "{offset}"
+            );
+        }
+        assert_eq!(
+            lines.line_column(source.len() + 5),
+            line_column(source, source.len())
+        );
+    }
+}

@@ -79,7 +79,7 @@ pub enum Action {
 }
 
 /// Where a plugin comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PluginSource {
     /// A plugin embedded in the binary, by name.
     Builtin(String),

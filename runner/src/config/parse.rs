@@ -101,7 +101,7 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
 pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Vec<Task>> {
     let document = DeTable::parse(source).map_err(|e| syntax_error(source, &e))?;
     let context = Context {
-        source,
+        lines: diagnostic::Lines::new(source),
         builtins,
         root,
     };
@@ -181,7 +181,7 @@ fn duplicate_task(source: &str, message: &str, at: Span) -> Option<ErrorKind> {
 
 /// What every task needs to know about the file.
 struct Context<'a> {
-    source: &'a str,
+    lines: diagnostic::Lines<'a>,
     builtins: &'a [&'a str],
     root: &'a Path,
 }
@@ -210,7 +210,7 @@ impl Context<'_> {
                 name_span,
             )
         })?;
-        let (line, column) = diagnostic::line_column(self.source, name_span.start);
+        let (line, column) = self.lines.line_column(name_span.start);
         let mut task = Task {
             name: name.to_owned(),
             span: name_span,

@@ -45,6 +45,20 @@ pub enum ParamKind {
     Positional,
 }
 
+impl Known {
+    /// A descriptor with only parameters, for tests of argument handling.
+    #[cfg(test)]
+    pub fn for_tests(parameters: Vec<Param>) -> Known {
+        Known {
+            format: FORMAT,
+            name: "p".into(),
+            version: "0".into(),
+            summary: String::new(),
+            parameters,
+        }
+    }
+}
+
 impl Param {
     /// `--name`, `--name VALUE` or `NAME`.
     pub fn usage(&self) -> String {

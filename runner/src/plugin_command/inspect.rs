@@ -21,7 +21,7 @@ pub fn run(target: &str, ui: Arc<Ui>) -> Result<i32, Error> {
         .block_on(describe::describe(&source(target)?, ui))
         .map_err(Error::Task);
     runtime.shutdown_background();
-    print!("{}", inspect(&described?));
+    crate::ui::print(&inspect(&described?))?;
     Ok(0)
 }
 

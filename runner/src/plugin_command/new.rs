@@ -27,7 +27,7 @@ pub enum NewError {
 
 pub fn run(name: &str) -> Result<i32, Error> {
     create(&std::env::current_dir()?, name)?;
-    print!("{}", report(name));
+    crate::ui::print(&report(name))?;
     Ok(0)
 }
 
