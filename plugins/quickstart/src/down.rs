@@ -1,5 +1,7 @@
-//! `down`: removes the stack's containers (dependents first, then any other
-//! container labelled with the project) and networks; its volumes only with
+//! `down`: stops the stack's containers as Compose does (the service's stop
+//! signal, its grace period, then SIGKILL) and removes them (dependents
+//! first, then any other container labelled with the project), then its
+//! networks; its volumes only with
 //! `--volumes`, after a confirmation.
 
 use run_plugin_sdk::containers::{self, Filter};
@@ -29,6 +31,10 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
             ));
             continue;
         }
+        if details.state.is_running() {
+            // As Compose: the service's stop signal, its grace period, then SIGKILL.
+            container.stop(Some(service.grace_seconds()))?;
+        }
         container.remove()?;
         println!("removed container {name}");
         removed += 1;
@@ -37,7 +43,12 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
     // removed since `up`): they carry the label, so they are the stack's too,
     // and the network cannot go while they are attached.
     for orphan in containers::list(Filter::ComposeProject(plan.project.clone()))? {
-        containers::open(&orphan.id)?.remove()?;
+        let container = containers::open(&orphan.id)?;
+        if orphan.state.is_running() {
+            // Its own stop signal and grace period (or Compose's 10 s).
+            container.stop(None)?;
+        }
+        container.remove()?;
         println!("removed orphan container {}", orphan.name);
         removed += 1;
     }

@@ -23,6 +23,9 @@ impl EngineHost {
         let engine = self.engine().await?;
         let checked = self.scope.check_spec(engine.as_ref(), spec).await?;
         self.refuse_in_plan("stacks.create-container")?;
+        let image = checked
+            .image
+            .ok_or_else(|| HostError::not_found(Object::Image, &checked.name))?;
         if let Some(platform) = &checked.platform {
             let version = engine.version().await?;
             let here = format!(
@@ -50,10 +53,10 @@ impl EngineHost {
                 engine.connect_network(&network, &id, endpoint).await?;
             }
             let inspect = engine.inspect_container(&id).await?;
-            if inspect.image.as_deref() != Some(checked.image.as_str()) {
+            if inspect.image.as_deref() != Some(image.as_str()) {
                 return Err(HostError::Conflict(format!(
                     "image `{}` changed while container `{}` was created from it",
-                    checked.image, checked.name
+                    image, checked.name
                 )));
             }
             Ok(())
