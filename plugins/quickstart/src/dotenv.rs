@@ -3,8 +3,16 @@
 //! with `\n`, `\t`, `\"` and `\\` escapes, and `KEY` alone to pass the
 //! variable through from the environment.
 
-/// One line's variable: its value, or `None` to take it from the environment.
-pub type Entry = (String, Option<String>);
+/// One line's variable: its value, or `None` to take it from the
+/// environment; the value is literal (single-quoted) or to be interpolated.
+pub type Entry = (String, Option<Value>);
+
+/// A value as written, and whether `${VAR}` in it stays as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub text: String,
+    pub literal: bool,
+}
 
 /// The entries of an env file, or the first bad line (1-based) and why.
 pub fn parse(text: &str) -> Result<Vec<Entry>, (usize, String)> {
@@ -33,19 +41,26 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     Ok(out)
 }
 
-fn unquote(value: &str) -> Result<String, String> {
+fn unquote(value: &str) -> Result<Value, String> {
+    let interpolated = |text: String| Value {
+        text,
+        literal: false,
+    };
     if let Some(rest) = value.strip_prefix('\'') {
         let end = rest
             .find('\'')
             .ok_or_else(|| format!("unclosed `'` in `{value}`"))?;
-        return Ok(rest[..end].to_owned());
+        return Ok(Value {
+            text: rest[..end].to_owned(),
+            literal: true,
+        });
     }
     if let Some(rest) = value.strip_prefix('"') {
         let mut out = String::new();
         let mut chars = rest.chars();
         while let Some(c) = chars.next() {
             match c {
-                '"' => return Ok(out),
+                '"' => return Ok(interpolated(out)),
                 '\\' => match chars.next() {
                     Some('n') => out.push('\n'),
                     Some('t') => out.push('\t'),
@@ -63,7 +78,7 @@ fn unquote(value: &str) -> Result<String, String> {
         Some(i) => &value[..i],
         None => value,
     };
-    Ok(value.trim_end().to_owned())
+    Ok(interpolated(value.trim_end().to_owned()))
 }
 
 #[cfg(test)]
@@ -73,15 +88,25 @@ mod tests {
     #[test]
     fn lines_quotes_and_comments() {
         let text = "# comment\nA=1\nexport B = two words # note\nC='x #y'\nD=\"a\\nb\"\nE\n\nF=\n";
+        let plain = |t: &str| {
+            Some(Value {
+                text: t.into(),
+                literal: false,
+            })
+        };
+        let literal = Some(Value {
+            text: "x #y".into(),
+            literal: true,
+        });
         assert_eq!(
             parse(text).unwrap(),
             vec![
-                ("A".into(), Some("1".into())),
-                ("B".into(), Some("two words".into())),
-                ("C".into(), Some("x #y".into())),
-                ("D".into(), Some("a\nb".into())),
+                ("A".into(), plain("1")),
+                ("B".into(), plain("two words")),
+                ("C".into(), literal),
+                ("D".into(), plain("a\nb")),
                 ("E".into(), None),
-                ("F".into(), Some(String::new())),
+                ("F".into(), plain("")),
             ]
         );
         assert_eq!(parse("A=1\n2B=x\n").unwrap_err().0, 2);

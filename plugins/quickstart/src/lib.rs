@@ -147,10 +147,29 @@ fn dotenv_of(config: &Config) -> Result<Vec<(String, String)>, Error> {
     };
     let entries = dotenv::parse(&text)
         .map_err(|(line, why)| Error::invalid_input(format!("{path}:{line}: {why}")))?;
-    Ok(entries
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, v?)))
-        .collect())
+    // A value may use the environment and the lines before it
+    // (`IMAGE_TAG="${IMAGE_TAG:-latest}"`), as under Compose.
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for (key, value) in entries {
+        let Some(value) = value else { continue };
+        let text = if value.literal {
+            value.text
+        } else {
+            let lookup = |name: &str| {
+                std::env::var(name).ok().or_else(|| {
+                    vars.iter()
+                        .rev()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                })
+            };
+            // A variable it lacks is empty here; one the file needs is reported there.
+            interpolate::interpolate(&value.text, &lookup, &mut Vec::new())
+                .map_err(|e| Error::invalid_input(format!("{path}: {key}: {e}")))?
+        };
+        vars.push((key, text));
+    }
+    Ok(vars)
 }
 
 /// As Compose: the task's `project`, else `COMPOSE_PROJECT_NAME`, else the

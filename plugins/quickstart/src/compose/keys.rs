@@ -58,6 +58,7 @@ pub const SERVICE: &[&str] = &[
     "pull_policy",
     "stdin_open",
     "tty",
+    "develop",
     "x-run",
 ];
 

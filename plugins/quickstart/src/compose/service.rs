@@ -314,6 +314,12 @@ impl Reader<'_> {
                 ));
             }
         }
+        if get(map, "develop").is_some() {
+            // As under `docker compose up`: only `watch` reads it.
+            self.notes.push(format!(
+                "{path}.develop (`docker compose watch` is not part of quickstart)"
+            ));
+        }
         s.ulimits = field!("ulimits", |r: &mut Self, v: &Value, p: String| r
             .ulimits(v, &p));
         let bytes = |r: &mut Self, v: &Value, p: String| -> R<Option<u64>> {
@@ -429,7 +435,10 @@ impl Reader<'_> {
                 .map_err(|(line, why)| format!("{path}: {file}:{line}: {why}"))?;
             for (key, value) in parsed {
                 let value = match value {
-                    Some(v) => self.text(&Value::String(v), &format!("{path} ({file}: {key})"))?,
+                    Some(v) if v.literal => v.text,
+                    Some(v) => {
+                        self.text(&Value::String(v.text), &format!("{path} ({file}: {key})"))?
+                    }
                     None => match (self.sources.lookup)(&key) {
                         Some(v) => v,
                         None => continue,
