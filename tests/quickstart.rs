@@ -380,19 +380,19 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     let cases: Vec<(String, String)> = vec![
         (
             r#"images = ["run-test/*"], "#.into(),
-            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none; add it to allow.images)".into(),
+            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none); add to the task in tasks.toml: allow = { images = [\"run-test/busybox:latest\"] }".into(),
         ),
         (
             r#"networks = ["PROJECT-*"], "#.into(),
-            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none; add it to allow.networks)".into(),
+            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none); add to the task in tasks.toml: allow = { networks = [\"PROJECT-default\"] }".into(),
         ),
         (
             r#"volumes = ["PROJECT-*"], "#.into(),
-            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none; add it to allow.volumes)".into(),
+            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none); add to the task in tasks.toml: allow = { volumes = [\"PROJECT-data\"] }".into(),
         ),
         (
             format!(r#", ports = ["{port}"]"#),
-            format!("host port {port} is not granted to task `up` (allow.ports grants none; add it to allow.ports)"),
+            format!("host port `{port}` is not granted to task `up` (allow.ports grants none); add to the task in tasks.toml: allow = {{ ports = [\"{port}\"] }}"),
         ),
     ];
     for (left_out, denial) in cases {
@@ -415,7 +415,21 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_contains("`secrets` is not inside a directory granted to this task for writing");
+        .stderr_contains("denied: service `web`: file `secrets` is not granted to task `up` (allow.write grants none); add to the task in tasks.toml: allow = { write = [\"secrets\"] }");
+    assert!(!project.exists("web"));
+    // A host path outside the project is refused the same way, under --plan too.
+    let compose =
+        format!("services:\n  web:\n    image: {BUSYBOX}\n    volumes: [\"/etc:/host-etc:ro\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("denied: service `web`: file `/etc` is not granted to task `up` (allow.read grants stack); add to the task in tasks.toml: allow = { read = [\"/etc\"] }");
+    }
     assert!(!project.exists("web"));
 }
 
@@ -467,8 +481,10 @@ fn the_plan_runs_every_check_a_real_run_does() {
     project
         .run(&[PASSWORD], &["--plan", "up"])
         .status(1)
-        .stderr_contains("service `web`")
-        .stderr_contains("add it to allow.cap-add");
+        .stderr_contains(
+            "denied: service `web`: capability `NET_ADMIN` is not granted to task `up`",
+        )
+        .stderr_contains("allow = { cap-add = [\"NET_ADMIN\"] }");
     let project = Project::new(
         &compose,
         r#"images = ["run-test/*"], networks = ["PROJECT-*"], cap-add = ["NET_ADMIN"]"#,

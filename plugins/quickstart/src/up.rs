@@ -218,7 +218,9 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<bool, Error> {
         }
         container.remove()?;
     }
-    stacks::create_container(&service.spec)?.start()?;
+    stacks::create_container(&service.spec)
+        .map_err(|e| e.context(format!("service `{}`", service.service.name)))?
+        .start()?;
     log::info(format!(
         "{}: created and started {name}",
         service.service.name

@@ -160,8 +160,10 @@ impl Scope {
     }
 
     fn endpoint(&self, attachment: &NetworkAttachment) -> HostResult<EndpointSettings> {
+        // An alias is a DNS name on the network (a Compose service may be
+        // called `a`), not a container name.
         for alias in &attachment.aliases {
-            name::check_name(alias).map_err(|p| HostError::invalid(Object::Container, alias, p))?;
+            host_name(alias)?;
         }
         Ok(EndpointSettings {
             aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),

@@ -597,6 +597,19 @@ async fn creating_is_refused_under_plan_after_the_checks() {
     assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
 }
 
+/// Issue 15: a service called `a` was refused as a network alias (a
+/// container name needs two characters; a DNS name does not).
+#[tokio::test]
+async fn a_one_letter_service_name_is_a_valid_alias() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-a");
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-net".into(),
+        aliases: vec!["a".into()],
+    }]);
+    create(&mut rig, s).await.unwrap();
+}
+
 /// Issue 15: `--plan` said "would start" for files that could not; it now
 /// checks every grant a spec needs even when the stack's image and network
 /// do not exist yet (they would be pulled and created first).
