@@ -195,10 +195,11 @@ fn project_name(
     }
     let dir = config.relative_to_file(".");
     let last = dir.rsplit('/').next().unwrap_or(".");
-    if last != "." && last != ".." {
-        if let Some(name) = config::project_from_dir(last) {
-            return Ok(name);
-        }
+    if last != "."
+        && last != ".."
+        && let Some(name) = config::project_from_dir(last)
+    {
+        return Ok(name);
     }
     Err(Error::invalid_input(format!(
         "{} has no `name` and its directory gives none: give the project a name there, as `project` in the task's config, or in COMPOSE_PROJECT_NAME",

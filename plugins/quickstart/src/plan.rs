@@ -95,10 +95,9 @@ fn waits_for(stack: &Stack, service: &Service) -> Vec<(String, Condition)> {
         .network_mode
         .as_deref()
         .and_then(|m| m.strip_prefix("service:"))
+        && !out.iter().any(|(s, _)| s == other)
     {
-        if !out.iter().any(|(s, _)| s == other) {
-            out.push((other.to_owned(), Condition::Started));
-        }
+        out.push((other.to_owned(), Condition::Started));
     }
     out
 }

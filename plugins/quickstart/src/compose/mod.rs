@@ -363,14 +363,12 @@ impl Reader<'_> {
                     };
                 }
                 if let Some(d) = get(m, "driver") {
-                    if let Some(used) = {
-                        let r = self.text(d, &format!("{at}.driver"));
-                        self.ok(r)
-                    } {
-                        if used != driver {
-                            self.unsupported
-                                .push(format!("{at}.driver ({used}; only {driver})"));
-                        }
+                    let used = self.text(d, &format!("{at}.driver"));
+                    if let Some(used) = self.ok(used)
+                        && used != driver
+                    {
+                        self.unsupported
+                            .push(format!("{at}.driver ({used}; only {driver})"));
                     }
                 }
                 for key in ["driver_opts", "ipam"] {
@@ -481,10 +479,10 @@ pub fn parse(text: &str, sources: &Sources) -> Result<Stack, Problems> {
                 let Some(name) = reader.ok(key_str(k, "services")) else {
                     continue;
                 };
-                if let Some(()) = reader.ok(check_service_name(&name)) {
-                    if let Some(service) = reader.service(&name, v) {
-                        services.push(service);
-                    }
+                if let Some(()) = reader.ok(check_service_name(&name))
+                    && let Some(service) = reader.service(&name, v)
+                {
+                    services.push(service);
                 }
             }
         }

@@ -598,10 +598,10 @@ impl Reader<'_> {
             &[],
             path,
         );
-        if let Some(d) = get(map, "disable") {
-            if self.bool(d, &format!("{path}.disable"))? {
-                return Ok(Healthcheck::Disabled);
-            }
+        if let Some(d) = get(map, "disable")
+            && self.bool(d, &format!("{path}.disable"))?
+        {
+            return Ok(Healthcheck::Disabled);
         }
         let test = match get(map, "test") {
             Some(t @ Value::Sequence(_)) => self.command(t, &format!("{path}.test"))?,
