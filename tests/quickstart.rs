@@ -262,6 +262,17 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
         .stdout_contains("completed")
         .stdout_contains(&format!("http://127.0.0.1:{web_port}"));
 
+    // Issue 15: `down --volumes` removed containers and networks, then
+    // failed on its question under CI; it now asks before anything goes.
+    project
+        .run(&[("CI", "true")], &["down", "--volumes"])
+        .status(1)
+        .stderr_contains("no one can answer here");
+    assert!(
+        project.exists("db") && project.exists("web") && !project.networks().is_empty(),
+        "nothing is removed before the answer"
+    );
+
     // down keeps the data unless asked, and asking needs a confirmation.
     project
         .run(&[], &["down"])
@@ -431,6 +442,10 @@ fn what_a_stack_needs_is_denied_unless_granted() {
             .stderr_contains("denied: service `web`: file `/etc` is not granted to task `up` (allow.read grants stack); add to the task in tasks.toml: allow = { read = [\"/etc\"] }");
     }
     assert!(!project.exists("web"));
+    assert!(
+        project.networks().is_empty(),
+        "every service is checked before anything is created"
+    );
 }
 
 /// Issue 15: a typo was "unsupported, ignore it"; a `build` error hid every
@@ -651,6 +666,46 @@ fn independent_services_start_together() {
     assert!(up.stderr_at("c: healthy") < up.stderr_at("last: created and started"));
     // One after another would take at least 12 s.
     assert!(took.as_secs() < 11, "up took {took:?}{}", up.context());
+}
+
+/// Issue 15: an image changed under the same tag was never picked up ("up to
+/// date"); the container is recreated from the new image.
+#[test]
+fn an_image_changed_under_its_tag_is_picked_up() {
+    images::ensure();
+    let tag = format!("run-test/{}:1", unique_name("qs-retag"));
+    docker(&["tag", BUSYBOX, &tag]);
+    let compose =
+        format!("services:\n  worker:\n    image: {tag}\n    command: [\"sleep\", \"600\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project.run(&[], &["up"]).status(0);
+    let before = project.id("worker");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains("worker: up to date");
+    // A new image under the same tag (as a rebuild would make).
+    let builder = format!("{}-builder", project.name);
+    docker(&["create", "--name", &builder, BUSYBOX, "true"]);
+    docker(&["commit", "--change", "LABEL rebuilt=yes", &builder, &tag]);
+    let _ = docker_output(&["rm", "-f", &builder]);
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains(&format!("worker: image {tag} changed"));
+    assert_ne!(project.id("worker"), before);
+    let label = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"rebuilt\"}}",
+        &project.container("worker"),
+    ]);
+    assert_eq!(label.trim(), "yes");
+    drop(project);
+    let _ = docker_output(&["rmi", "-f", &tag]);
 }
 
 /// Issue 15: `docker compose ps` showed nothing of quickstart's stacks; the

@@ -11,6 +11,25 @@ use crate::config::Config;
 use crate::plan::{PROJECT_LABEL, Plan};
 
 pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
+    let volumes: Vec<&str> = plan
+        .volumes
+        .iter()
+        .filter(|v| !v.external)
+        .map(|v| v.name.as_str())
+        .collect();
+    // Asked before anything is removed: a question no one can answer (CI)
+    // leaves the whole stack as it was.
+    let remove_volumes = config.remove_volumes
+        && !volumes.is_empty()
+        && prompt::confirm(
+            &format!(
+                "Remove volume{} {} of project {}? Their data will be lost",
+                if volumes.len() == 1 { "" } else { "s" },
+                volumes.join(", "),
+                plan.project
+            ),
+            None,
+        )?;
     let mut removed = 0;
     for service in plan.services.iter().rev() {
         let name = &service.container;
@@ -59,13 +78,7 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
             println!("removed network {}", network.name);
         }
     }
-    let volumes: Vec<&str> = plan
-        .volumes
-        .iter()
-        .filter(|v| !v.external)
-        .map(|v| v.name.as_str())
-        .collect();
-    if !config.remove_volumes || volumes.is_empty() {
+    if !remove_volumes {
         if !volumes.is_empty() {
             println!(
                 "kept volume{} {} (remove with --volumes)",
@@ -76,16 +89,6 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
         if removed == 0 {
             println!("project {}: nothing was running", plan.project);
         }
-        return Ok(());
-    }
-    let question = format!(
-        "Remove volume{} {} of project {}? Their data will be lost",
-        if volumes.len() == 1 { "" } else { "s" },
-        volumes.join(", "),
-        plan.project
-    );
-    if !prompt::confirm(&question, None)? {
-        println!("kept volumes {}", volumes.join(", "));
         return Ok(());
     }
     for volume in volumes {

@@ -108,18 +108,14 @@ pub fn check_variables(config: &Config, stack: &Stack) -> Result<(), Error> {
     report(variables(config, stack))
 }
 
-/// Under `--plan`: every service's spec through the host's checks (names,
-/// grants, capabilities, binds), which refuse to create anything under a plan.
+/// Every service's spec through the host's checks (names, grants,
+/// capabilities, binds, ...), creating nothing: all refusals at once, before
+/// anything changes (and under `--plan`).
 pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
     let mut refusals: Vec<Error> = Vec::new();
     for service in &plan.services {
-        match stacks::create_container(&service.spec) {
-            Err(e)
-                if e.kind() == ErrorKind::Unsupported
-                    && e.message().contains("refused under run --plan") => {}
-            Err(e) => refusals.push(e.context(format!("service `{}`", service.service.name))),
-            // Not under a plan after all: nothing may stay created.
-            Ok(created) => created.remove()?,
+        if let Err(e) = stacks::check_container(&service.spec) {
+            refusals.push(e.context(format!("service `{}`", service.service.name)));
         }
     }
     match refusals.len() {

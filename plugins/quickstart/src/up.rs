@@ -20,6 +20,7 @@ use crate::{prereq, table, wait};
 const POLL: Duration = Duration::from_millis(200);
 
 pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
+    prereq::check_with_engine(plan)?;
     prereq::check(config, stack, plan)?;
     pull_missing(config, plan)?;
     for network in &plan.networks {
@@ -189,7 +190,19 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<bool, Error> {
                 plan.project
             )));
         }
-        if label(&details, HASH_LABEL) == Some(service.hash.as_str()) {
+        // An image rebuilt or pulled under the same tag is a change too.
+        let image_now = images::inspect(&service.spec.image)?.id;
+        let same_image = details.image_id == image_now;
+        if !same_image {
+            log::info(format!(
+                "{}: image {} changed ({} -> {}); recreating {name}",
+                service.service.name,
+                service.spec.image,
+                short_id(&details.image_id),
+                short_id(&image_now)
+            ));
+        }
+        if same_image && label(&details, HASH_LABEL) == Some(service.hash.as_str()) {
             if details.state == ContainerState::Paused {
                 container.unpause()?;
                 log::info(format!("{}: unpaused", service.service.name));
@@ -208,10 +221,12 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<bool, Error> {
             log::info(format!("{}: started", service.service.name));
             return Ok(true);
         }
-        log::info(format!(
-            "{}: its definition changed; recreating {name}",
-            service.service.name
-        ));
+        if same_image {
+            log::info(format!(
+                "{}: its definition changed; recreating {name}",
+                service.service.name
+            ));
+        }
         if details.state.is_running() {
             // As Compose: the stop signal, the grace period, then SIGKILL.
             container.stop(Some(service.grace_seconds()))?;
@@ -226,6 +241,12 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<bool, Error> {
         service.service.name
     ));
     Ok(true)
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab`.
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
 }
 
 /// Containers of the project that the file no longer defines: left running

@@ -21,7 +21,10 @@ type Labels = Vec<(String, String)>;
 impl EngineHost {
     async fn create(&mut self, spec: ContainerSpec) -> HostResult<ContainerHandle> {
         let engine = self.engine().await?;
-        let checked = self.scope.check_spec(engine.as_ref(), spec).await?;
+        let checked = self
+            .scope
+            .check_spec(engine.as_ref(), spec, self.plan)
+            .await?;
         self.refuse_in_plan("stacks.create-container")?;
         let image = checked
             .image
@@ -80,6 +83,14 @@ impl Host for EngineHost {
     ) -> HostResult<Resource<ContainerHandle>> {
         let handle = self.create(spec).await?;
         Ok(self.handles.push(handle)?)
+    }
+
+    async fn check_container(&mut self, spec: ContainerSpec) -> HostResult<()> {
+        let engine = self.engine().await?;
+        self.scope
+            .check_spec(engine.as_ref(), spec, true)
+            .await
+            .map(drop)
     }
 
     async fn network_create(&mut self, network: String, labels: Labels) -> HostResult<bool> {

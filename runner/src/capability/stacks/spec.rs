@@ -369,11 +369,14 @@ impl Scope {
         Ok((exposed, bindings))
     }
 
-    /// The whole spec, checked, as the engine takes it.
+    /// The whole spec, checked, as the engine takes it; with
+    /// `tolerate_missing`, a granted image, network or container that does
+    /// not exist yet is no error.
     pub(crate) async fn check_spec(
         &self,
         engine: &dyn Engine,
         spec: ContainerSpec,
+        tolerate_missing: bool,
     ) -> HostResult<Checked> {
         name::check_name(&spec.name)
             .map_err(|p| HostError::invalid(Object::Container, &spec.name, p))?;
@@ -385,12 +388,13 @@ impl Scope {
                 &spec.name,
             ));
         }
-        // Under `--plan` the stack's images, networks and containers may not
-        // exist yet (they would be pulled or created first): a granted one
-        // that is missing is no error there, and every other check still runs.
+        // Under `--plan` (and for `check-container`) the stack's images,
+        // networks and containers may not exist yet (they would be pulled or
+        // created first): a granted one that is missing is no error there,
+        // and every other check still runs.
         let image = match self.reachable_image(engine, &spec.image).await {
             Ok(image) => Some(image),
-            Err(HostError::NotFound { .. }) if self.plan => None,
+            Err(HostError::NotFound { .. }) if tolerate_missing => None,
             Err(e) => return Err(e),
         };
         let (exposed, bindings) = self.ports(&spec)?;
@@ -402,7 +406,7 @@ impl Scope {
                     let endpoint = self.endpoint(attachment)?;
                     match self.granted_network(engine, &attachment.network).await {
                         Ok(id) => joined.push((id, endpoint)),
-                        Err(HostError::NotFound { .. }) if self.plan => {}
+                        Err(HostError::NotFound { .. }) if tolerate_missing => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -430,7 +434,9 @@ impl Scope {
                 self.need_namespace(Namespace::ContainerNetwork)?;
                 let joined = match self.join(engine, other).await {
                     Ok(joined) => joined,
-                    Err(HostError::NotFound { .. }) if self.plan => format!("container:{other}"),
+                    Err(HostError::NotFound { .. }) if tolerate_missing => {
+                        format!("container:{other}")
+                    }
                     Err(e) => return Err(e),
                 };
                 (Some(joined), None, Vec::new())

@@ -642,6 +642,30 @@ async fn under_plan_missing_images_and_networks_do_not_hide_denials() {
     assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
 }
 
+/// Issue 15: a bad value was found after part of the stack had started;
+/// `check-container` runs every check and creates nothing.
+#[tokio::test]
+async fn check_container_checks_everything_and_creates_nothing() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-web");
+    s.image = "run-test/not-pulled:1".into();
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-not-created".into(),
+        aliases: vec!["web".into()],
+    }]);
+    rig.host.check_container(s.clone()).await.unwrap();
+    s.privileged = true;
+    let denied = match rig.host.check_container(s).await {
+        Err(HostError::Denied(denial)) => *denial,
+        other => panic!("expected a denial, got {other:?}"),
+    };
+    assert_eq!(
+        denied.grant,
+        Some(Grant::new(GrantKind::Privileged, "true"))
+    );
+    assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
+}
+
 #[tokio::test]
 async fn a_missing_image_is_not_found_and_a_platform_must_match() {
     let mut rig = rig(demo(), false);
