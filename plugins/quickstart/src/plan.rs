@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use run_plugin_sdk::stacks::{
-    BindMount, ContainerSpec, HealthSpec, MountSpec, NetworkAttachment, NetworkMode, PortBinding,
-    Resources, RestartPolicy, TmpfsMount, Ulimit, VolumeMount,
+    BindMount, ContainerSpec, Device, HealthSpec, MountSpec, NamespaceMode, NetworkAttachment,
+    NetworkMode, PortBinding, Resources, RestartPolicy, TmpfsMount, Ulimit, VolumeMount,
 };
 use sha2::{Digest, Sha256};
 
@@ -91,13 +91,13 @@ fn waits_for(stack: &Stack, service: &Service) -> Vec<(String, Condition)> {
         .filter(|d| stack.services.iter().any(|s| s.name == d.service))
         .map(|d| (d.service.clone(), d.condition))
         .collect();
-    if let Some(other) = service
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
-        && !out.iter().any(|(s, _)| s == other)
-    {
-        out.push((other.to_owned(), Condition::Started));
+    // Sharing another service's namespace needs it started first.
+    for mode in [&service.network_mode, &service.pid, &service.ipc] {
+        if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:"))
+            && !out.iter().any(|(s, _)| s == other)
+        {
+            out.push((other.to_owned(), Condition::Started));
+        }
     }
     out
 }
@@ -391,6 +391,30 @@ fn spec(
     };
     spec.extra_hosts = service.extra_hosts.clone();
     spec.platform = service.platform.clone();
+    let namespace = |mode: &Option<String>| match mode.as_deref() {
+        Some("host") => NamespaceMode::Host,
+        Some(other) => match other.split_once(':') {
+            Some(("service", name)) => match stack.services.iter().find(|s| s.name == name) {
+                Some(s) => NamespaceMode::Container(container_name(project, s)),
+                None => NamespaceMode::Container(name.to_owned()),
+            },
+            Some((_, name)) => NamespaceMode::Container(name.to_owned()),
+            // `private` and `shareable`: the container's own.
+            None => NamespaceMode::Private,
+        },
+        None => NamespaceMode::Private,
+    };
+    spec.pid_mode = namespace(&service.pid);
+    spec.ipc_mode = namespace(&service.ipc);
+    spec.devices = service
+        .devices
+        .iter()
+        .map(|(host, container, permissions)| Device {
+            host_path: host.clone(),
+            container_path: container.clone(),
+            permissions: permissions.clone(),
+        })
+        .collect();
     spec
 }
 
@@ -579,6 +603,15 @@ configs:
             NetworkMode::Container("demo-app".into())
         );
         assert_eq!(sidecar.waits_for, [("app".to_string(), Condition::Started)]);
+        let shared = plan(
+            "services:\n  a: {image: x, pid: host, ipc: \"service:b\", devices: [\"/dev/fuse:/dev/fuse:rw\"]}\n  b: {image: x}\n",
+        )
+        .unwrap();
+        let a = &shared.service("a").spec;
+        assert_eq!(a.pid_mode, NamespaceMode::Host);
+        assert_eq!(a.ipc_mode, NamespaceMode::Container("demo-b".into()));
+        assert_eq!(a.devices[0].host_path, "/dev/fuse");
+        assert_eq!(a.devices[0].permissions, "rw");
         assert_eq!(p.service("app").grace_seconds(), 2);
         assert_eq!(
             plan("services:\n  a: {image: x}\n")

@@ -84,6 +84,12 @@ pub struct Service {
     pub configs: Vec<FileMount>,
     pub extra_hosts: Vec<(String, String)>,
     pub pull_never: bool,
+    /// `pid` and `ipc`: `host`, `service:NAME` or `container:NAME` (`ipc`
+    /// also `private` and `shareable`).
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    /// `devices`: host path, container path, permissions.
+    pub devices: Vec<(String, String, String)>,
     pub ready: Ready,
 }
 
@@ -124,6 +130,9 @@ impl Service {
             configs: Vec::new(),
             extra_hosts: Vec::new(),
             pull_never: false,
+            pid: None,
+            ipc: None,
+            devices: Vec::new(),
             ready: Ready::default(),
         }
     }
@@ -390,6 +399,24 @@ impl Reader<'_> {
                 )),
             }
         });
+        let namespace = |r: &mut Self, v: &Value, p: String| -> R<Option<String>> {
+            let mode = r.text(v, &p)?;
+            let ok = matches!(mode.as_str(), "host" | "private" | "shareable")
+                || mode.strip_prefix("service:").is_some_and(|s| !s.is_empty())
+                || mode
+                    .strip_prefix("container:")
+                    .is_some_and(|s| !s.is_empty());
+            if !ok || (p.ends_with(".pid") && matches!(mode.as_str(), "private" | "shareable")) {
+                return Err(format!(
+                    "{p}: `{mode}` is not a namespace mode (host, service:NAME or container:NAME)"
+                ));
+            }
+            Ok(Some(mode))
+        };
+        s.pid = field!("pid", namespace);
+        s.ipc = field!("ipc", namespace);
+        s.devices = field!("devices", |r: &mut Self, v: &Value, p: String| r
+            .devices(v, &p));
         s.ready = field!("x-run", |r: &mut Self, v: &Value, p: String| r.ready(v, &p));
         Some(s)
     }
@@ -449,6 +476,60 @@ impl Reader<'_> {
             }
         }
         Ok(env)
+    }
+
+    /// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]`, or `{source, target, permissions}`.
+    fn devices(
+        &mut self,
+        value: &Value,
+        path: &str,
+    ) -> Result<Vec<(String, String, String)>, String> {
+        let Value::Sequence(items) = value else {
+            return Err(format!("{path}: expected a list"));
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            let (host, container, permissions) = match item {
+                Value::Mapping(m) => {
+                    self.keys(m, &["source", "target", "permissions"], &[], &at);
+                    let source =
+                        get(m, "source").ok_or_else(|| format!("{at}: `source` is required"))?;
+                    let source = self.text(source, &format!("{at}.source"))?;
+                    let target = match get(m, "target") {
+                        Some(t) => self.text(t, &format!("{at}.target"))?,
+                        None => source.clone(),
+                    };
+                    let permissions = match get(m, "permissions") {
+                        Some(p) => self.text(p, &format!("{at}.permissions"))?,
+                        None => "rwm".to_owned(),
+                    };
+                    (source, target, permissions)
+                }
+                other => {
+                    let text = self.text(other, &at)?;
+                    let parts: Vec<&str> = text.split(':').collect();
+                    match parts.as_slice() {
+                        [h] => (h.to_string(), h.to_string(), "rwm".to_owned()),
+                        [h, c] => (h.to_string(), c.to_string(), "rwm".to_owned()),
+                        [h, c, p] => (h.to_string(), c.to_string(), p.to_string()),
+                        _ => {
+                            return Err(format!(
+                                "{at}: `{text}` is not HOST[:CONTAINER[:PERMISSIONS]]"
+                            ));
+                        }
+                    }
+                }
+            };
+            if permissions.is_empty() || !permissions.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+            {
+                return Err(format!(
+                    "{at}: device permissions `{permissions}` are some of r, w and m"
+                ));
+            }
+            out.push((host, container, permissions));
+        }
+        Ok(out)
     }
 
     fn ports(&mut self, value: &Value, path: &str) -> Result<Vec<Port>, String> {
