@@ -510,6 +510,23 @@ fn the_plan_runs_every_check_a_real_run_does() {
         .stdout_contains(&format!("would start project {}", project.name));
     assert!(!project.exists("web"), "a plan creates nothing");
     assert!(project.networks().is_empty(), "a plan creates nothing");
+
+    // The prerequisites too: a host port already taken.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let compose =
+        format!("services:\n  web:\n    image: {BUSYBOX}\n    ports: [\"127.0.0.1:{port}:80\"]\n");
+    let project = Project::new(
+        &compose,
+        &format!(r#"images = ["run-test/*"], networks = ["PROJECT-*"], ports = ["{port}"]"#),
+    );
+    project
+        .run(&[], &["--plan", "up"])
+        .status(3)
+        .stderr_contains(&format!(
+            "port {port} on 127.0.0.1 (service `web`) is already in use"
+        ));
+    drop(taken);
 }
 
 /// Issue 15: the project's `.env` was ignored, `env_file` unsupported, and

@@ -111,8 +111,12 @@ impl Plugin for Quickstart {
             .map_err(|e| Error::invalid_input(format!("{}: {e}", config.file)))?;
         if ctx.is_plan() {
             // Everything a real run checks before it changes anything.
-            prereq::check_variables(&config, &stack)?;
-            prereq::check_with_engine(&plan)?;
+            if config.mode == Mode::Up {
+                prereq::check(&config, &stack, &plan)?;
+                prereq::check_with_engine(&plan)?;
+            } else {
+                prereq::check_variables(&config, &stack)?;
+            }
             print_plan(&config, &plan);
             return Ok(());
         }

@@ -20,8 +20,8 @@ use crate::{prereq, table, wait};
 const POLL: Duration = Duration::from_millis(200);
 
 pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
-    prereq::check_with_engine(plan)?;
     prereq::check(config, stack, plan)?;
+    prereq::check_with_engine(plan)?;
     pull_missing(config, plan)?;
     for network in &plan.networks {
         if network.external {
