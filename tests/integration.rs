@@ -34,6 +34,7 @@ mod plugin_new;
 mod plugins;
 mod python_plugin;
 mod quickstart;
+mod quickstart_fixtures;
 mod sandbox;
 mod sanitize;
 mod scan;

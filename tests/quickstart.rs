@@ -262,6 +262,17 @@ fn a_stack_comes_up_in_order_shows_its_urls_and_a_second_run_changes_nothing() {
         .stdout_contains("completed")
         .stdout_contains(&format!("http://127.0.0.1:{web_port}"));
 
+    // Issue 15: `down --volumes` removed containers and networks, then
+    // failed on its question under CI; it now asks before anything goes.
+    project
+        .run(&[("CI", "true")], &["down", "--volumes"])
+        .status(1)
+        .stderr_contains("no one can answer here");
+    assert!(
+        project.exists("db") && project.exists("web") && !project.networks().is_empty(),
+        "nothing is removed before the answer"
+    );
+
     // down keeps the data unless asked, and asking needs a confirmation.
     project
         .run(&[], &["down"])
@@ -380,19 +391,19 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     let cases: Vec<(String, String)> = vec![
         (
             r#"images = ["run-test/*"], "#.into(),
-            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none); add to the task in tasks.toml: allow = { images = [".into(),
+            "image `run-test/busybox:latest` is not granted to task `up` (allow.images grants none); add to the task in tasks.toml: allow = { images = [\"run-test/busybox:latest\"] }".into(),
         ),
         (
             r#"networks = ["PROJECT-*"], "#.into(),
-            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none); add to the task in tasks.toml: allow = { networks = [".into(),
+            "network `PROJECT-default` is not granted to task `up` (allow.networks grants none); add to the task in tasks.toml: allow = { networks = [\"PROJECT-default\"] }".into(),
         ),
         (
             r#"volumes = ["PROJECT-*"], "#.into(),
-            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none); add to the task in tasks.toml: allow = { volumes = [".into(),
+            "volume `PROJECT-data` is not granted to task `up` (allow.volumes grants none); add to the task in tasks.toml: allow = { volumes = [\"PROJECT-data\"] }".into(),
         ),
         (
             format!(r#", ports = ["{port}"]"#),
-            format!("host port `{port}` is not granted to task `up` (allow.ports grants none); add to the task in tasks.toml: allow = {{ ports = ["),
+            format!("host port `{port}` is not granted to task `up` (allow.ports grants none); add to the task in tasks.toml: allow = {{ ports = [\"{port}\"] }}"),
         ),
     ];
     for (left_out, denial) in cases {
@@ -415,23 +426,35 @@ fn what_a_stack_needs_is_denied_unless_granted() {
     project
         .run(&[], &["up"])
         .status(1)
-        .stderr_contains(
-            "file `secrets` is not granted to task `up` (allow.write grants none); add to the task in tasks.toml: allow = { write = [\"secrets\"] }",
-        );
+        .stderr_contains("denied: service `web`: file `secrets` is not granted to task `up` (allow.write grants none); add to the task in tasks.toml: allow = { write = [\"secrets\"] }");
     assert!(!project.exists("web"));
+    // A host path outside the project is refused the same way, under --plan too.
+    let compose =
+        format!("services:\n  web:\n    image: {BUSYBOX}\n    volumes: [\"/etc:/host-etc:ro\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("denied: service `web`: file `/etc` is not granted to task `up` (allow.read grants stack); add to the task in tasks.toml: allow = { read = [\"/etc\"] }");
+    }
+    assert!(!project.exists("web"));
+    assert!(
+        project.networks().is_empty(),
+        "every service is checked before anything is created"
+    );
 }
 
+/// Issue 15: a typo was "unsupported, ignore it"; a `build` error hid every
+/// other problem; `restart: sometimes` was found after part of the stack had
+/// started. Now every problem is listed at once and nothing starts.
 #[test]
-fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
-    let compose =
-        format!("services:\n  web:\n    image: {BUSYBOX}\n    build: .\n    privileged: true\n");
-    let project = Project::new(&compose, r#"images = ["run-test/*"]"#);
-    project.run(&[], &["up"]).status(1).stderr_contains(
-        "stack/compose.yaml: unsupported Compose keys: services.web.build, services.web.privileged",
-    );
-
+fn every_problem_of_a_file_is_reported_at_once_before_anything_runs() {
     let compose = format!(
-        "services:\n  web:\n    image: {BUSYBOX}\n    environment:\n      TOKEN: ${{QS_PASSWORD:?the API token}}\n"
+        "services:\n  ok:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n  web:\n    image: {BUSYBOX}\n    comand: [\"httpd\"]\n    enviroment: {{A: \"1\"}}\n    restart: sometimes\n    runtime: runc\n"
     );
     let project = Project::new(
         &compose,
@@ -439,10 +462,312 @@ fn unsupported_keys_and_missing_variables_are_reported_before_anything_runs() {
     );
     project
         .run(&[], &["up"])
+        .status(1)
+        .stderr_contains("stack/compose.yaml: 4 problems:")
+        .stderr_contains("  - services.web.comand: unknown key; did you mean `command`?")
+        .stderr_contains("  - services.web.enviroment: unknown key; did you mean `environment`?")
+        .stderr_contains("  - services.web.restart: restart policy `sometimes`: use no, always, on-failure[:N] or unless-stopped")
+        .stderr_contains("  - services.web.runtime (the engine's default runtime is used): not supported");
+    assert!(!project.exists("ok") && !project.exists("web"));
+
+    let compose = format!("services:\n  web:\n    image: {BUSYBOX}\n    build: .\n");
+    let project = Project::new(&compose, r#"images = ["run-test/*"]"#);
+    project.run(&[], &["up"]).status(1).stderr_contains(
+        "stack/compose.yaml: unsupported Compose keys: services.web.build (build the image first",
+    );
+}
+
+/// Issue 15: `--plan` said "would start" for files that could not; it now
+/// checks the variables and every grant a real run checks.
+#[test]
+fn the_plan_runs_every_check_a_real_run_does() {
+    let compose = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    cap_add: [NET_ADMIN]\n    environment:\n      TOKEN: ${{QS_PASSWORD:?the API token}}\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["--plan", "up"])
         .status(3)
         .stderr_contains("stack/compose.yaml uses ${QS_PASSWORD}, which is not set (the API token)")
         .stderr_contains("env = [\"QS_PASSWORD\"]");
-    assert!(!project.exists("web"));
+    project
+        .run(&[PASSWORD], &["--plan", "up"])
+        .status(1)
+        .stderr_contains(
+            "denied: service `web`: capability `NET_ADMIN` is not granted to task `up`",
+        )
+        .stderr_contains("allow = { cap-add = [\"NET_ADMIN\"] }");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], cap-add = ["NET_ADMIN"]"#,
+    );
+    project
+        .run(&[PASSWORD], &["--plan", "up"])
+        .status(0)
+        .stdout_contains(&format!("would start project {}", project.name));
+    assert!(!project.exists("web"), "a plan creates nothing");
+    assert!(project.networks().is_empty(), "a plan creates nothing");
+
+    // The prerequisites too: a host port already taken.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let compose =
+        format!("services:\n  web:\n    image: {BUSYBOX}\n    ports: [\"127.0.0.1:{port}:80\"]\n");
+    let project = Project::new(
+        &compose,
+        &format!(r#"images = ["run-test/*"], networks = ["PROJECT-*"], ports = ["{port}"]"#),
+    );
+    project
+        .run(&[], &["--plan", "up"])
+        .status(3)
+        .stderr_contains(&format!(
+            "port {port} on 127.0.0.1 (service `web`) is already in use"
+        ));
+    drop(taken);
+}
+
+/// Issue 15: the project's `.env` was ignored, `env_file` unsupported, and
+/// every task needed `config.project`: the directory names the project, as
+/// under Compose.
+#[test]
+fn dotenv_env_file_and_the_directory_name_make_the_project() {
+    images::ensure();
+    let name = unique_name("run-test-qs");
+    let tasks = format!(
+        r#"[tasks.up]
+plugin = "quickstart"
+config = {{ file = "{name}/compose.yaml", timeout = 60 }}
+allow = {{ read = ["{name}"], containers = ["{name}-*"], images = ["run-test/*"], networks = ["{name}-*"] }}
+
+[tasks.down]
+plugin = "quickstart"
+config = {{ file = "{name}/compose.yaml", mode = "down" }}
+allow = {{ read = ["{name}"], containers = ["{name}-*"], networks = ["{name}-*"] }}
+"#
+    );
+    let compose = format!(
+        "services:\n  app:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n    env_file: [app.env, {{path: local.env, required: false}}]\n    environment:\n      FROM_DOTENV: ${{QS_DOTENV}}\n      CHAIN: ${{QS_CHAIN}}\n      OVERRIDDEN: by-environment\n"
+    );
+    let test = Test::new()
+        .tasks(&tasks)
+        .file(&format!("{name}/compose.yaml"), &compose)
+        .file(
+            &format!("{name}/.env"),
+            "# the project's variables\nQS_DOTENV=\"from .env\"\nQS_CHAIN=\"${QS_DOTENV}, chained\"\n",
+        )
+        .file(
+            &format!("{name}/app.env"),
+            "FROM_ENV_FILE=yes\nOVERRIDDEN=by-env-file\n",
+        );
+    let project = Project {
+        name: name.clone(),
+        test,
+    };
+    project.run(&[], &["up"]).status(0);
+    let env = docker(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Env}}",
+        &format!("{name}-app"),
+    ]);
+    for want in [
+        "FROM_DOTENV=from .env",
+        "CHAIN=from .env, chained",
+        "FROM_ENV_FILE=yes",
+        "OVERRIDDEN=by-environment",
+    ] {
+        assert!(env.contains(want), "{want} in {env}");
+    }
+    project.run(&[], &["down"]).status(0);
+    assert!(!project.exists("app"));
+}
+
+/// Issue 15: `down` and a recreate killed PostgreSQL outright ("not properly
+/// shut down; automatic recovery"); they now stop as Compose does, with the
+/// service's stop signal and grace period, so the next start finds a clean
+/// shutdown.
+#[test]
+fn postgres_is_shut_down_cleanly_by_a_recreate_and_by_down() {
+    let compose = |marker: &str| {
+        format!(
+            r#"
+services:
+  db:
+    image: {POSTGRES}
+    environment:
+      POSTGRES_PASSWORD: ${{QS_PASSWORD}}
+      MARKER: "{marker}"
+    volumes: ["pgdata:/var/lib/postgresql/data"]
+    stop_signal: SIGINT
+    stop_grace_period: 30s
+    healthcheck:
+      test: ["CMD", "pg_isready", "-U", "postgres", "-h", "127.0.0.1"]
+      interval: 1s
+      retries: 60
+volumes:
+  pgdata:
+"#
+        )
+    };
+    let project = Project::new(
+        &compose("one"),
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], volumes = ["PROJECT-*"]"#,
+    );
+    project.run(&[PASSWORD], &["up"]).status(0);
+    let stop_signal = docker(&[
+        "inspect",
+        "-f",
+        "{{.Config.StopSignal}} {{.Config.StopTimeout}}",
+        &project.container("db"),
+    ]);
+    assert_eq!(stop_signal.trim(), "SIGINT 30");
+    // A changed definition: the old container is stopped, then replaced.
+    std::fs::write(project.test.path("stack/compose.yaml"), compose("two")).unwrap();
+    project
+        .run(&[PASSWORD], &["up"])
+        .status(0)
+        .stderr_contains("db: its definition changed; recreating");
+    let logs = docker_logs(&project.container("db"));
+    assert!(logs.contains("database system was shut down at"), "{logs}");
+    assert!(!logs.contains("not properly shut down"), "{logs}");
+    // `down`, then up again on the same data.
+    project.run(&[], &["down"]).status(0);
+    project.run(&[PASSWORD], &["up"]).status(0);
+    let logs = docker_logs(&project.container("db"));
+    assert!(logs.contains("database system was shut down at"), "{logs}");
+    assert!(!logs.contains("not properly shut down"), "{logs}");
+}
+
+fn docker_logs(container: &str) -> String {
+    let out = docker_output(&["logs", container]);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Issue 15: three services that each take seconds to be healthy started
+/// one after another; independent services now start together and each
+/// waits only for its own dependencies.
+#[test]
+fn independent_services_start_together() {
+    let slow = |name: &str| {
+        format!(
+            "  {name}:\n    image: {BUSYBOX}\n    command: [\"sh\", \"-c\", \"sleep 4; touch /tmp/ok; sleep 600\"]\n    healthcheck:\n      test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"]\n      interval: 500ms\n      retries: 60\n"
+        )
+    };
+    let compose = format!(
+        "services:\n{}{}{}  last:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n    depends_on:\n      a: {{condition: service_healthy}}\n      b: {{condition: service_healthy}}\n      c: {{condition: service_healthy}}\n",
+        slow("a"),
+        slow("b"),
+        slow("c")
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    let start = std::time::Instant::now();
+    let up = project.run(&[], &["up"]).status(0);
+    let took = start.elapsed();
+    for service in ["a", "b", "c"] {
+        assert!(
+            up.stderr_at(&format!("{service}: created and started")) < up.stderr_at("a: healthy"),
+            "{service} starts before any is healthy{}",
+            up.context()
+        );
+    }
+    assert!(up.stderr_at("c: healthy") < up.stderr_at("last: created and started"));
+    // One after another would take at least 12 s.
+    assert!(took.as_secs() < 11, "up took {took:?}{}", up.context());
+}
+
+/// Issue 15: an image changed under the same tag was never picked up ("up to
+/// date"); the container is recreated from the new image.
+#[test]
+fn an_image_changed_under_its_tag_is_picked_up() {
+    images::ensure();
+    let tag = format!("run-test/{}:1", unique_name("qs-retag"));
+    docker(&["tag", BUSYBOX, &tag]);
+    let compose =
+        format!("services:\n  worker:\n    image: {tag}\n    command: [\"sleep\", \"600\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project.run(&[], &["up"]).status(0);
+    let before = project.id("worker");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains("worker: up to date");
+    // A new image under the same tag (as a rebuild would make).
+    let builder = format!("{}-builder", project.name);
+    docker(&["create", "--name", &builder, BUSYBOX, "true"]);
+    docker(&["commit", "--change", "LABEL rebuilt=yes", &builder, &tag]);
+    let _ = docker_output(&["rm", "-f", &builder]);
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains(&format!("worker: image {tag} changed"));
+    assert_ne!(project.id("worker"), before);
+    let label = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"rebuilt\"}}",
+        &project.container("worker"),
+    ]);
+    assert_eq!(label.trim(), "yes");
+    drop(project);
+    let _ = docker_output(&["rmi", "-f", &tag]);
+}
+
+/// Issue 15: `docker compose ps` showed nothing of quickstart's stacks; the
+/// containers now carry the labels Compose sets.
+#[test]
+fn compose_sees_the_stack_by_its_labels() {
+    let compose =
+        format!("services:\n  worker:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project.run(&[], &["up"]).status(0);
+    let labels = docker(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Labels}}",
+        &project.container("worker"),
+    ]);
+    let labels: serde_json::Value = serde_json::from_str(labels.trim()).unwrap();
+    assert_eq!(labels["com.docker.compose.project"], project.name.as_str());
+    assert_eq!(labels["com.docker.compose.service"], "worker");
+    assert_eq!(labels["com.docker.compose.container-number"], "1");
+    assert_eq!(labels["com.docker.compose.oneoff"], "False");
+    assert!(labels["com.docker.compose.config-hash"].is_string());
+    let network = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{json .Labels}}",
+        &format!("{}-default", project.name),
+    ]);
+    assert!(
+        network.contains(r#""com.docker.compose.network":"default""#),
+        "{network}"
+    );
+    // Compose itself lists the container (docker-compose v1 from Debian here).
+    let ps = std::process::Command::new("docker-compose")
+        .args(["-p", &project.name, "-f"])
+        .arg(project.test.path("stack/compose.yaml"))
+        .args(["ps", "-q"])
+        .output()
+        .expect("docker-compose is installed (Debian's package)");
+    let id = project.id("worker");
+    assert!(String::from_utf8_lossy(&ps.stdout).contains(&id), "{ps:?}");
 }
 
 #[test]

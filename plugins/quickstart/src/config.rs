@@ -50,6 +50,8 @@ struct Raw {
     allow_unsupported: bool,
     #[serde(default = "default_log_lines")]
     log_lines: u32,
+    #[serde(default)]
+    profiles: Vec<String>,
 }
 
 fn default_file() -> String {
@@ -76,7 +78,7 @@ fn default_log_lines() -> u32 {
 pub struct Config {
     /// The Compose file, relative to the project (read through `allow.read`).
     pub file: String,
-    /// Overrides the file's `name`.
+    /// Overrides `COMPOSE_PROJECT_NAME`, the file's `name` and the directory's name.
     pub project: Option<String>,
     pub mode: Mode,
     /// `down --volumes`.
@@ -93,6 +95,8 @@ pub struct Config {
     pub allow_unsupported: bool,
     /// Log lines shown when a service fails.
     pub log_lines: u32,
+    /// Compose profiles to enable (besides `COMPOSE_PROFILES`).
+    pub profiles: Vec<String>,
 }
 
 impl Config {
@@ -140,12 +144,18 @@ impl Config {
             required_env: raw.required_env,
             allow_unsupported: raw.allow_unsupported,
             log_lines: raw.log_lines,
+            profiles: raw.profiles,
         })
     }
 
     /// A path in the Compose file, relative to the file's directory, as the
     /// plugin (and the host's grants) name it: relative to the project.
     pub fn relative_to_file(&self, path: &str) -> String {
+        // A host path (or a home directory) is named as written: the host
+        // refuses it unless a grant covers it, naming the grant to add.
+        if path.starts_with(['/', '~']) {
+            return path.to_owned();
+        }
         let dir = match self.file.rsplit_once('/') {
             Some((dir, _)) => dir,
             None => "",
@@ -154,6 +164,8 @@ impl Config {
         for part in path.split('/') {
             match part {
                 "" | "." => {}
+                // Above the project, `..` stays: the host refuses such a path.
+                ".." if parts.last().is_none_or(|p| *p == "..") => parts.push(".."),
                 ".." => {
                     parts.pop();
                 }
@@ -166,6 +178,19 @@ impl Config {
             parts.join("/")
         }
     }
+}
+
+/// The project name Compose derives from a directory's name: lowercased,
+/// with everything but `a-z`, `0-9`, `-` and `_` dropped, starting with a
+/// letter or digit; `None` when nothing is left.
+pub fn project_from_dir(dir: &str) -> Option<String> {
+    let name: String = dir
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
+        .collect();
+    let name = name.trim_start_matches(['-', '_']).to_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// Project names become parts of container, network and volume names.
@@ -241,7 +266,19 @@ mod tests {
         let c = config(r#"{"file": "demo/compose.yaml"}"#, &[]).unwrap();
         assert_eq!(c.relative_to_file("./html"), "demo/html");
         assert_eq!(c.relative_to_file("../data"), "data");
+        assert_eq!(c.relative_to_file("../../etc"), "../etc");
         assert_eq!(parse_version("20.10.24+dfsg1"), Some((20, 10)));
         assert_eq!(parse_version("27"), Some((27, 0)));
+        assert_eq!(c.relative_to_file("/var/run/x.sock"), "/var/run/x.sock");
+    }
+
+    #[test]
+    fn the_project_is_named_after_its_directory_as_compose_does() {
+        assert_eq!(project_from_dir("My App.v2").as_deref(), Some("myappv2"));
+        assert_eq!(
+            project_from_dir("_build-test").as_deref(),
+            Some("build-test")
+        );
+        assert_eq!(project_from_dir("..."), None);
     }
 }

@@ -1,5 +1,7 @@
-//! `down`: removes the stack's containers (dependents first, then any other
-//! container labelled with the project) and networks; its volumes only with
+//! `down`: stops the stack's containers as Compose does (the service's stop
+//! signal, its grace period, then SIGKILL) and removes them (dependents
+//! first, then any other container labelled with the project), then its
+//! networks; its volumes only with
 //! `--volumes`, after a confirmation.
 
 use run_plugin_sdk::containers::{self, Filter};
@@ -9,6 +11,25 @@ use crate::config::Config;
 use crate::plan::{PROJECT_LABEL, Plan};
 
 pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
+    let volumes: Vec<&str> = plan
+        .volumes
+        .iter()
+        .filter(|v| !v.external)
+        .map(|v| v.name.as_str())
+        .collect();
+    // Asked before anything is removed: a question no one can answer (CI)
+    // leaves the whole stack as it was.
+    let remove_volumes = config.remove_volumes
+        && !volumes.is_empty()
+        && prompt::confirm(
+            &format!(
+                "Remove volume{} {} of project {}? Their data will be lost",
+                if volumes.len() == 1 { "" } else { "s" },
+                volumes.join(", "),
+                plan.project
+            ),
+            None,
+        )?;
     let mut removed = 0;
     for service in plan.services.iter().rev() {
         let name = &service.container;
@@ -29,6 +50,10 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
             ));
             continue;
         }
+        if details.state.is_running() {
+            // As Compose: the service's stop signal, its grace period, then SIGKILL.
+            container.stop(Some(service.grace_seconds()))?;
+        }
         container.remove()?;
         println!("removed container {name}");
         removed += 1;
@@ -37,7 +62,12 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
     // removed since `up`): they carry the label, so they are the stack's too,
     // and the network cannot go while they are attached.
     for orphan in containers::list(Filter::ComposeProject(plan.project.clone()))? {
-        containers::open(&orphan.id)?.remove()?;
+        let container = containers::open(&orphan.id)?;
+        if orphan.state.is_running() {
+            // Its own stop signal and grace period (or Compose's 10 s).
+            container.stop(None)?;
+        }
+        container.remove()?;
         println!("removed orphan container {}", orphan.name);
         removed += 1;
     }
@@ -48,13 +78,7 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
             println!("removed network {}", network.name);
         }
     }
-    let volumes: Vec<&str> = plan
-        .volumes
-        .iter()
-        .filter(|v| !v.external)
-        .map(|v| v.name.as_str())
-        .collect();
-    if !config.remove_volumes || volumes.is_empty() {
+    if !remove_volumes {
         if !volumes.is_empty() {
             println!(
                 "kept volume{} {} (remove with --volumes)",
@@ -65,16 +89,6 @@ pub fn run(config: &Config, plan: &Plan) -> Result<(), Error> {
         if removed == 0 {
             println!("project {}: nothing was running", plan.project);
         }
-        return Ok(());
-    }
-    let question = format!(
-        "Remove volume{} {} of project {}? Their data will be lost",
-        if volumes.len() == 1 { "" } else { "s" },
-        volumes.join(", "),
-        plan.project
-    );
-    if !prompt::confirm(&question, None)? {
-        println!("kept volumes {}", volumes.join(", "));
         return Ok(());
     }
     for volume in volumes {

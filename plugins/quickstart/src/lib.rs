@@ -18,12 +18,14 @@
 
 mod compose;
 mod config;
+mod dotenv;
 mod down;
 mod duration;
 mod interpolate;
 mod plan;
 mod prereq;
 mod probe;
+mod profiles;
 mod table;
 mod up;
 mod wait;
@@ -69,9 +71,24 @@ impl Plugin for Quickstart {
                 config.file
             ))
         })?;
-        let lookup = |name: &str| std::env::var(name).ok();
-        let stack = compose::parse(&text, &lookup)
-            .map_err(|e| Error::invalid_input(format!("{}: {e}", config.file)))?;
+        let dotenv = dotenv_of(&config)?;
+        let lookup = |name: &str| {
+            std::env::var(name).ok().or_else(|| {
+                dotenv
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let read = |path: &str| {
+            std::fs::read_to_string(config.relative_to_file(path)).map_err(|e| e.to_string())
+        };
+        let sources = compose::Sources {
+            lookup: &lookup,
+            read: &read,
+        };
+        let mut stack = compose::parse(&text, &sources).map_err(|p| problems(&config.file, p))?;
         if !stack.unsupported.is_empty() {
             let keys = stack.unsupported.join(", ");
             if !config.allow_unsupported {
@@ -85,24 +102,21 @@ impl Plugin for Quickstart {
                 config.file
             ));
         }
-        let project = match (&config.project, &stack.name) {
-            (Some(p), _) => p.clone(),
-            (None, Some(name)) => {
-                config::check_project(name).map_err(|why| {
-                    Error::invalid_input(format!("{}: `name`: {why}", config.file))
-                })?;
-                name.clone()
-            }
-            (None, None) => {
-                return Err(Error::invalid_input(format!(
-                    "{} has no `name`: give the project a name there or as `project` in the task's config",
-                    config.file
-                )));
-            }
-        };
+        for note in &stack.notes {
+            log::warn(format!("{}: {note}: no effect here", config.file));
+        }
+        profiles::apply(&mut stack, &config, &lookup).map_err(|p| problems(&config.file, p))?;
+        let project = project_name(&config, &stack, &lookup)?;
         let plan = plan::build(&stack, &config, &project)
             .map_err(|e| Error::invalid_input(format!("{}: {e}", config.file)))?;
         if ctx.is_plan() {
+            // Everything a real run checks before it changes anything.
+            if config.mode == Mode::Up {
+                prereq::check(&config, &stack, &plan)?;
+                prereq::check_with_engine(&plan)?;
+            } else {
+                prereq::check_variables(&config, &stack)?;
+            }
             print_plan(&config, &plan);
             return Ok(());
         }
@@ -112,6 +126,89 @@ impl Plugin for Quickstart {
             Mode::Down => down::run(&config, &plan),
         }
     }
+}
+
+/// Every problem of the file, one per line.
+fn problems(file: &str, problems: Vec<String>) -> Error {
+    if let [one] = problems.as_slice() {
+        return Error::invalid_input(format!("{file}: {one}"));
+    }
+    let mut message = format!("{file}: {} problems:", problems.len());
+    for problem in &problems {
+        message.push_str("\n  - ");
+        message.push_str(problem);
+    }
+    Error::invalid_input(message)
+}
+
+/// The project's `.env` beside the Compose file (Compose's default), if any.
+fn dotenv_of(config: &Config) -> Result<Vec<(String, String)>, Error> {
+    let path = config.relative_to_file(".env");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::failed(format!("cannot read `{path}`: {e}"))),
+    };
+    let entries = dotenv::parse(&text)
+        .map_err(|(line, why)| Error::invalid_input(format!("{path}:{line}: {why}")))?;
+    // A value may use the environment and the lines before it
+    // (`IMAGE_TAG="${IMAGE_TAG:-latest}"`), as under Compose.
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for (key, value) in entries {
+        let Some(value) = value else { continue };
+        let text = if value.literal {
+            value.text
+        } else {
+            let lookup = |name: &str| {
+                std::env::var(name).ok().or_else(|| {
+                    vars.iter()
+                        .rev()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                })
+            };
+            // A variable it lacks is empty here; one the file needs is reported there.
+            interpolate::interpolate(&value.text, &lookup, &mut Vec::new())
+                .map_err(|e| Error::invalid_input(format!("{path}: {key}: {e}")))?
+        };
+        vars.push((key, text));
+    }
+    Ok(vars)
+}
+
+/// As Compose: the task's `project`, else `COMPOSE_PROJECT_NAME`, else the
+/// file's `name`, else the name of the file's directory.
+fn project_name(
+    config: &Config,
+    stack: &compose::Stack,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Error> {
+    if let Some(p) = &config.project {
+        return Ok(p.clone());
+    }
+    let given = [
+        ("COMPOSE_PROJECT_NAME", lookup("COMPOSE_PROJECT_NAME")),
+        ("`name`", stack.name.clone()),
+    ];
+    for (from, name) in given {
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            config::check_project(&name)
+                .map_err(|why| Error::invalid_input(format!("{}: {from}: {why}", config.file)))?;
+            return Ok(name);
+        }
+    }
+    let dir = config.relative_to_file(".");
+    let last = dir.rsplit('/').next().unwrap_or(".");
+    if last != "."
+        && last != ".."
+        && let Some(name) = config::project_from_dir(last)
+    {
+        return Ok(name);
+    }
+    Err(Error::invalid_input(format!(
+        "{} has no `name` and its directory gives none: give the project a name there, as `project` in the task's config, or in COMPOSE_PROJECT_NAME",
+        config.file
+    )))
 }
 
 export_plugin!(Quickstart);

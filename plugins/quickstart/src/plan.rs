@@ -1,24 +1,29 @@
 //! From the Compose file to what the engine is asked for: engine names for
-//! containers, networks and volumes, the dependency order, and a container
-//! spec per service with the labels that make a second run idempotent.
+//! containers, networks and volumes, the dependency graph, and a container
+//! spec per service with the labels Compose v2 sets (so `docker compose ps`
+//! sees the stack) and a digest that makes a second run idempotent.
 
 use std::collections::BTreeSet;
 
 use run_plugin_sdk::stacks::{
-    BindMount, ContainerSpec, HealthSpec, MountSpec, NetworkAttachment, NetworkMode, PortBinding,
-    RestartPolicy, TmpfsMount, VolumeMount,
+    BindMount, ContainerSpec, Device, HealthSpec, MountSpec, NamespaceMode, NetworkAttachment,
+    NetworkMode, PortBinding, Resources, RestartPolicy, TmpfsMount, Ulimit, VolumeMount,
 };
 use sha2::{Digest, Sha256};
 
 use crate::compose::{Condition, Healthcheck, Service, Stack};
 use crate::config::Config;
 
-/// Labels on everything the plugin creates (Compose's own keys, so `docker
-/// compose ls` and `containers::list(Filter::ComposeProject(…))` see the stack too).
+/// Labels on everything the plugin creates: Compose v2's own keys, so `docker
+/// compose ps/ls/down` and `containers::list(Filter::ComposeProject(…))` see the stack.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+pub const ONEOFF_LABEL: &str = "com.docker.compose.oneoff";
+pub const NETWORK_LABEL: &str = "com.docker.compose.network";
+pub const VOLUME_LABEL: &str = "com.docker.compose.volume";
 /// The spec's digest: a container whose digest differs is recreated.
-pub const HASH_LABEL: &str = "run.quickstart.hash";
+pub const HASH_LABEL: &str = "com.docker.compose.config-hash";
 
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -30,10 +35,22 @@ pub struct Planned {
     /// Exits by design: `restart: "no"` and awaited by `service_completed_successfully`.
     pub oneshot: bool,
     pub timeout_ms: u64,
+    /// Services this one waits for, with the condition (`network_mode:
+    /// service:X` adds X as started).
+    pub waits_for: Vec<(String, Condition)>,
+}
+
+impl Planned {
+    /// Seconds `stop` waits after the stop signal before SIGKILL (Compose: 10).
+    pub fn grace_seconds(&self) -> u32 {
+        self.spec.stop_grace_seconds.unwrap_or(10)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
+    /// The key in the file.
+    pub key: String,
     pub name: String,
     pub external: bool,
 }
@@ -55,20 +72,46 @@ impl Plan {
             .expect("depends_on names were checked when the file was read")
     }
 
-    pub fn labels(&self) -> Vec<(String, String)> {
-        vec![(PROJECT_LABEL.into(), self.project.clone())]
+    /// The labels of a network or volume: the project's, and the key (`kind`
+    /// is NETWORK_LABEL or VOLUME_LABEL).
+    pub fn labels(&self, kind: &str, key: &str) -> Vec<(String, String)> {
+        vec![
+            (PROJECT_LABEL.into(), self.project.clone()),
+            (kind.into(), key.to_owned()),
+        ]
     }
+}
+
+/// What a service waits for: its `depends_on` present in the stack, and the
+/// service whose network it shares.
+fn waits_for(stack: &Stack, service: &Service) -> Vec<(String, Condition)> {
+    let mut out: Vec<(String, Condition)> = service
+        .depends_on
+        .iter()
+        .filter(|d| stack.services.iter().any(|s| s.name == d.service))
+        .map(|d| (d.service.clone(), d.condition))
+        .collect();
+    // Sharing another service's namespace needs it started first.
+    for mode in [&service.network_mode, &service.pid, &service.ipc] {
+        if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:"))
+            && !out.iter().any(|(s, _)| s == other)
+        {
+            out.push((other.to_owned(), Condition::Started));
+        }
+    }
+    out
 }
 
 /// The services in dependency order (file order among independent ones), or
 /// the cycle that prevents one.
-pub fn order(services: &[Service]) -> Result<Vec<usize>, String> {
+pub fn order(stack: &Stack) -> Result<Vec<usize>, String> {
+    let services = &stack.services;
     let mut placed: Vec<usize> = Vec::new();
     let mut done = BTreeSet::new();
     while placed.len() < services.len() {
         let next = services.iter().enumerate().find(|(i, s)| {
             !done.contains(i)
-                && s.depends_on
+                && waits_for(stack, s)
                     .iter()
                     .all(|(d, _)| done.contains(&index(services, d)))
         });
@@ -119,17 +162,25 @@ pub fn volume_name(project: &str, stack: &Stack, key: &str) -> String {
     }
 }
 
+fn container_name(project: &str, service: &Service) -> String {
+    service
+        .container_name
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{}", service.name))
+}
+
 pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, String> {
-    let order = order(&stack.services)?;
-    let uses_default = stack
-        .services
-        .iter()
-        .any(|s| s.networks.is_empty() || s.networks.iter().any(|(n, _)| n == "default"));
+    let order = order(stack)?;
+    let uses_default = stack.services.iter().any(|s| {
+        s.network_mode.is_none()
+            && (s.networks.is_empty() || s.networks.iter().any(|(n, _)| n == "default"))
+    });
     let mut networks: Vec<Named> = stack
         .networks
         .iter()
         .filter(|(key, _)| key.as_str() != "default")
         .map(|(key, def)| Named {
+            key: key.clone(),
             name: network_name(project, stack, key),
             external: def.external,
         })
@@ -138,6 +189,7 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
         networks.insert(
             0,
             Named {
+                key: "default".into(),
                 name: network_name(project, stack, "default"),
                 external: stack.networks.get("default").is_some_and(|d| d.external),
             },
@@ -147,6 +199,7 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
         .volumes
         .iter()
         .map(|(key, def)| Named {
+            key: key.clone(),
             name: volume_name(project, stack, key),
             external: def.external,
         })
@@ -155,26 +208,22 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
     for i in order {
         let service = &stack.services[i];
         let awaited_to_finish = stack.services.iter().any(|s| {
-            s.depends_on
-                .iter()
-                .any(|(d, c)| d == &service.name && *c == Condition::CompletedSuccessfully)
+            s.depends_on.iter().any(|d| {
+                d.service == service.name && d.condition == Condition::CompletedSuccessfully
+            })
         });
-        let restart_no = service.restart.as_deref().is_none_or(|r| r == "no");
-        let container = service
-            .container_name
-            .clone()
-            .unwrap_or_else(|| format!("{project}-{}", service.name));
-        let spec = spec(stack, config, project, service, &container)?;
+        let container = container_name(project, service);
+        let mut spec = spec(stack, config, project, service, &container);
         let hash = digest(&spec);
-        let mut spec = spec;
         spec.labels.push((HASH_LABEL.into(), hash.clone()));
         services.push(Planned {
             service: service.clone(),
             container,
             spec,
             hash,
-            oneshot: awaited_to_finish && restart_no,
+            oneshot: awaited_to_finish && service.restart == RestartPolicy::No,
             timeout_ms: service.ready.timeout_ms.unwrap_or(config.timeout_ms),
+            waits_for: waits_for(stack, service),
         });
     }
     Ok(Plan {
@@ -185,26 +234,31 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
     })
 }
 
+/// The container spec of `service`; every value was checked when the file was read.
 fn spec(
     stack: &Stack,
     config: &Config,
     project: &str,
     service: &Service,
     container: &str,
-) -> Result<ContainerSpec, String> {
-    let at = format!("services.{}", service.name);
+) -> ContainerSpec {
     let mut spec = ContainerSpec::new(container, service.image.clone());
     spec.entrypoint = service.entrypoint.clone();
     spec.command = service.command.clone();
     spec.env = service.environment.clone();
     spec.labels = service.labels.clone();
-    spec.labels.push((PROJECT_LABEL.into(), project.to_owned()));
-    spec.labels
-        .push((SERVICE_LABEL.into(), service.name.clone()));
+    for (key, value) in [
+        (PROJECT_LABEL, project),
+        (SERVICE_LABEL, service.name.as_str()),
+        (NUMBER_LABEL, "1"),
+        (ONEOFF_LABEL, "False"),
+    ] {
+        spec.labels.push((key.into(), value.into()));
+    }
     for p in &service.ports {
         spec.ports.push(PortBinding {
             container_port: p.container_port,
-            protocol: p.protocol.parse().map_err(|e| format!("{at}.ports: {e}"))?,
+            protocol: p.protocol.parse().expect("protocols are checked when read"),
             host_ip: p.host_ip.clone(),
             host_port: p.host_port,
         });
@@ -213,37 +267,46 @@ fn spec(
         let destination = mount.target.clone();
         let read_only = mount.read_only;
         spec.mounts.push(match mount.kind.as_str() {
-            "volume" if mount.source.is_empty() => {
-                return Err(format!(
-                    "{at}.volumes: anonymous volume at `{}`: name it under top-level `volumes` so `down --volumes` can remove it",
-                    mount.target
-                ));
-            }
+            "volume" if mount.source.is_empty() => MountSpec::Anonymous(destination),
             "volume" => MountSpec::Volume(VolumeMount {
                 volume: volume_name(project, stack, &mount.source),
                 destination,
                 read_only,
             }),
-            "bind" if mount.source.starts_with('~') || mount.source.starts_with('/') => {
-                return Err(format!(
-                    "{at}.volumes: bind mount `{}` is outside the project; bind a directory of the project (granted by allow.read or allow.write)",
-                    mount.source
-                ));
-            }
+            // Checked by the host against the task's read or write grants;
+            // outside them, the refusal names the grant to add.
             "bind" => MountSpec::Bind(BindMount {
                 source: config.relative_to_file(&mount.source),
                 destination,
                 read_only,
             }),
-            "tmpfs" => MountSpec::Tmpfs(TmpfsMount {
+            _ => MountSpec::Tmpfs(TmpfsMount {
                 destination,
-                size_bytes: None,
+                size_bytes: mount.size_bytes,
                 mode: None,
             }),
-            // Reported as unsupported when the file was read (and ignored
-            // with `allow_unsupported`).
-            _ => continue,
         });
+    }
+    // Secrets and configs are their files, mounted read-only.
+    for (files, defined, dir) in [
+        (&service.secrets, &stack.secrets, "/run/secrets/"),
+        (&service.configs, &stack.configs, "/"),
+    ] {
+        for file in files {
+            let Some(path) = defined.get(&file.source) else {
+                continue;
+            };
+            let destination = match &file.target {
+                Some(t) if t.starts_with('/') => t.clone(),
+                Some(t) => format!("{dir}{t}"),
+                None => format!("{dir}{}", file.source),
+            };
+            spec.mounts.push(MountSpec::Bind(BindMount {
+                source: config.relative_to_file(path),
+                destination,
+                read_only: true,
+            }));
+        }
     }
     // Every service is reachable by its name, as under Compose.
     let attach = |key: &str, aliases: &[String]| NetworkAttachment {
@@ -252,15 +315,27 @@ fn spec(
             .chain(aliases.iter().cloned())
             .collect(),
     };
-    spec.network_mode = NetworkMode::Networks(if service.networks.is_empty() {
-        vec![attach("default", &[])]
-    } else {
-        service
-            .networks
-            .iter()
-            .map(|(key, aliases)| attach(key, aliases))
-            .collect()
-    });
+    spec.network_mode = match service.network_mode.as_deref() {
+        Some("host") => NetworkMode::Host,
+        Some("none") => NetworkMode::None,
+        Some("bridge") => NetworkMode::Networks(Vec::new()),
+        Some(other) => match other.split_once(':') {
+            Some(("service", name)) => match stack.services.iter().find(|s| s.name == name) {
+                Some(s) => NetworkMode::Container(container_name(project, s)),
+                None => NetworkMode::Container(name.to_owned()),
+            },
+            Some((_, name)) => NetworkMode::Container(name.to_owned()),
+            None => NetworkMode::None,
+        },
+        None if service.networks.is_empty() => NetworkMode::Networks(vec![attach("default", &[])]),
+        None => NetworkMode::Networks(
+            service
+                .networks
+                .iter()
+                .map(|(key, aliases)| attach(key, aliases))
+                .collect(),
+        ),
+    };
     spec.healthcheck = match &service.healthcheck {
         None => None,
         Some(Healthcheck::Disabled) => Some(HealthSpec {
@@ -273,23 +348,74 @@ fn spec(
             timeout_ms,
             retries,
             start_period_ms,
+            start_interval_ms,
         }) => Some(HealthSpec {
             test: test.clone(),
             interval_ms: *interval_ms,
             timeout_ms: *timeout_ms,
             retries: *retries,
             start_period_ms: *start_period_ms,
-            start_interval_ms: None,
+            start_interval_ms: *start_interval_ms,
         }),
     };
-    if let Some(restart) = &service.restart {
-        spec.restart = restart
-            .parse::<RestartPolicy>()
-            .map_err(|e| format!("{at}.restart: {e}"))?;
-    }
+    spec.restart = service.restart;
     spec.user = service.user.clone();
     spec.workdir = service.working_dir.clone();
-    Ok(spec)
+    spec.hostname = service.hostname.clone();
+    spec.domainname = service.domainname.clone();
+    spec.stop_signal = service.stop_signal;
+    spec.stop_grace_seconds = service
+        .stop_grace_ms
+        .map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX));
+    spec.cap_add = service.cap_add.clone();
+    spec.cap_drop = service.cap_drop.clone();
+    spec.security_opt = service.security_opt.clone();
+    spec.privileged = service.privileged;
+    spec.read_only_rootfs = service.read_only;
+    spec.init = service.init;
+    spec.ulimits = service
+        .ulimits
+        .iter()
+        .map(|u| Ulimit {
+            name: u.name.clone(),
+            soft: u.soft,
+            hard: u.hard,
+        })
+        .collect();
+    spec.resources = Resources {
+        memory_bytes: service.limits.memory_bytes,
+        memory_reservation_bytes: service.limits.memory_reservation_bytes,
+        nano_cpus: service.limits.nano_cpus,
+        pids_limit: service.limits.pids,
+        shm_size_bytes: service.limits.shm_size_bytes,
+    };
+    spec.extra_hosts = service.extra_hosts.clone();
+    spec.platform = service.platform.clone();
+    let namespace = |mode: &Option<String>| match mode.as_deref() {
+        Some("host") => NamespaceMode::Host,
+        Some(other) => match other.split_once(':') {
+            Some(("service", name)) => match stack.services.iter().find(|s| s.name == name) {
+                Some(s) => NamespaceMode::Container(container_name(project, s)),
+                None => NamespaceMode::Container(name.to_owned()),
+            },
+            Some((_, name)) => NamespaceMode::Container(name.to_owned()),
+            // `private` and `shareable`: the container's own.
+            None => NamespaceMode::Private,
+        },
+        None => NamespaceMode::Private,
+    };
+    spec.pid_mode = namespace(&service.pid);
+    spec.ipc_mode = namespace(&service.ipc);
+    spec.devices = service
+        .devices
+        .iter()
+        .map(|(host, container, permissions)| Device {
+            host_path: host.clone(),
+            container_path: container.clone(),
+            permissions: permissions.clone(),
+        })
+        .collect();
+    spec
 }
 
 /// A stable digest of everything the container is created from.
@@ -304,10 +430,17 @@ mod tests {
     use run_plugin_sdk::Context;
 
     use super::*;
-    use crate::compose::parse;
+    use crate::compose::{Sources, parse};
 
     fn plan(yaml: &str) -> Result<Plan, String> {
-        let stack = parse(yaml, &|_| None)?;
+        let stack = parse(
+            yaml,
+            &Sources {
+                lookup: &|_| None,
+                read: &|p| Err(p.to_owned()),
+            },
+        )
+        .map_err(|e| e.join("\n"))?;
         let config = Config::from_context(&Context::new(
             "qs",
             vec![],
@@ -343,6 +476,7 @@ volumes:
         assert_eq!(
             p.networks,
             [Named {
+                key: "default".into(),
                 name: "demo-default".into(),
                 external: false
             }]
@@ -374,7 +508,7 @@ volumes:
     fn protocols_and_restart_policies_are_checked() {
         let e = plan("services:\n  a: {image: x, ports: [\"80/icmp\"]}\n").unwrap_err();
         assert!(
-            e.starts_with("services.a.ports: unknown protocol `icmp`"),
+            e.starts_with("services.a.ports[0]: unknown protocol `icmp`"),
             "{e}"
         );
         let e = plan("services:\n  a: {image: x, restart: sometimes}\n").unwrap_err();
@@ -386,6 +520,105 @@ volumes:
         assert_eq!(
             p.service("a").spec.restart,
             RestartPolicy::OnFailure(Some(2))
+        );
+    }
+
+    /// Issue 15: `docker compose ps` showed nothing (no `oneoff=False`).
+    #[test]
+    fn containers_carry_the_labels_compose_sets() {
+        let p = plan(STACK).unwrap();
+        let labels = &p.service("db").spec.labels;
+        for (key, value) in [
+            (PROJECT_LABEL, "demo"),
+            (SERVICE_LABEL, "db"),
+            (NUMBER_LABEL, "1"),
+            (ONEOFF_LABEL, "False"),
+        ] {
+            assert!(
+                labels.contains(&(key.to_string(), value.to_string())),
+                "{key}={value} in {labels:?}"
+            );
+        }
+        assert!(
+            labels
+                .iter()
+                .any(|(k, v)| k == HASH_LABEL && v == &p.service("db").hash)
+        );
+        assert_eq!(
+            p.labels(NETWORK_LABEL, "default"),
+            [
+                (PROJECT_LABEL.to_string(), "demo".to_string()),
+                (NETWORK_LABEL.to_string(), "default".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn anonymous_volumes_secrets_binds_and_shared_networks() {
+        let p = plan(
+            r#"
+services:
+  app:
+    image: x
+    volumes: ["/cache", "../outside:/o:ro"]
+    secrets: [token]
+    configs: [{source: conf, target: /etc/app.conf}]
+    stop_grace_period: 1500ms
+  sidecar:
+    image: x
+    network_mode: "service:app"
+secrets:
+  token: {file: ./token.txt}
+configs:
+  conf: {file: app.conf}
+"#,
+        )
+        .unwrap();
+        let app = p.service("app");
+        assert_eq!(
+            app.spec.mounts,
+            [
+                MountSpec::Anonymous("/cache".into()),
+                MountSpec::Bind(BindMount {
+                    source: "outside".into(),
+                    destination: "/o".into(),
+                    read_only: true
+                }),
+                MountSpec::Bind(BindMount {
+                    source: "demo/token.txt".into(),
+                    destination: "/run/secrets/token".into(),
+                    read_only: true
+                }),
+                MountSpec::Bind(BindMount {
+                    source: "demo/app.conf".into(),
+                    destination: "/etc/app.conf".into(),
+                    read_only: true
+                }),
+            ]
+        );
+        assert_eq!(app.grace_seconds(), 2);
+        let sidecar = p.service("sidecar");
+        assert_eq!(
+            sidecar.spec.network_mode,
+            NetworkMode::Container("demo-app".into())
+        );
+        assert_eq!(sidecar.waits_for, [("app".to_string(), Condition::Started)]);
+        let shared = plan(
+            "services:\n  a: {image: x, pid: host, ipc: \"service:b\", devices: [\"/dev/fuse:/dev/fuse:rw\"]}\n  b: {image: x}\n",
+        )
+        .unwrap();
+        let a = &shared.service("a").spec;
+        assert_eq!(a.pid_mode, NamespaceMode::Host);
+        assert_eq!(a.ipc_mode, NamespaceMode::Container("demo-b".into()));
+        assert_eq!(a.devices[0].host_path, "/dev/fuse");
+        assert_eq!(a.devices[0].permissions, "rw");
+        assert_eq!(p.service("app").grace_seconds(), 2);
+        assert_eq!(
+            plan("services:\n  a: {image: x}\n")
+                .unwrap()
+                .service("a")
+                .grace_seconds(),
+            10
         );
     }
 

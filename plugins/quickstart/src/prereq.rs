@@ -47,24 +47,7 @@ pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
             e.message()
         )),
     }
-    for missing in &stack.missing_env {
-        let why = missing
-            .message
-            .as_deref()
-            .map(|m| format!(" ({m})"))
-            .unwrap_or_default();
-        problems.push(format!(
-            "{} uses ${{{}}}, which is not set{why}: export {}=… and pass it to the task (`env = [\"{}\"]` in tasks.toml)",
-            config.file, missing.name, missing.name, missing.name
-        ));
-    }
-    for name in &config.required_env {
-        if std::env::var_os(name).is_none_or(|v| v.is_empty()) {
-            problems.push(format!(
-                "{name} is required by the task's config but not set: export {name}=… and pass it to the task (`env = [\"{name}\"]` in tasks.toml)"
-            ));
-        }
-    }
+    problems.extend(variables(config, stack));
     for service in &plan.services {
         let published: Vec<_> = service
             .spec
@@ -92,6 +75,65 @@ pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
             }
         }
     }
+    report(problems)
+}
+
+/// Variables the file uses without a default, and those the config
+/// requires, that are not set.
+fn variables(config: &Config, stack: &Stack) -> Vec<String> {
+    let mut problems = Vec::new();
+    for missing in &stack.missing_env {
+        let why = missing
+            .message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "{} uses ${{{}}}, which is not set{why}: export {}=… and pass it to the task (`env = [\"{}\"]` in tasks.toml), or set it in the project's .env",
+            config.file, missing.name, missing.name, missing.name
+        ));
+    }
+    for name in &config.required_env {
+        if std::env::var_os(name).is_none_or(|v| v.is_empty()) {
+            problems.push(format!(
+                "{name} is required by the task's config but not set: export {name}=… and pass it to the task (`env = [\"{name}\"]` in tasks.toml)"
+            ));
+        }
+    }
+    problems
+}
+
+/// Under `--plan`: the variables a real run needs.
+pub fn check_variables(config: &Config, stack: &Stack) -> Result<(), Error> {
+    report(variables(config, stack))
+}
+
+/// Every service's spec through the host's checks (names, grants,
+/// capabilities, binds, ...), creating nothing: all refusals at once, before
+/// anything changes (and under `--plan`).
+pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
+    let mut refusals: Vec<Error> = Vec::new();
+    for service in &plan.services {
+        if let Err(e) = stacks::check_container(&service.spec) {
+            refusals.push(e.context(format!("service `{}`", service.service.name)));
+        }
+    }
+    match refusals.len() {
+        0 => Ok(()),
+        1 => Err(refusals.remove(0)),
+        n => {
+            let mut message = format!("{n} services would be refused:");
+            for refusal in &refusals {
+                message.push_str("\n  - ");
+                message.push_str(refusal.message());
+            }
+            // The first refusal's kind (a denial stays a denial).
+            Err(Error::new(refusals[0].kind(), message))
+        }
+    }
+}
+
+fn report(problems: Vec<String>) -> Result<(), Error> {
     if problems.is_empty() {
         return Ok(());
     }

@@ -1,20 +1,27 @@
-//! `up`: prerequisites, missing images, networks and volumes, then each
-//! service in dependency order (after its dependencies meet their
-//! conditions), then every service's readiness, then the table. A second run
-//! leaves containers whose spec did not change alone.
+//! `up`: prerequisites, missing images, networks and volumes, then the
+//! services as a graph: each is created as soon as the services it depends on
+//! meet their conditions, so independent services start together; then every
+//! service's readiness, then the table. A second run leaves containers whose
+//! spec did not change alone; a changed one is stopped as Compose stops it
+//! (its stop signal, its grace period, then SIGKILL) and recreated.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use run_plugin_sdk::containers::{self, ContainerDetails, ContainerState, Filter};
 use run_plugin_sdk::{Error, ErrorKind, images, log, stacks, volumes};
 
-use crate::compose::Stack;
+use crate::compose::{Condition, Stack};
 use crate::config::Config;
-use crate::plan::{HASH_LABEL, PROJECT_LABEL, Plan, Planned};
+use crate::plan::{HASH_LABEL, NETWORK_LABEL, PROJECT_LABEL, Plan, Planned, VOLUME_LABEL};
 use crate::{prereq, table, wait};
+
+const POLL: Duration = Duration::from_millis(200);
 
 pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     prereq::check(config, stack, plan)?;
+    prereq::check_with_engine(plan)?;
     pull_missing(config, plan)?;
     for network in &plan.networks {
         if network.external {
@@ -27,51 +34,116 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
                     network.name, network.name
                 )));
             }
-        } else if stacks::network_create(&network.name, &plan.labels())? {
+        } else if stacks::network_create(&network.name, &plan.labels(NETWORK_LABEL, &network.key))?
+        {
             log::info(format!("created network {}", network.name));
         }
     }
     for volume in &plan.volumes {
-        if !volume.external && volumes::create(&volume.name, &plan.labels())? {
+        if !volume.external
+            && volumes::create(&volume.name, &plan.labels(VOLUME_LABEL, &volume.key))?
+        {
             log::info(format!("created volume {}", volume.name));
         }
     }
     warn_orphans(plan)?;
-    // Services already known to have met their readiness (as a dependency).
-    let mut ready: BTreeSet<String> = BTreeSet::new();
-    for service in &plan.services {
-        for (dependency, condition) in &service.service.depends_on {
-            let dep = plan.service(dependency);
-            let key = format!("{}/{}", dep.service.name, condition.as_str());
-            if ready.contains(&key) {
-                continue;
-            }
+    let mut touched = Vec::new();
+    let result = start_graph(config, plan, &mut touched).and_then(|()| {
+        for service in &plan.services {
+            let reached = wait::ready(service, config.log_lines)?;
             log::info(format!(
-                "{}: waiting for {} ({})",
+                "{}: ready ({}) after {:.1}s",
                 service.service.name,
-                dependency,
-                condition.as_str()
-            ));
-            let reached = wait::condition(dep, *condition, config.log_lines)?;
-            log::info(format!(
-                "{dependency}: {} after {:.1}s",
                 reached.how,
                 reached.after.as_secs_f64()
             ));
-            ready.insert(key);
         }
-        ensure(plan, service)?;
-    }
-    for service in &plan.services {
-        let reached = wait::ready(service, config.log_lines)?;
-        log::info(format!(
-            "{}: ready ({}) after {:.1}s",
-            service.service.name,
-            reached.how,
-            reached.after.as_secs_f64()
-        ));
+        Ok(())
+    });
+    if let Err(e) = result {
+        if !touched.is_empty() {
+            log::warn(format!(
+                "`up` failed; these containers were started and are left as they are for a look: {} (remove the stack with the task's `down`)",
+                touched.join(", ")
+            ));
+        }
+        return Err(e);
     }
     table::print(plan)
+}
+
+/// Creates (or keeps) every service's container as soon as what it waits
+/// for is met; services whose dependencies are met start together.
+fn start_graph(config: &Config, plan: &Plan, touched: &mut Vec<String>) -> Result<(), Error> {
+    let mut started: BTreeSet<&str> = BTreeSet::new();
+    // Conditions met, and when each pending one was first awaited.
+    let mut met: BTreeSet<(&str, Condition)> = BTreeSet::new();
+    let mut awaited: BTreeMap<(&str, Condition), Instant> = BTreeMap::new();
+    while started.len() < plan.services.len() {
+        let mut progress = false;
+        for service in &plan.services {
+            let name = service.service.name.as_str();
+            if started.contains(name) {
+                continue;
+            }
+            let ready = service
+                .waits_for
+                .iter()
+                .all(|(d, c)| met.contains(&(d.as_str(), *c)));
+            if ready {
+                if ensure(plan, service)? {
+                    touched.push(service.container.clone());
+                }
+                started.insert(name);
+                progress = true;
+            }
+        }
+        // Every condition a waiting service needs of a started one.
+        for service in &plan.services {
+            if started.contains(service.service.name.as_str()) {
+                continue;
+            }
+            for (dependency, condition) in &service.waits_for {
+                let key = (dependency.as_str(), *condition);
+                if met.contains(&key) || !started.contains(dependency.as_str()) {
+                    continue;
+                }
+                let dep = plan.service(dependency);
+                let since = *awaited.entry(key).or_insert_with(|| {
+                    log::info(format!(
+                        "{}: waiting for {dependency} ({})",
+                        service.service.name,
+                        condition.as_str()
+                    ));
+                    Instant::now()
+                });
+                let container = containers::open(&dep.container)?;
+                match wait::check(&container, dep, *condition, config.log_lines)? {
+                    Some(how) => {
+                        log::info(format!(
+                            "{dependency}: {how} after {:.1}s",
+                            since.elapsed().as_secs_f64()
+                        ));
+                        met.insert(key);
+                        progress = true;
+                    }
+                    None if since.elapsed() >= Duration::from_millis(dep.timeout_ms) => {
+                        return Err(wait::timed_out(
+                            &container,
+                            dep,
+                            *condition,
+                            config.log_lines,
+                        ));
+                    }
+                    None => {}
+                }
+            }
+        }
+        if !progress {
+            sleep(POLL);
+        }
+    }
+    Ok(())
 }
 
 /// Pulls the images that are not here, each once.
@@ -101,8 +173,9 @@ fn label<'a>(details: &'a ContainerDetails, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Creates, recreates or starts the service's container as needed.
-fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
+/// Creates, recreates or starts the service's container as needed; true
+/// when it started something.
+fn ensure(plan: &Plan, service: &Planned) -> Result<bool, Error> {
     let name = &service.container;
     let existing = match containers::open(name) {
         Ok(c) => Some(c),
@@ -117,37 +190,63 @@ fn ensure(plan: &Plan, service: &Planned) -> Result<(), Error> {
                 plan.project
             )));
         }
-        if label(&details, HASH_LABEL) == Some(service.hash.as_str()) {
+        // An image rebuilt or pulled under the same tag is a change too.
+        let image_now = images::inspect(&service.spec.image)?.id;
+        let same_image = details.image_id == image_now;
+        if !same_image {
+            log::info(format!(
+                "{}: image {} changed ({} -> {}); recreating {name}",
+                service.service.name,
+                service.spec.image,
+                short_id(&details.image_id),
+                short_id(&image_now)
+            ));
+        }
+        if same_image && label(&details, HASH_LABEL) == Some(service.hash.as_str()) {
             if details.state == ContainerState::Paused {
                 container.unpause()?;
                 log::info(format!("{}: unpaused", service.service.name));
-                return Ok(());
+                return Ok(true);
             }
             if details.state.is_running() {
                 log::info(format!("{}: up to date", service.service.name));
-                return Ok(());
+                return Ok(false);
             }
             if service.oneshot && details.state == ContainerState::Exited && details.exit_code == 0
             {
                 log::info(format!("{}: already completed", service.service.name));
-                return Ok(());
+                return Ok(false);
             }
             container.start()?;
             log::info(format!("{}: started", service.service.name));
-            return Ok(());
+            return Ok(true);
         }
-        log::info(format!(
-            "{}: its definition changed; recreating {name}",
-            service.service.name
-        ));
+        if same_image {
+            log::info(format!(
+                "{}: its definition changed; recreating {name}",
+                service.service.name
+            ));
+        }
+        if details.state.is_running() {
+            // As Compose: the stop signal, the grace period, then SIGKILL.
+            container.stop(Some(service.grace_seconds()))?;
+        }
         container.remove()?;
     }
-    stacks::create_container(&service.spec)?.start()?;
+    stacks::create_container(&service.spec)
+        .map_err(|e| e.context(format!("service `{}`", service.service.name)))?
+        .start()?;
     log::info(format!(
         "{}: created and started {name}",
         service.service.name
     ));
-    Ok(())
+    Ok(true)
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab`.
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
 }
 
 /// Containers of the project that the file no longer defines: left running

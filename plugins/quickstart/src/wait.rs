@@ -30,64 +30,91 @@ pub fn condition(
     let deadline = start + Duration::from_millis(service.timeout_ms);
     let container = containers::open(&service.container)?;
     loop {
-        let details = container.inspect()?;
-        let running = details.state.is_running();
-        let exited = !running && details.state != ContainerState::Created;
-        match condition {
-            Condition::Started => {
-                if running || (exited && details.exit_code == 0) {
-                    return Ok(reached("started", start));
-                }
-                if exited {
-                    return Err(failure(&container, service, &details, "exited", log_lines));
-                }
-            }
-            Condition::Healthy => match details.health.status {
-                HealthStatus::Healthy => return Ok(reached("healthy", start)),
-                HealthStatus::Unhealthy => {
-                    return Err(failure(
-                        &container,
-                        service,
-                        &details,
-                        "unhealthy",
-                        log_lines,
-                    ));
-                }
-                HealthStatus::None if running => {
-                    return Err(Error::failed(format!(
-                        "service `{}` has no healthcheck, so it can never be service_healthy; give it a `healthcheck` or depend on it with service_started",
-                        service.service.name
-                    )));
-                }
-                _ if exited => {
-                    return Err(failure(&container, service, &details, "exited", log_lines));
-                }
-                _ => {}
-            },
-            Condition::CompletedSuccessfully => {
-                if exited && details.exit_code == 0 {
-                    return Ok(reached("completed", start));
-                }
-                if exited {
-                    return Err(failure(&container, service, &details, "failed", log_lines));
-                }
-            }
+        if let Some(how) = check(&container, service, condition, log_lines)? {
+            return Ok(reached(how, start));
         }
         if Instant::now() >= deadline {
-            let what = match condition {
-                Condition::Started => "not started",
-                Condition::Healthy => "not healthy",
-                Condition::CompletedSuccessfully => "not finished",
-            };
-            return Err(failure(
-                &container,
-                service,
-                &details,
-                &format!("{what} within {}s", service.timeout_ms / 1000),
-                log_lines,
-            ));
+            return Err(timed_out(&container, service, condition, log_lines));
         }
         sleep(POLL);
+    }
+}
+
+/// Whether `condition` holds now: `Some(how)` when met, `None` while it may
+/// still be, an error when it never will.
+pub fn check(
+    container: &Container,
+    service: &Planned,
+    condition: Condition,
+    log_lines: u32,
+) -> Result<Option<&'static str>, Error> {
+    let details = container.inspect()?;
+    let running = details.state.is_running();
+    let exited = !running && details.state != ContainerState::Created;
+    match condition {
+        Condition::Started => {
+            if running || (exited && details.exit_code == 0) {
+                return Ok(Some("started"));
+            }
+            if exited {
+                return Err(failure(container, service, &details, "exited", log_lines));
+            }
+        }
+        Condition::Healthy => match details.health.status {
+            HealthStatus::Healthy => return Ok(Some("healthy")),
+            HealthStatus::Unhealthy => {
+                return Err(failure(
+                    container,
+                    service,
+                    &details,
+                    "unhealthy",
+                    log_lines,
+                ));
+            }
+            HealthStatus::None if running => {
+                return Err(Error::failed(format!(
+                    "service `{}` has no healthcheck, so it can never be service_healthy; give it a `healthcheck` or depend on it with service_started",
+                    service.service.name
+                )));
+            }
+            _ if exited => {
+                return Err(failure(container, service, &details, "exited", log_lines));
+            }
+            _ => {}
+        },
+        Condition::CompletedSuccessfully => {
+            if exited && details.exit_code == 0 {
+                return Ok(Some("completed"));
+            }
+            if exited {
+                return Err(failure(container, service, &details, "failed", log_lines));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The error for `condition` not met within the service's timeout.
+pub fn timed_out(
+    container: &Container,
+    service: &Planned,
+    condition: Condition,
+    log_lines: u32,
+) -> Error {
+    let what = match condition {
+        Condition::Started => "not started",
+        Condition::Healthy => "not healthy",
+        Condition::CompletedSuccessfully => "not finished",
+    };
+    match container.inspect() {
+        Ok(details) => failure(
+            container,
+            service,
+            &details,
+            &format!("{what} within {}s", service.timeout_ms / 1000),
+            log_lines,
+        ),
+        Err(e) => e,
     }
 }
 

@@ -197,6 +197,20 @@ pub fn create_container(spec: &ContainerSpec) -> Result<Container, Error> {
     Ok(Container::from(wit::create_container(spec)?))
 }
 
+/// Runs every check [`create_container`] would run on `spec` and creates
+/// nothing, so a whole stack is checked before anything changes; an image
+/// not pulled yet and a network not created yet are no error here.
+///
+/// ```no_run
+/// use run_plugin_sdk::stacks::{self, ContainerSpec};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// stacks::check_container(&ContainerSpec::new("demo-web", "busybox:latest"))?;
+/// # Ok(()) }
+/// ```
+pub fn check_container(spec: &ContainerSpec) -> Result<(), Error> {
+    Ok(wit::check_container(spec)?)
+}
+
 /// Creates a bridge network unless it exists; true when it was created.
 ///
 /// ```no_run

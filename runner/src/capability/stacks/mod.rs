@@ -21,8 +21,14 @@ type Labels = Vec<(String, String)>;
 impl EngineHost {
     async fn create(&mut self, spec: ContainerSpec) -> HostResult<ContainerHandle> {
         let engine = self.engine().await?;
-        let checked = self.scope.check_spec(engine.as_ref(), spec).await?;
+        let checked = self
+            .scope
+            .check_spec(engine.as_ref(), spec, self.plan)
+            .await?;
         self.refuse_in_plan("stacks.create-container")?;
+        let image = checked
+            .image
+            .ok_or_else(|| HostError::not_found(Object::Image, &checked.name))?;
         if let Some(platform) = &checked.platform {
             let version = engine.version().await?;
             let here = format!(
@@ -50,10 +56,10 @@ impl EngineHost {
                 engine.connect_network(&network, &id, endpoint).await?;
             }
             let inspect = engine.inspect_container(&id).await?;
-            if inspect.image.as_deref() != Some(checked.image.as_str()) {
+            if inspect.image.as_deref() != Some(image.as_str()) {
                 return Err(HostError::Conflict(format!(
                     "image `{}` changed while container `{}` was created from it",
-                    checked.image, checked.name
+                    image, checked.name
                 )));
             }
             Ok(())
@@ -77,6 +83,14 @@ impl Host for EngineHost {
     ) -> HostResult<Resource<ContainerHandle>> {
         let handle = self.create(spec).await?;
         Ok(self.handles.push(handle)?)
+    }
+
+    async fn check_container(&mut self, spec: ContainerSpec) -> HostResult<()> {
+        let engine = self.engine().await?;
+        self.scope
+            .check_spec(engine.as_ref(), spec, true)
+            .await
+            .map(drop)
     }
 
     async fn network_create(&mut self, network: String, labels: Labels) -> HostResult<bool> {

@@ -32,8 +32,9 @@ pub struct Checked {
     pub name: String,
     pub platform: Option<String>,
     pub body: ContainerCreateBody,
-    /// What the image resolved to; the created container must run it.
-    pub image: ImageId,
+    /// What the image resolved to; the created container must run it
+    /// (`None` only under `--plan`, for an image not pulled yet).
+    pub image: Option<ImageId>,
     /// Networks after the first, joined once the container exists.
     pub extra_networks: Vec<(NetworkId, EndpointSettings)>,
 }
@@ -159,8 +160,10 @@ impl Scope {
     }
 
     fn endpoint(&self, attachment: &NetworkAttachment) -> HostResult<EndpointSettings> {
+        // An alias is a DNS name on the network (a Compose service may be
+        // called `a`), not a container name.
         for alias in &attachment.aliases {
-            name::check_name(alias).map_err(|p| HostError::invalid(Object::Container, alias, p))?;
+            host_name(alias)?;
         }
         Ok(EndpointSettings {
             aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
@@ -366,11 +369,14 @@ impl Scope {
         Ok((exposed, bindings))
     }
 
-    /// The whole spec, checked, as the engine takes it.
+    /// The whole spec, checked, as the engine takes it; with
+    /// `tolerate_missing`, a granted image, network or container that does
+    /// not exist yet is no error.
     pub(crate) async fn check_spec(
         &self,
         engine: &dyn Engine,
         spec: ContainerSpec,
+        tolerate_missing: bool,
     ) -> HostResult<Checked> {
         name::check_name(&spec.name)
             .map_err(|p| HostError::invalid(Object::Container, &spec.name, p))?;
@@ -382,15 +388,27 @@ impl Scope {
                 &spec.name,
             ));
         }
-        let image = self.reachable_image(engine, &spec.image).await?;
+        // Under `--plan` (and for `check-container`) the stack's images,
+        // networks and containers may not exist yet (they would be pulled or
+        // created first): a granted one that is missing is no error there,
+        // and every other check still runs.
+        let image = match self.reachable_image(engine, &spec.image).await {
+            Ok(image) => Some(image),
+            Err(HostError::NotFound { .. }) if tolerate_missing => None,
+            Err(e) => return Err(e),
+        };
         let (exposed, bindings) = self.ports(&spec)?;
         let mounts = self.mounts(engine, &spec.mounts).await?;
         let (network_mode, networking, extra_networks) = match &spec.network_mode {
             NetworkMode::Networks(attachments) => {
                 let mut joined = Vec::new();
                 for attachment in attachments {
-                    let id = self.granted_network(engine, &attachment.network).await?;
-                    joined.push((id, self.endpoint(attachment)?));
+                    let endpoint = self.endpoint(attachment)?;
+                    match self.granted_network(engine, &attachment.network).await {
+                        Ok(id) => joined.push((id, endpoint)),
+                        Err(HostError::NotFound { .. }) if tolerate_missing => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 let mut joined = joined.into_iter();
                 match joined.next() {
@@ -414,7 +432,14 @@ impl Scope {
             }
             NetworkMode::Container(other) => {
                 self.need_namespace(Namespace::ContainerNetwork)?;
-                (Some(self.join(engine, other).await?), None, Vec::new())
+                let joined = match self.join(engine, other).await {
+                    Ok(joined) => joined,
+                    Err(HostError::NotFound { .. }) if tolerate_missing => {
+                        format!("container:{other}")
+                    }
+                    Err(e) => return Err(e),
+                };
+                (Some(joined), None, Vec::new())
             }
         };
         let pid_mode = self
@@ -469,12 +494,16 @@ impl Scope {
             env.push(format!("{key}={value}"));
         }
         let body = ContainerCreateBody {
-            image: Some(match grant::image::ImageName::parse(&spec.image) {
-                // The reference as given (the container shows it); checked
-                // against the resolved ID once created.
-                Ok(grant::image::ImageName::Reference(_)) => spec.image.clone(),
-                _ => image.id.as_str().to_owned(),
-            }),
+            image: Some(
+                match (grant::image::ImageName::parse(&spec.image), &image) {
+                    // The reference as given (the container shows it); checked
+                    // against the resolved ID once created.
+                    (Ok(grant::image::ImageName::Reference(_)), _) | (_, None) => {
+                        spec.image.clone()
+                    }
+                    (_, Some(image)) => image.id.as_str().to_owned(),
+                },
+            ),
             entrypoint: spec.entrypoint.clone(),
             cmd: spec.command.clone(),
             env: Some(env),
@@ -512,7 +541,7 @@ impl Scope {
             name: spec.name,
             platform: spec.platform,
             body,
-            image: image.id,
+            image: image.map(|i| i.id),
             extra_networks,
         })
     }

@@ -594,6 +594,75 @@ async fn creating_is_refused_under_plan_after_the_checks() {
     assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
 }
 
+/// Issue 15: a service called `a` was refused as a network alias (a
+/// container name needs two characters; a DNS name does not).
+#[tokio::test]
+async fn a_one_letter_service_name_is_a_valid_alias() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-a");
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-net".into(),
+        aliases: vec!["a".into()],
+    }]);
+    create(&mut rig, s).await.unwrap();
+}
+
+/// Issue 15: `--plan` said "would start" for files that could not; it now
+/// checks every grant a spec needs even when the stack's image and network
+/// do not exist yet (they would be pulled and created first).
+#[tokio::test]
+async fn under_plan_missing_images_and_networks_do_not_hide_denials() {
+    let mut rig = rig(demo(), true);
+    let mut s = spec("demo-web");
+    s.image = "run-test/not-pulled:1".into();
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-not-created".into(),
+        aliases: vec!["web".into()],
+    }]);
+    let error = create(&mut rig, s.clone()).await.err().unwrap();
+    assert!(
+        error.to_string().contains("refused under run --plan"),
+        "{error}"
+    );
+    s.cap_add = vec!["NET_ADMIN".into()];
+    let denied = denial(create(&mut rig, s.clone()).await);
+    assert_eq!(
+        denied.grant,
+        Some(Grant::new(GrantKind::CapAdd, "NET_ADMIN"))
+    );
+    s.cap_add.clear();
+    s.image = "elsewhere/not-pulled:1".into();
+    assert!(matches!(
+        create(&mut rig, s).await,
+        Err(HostError::Denied(_))
+    ));
+    assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
+}
+
+/// Issue 15: a bad value was found after part of the stack had started;
+/// `check-container` runs every check and creates nothing.
+#[tokio::test]
+async fn check_container_checks_everything_and_creates_nothing() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-web");
+    s.image = "run-test/not-pulled:1".into();
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-not-created".into(),
+        aliases: vec!["web".into()],
+    }]);
+    rig.host.check_container(s.clone()).await.unwrap();
+    s.privileged = true;
+    let denied = match rig.host.check_container(s).await {
+        Err(HostError::Denied(denial)) => *denial,
+        other => panic!("expected a denial, got {other:?}"),
+    };
+    assert_eq!(
+        denied.grant,
+        Some(Grant::new(GrantKind::Privileged, "true"))
+    );
+    assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
+}
+
 #[tokio::test]
 async fn a_missing_image_is_not_found_and_a_platform_must_match() {
     let mut rig = rig(demo(), false);

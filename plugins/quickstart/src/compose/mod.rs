@@ -1,0 +1,735 @@
+//! The Compose file, read into the stack the plugin creates. Every key of
+//! the Compose Specification that real files use is read and its value
+//! checked here, before anything runs; a key the plugin cannot honour is
+//! reported with why (`unsupported`), a key that is not Compose's at all as a
+//! problem with a did-you-mean. Every problem of the file is collected, not
+//! only the first. `x-` keys are extensions and ignored, except `x-run` on a
+//! service (readiness, see `Ready`).
+
+mod keys;
+mod merge;
+mod service;
+
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::duration::parse_ms;
+use crate::interpolate::{Missing, interpolate};
+
+pub use service::Service;
+
+/// What the file reads besides its own text.
+pub struct Sources<'a> {
+    /// Variables: the task's environment, then the project's `.env`.
+    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// A file by its path relative to the Compose file's directory (`env_file`).
+    pub read: &'a dyn Fn(&str) -> Result<String, String>,
+}
+
+/// A whole Compose file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stack {
+    /// The file's `name`, if any.
+    pub name: Option<String>,
+    /// In file order.
+    pub services: Vec<Service>,
+    /// Top-level networks by key (the key services use).
+    pub networks: BTreeMap<String, ResourceDef>,
+    /// Top-level volumes by key.
+    pub volumes: BTreeMap<String, ResourceDef>,
+    /// Top-level secrets by key: files mounted at `/run/secrets/NAME`.
+    pub secrets: BTreeMap<String, String>,
+    /// Top-level configs by key: files mounted at `/NAME` (or their target).
+    pub configs: BTreeMap<String, String>,
+    /// Keys this plugin does not support, by path, with what to do.
+    pub unsupported: Vec<String>,
+    /// Keys read but without effect here (`tty`), by path, with why.
+    pub notes: Vec<String>,
+    /// Variables used without a default that the environment lacks.
+    pub missing_env: Vec<Missing>,
+}
+
+/// A top-level network or volume.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceDef {
+    /// `name:`: the engine name, used as is.
+    pub name: Option<String>,
+    pub external: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Started => "service_started",
+            Condition::Healthy => "service_healthy",
+            Condition::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub host_ip: Option<String>,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    /// volume, bind or tmpfs.
+    pub kind: String,
+    /// The volume key, or the bind's path as written (relative to the file);
+    /// empty for an anonymous volume.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    /// tmpfs only.
+    pub size_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Healthcheck {
+    /// `disable: true` or `test: ["NONE"]`.
+    Disabled,
+    Check {
+        test: Vec<String>,
+        interval_ms: Option<u64>,
+        timeout_ms: Option<u64>,
+        retries: Option<u32>,
+        start_period_ms: Option<u64>,
+        start_interval_ms: Option<u64>,
+    },
+}
+
+/// How the plugin decides a service is ready, beyond its health check:
+/// `x-run: { ready: { http: URL | tcp: HOST:PORT | log: TEXT }, timeout: 60s, url: URL }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ready {
+    pub http: Option<String>,
+    pub tcp: Option<String>,
+    pub log: Option<String>,
+    pub timeout_ms: Option<u64>,
+    /// The URL shown in the table instead of the one derived from ports.
+    pub url: Option<String>,
+}
+
+/// Why a file cannot be used: every problem, by path.
+pub type Problems = Vec<String>;
+
+struct Reader<'a> {
+    sources: &'a Sources<'a>,
+    problems: Problems,
+    unsupported: Vec<String>,
+    notes: Vec<String>,
+    missing: Vec<Missing>,
+}
+
+fn key_str(key: &Value, path: &str) -> Result<String, String> {
+    match key {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(format!("{path}: keys must be strings")),
+    }
+}
+
+fn get<'m>(map: &'m Mapping, key: &str) -> Option<&'m Value> {
+    map.get(Value::String(key.into()))
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl Reader<'_> {
+    /// The value, or the problem recorded and `None`.
+    fn ok<T>(&mut self, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(problem) => {
+                self.problems.push(problem);
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, value: &Value, path: &str) -> Result<String, String> {
+        let raw = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
+            _ => return Err(format!("{path}: expected a string")),
+        };
+        interpolate(&raw, self.sources.lookup, &mut self.missing)
+            .map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn bool(&mut self, value: &Value, path: &str) -> Result<bool, String> {
+        match value {
+            Value::Bool(b) => Ok(*b),
+            _ => match self.text(value, path)?.as_str() {
+                "true" | "True" | "yes" => Ok(true),
+                "false" | "False" | "no" => Ok(false),
+                other => Err(format!("{path}: `{other}` is not true or false")),
+            },
+        }
+    }
+
+    fn mapping<'v>(&self, value: &'v Value, path: &str) -> Result<&'v Mapping, String> {
+        value
+            .as_mapping()
+            .ok_or_else(|| format!("{path}: expected a mapping"))
+    }
+
+    /// Checks the keys of `map`: `known` ones are read, `unsupported` ones
+    /// reported with what to do, `x-` ones are extensions, and any other is
+    /// a problem, with the closest known key when there is one.
+    fn keys(&mut self, map: &Mapping, known: &[&str], unsupported: &[(&str, &str)], path: &str) {
+        for key in map.keys() {
+            let key = match key_str(key, path) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.problems.push(e);
+                    continue;
+                }
+            };
+            let at = join(path, &key);
+            if known.contains(&key.as_str()) || key.starts_with("x-") {
+                continue;
+            }
+            if let Some((_, why)) = unsupported.iter().find(|(k, _)| *k == key) {
+                self.unsupported.push(format!("{at} ({why})"));
+                continue;
+            }
+            let all = known
+                .iter()
+                .copied()
+                .chain(unsupported.iter().map(|(k, _)| *k));
+            self.problems.push(match keys::did_you_mean(&key, all) {
+                Some(close) => format!("{at}: unknown key; did you mean `{close}`?"),
+                None => format!(
+                    "{at}: unknown key (not in the Compose Specification; extensions start with `x-`)"
+                ),
+            });
+        }
+    }
+
+    /// A string (split like a shell would, for `command: echo hi`) or a list.
+    fn command(&mut self, value: &Value, path: &str) -> Result<Vec<String>, String> {
+        match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| self.text(v, &format!("{path}[{i}]")))
+                .collect(),
+            _ => {
+                let text = self.text(value, path)?;
+                split_shell(&text).map_err(|e| format!("{path}: {e}"))
+            }
+        }
+    }
+
+    /// `KEY: value` mappings or `KEY=value` lists (environment, labels);
+    /// `KEY` alone (or `KEY:` without a value) passes a variable through
+    /// from the environment when `pass_through`.
+    fn pairs(
+        &mut self,
+        value: &Value,
+        path: &str,
+        pass_through: bool,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        match value {
+            Value::Mapping(map) => {
+                for (k, v) in map {
+                    let key = key_str(k, path)?;
+                    if v.is_null() && pass_through {
+                        if let Some(v) = (self.sources.lookup)(&key) {
+                            out.push((key, v));
+                        }
+                        continue;
+                    }
+                    let value = self.text(v, &join(path, &key))?;
+                    out.push((key, value));
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let text = self.text(item, &format!("{path}[{i}]"))?;
+                    match text.split_once('=') {
+                        Some((k, v)) => out.push((k.to_owned(), v.to_owned())),
+                        None if pass_through => {
+                            if let Some(v) = (self.sources.lookup)(&text) {
+                                out.push((text, v));
+                            }
+                        }
+                        None => out.push((text, String::new())),
+                    }
+                }
+            }
+            Value::Null => {}
+            _ => return Err(format!("{path}: expected a mapping or a list")),
+        }
+        Ok(out)
+    }
+
+    fn list(&mut self, value: &Value, path: &str) -> Result<Vec<String>, String> {
+        match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| self.text(v, &format!("{path}[{i}]")))
+                .collect(),
+            Value::Null => Ok(Vec::new()),
+            other => Ok(vec![self.text(other, path)?]),
+        }
+    }
+
+    fn duration(&mut self, value: &Value, path: &str) -> Result<u64, String> {
+        let text = self.text(value, path)?;
+        parse_ms(&text).map_err(|e| format!("{path}: {e}"))
+    }
+
+    /// The top-level `networks` or `volumes` (`section`): each with `name`
+    /// and `external`; a `driver` other than `driver` is unsupported.
+    fn resources(
+        &mut self,
+        value: Option<&Value>,
+        section: &str,
+        driver: &str,
+    ) -> BTreeMap<String, ResourceDef> {
+        let mut defs = BTreeMap::new();
+        let Some(value) = value else {
+            return defs;
+        };
+        let Some(map) = ({
+            let r = self.mapping(value, section);
+            self.ok(r)
+        }) else {
+            return defs;
+        };
+        for (k, v) in map {
+            let Some(key) = self.ok(key_str(k, section)) else {
+                continue;
+            };
+            let at = format!("{section}.{key}");
+            let mut def = ResourceDef::default();
+            if let Value::Mapping(m) = v {
+                self.keys(
+                    m,
+                    &[
+                        "name",
+                        "external",
+                        "driver",
+                        "labels",
+                        "driver_opts",
+                        "attachable",
+                        "enable_ipv6",
+                        "ipam",
+                        "internal",
+                    ],
+                    &[],
+                    &at,
+                );
+                if let Some(n) = get(m, "name") {
+                    def.name = {
+                        let r = self.text(n, &format!("{at}.name"));
+                        self.ok(r)
+                    };
+                }
+                if let Some(e) = get(m, "external") {
+                    def.external = match e {
+                        // The old `external: {name: …}` form.
+                        Value::Mapping(_) => true,
+                        other => {
+                            let r = self.bool(other, &format!("{at}.external"));
+                            self.ok(r)
+                        }
+                        .unwrap_or(false),
+                    };
+                }
+                if let Some(d) = get(m, "driver") {
+                    let used = self.text(d, &format!("{at}.driver"));
+                    if let Some(used) = self.ok(used)
+                        && used != driver
+                    {
+                        self.unsupported
+                            .push(format!("{at}.driver ({used}; only {driver})"));
+                    }
+                }
+                for key in ["driver_opts", "ipam"] {
+                    if get(m, key).is_some() {
+                        self.unsupported
+                            .push(format!("{at}.{key} (the engine's defaults are used)"));
+                    }
+                }
+                for key in ["attachable", "enable_ipv6", "internal", "labels"] {
+                    if get(m, key).is_some() {
+                        self.notes
+                            .push(format!("{at}.{key} (not passed to the engine)"));
+                    }
+                }
+            }
+            defs.insert(key, def);
+        }
+        defs
+    }
+
+    /// Top-level `secrets` or `configs`: file-based ones, by path.
+    fn files(&mut self, value: Option<&Value>, section: &str) -> BTreeMap<String, String> {
+        let mut defs = BTreeMap::new();
+        let Some(value) = value else {
+            return defs;
+        };
+        let Some(map) = ({
+            let r = self.mapping(value, section);
+            self.ok(r)
+        }) else {
+            return defs;
+        };
+        for (k, v) in map {
+            let Some(key) = self.ok(key_str(k, section)) else {
+                continue;
+            };
+            let at = format!("{section}.{key}");
+            let Some(m) = ({
+                let r = self.mapping(v, &at);
+                self.ok(r)
+            }) else {
+                continue;
+            };
+            self.keys(
+                m,
+                &["file", "name"],
+                &[
+                    ("environment", "only file-based secrets and configs: write the value to a file and use `file`"),
+                    ("content", "only file-based secrets and configs: write the content to a file and use `file`"),
+                    ("external", "only file-based secrets and configs: give the file with `file`"),
+                    ("template_driver", "templates are not rendered"),
+                ],
+                &at,
+            );
+            match get(m, "file") {
+                Some(f) => {
+                    if let Some(file) = {
+                        let r = self.text(f, &format!("{at}.file"));
+                        self.ok(r)
+                    } {
+                        defs.insert(key, file);
+                    }
+                }
+                None if get(m, "environment").is_none()
+                    && get(m, "content").is_none()
+                    && get(m, "external").is_none() =>
+                {
+                    self.problems.push(format!("{at}: `file` is required"));
+                }
+                None => {}
+            }
+        }
+        defs
+    }
+}
+
+/// Reads a Compose file: every problem at once, or the stack.
+pub fn parse(text: &str, sources: &Sources) -> Result<Stack, Problems> {
+    let mut document: Value =
+        serde_yaml_ng::from_str(text).map_err(|e| vec![format!("not valid YAML: {e}")])?;
+    merge::resolve(&mut document, "").map_err(|e| vec![format!("bad `<<` merge: {e}")])?;
+    let mut reader = Reader {
+        sources,
+        problems: Vec::new(),
+        unsupported: Vec::new(),
+        notes: Vec::new(),
+        missing: Vec::new(),
+    };
+    let top = reader.mapping(&document, "the file").map_err(|e| vec![e])?;
+    reader.keys(top, keys::TOP, keys::TOP_UNSUPPORTED, "");
+    let name = get(top, "name").and_then(|v| {
+        let r = reader.text(v, "name");
+        reader.ok(r)
+    });
+    let networks = reader.resources(get(top, "networks"), "networks", "bridge");
+    let volumes = reader.resources(get(top, "volumes"), "volumes", "local");
+    let secrets = reader.files(get(top, "secrets"), "secrets");
+    let configs = reader.files(get(top, "configs"), "configs");
+    let mut services = Vec::new();
+    match get(top, "services").map(|s| reader.mapping(s, "services")) {
+        None => reader.problems.push("no `services`".into()),
+        Some(Err(e)) => reader.problems.push(e),
+        Some(Ok(map)) => {
+            if map.is_empty() {
+                reader.problems.push("`services` is empty".into());
+            }
+            for (k, v) in map {
+                let Some(name) = reader.ok(key_str(k, "services")) else {
+                    continue;
+                };
+                if let Some(()) = reader.ok(check_service_name(&name))
+                    && let Some(service) = reader.service(&name, v)
+                {
+                    services.push(service);
+                }
+            }
+        }
+    }
+    let stack = Stack {
+        name,
+        services,
+        networks,
+        volumes,
+        secrets,
+        configs,
+        unsupported: std::mem::take(&mut reader.unsupported),
+        notes: reader.notes,
+        missing_env: reader.missing,
+    };
+    let mut problems = reader.problems;
+    problems.extend(check_references(&stack));
+    if problems.is_empty() {
+        Ok(stack)
+    } else {
+        // The keys it cannot honour are problems of the file too.
+        problems.extend(
+            stack
+                .unsupported
+                .iter()
+                .map(|u| format!("{u}: not supported")),
+        );
+        Err(problems)
+    }
+}
+
+fn check_service_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "services.{name}: a service name uses letters, digits, `-`, `_` and `.`"
+        ))
+    }
+}
+
+/// Every `depends_on`, network, named volume, secret and config a service
+/// uses is defined.
+fn check_references(stack: &Stack) -> Problems {
+    let mut problems = Vec::new();
+    for service in &stack.services {
+        let at = format!("services.{}", service.name);
+        for dep in &service.depends_on {
+            if dep.service == service.name {
+                problems.push(format!(
+                    "{at}.depends_on: a service cannot depend on itself"
+                ));
+            } else if dep.required && !stack.services.iter().any(|s| s.name == dep.service) {
+                problems.push(format!("{at}.depends_on: no service `{}`", dep.service));
+            }
+        }
+        for (network, _) in &service.networks {
+            if network != "default" && !stack.networks.contains_key(network) {
+                problems.push(format!(
+                    "{at}.networks: network `{network}` is not defined under top-level `networks`"
+                ));
+            }
+        }
+        for mount in &service.volumes {
+            if mount.kind == "volume"
+                && !mount.source.is_empty()
+                && !stack.volumes.contains_key(&mount.source)
+            {
+                problems.push(format!(
+                    "{at}.volumes: volume `{}` is not defined under top-level `volumes`",
+                    mount.source
+                ));
+            }
+        }
+        for (kind, used, defined) in [
+            ("secret", &service.secrets, &stack.secrets),
+            ("config", &service.configs, &stack.configs),
+        ] {
+            for file in used {
+                if !defined.contains_key(&file.source)
+                    && !stack
+                        .unsupported
+                        .iter()
+                        .any(|u| u.starts_with(&format!("{kind}s.{}.", file.source)))
+                {
+                    problems.push(format!(
+                        "{at}.{kind}s: {kind} `{}` is not defined under top-level `{kind}s`",
+                        file.source
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn port_number(text: &str) -> Result<u16, String> {
+    text.trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("`{text}` is not a port number"))
+}
+
+/// `80`, `8080:80`, `127.0.0.1:8080:80`, `8080:80/udp`, `127.0.0.1::80`.
+fn short_port(text: &str) -> Result<Port, String> {
+    let (spec, protocol) = text.rsplit_once('/').unwrap_or((text, "tcp"));
+    if spec.contains('-') {
+        return Err(format!("port ranges (`{text}`) are not supported"));
+    }
+    let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+    let (host_ip, host_port, container) = match parts.as_slice() {
+        [c] => (None, None, *c),
+        [c, h] => (None, Some(*h), *c),
+        [c, h, ip] => (Some(ip.trim_matches(['[', ']']).to_owned()), Some(*h), *c),
+        _ => return Err(format!("`{text}` is not a port mapping")),
+    };
+    check_protocol(protocol)?;
+    Ok(Port {
+        host_ip: host_ip.filter(|ip| !ip.is_empty()),
+        host_port: host_port
+            .filter(|h| !h.is_empty())
+            .map(port_number)
+            .transpose()?,
+        container_port: port_number(container)?,
+        protocol: protocol.to_owned(),
+    })
+}
+
+fn check_protocol(protocol: &str) -> Result<(), String> {
+    match protocol {
+        "tcp" | "udp" | "sctp" => Ok(()),
+        other => Err(format!("unknown protocol `{other}` (tcp, udp or sctp)")),
+    }
+}
+
+/// `name:/path[:ro]`, `./dir:/path[:ro]`, `/abs:/path`, or `/path` (anonymous).
+fn short_volume(text: &str) -> Result<VolumeMount, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => ("", *t, ""),
+        [s, t] => (*s, *t, ""),
+        [s, t, m] => (*s, *t, *m),
+        _ => return Err(format!("`{text}` is not a volume mount")),
+    };
+    let mut read_only = false;
+    for option in mode.split(',').filter(|o| !o.is_empty()) {
+        match option {
+            "rw" => read_only = false,
+            "ro" => read_only = true,
+            // SELinux relabelling and propagation: the engine's defaults.
+            "z" | "Z" | "cached" | "delegated" | "consistent" | "nocopy" => {}
+            other => return Err(format!("volume mode `{other}` in `{text}` (ro or rw)")),
+        }
+    }
+    if !target.starts_with('/') {
+        return Err(format!(
+            "`{target}` in `{text}` is not an absolute path in the container"
+        ));
+    }
+    let kind = if source.starts_with(['.', '/', '~']) {
+        "bind"
+    } else {
+        "volume"
+    };
+    Ok(VolumeMount {
+        kind: kind.into(),
+        source: source.into(),
+        target: target.into(),
+        read_only,
+        size_bytes: None,
+    })
+}
+
+/// `512m`, `1g`, `1.5GB`, `100k`, or a number of bytes.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let bad = || format!("`{text}` is not a size (write e.g. `512m`, `1g` or a number of bytes)");
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = number * factor as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+/// Splits a command line the way Compose does for a string `command`:
+/// whitespace separates words, quotes group them, a backslash escapes.
+fn split_shell(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => word.push(chars.next().unwrap_or('\\')),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                word.push(chars.next().unwrap_or('\\'));
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in `{text}`"));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests;
