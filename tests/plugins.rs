@@ -360,6 +360,33 @@ fn the_lock_records_plugin_files_and_refuses_a_changed_one() {
     )), "{stderr}");
 }
 
+#[test]
+fn a_plugin_a_crate_in_the_project_builds_is_not_pinned_so_rebuilds_just_run() {
+    let artifact = "plugins/p/target/wasm32-wasip2/release/p.wasm";
+    let test = Test::new()
+        .tasks(&format!(
+            "[tasks.t]\nplugin = \"{artifact}\"\nconfig = {{ mode = \"noop\" }}\n"
+        ))
+        .dir("plugins/p/target/wasm32-wasip2/release")
+        .file("plugins/p/Cargo.toml", "[package]\nname = \"p\"\n");
+    // A line an older run wrote is dropped, not checked.
+    std::fs::write(
+        test.path("tasks.lock"),
+        format!("[plugins]\n\"{artifact}\" = \"sha256:{}\"\n", "0".repeat(64)),
+    )
+    .unwrap();
+    std::fs::copy(FIXTURE, test.path(artifact)).unwrap();
+    let first = test.command().arg("t").output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // A rebuild: other bytes at the same path.
+    std::fs::write(test.path(artifact), other_component()).unwrap();
+    let rebuilt = test.command().arg("t").output().unwrap();
+    let stderr = String::from_utf8_lossy(&rebuilt.stderr);
+    assert!(!stderr.contains("changed"), "{stderr}");
+    let lock = std::fs::read_to_string(test.path("tasks.lock")).unwrap();
+    assert!(!lock.contains(artifact), "{lock}");
+}
+
 /// The fixture as if built against another version of the WIT package: every
 /// `runner:plugin/…@0.2.0` name rewritten (same length, so the binary stays valid).
 fn fixture_targeting(version: &str) -> Vec<u8> {
