@@ -24,6 +24,7 @@ pub enum Object {
     PrivilegedMode,
     NetworkHelper,
     Lock,
+    Url,
 }
 
 impl Object {
@@ -44,6 +45,7 @@ impl Object {
             Object::PrivilegedMode => "privileged mode",
             Object::NetworkHelper => "network helper",
             Object::Lock => "lock",
+            Object::Url => "URL",
         }
     }
 }

@@ -163,11 +163,7 @@ async fn exit_code(engine: &dyn Engine, exec: &ExecId) -> Result<i64, EngineErro
 
 /// Where stdout goes.
 enum Stdout {
-    Captured {
-        head: Head,
-        bytes: u64,
-        tail: Tail,
-    },
+    Captured { head: Head, bytes: u64, tail: Tail },
     File { sink: Box<FileSink>, guest: String },
 }
 
