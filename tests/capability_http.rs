@@ -349,3 +349,25 @@ allow = { http = ["https://user@example.org/"] }
         .stderr_contains("error: invalid URL prefix `https://user@example.org/` in `allow.http` in task `get`: it carries a user name or password\n --> tasks.toml:4:19")
         .run();
 }
+
+#[test]
+fn under_plan_http_grants_nothing() {
+    let server = Server::http();
+    server.route("/data/a.json", Reply::ok("{}"));
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let tasks = download_task(
+        &format!("{base}/data/a.json"),
+        &format!("{base}/data/"),
+        None,
+    );
+    Test::new()
+        .tasks(&tasks)
+        .dir("out")
+        .args(&["--plan", "get"])
+        .status(1)
+        .stderr_contains(&format!(
+            "URL `{base}/data/a.json` is not granted to task `get` (allow.http grants nothing)"
+        ))
+        .run();
+    assert!(server.seen().is_empty(), "nothing reached the server");
+}

@@ -13,7 +13,7 @@
 pub mod send;
 pub mod url;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
@@ -28,8 +28,6 @@ pub struct HttpHost {
     grants: Arc<Grants>,
     prefixes: Vec<HttpPrefix>,
     client: Option<Arc<Client>>,
-    /// Every refusal, in order (the runner's report and the tests read them).
-    pub denials: Arc<Mutex<Vec<Denial>>>,
 }
 
 impl HttpHost {
@@ -45,7 +43,6 @@ impl HttpHost {
                 .collect(),
             grants: Arc::new(grants.clone()),
             client,
-            denials: Arc::default(),
         }
     }
 
@@ -57,15 +54,12 @@ impl HttpHost {
     /// The request's target, canonical and granted, or the denial.
     pub fn check(&self, scheme: &str, authority: &str, path: &str) -> Result<HttpUrl, Denial> {
         let raw = format!("{scheme}://{authority}{path}");
+        // A target that does not parse to a canonical URL (a user name, an
+        // encoded separator) is refused whatever the grants: no grant to add.
         let url = HttpUrl::from_parts(scheme, authority, path).map_err(|problem| {
-            self.grants
-                .deny(
-                    &self.task,
-                    Object::Url,
-                    &raw,
-                    Some(Grant::new(GrantKind::Http, &raw)),
-                )
-                .because(problem.to_string())
+            let mut denial = self.grants.deny(&self.task, Object::Url, &raw, None);
+            denial.granted = self.grants.http.clone();
+            denial.because(problem.to_string())
         })?;
         if self.prefixes.iter().any(|p| p.allows(&url)) {
             return Ok(url);
@@ -90,9 +84,6 @@ impl HttpHost {
             })
             .unwrap_or_default();
         tracing::warn!(task = %self.task, "{denial}{advice}");
-        if let Ok(mut denials) = self.denials.lock() {
-            denials.push(denial);
-        }
         wasmtime_wasi_http::Error::HttpRequestDenied
     }
 }
