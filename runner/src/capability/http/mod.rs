@@ -52,24 +52,24 @@ impl HttpHost {
     }
 
     /// The request's target, canonical and granted, or the denial.
-    pub fn check(&self, scheme: &str, authority: &str, path: &str) -> Result<HttpUrl, Denial> {
+    pub fn check(&self, scheme: &str, authority: &str, path: &str) -> Result<HttpUrl, Box<Denial>> {
         let raw = format!("{scheme}://{authority}{path}");
         // A target that does not parse to a canonical URL (a user name, an
         // encoded separator) is refused whatever the grants: no grant to add.
         let url = HttpUrl::from_parts(scheme, authority, path).map_err(|problem| {
             let mut denial = self.grants.deny(&self.task, Object::Url, &raw, None);
             denial.granted = self.grants.http.clone();
-            denial.because(problem.to_string())
+            Box::new(denial.because(problem.to_string()))
         })?;
         if self.prefixes.iter().any(|p| p.allows(&url)) {
             return Ok(url);
         }
-        Err(self.grants.deny(
+        Err(Box::new(self.grants.deny(
             &self.task,
             Object::Url,
             url.as_str(),
             Some(Grant::new(GrantKind::Http, suggested_prefix(&url))),
-        ))
+        )))
     }
 
     fn refuse(&self, denial: Denial) -> wasmtime_wasi_http::Error {
@@ -133,7 +133,7 @@ impl WasiHttpHooks for HttpHost {
                     .deny(&self.task, Object::Url, url.as_str(), None)
                     .because("no HTTP client is available here"),
             )),
-            (Err(denial), _) => Err(self.refuse(denial)),
+            (Err(denial), _) => Err(self.refuse(*denial)),
         };
         let task = self.task.clone();
         Box::new(async move {

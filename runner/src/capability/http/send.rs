@@ -235,7 +235,7 @@ impl Client {
         });
         Ok((
             response,
-            Box::new(async move { conn.await }) as Box<dyn Future<Output = _> + Send>,
+            Box::new(conn) as Box<dyn Future<Output = _> + Send>,
         ))
     }
 }
