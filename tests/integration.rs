@@ -4,6 +4,7 @@ mod test;
 
 mod support {
     pub mod cyclonedx;
+    pub mod http_server;
     pub mod images;
     pub mod running;
     pub mod sarif;
@@ -15,6 +16,7 @@ mod capability_container;
 mod capability_container_engine;
 mod capability_env;
 mod capability_files;
+mod capability_http;
 mod capability_lock;
 mod capability_log;
 mod capability_netns;

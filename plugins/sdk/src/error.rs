@@ -391,6 +391,7 @@ pub(crate) fn object_name(object: ObjectKind) -> &'static str {
         ObjectKind::PrivilegedMode => "privileged mode",
         ObjectKind::NetworkHelper => "network helper",
         ObjectKind::Lock => "lock",
+        ObjectKind::Url => "URL",
     }
 }
 

@@ -51,6 +51,17 @@ impl Grant {
         Self::new(GrantKind::Network, address)
     }
 
+    /// `allow.http`: a URL prefix to send HTTP(S) requests below (a
+    /// trailing `/` allows everything under that path).
+    ///
+    /// ```
+    /// let g = run_plugin_sdk::Grant::http("https://example.org/data/");
+    /// assert_eq!(g.kind, run_plugin_sdk::GrantKind::Http);
+    /// ```
+    pub fn http(prefix: impl Into<String>) -> Self {
+        Self::new(GrantKind::Http, prefix)
+    }
+
     /// `allow.env`: a host environment variable to see (`PREFIX_*` for many).
     ///
     /// ```
@@ -168,6 +179,7 @@ impl GrantKind {
             Self::Read => "read",
             Self::Write => "write",
             Self::Network => "network",
+            Self::Http => "http",
             Self::Env => "env",
             Self::Containers => "containers",
             Self::Images => "images",

@@ -5,7 +5,8 @@
 //! interfaces (`runner:plugin@0.2.0`) into ordinary Rust: a [`Context`] for the
 //! task, [`Error`] for failures, [`Grant`]s for what a task needs, and one
 //! module per host interface ([`log`], [`prompt`], [`cancel`], [`lock`],
-//! [`containers`], [`volumes`], [`images`], [`network_faults`], [`stacks`]).
+//! [`containers`], [`volumes`], [`images`], [`network_faults`], [`stacks`]),
+//! and [`http`] for downloads through the host (`allow.http`).
 //! Files, network and environment go through `std` (WASI), limited to the
 //! task's grants.
 //!
@@ -42,6 +43,7 @@ mod descriptor;
 mod engine;
 mod error;
 mod grant;
+pub mod http;
 pub mod images;
 pub mod lock;
 pub mod log;

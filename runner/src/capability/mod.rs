@@ -8,6 +8,7 @@ pub mod containers;
 pub mod engine;
 pub mod env;
 pub mod files;
+pub mod http;
 pub mod images;
 pub mod links;
 pub mod lock;
@@ -33,6 +34,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     links::add_to_linker(linker)?;
     // Name lookups only of granted names: shadows WASI's ip-name-lookup.
     network::add_to_linker(linker)?;
+    // wasi:http's outgoing handler, sent by the host under allow.http.
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     bindings::types::add_to_linker::<HostState, Types>(linker, |s| s)?;
     bindings::log::add_to_linker::<HostState, log::Log>(linker, |s| &mut s.log)?;
     bindings::prompt::add_to_linker::<HostState, prompt::Prompt>(linker, |s| &mut s.prompt)?;

@@ -242,6 +242,10 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
             "write `host:port`, where the port is a number, a range like `8000-8010`, or `*` for any port"
                 .to_owned(),
         ],
+        ErrorKind::BadHttpPrefix { .. } => vec![
+            "write an http or https URL up to the path the task may reach, like `https://example.org/path/`; a trailing `/` allows everything below it"
+                .to_owned(),
+        ],
         ErrorKind::BadGrantName {
             problem: GrantNameProblem::Name(GrantName::NetworkMode(mode)),
             ..

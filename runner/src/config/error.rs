@@ -182,6 +182,12 @@ pub enum ErrorKind {
         pattern: String,
         problem: NetworkProblem,
     },
+    #[error("invalid URL prefix `{prefix}` in {key}: {problem}")]
+    BadHttpPrefix {
+        key: Key,
+        prefix: String,
+        problem: crate::capability::http::UrlProblem,
+    },
     #[error("invalid port `{pattern}` in {key}: {problem}")]
     BadPortGrant {
         key: Key,

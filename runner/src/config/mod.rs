@@ -5,14 +5,14 @@
 //! first error found in file order is the one reported.
 
 mod diagnostic;
-mod duration;
+pub(crate) mod duration;
 mod error;
 pub mod model;
 mod names;
 pub(crate) use names::{RESERVED, check_task_name};
 pub mod network;
 mod parse;
-mod size;
+pub(crate) mod size;
 mod suggest;
 mod validate;
 

@@ -67,6 +67,7 @@ const ALLOW_KEYS: &[&str] = &[
     "read",
     "write",
     "network",
+    "http",
     "env",
     "containers",
     "images",
@@ -84,6 +85,9 @@ const PLUGIN_KEYS: &[&str] = &["url", "sha256"];
 const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("net", "network"),
     ("connect", "network"),
+    ("url", "http"),
+    ("urls", "http"),
+    ("https", "http"),
     ("container", "containers"),
     ("docker", "containers"),
     ("environment", "env"),
@@ -688,6 +692,21 @@ fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
                     })?;
                 }
                 grants.network = values();
+            }
+            GrantKind::Http => {
+                for prefix in &entries {
+                    crate::capability::http::url::check(&prefix.value).map_err(|problem| {
+                        ConfigError::at(
+                            ErrorKind::BadHttpPrefix {
+                                key: at.clone(),
+                                prefix: prefix.value.clone(),
+                                problem,
+                            },
+                            prefix.span,
+                        )
+                    })?;
+                }
+                grants.http = values();
             }
             GrantKind::Ports => {
                 for pattern in &entries {

@@ -24,6 +24,7 @@ pub enum Object {
     PrivilegedMode,
     NetworkHelper,
     Lock,
+    Url,
 }
 
 impl Object {
@@ -44,6 +45,7 @@ impl Object {
             Object::PrivilegedMode => "privileged mode",
             Object::NetworkHelper => "network helper",
             Object::Lock => "lock",
+            Object::Url => "URL",
         }
     }
 }
@@ -90,8 +92,11 @@ impl fmt::Display for Denial {
         if let Some(reason) = &self.reason {
             write!(f, ": {reason}")?;
         }
-        if let Some(grant) = &self.grant {
-            write!(f, " ({})", self.granted_now(grant.kind))?;
+        match (&self.grant, self.object) {
+            (Some(grant), _) => write!(f, " ({})", self.granted_now(grant.kind))?,
+            // A URL no grant can allow still says what allow.http grants.
+            (None, Object::Url) => write!(f, " ({})", self.granted_now(GrantKind::Http))?,
+            (None, _) => {}
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ pub enum GrantKind {
     Read,
     Write,
     Network,
+    Http,
     Env,
     Containers,
     Images,
@@ -24,10 +25,11 @@ pub enum GrantKind {
 
 impl GrantKind {
     /// Every kind, in the order tasks.toml docs, `--dry-run` and `--list --json` show them.
-    pub const ALL: [GrantKind; 14] = [
+    pub const ALL: [GrantKind; 15] = [
         GrantKind::Read,
         GrantKind::Write,
         GrantKind::Network,
+        GrantKind::Http,
         GrantKind::Env,
         GrantKind::Containers,
         GrantKind::Images,
@@ -47,6 +49,7 @@ impl GrantKind {
             GrantKind::Read => "read",
             GrantKind::Write => "write",
             GrantKind::Network => "network",
+            GrantKind::Http => "http",
             GrantKind::Env => "env",
             GrantKind::Containers => "containers",
             GrantKind::Images => "images",
@@ -76,6 +79,7 @@ impl GrantKind {
             GrantKind::Read => "read access to",
             GrantKind::Write => "write access to",
             GrantKind::Network => "network access to",
+            GrantKind::Http => "HTTP access to",
             GrantKind::Env => "the environment variable",
             GrantKind::Containers => "the container",
             GrantKind::Images => "the image",

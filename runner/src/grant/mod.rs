@@ -34,6 +34,9 @@ pub struct Grants {
     pub write: Vec<String>,
     /// `host:port` patterns the plugin may connect to (`*` for any port).
     pub network: Vec<String>,
+    /// URL prefixes the plugin may send HTTP(S) requests below
+    /// (`https://example.org/path/`), validated when tasks.toml is loaded.
+    pub http: Vec<String>,
     /// Host environment variable names (or `PREFIX_*` globs) passed through.
     pub env: Vec<String>,
     /// Container names or globs, matched against canonical names.
@@ -65,6 +68,7 @@ impl Grants {
             GrantKind::Read => self.read.clone(),
             GrantKind::Write => self.write.clone(),
             GrantKind::Network => self.network.clone(),
+            GrantKind::Http => self.http.clone(),
             GrantKind::Env => self.env.clone(),
             GrantKind::Containers => self.containers.as_written().to_vec(),
             GrantKind::Images => self.images.as_written().to_vec(),
@@ -115,6 +119,7 @@ impl Grants {
                 .any(|g| within(value, g)),
             GrantKind::Write => self.write.iter().any(|g| within(value, g)),
             GrantKind::Network => network_covered(value, &self.network),
+            GrantKind::Http => http_covered(value, &self.http),
             GrantKind::Env => self.env.iter().any(|g| env_matches(g, value)),
             GrantKind::Containers => self.containers.covers(value),
             GrantKind::Images => self.images.covers(value) || self.allows_image_text(value),
@@ -237,6 +242,18 @@ pub fn env_matches(pattern: &str, name: &str) -> bool {
         Some(prefix) => name.starts_with(prefix),
         None => pattern == name,
     }
+}
+
+/// A needed URL prefix is covered by a granted prefix at or above it.
+fn http_covered(pattern: &str, grants: &[String]) -> bool {
+    use crate::capability::http::HttpPrefix;
+    let Ok(want) = HttpPrefix::parse(pattern) else {
+        return false;
+    };
+    grants
+        .iter()
+        .filter_map(|g| HttpPrefix::parse(g).ok())
+        .any(|g| g.covers(&want))
 }
 
 fn network_covered(pattern: &str, grants: &[String]) -> bool {

@@ -5,6 +5,7 @@ fn grants() -> Grants {
         write: vec!["./out/".into()],
         read: vec!["src".into()],
         network: vec!["db:5000-6000".into()],
+        http: vec!["https://example.org/data/".into()],
         env: vec!["PG*".into()],
         containers: Patterns::of(&["app-*", "db"]),
         images: Patterns::of(&["run-test/*", "busybox"]),
@@ -125,6 +126,8 @@ fn covers_what_plugins_declare() {
         need(GrantKind::Ports, "9001-9002"),
         need(GrantKind::CapAdd, "NET_ADMIN"),
         need(GrantKind::Namespaces, "host-pid"),
+        need(GrantKind::Http, "https://EXAMPLE.org:443/data/osv/"),
+        need(GrantKind::Http, "https://example.org/data/a.json"),
     ] {
         assert!(g.covers(&covered), "{covered:?}");
     }
@@ -135,6 +138,10 @@ fn covers_what_plugins_declare() {
         need(GrantKind::Containers, "*"),
         need(GrantKind::Ports, "9005-9011"),
         need(GrantKind::Privileged, "true"),
+        need(GrantKind::Http, "https://example.org/"),
+        need(GrantKind::Http, "https://example.org/data"),
+        need(GrantKind::Http, "https://example.org/data/../other/"),
+        need(GrantKind::Http, "http://example.org/data/"),
     ] {
         assert!(!g.covers(&missing), "{missing:?}");
     }

@@ -15,7 +15,14 @@ use super::engine;
 use super::limits;
 use super::state::{HostState, Parts};
 use crate::capability::{
-    self, engine::EngineHost, files, lock::LockHost, log::LogHost, network, prompt::PromptHost,
+    self,
+    engine::EngineHost,
+    files,
+    http::{self, HttpHost},
+    lock::LockHost,
+    log::LogHost,
+    network,
+    prompt::PromptHost,
     stdio::Output,
 };
 use crate::config::model::{Grants, Task};
@@ -99,6 +106,7 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
         lock: LockHost::new(&task.name, preopens.clone(), inv.plan),
+        http: http_host(&task.name, &grants)?,
         engine: EngineHost::new(&task.name, grants.clone(), preopens, inv.plan),
     });
     let mut store = new_store(state)?;
@@ -204,6 +212,7 @@ pub async fn preview(
         prompt: PromptHost::new(plugin, unanswered),
         engine: EngineHost::none(plugin),
         lock: LockHost::none(plugin),
+        http: HttpHost::none(plugin),
     });
     let mut store = new_store(state)?;
     let pre = prepare(component, plugin)?;
@@ -264,7 +273,18 @@ fn effective_grants(grants: &Grants, plan: bool, root: &Path) -> Grants {
         .collect();
     grants.read.extend(existing);
     grants.network.clear();
+    grants.http.clear();
     grants
+}
+
+/// The task's `http` capability; the host's client (TLS roots, limits) is
+/// built only for a task that grants some URL.
+fn http_host(task: &str, grants: &Grants) -> Result<HttpHost, TaskError> {
+    if grants.http.is_empty() {
+        return Ok(HttpHost::none(task));
+    }
+    let client = http::Client::from_env().map_err(|e| TaskError::Host(e.to_string()))?;
+    Ok(HttpHost::new(task, grants, Some(Arc::new(client))))
 }
 
 fn plugin_error(error: types::PluginError) -> TaskError {
@@ -317,6 +337,7 @@ mod tests {
             read: vec!["src".into()],
             write: vec!["out".into(), "new".into()],
             network: vec!["db:5432".into()],
+            http: vec!["https://example.org/".into()],
             env: vec!["HOME".into()],
             ..Grants::default()
         };
@@ -324,6 +345,7 @@ mod tests {
         assert_eq!(plan.read, ["src", "out"]);
         assert!(plan.write.is_empty());
         assert!(plan.network.is_empty());
+        assert!(plan.http.is_empty());
         assert_eq!(plan.env, ["HOME"]);
         assert_eq!(effective_grants(&grants, false, root.path()), grants);
     }

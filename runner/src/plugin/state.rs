@@ -7,9 +7,11 @@ use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
 use crate::capability::{
-    cancel::CancelHost, engine::EngineHost, lock::LockHost, log::LogHost, network::Lookups,
-    prompt::PromptHost,
+    cancel::CancelHost, engine::EngineHost, http::HttpHost, lock::LockHost, log::LogHost,
+    network::Lookups, prompt::PromptHost,
 };
 
 pub struct HostState {
@@ -24,6 +26,8 @@ pub struct HostState {
     pub engine: EngineHost,
     pub cancel: CancelHost,
     pub lock: LockHost,
+    pub http: HttpHost,
+    pub http_ctx: WasiHttpCtx,
 }
 
 /// The parts of a [`HostState`] that differ between tasks.
@@ -36,6 +40,7 @@ pub struct Parts {
     pub prompt: PromptHost,
     pub engine: EngineHost,
     pub lock: LockHost,
+    pub http: HttpHost,
 }
 
 impl HostState {
@@ -54,6 +59,8 @@ impl HostState {
             engine: parts.engine,
             cancel: CancelHost::default(),
             lock: parts.lock,
+            http: parts.http,
+            http_ctx: WasiHttpCtx::new(),
         };
         let limit = parts.handles;
         state.table.set_max_capacity(limit);
@@ -79,6 +86,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
         }
     }
 }

@@ -9,6 +9,7 @@ pub fn kind(kind: GrantKind) -> wit::GrantKind {
         GrantKind::Read => wit::GrantKind::Read,
         GrantKind::Write => wit::GrantKind::Write,
         GrantKind::Network => wit::GrantKind::Network,
+        GrantKind::Http => wit::GrantKind::Http,
         GrantKind::Env => wit::GrantKind::Env,
         GrantKind::Containers => wit::GrantKind::Containers,
         GrantKind::Images => wit::GrantKind::Images,
@@ -28,6 +29,7 @@ pub fn from_kind(kind: wit::GrantKind) -> GrantKind {
         wit::GrantKind::Read => GrantKind::Read,
         wit::GrantKind::Write => GrantKind::Write,
         wit::GrantKind::Network => GrantKind::Network,
+        wit::GrantKind::Http => GrantKind::Http,
         wit::GrantKind::Env => GrantKind::Env,
         wit::GrantKind::Containers => GrantKind::Containers,
         wit::GrantKind::Images => GrantKind::Images,
@@ -70,6 +72,7 @@ pub fn object(object: Object) -> wit::ObjectKind {
         Object::PrivilegedMode => wit::ObjectKind::PrivilegedMode,
         Object::NetworkHelper => wit::ObjectKind::NetworkHelper,
         Object::Lock => wit::ObjectKind::Lock,
+        Object::Url => wit::ObjectKind::Url,
     }
 }
 

@@ -52,6 +52,12 @@ enum Mode {
     Resolve {
         host: String,
     },
+    /// GETs `url` into `path` through the SDK's `http` (the host's wasi:http).
+    HttpGet {
+        url: String,
+        path: String,
+        etag: Option<String>,
+    },
     Loop,
     Sleep {
         ms: u64,
@@ -190,6 +196,18 @@ impl Plugin for Fixture {
             },
             Mode::Connect { addr } => connect(&addr),
             Mode::Resolve { host } => resolve(&host),
+            Mode::HttpGet { url, path, etag } => {
+                match run_plugin_sdk::http::Get::new(url)
+                    .if_none_match(etag.as_deref())
+                    .save(&path)?
+                {
+                    run_plugin_sdk::http::Download::Saved { bytes, etag } => {
+                        println!("saved {bytes} bytes to {path}, etag {etag:?}")
+                    }
+                    run_plugin_sdk::http::Download::NotModified => println!("not modified"),
+                }
+                Ok(())
+            }
             Mode::Loop => spin(),
             Mode::Sleep { ms } => {
                 std::thread::sleep(Duration::from_millis(ms));
