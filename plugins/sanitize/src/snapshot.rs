@@ -147,7 +147,9 @@ fn load_policy(ctx: &Context, config: &Config) -> Result<Policy, Error> {
     policy.map_err(|e| Error::invalid_input(e.to_string()))
 }
 
-fn key(config: &Config) -> Result<Vec<u8>, Error> {
+/// The masking key from the task's `key_env`; seeding reads it too, to
+/// check the manifest's MAC.
+pub fn key(config: &Config) -> Result<Vec<u8>, Error> {
     let name = &config.key_env;
     match std::env::var(name) {
         Ok(key) if key.len() >= MIN_KEY_LEN => Ok(key.into_bytes()),
@@ -242,7 +244,7 @@ fn write(
     file.sync_all()
         .map_err(|e| Error::io(partial, Access::Write, e))?;
     drop(file);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         schema: manifest::SCHEMA.into(),
         file: config.file(),
         created_at: manifest::now_rfc3339(),
@@ -266,7 +268,9 @@ fn write(
             .collect(),
         bytes,
         sha256,
+        mac: String::new(),
     };
+    manifest.sign(&engine::mask::Masker::new(key));
     manifest::commit(partial, output, &manifest)?;
     Ok(manifest)
 }
