@@ -141,10 +141,12 @@ pub fn commit(partial: &str, data: &str, manifest: &Manifest) -> Result<(), Erro
     let result = (|| {
         let mut text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
         text.push('\n');
-        let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, Access::Write, e))?;
+        // Errors name the manifest being written, not its temporary name.
+        let failed = |e| Error::io(&manifest_path, Access::Write, e);
+        let mut file = File::create(&tmp).map_err(failed)?;
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(&tmp, Access::Write, e))?;
+            .map_err(failed)?;
         drop(file);
         fs::rename(partial, data).map_err(|e| Error::io(data, Access::Write, e))?;
         fs::rename(&tmp, &manifest_path).map_err(|e| Error::io(&manifest_path, Access::Write, e))
