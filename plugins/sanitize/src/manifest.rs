@@ -141,13 +141,10 @@ pub fn commit(partial: &str, data: &str, manifest: &Manifest) -> Result<(), Erro
     let result = (|| {
         let mut text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
         text.push('\n');
-        // Errors name the manifest being written, not its temporary name.
-        let failed = |e| Error::io(&manifest_path, Access::Write, e);
-        let mut file = File::create(&tmp).map_err(failed)?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(failed)?;
-        drop(file);
+        // Errors name the manifest being written, not its temporary name;
+        // a full disk is named as such (see the SDK's `file`).
+        run_plugin_sdk::file::write_synced(&tmp, text.as_bytes())
+            .map_err(|e| Error::io(&manifest_path, Access::Write, e))?;
         fs::rename(partial, data).map_err(|e| Error::io(data, Access::Write, e))?;
         fs::rename(&tmp, &manifest_path).map_err(|e| Error::io(&manifest_path, Access::Write, e))
     })();

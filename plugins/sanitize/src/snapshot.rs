@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter};
 
 use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
+use run_plugin_sdk::file::Positioned;
 use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
@@ -217,7 +218,8 @@ fn write(
     output: &str,
 ) -> Result<Manifest, Error> {
     let file = File::create(partial).map_err(|e| Error::io(partial, Access::Write, e))?;
-    let mut out = Hashing::new(BufWriter::with_capacity(BUFFER, file));
+    // Positioned writes: a full disk is named as such (see the SDK's `file`).
+    let mut out = Hashing::new(BufWriter::with_capacity(BUFFER, Positioned::new(file)));
     log::info(format!("sanitizing {dump}"));
     let open = || {
         File::open(dump)
@@ -235,12 +237,14 @@ fn write(
         | engine::Error::Syntax { .. }
         | engine::Error::Unsupported { .. }
         | engine::Error::Incomplete => Error::failed(format!("{dump}: {e}")),
+        engine::Error::Write(why) => Error::failed(format!("writing {partial}: {why}")),
         other => Error::failed(other.to_string()),
     })?;
     let (writer, bytes, sha256) = out.finish();
     let file = writer
         .into_inner()
-        .map_err(|e| Error::io(partial, Access::Write, e.into_error()))?;
+        .map_err(|e| Error::io(partial, Access::Write, e.into_error()))?
+        .into_inner();
     file.sync_all()
         .map_err(|e| Error::io(partial, Access::Write, e))?;
     drop(file);

@@ -41,6 +41,7 @@ mod context;
 mod descriptor;
 mod engine;
 mod error;
+pub mod file;
 mod grant;
 pub mod images;
 pub mod lock;
