@@ -286,6 +286,8 @@ fn psql(
     let request = ExecRequest::new([
         "psql",
         "-X",
+        // Quiet: no `SET` command tags among the rows.
+        "-q",
         "-U",
         &config.user,
         "-v",

@@ -47,29 +47,42 @@ pub const STDOUT_TAIL: usize = 4 << 10;
 /// The watchdog, run as `sh -c WATCHDOG sh COMMAND...`: the command runs in
 /// the background with `/dev/null` as stdin; a background reader holds the
 /// exec's stdin (saved in fd 3: a background job's own stdin is `/dev/null`)
-/// and, when it ends, kills the command. The engine starts an exec in a
-/// session and process group of its own, so the whole group is killed
-/// (`pg_dumpall`'s `pg_dump` children too), even when the shell itself was
-/// killed first (a timeout); when the shell does not lead its group
-/// (checked in `/proc` at the start), only the command. Otherwise the shell
-/// exits with the command's status, after stopping the reader.
+/// and, when it ends, kills the command's processes, leaves first, each
+/// reaped by its parent before that parent is killed. Nothing may be
+/// orphaned: a container's PID 1 adopts orphans, and PostgreSQL as PID 1
+/// takes any child it reaps that died by a signal for a crashed backend and
+/// restarts. For the same reason the shell reaps the reader before it exits
+/// with the command's status (quietly: the command's stderr is not the
+/// place for "Terminated").
 pub const WATCHDOG: &str = r#"exec 3<&0
 "$@" </dev/null 3<&- &
 child=$!
 {
-  group=
-  if read -r stat </proc/$$/stat; then
-    set -- ${stat##*) }
-    [ "$3" = "$$" ] && group=0
-  fi
+  stop() {
+    local k= n i=0
+    for f in /proc/[0-9]*/stat; do
+      read -r l <"$f" 2>/dev/null || continue
+      p=${l##*) }
+      p=${p#* }
+      [ "${p%% *}" = "$1" ] && k="$k ${l%% *}"
+    done
+    for n in $k; do stop "$n"; done
+    kill -KILL "$1" 2>/dev/null
+    while [ -d "/proc/$1" ] && [ "$i" -lt 100 ]; do
+      sleep 0.1 2>/dev/null || sleep 1
+      i=$((i + 1))
+    done
+  }
   while read -r _; do :; done
-  kill -KILL "${group:-$child}"
+  stop "$child"
 } <&3 >/dev/null 2>&1 &
 watcher=$!
 exec 3<&-
 wait "$child"
 status=$?
-kill "$watcher" 2>/dev/null
+exec 2>/dev/null
+kill "$watcher"
+wait "$watcher"
 exit "$status""#;
 
 /// Asks whether a container has `sh` for [`WATCHDOG`].

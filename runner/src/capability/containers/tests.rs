@@ -698,15 +698,15 @@ fn the_watchdog_kills_its_command_when_stdin_closes_and_keeps_its_exit_code() {
 }
 
 #[test]
-fn the_watchdog_kills_the_whole_group_when_the_shell_leads_it() {
-    // As under the engine, which starts an exec in a session of its own:
-    // a command's children (pg_dumpall's pg_dump) are killed too.
+fn the_watchdog_kills_the_commands_children_too() {
+    // pg_dumpall's pg_dump: killed first, reaped by its parent, so nothing
+    // is orphaned to the container's PID 1.
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("grandchild");
     let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
-    let mut child = Command::new("setsid")
-        .args(["sh", "-c", super::exec::WATCHDOG, "sh", "sh", "-c", &script])
+    let mut child = Command::new("sh")
+        .args(["-c", super::exec::WATCHDOG, "sh", "sh", "-c", &script])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
