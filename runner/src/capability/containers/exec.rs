@@ -358,10 +358,13 @@ impl Scope {
             .create_exec(&target.id, config)
             .await
             .map_err(|e| e.on(crate::grant::Object::Container, &target.name))?;
+        // Under the watchdog the command is stopped by closing the exec's
+        // connection, never by killing the shell: the shell must outlive
+        // and reap what it started (see WATCHDOG).
         let mut guard = KillOnDrop {
             engine: engine.clone(),
             container: target.id.clone(),
-            exec: Some(exec.clone()),
+            exec: (!watchdog).then(|| exec.clone()),
         };
         let session = engine.start_exec(&exec).await?;
         let (mut output, mut input) = (session.output, session.input);
@@ -415,9 +418,14 @@ impl Scope {
                 let limit = Duration::from_secs(seconds.into());
                 let Ok(drained) = tokio::time::timeout(limit, streams).await else {
                     guard.disarm();
-                    let outcome = match kill_exec(engine.as_ref(), &target.id, &exec).await {
-                        Ok(()) => "it was killed".to_owned(),
-                        Err(why) => format!("it could not be killed: {why}"),
+                    let outcome = if watchdog {
+                        // Returning drops the connection; the watchdog kills it.
+                        "it was killed".to_owned()
+                    } else {
+                        match kill_exec(engine.as_ref(), &target.id, &exec).await {
+                            Ok(()) => "it was killed".to_owned(),
+                            Err(why) => format!("it could not be killed: {why}"),
+                        }
                     };
                     return Err(HostError::Timeout {
                         operation: format!(
