@@ -823,7 +823,9 @@ fn backup_verify_finds_a_changed_value_in_a_table_with_the_same_row_count() {
     let pg = Container::postgres("backup-verify-value");
     let name = pg.name.clone();
     seed(&pg);
-    pg.psql("create table other(id int primary key); insert into other select generate_series(1, 10);");
+    pg.psql(
+        "create table other(id int primary key); insert into other select generate_series(1, 10);",
+    );
     // One value of `items` keeps changing: the source differs from the dump
     // in that value by the time it is checksummed, with the same counts.
     docker(&[

@@ -263,13 +263,10 @@ fn a_sanitized_snapshot_has_no_pii_restores_with_all_constraints_and_is_sampled(
 
     // Seed a fresh server: every primary key, unique and foreign key
     // constraint is created after the data, with ON_ERROR_STOP.
-    project
-        .seed()
-        .ok()
-        .stdout_contains(&format!(
-            "seeded database `dev` in container `{}` from snapshots/shop.sql",
-            target.name
-        ));
+    project.seed().ok().stdout_contains(&format!(
+        "seeded database `dev` in container `{}` from snapshots/shop.sql",
+        target.name
+    ));
     let constraints = query(
         &target,
         "dev",
@@ -493,7 +490,10 @@ fn refusals_leave_nothing_at_the_output_path() {
     );
     // A seed under another key is told so.
     project
-        .run(&[("SANITIZE_KEY", OTHER_KEY)], &["--yes", "seed-from-snapshot"])
+        .run(
+            &[("SANITIZE_KEY", OTHER_KEY)],
+            &["--yes", "seed-from-snapshot"],
+        )
         .status(1)
         .stderr_contains("was written under key id");
     std::fs::write(&manifest_path, &authentic).unwrap();

@@ -256,7 +256,8 @@ fn parse_tables(out: &str) -> Result<BTreeMap<String, Table>, String> {
     let mut tables = BTreeMap::new();
     for line in out.lines().filter(|l| !l.is_empty()) {
         let mut fields = line.rsplitn(3, '\t');
-        let (Some(checksum), Some(rows), Some(table)) = (fields.next(), fields.next(), fields.next())
+        let (Some(checksum), Some(rows), Some(table)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             return Err(line.to_owned());
         };
@@ -408,16 +409,24 @@ mod tests {
         // Regression: --verify compared row counts only.
         let source = counts(&[("app", "public.a", 3), ("app", "public.b", 5)]);
         let mut restored = source.clone();
-        restored.get_mut("app").unwrap().get_mut("public.b").unwrap().checksum = "-12".into();
+        restored
+            .get_mut("app")
+            .unwrap()
+            .get_mut("public.b")
+            .unwrap()
+            .checksum = "-12".into();
         assert_eq!(
             differences(&source, &restored),
-            ["app.public.b: 5 rows in both, but their contents differ (checksum 5000 in the source, -12 restored)"]
+            [
+                "app.public.b: 5 rows in both, but their contents differ (checksum 5000 in the source, -12 restored)"
+            ]
         );
     }
 
     #[test]
     fn table_summaries_are_parsed_strictly() {
-        let tables = parse_tables("public.a\t3\t-9223372036854775808\npublic.\"t\tab\"\t0\t0\n").unwrap();
+        let tables =
+            parse_tables("public.a\t3\t-9223372036854775808\npublic.\"t\tab\"\t0\t0\n").unwrap();
         assert_eq!(tables["public.a"].rows, 3);
         assert_eq!(tables["public.\"t\tab\""].checksum, "0");
         assert_eq!(

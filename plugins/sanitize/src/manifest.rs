@@ -190,7 +190,11 @@ pub fn verify(data: &str, key: &Key<'_>) -> Result<Manifest, Error> {
                 "its manifest's schema is `{other}`, not {SCHEMA}"
             )));
         }
-        None => return Err(refuse(format!("{path} is not a sanitize manifest: no `schema`"))),
+        None => {
+            return Err(refuse(format!(
+                "{path} is not a sanitize manifest: no `schema`"
+            )));
+        }
     }
     let manifest: Manifest = serde_json::from_value(value).map_err(not_a_manifest)?;
     let masker = Masker::new(key.value);
@@ -269,7 +273,9 @@ pub fn now_rfc3339() -> String {
 mod tests {
     use std::io::Write;
 
-    use super::{Hashing, Key, Manifest, SCHEMA, SampleInfo, TableCounts, now_rfc3339, path_for, verify};
+    use super::{
+        Hashing, Key, Manifest, SCHEMA, SampleInfo, TableCounts, now_rfc3339, path_for, verify,
+    };
     use crate::engine::mask::Masker;
     use sha2::{Digest, Sha256};
 
@@ -277,10 +283,8 @@ mod tests {
 
     /// A snapshot `shop.sql` and its signed manifest in a fresh directory.
     fn snapshot(test: &str, contents: &str) -> (std::path::PathBuf, String) {
-        let dir = std::env::temp_dir().join(format!(
-            "sanitize-manifest-{}-{test}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("sanitize-manifest-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("shop.sql").to_str().unwrap().to_owned();
@@ -373,7 +377,10 @@ mod tests {
             m["schema"] = "run.sanitize/v1".into();
         });
         let e = verify(&data, &key(KEY)).unwrap_err().to_string();
-        assert!(e.contains("written before manifests were authenticated"), "{e}");
+        assert!(
+            e.contains("written before manifests were authenticated"),
+            "{e}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -434,10 +434,22 @@ mod tests {
         // Regression: a full disk while writing a manifest read "I/O error
         // (os error 29)", which says neither what nor where.
         for (err, said) in [
-            (io::Error::from(io::ErrorKind::StorageFull), "no space left on device"),
-            (io::Error::from_raw_os_error(libc_enospc()), "no space left on device"),
-            (io::Error::from(io::ErrorKind::QuotaExceeded), "disk quota exceeded"),
-            (io::Error::from(io::ErrorKind::FileTooLarge), "file too large"),
+            (
+                io::Error::from(io::ErrorKind::StorageFull),
+                "no space left on device",
+            ),
+            (
+                io::Error::from_raw_os_error(libc_enospc()),
+                "no space left on device",
+            ),
+            (
+                io::Error::from(io::ErrorKind::QuotaExceeded),
+                "disk quota exceeded",
+            ),
+            (
+                io::Error::from(io::ErrorKind::FileTooLarge),
+                "file too large",
+            ),
         ] {
             let e = Error::io("backups/x.sql.zst.json", Access::Write, err);
             assert_eq!(e.kind(), ErrorKind::Failed);

@@ -526,7 +526,11 @@ fn empty_stays_empty_and_null_stays_null_under_every_rule() {
     let columns: Vec<String> = (0..rules.len()).map(|i| format!("v{i}")).collect();
     let mut dump = String::from("CREATE TABLE public.t (\n    id integer NOT NULL");
     for (c, rule) in columns.iter().zip(rules) {
-        let kind = if rule.contains("date-shift") { "date" } else { "text" };
+        let kind = if rule.contains("date-shift") {
+            "date"
+        } else {
+            "text"
+        };
         dump.push_str(&format!(",\n    {c} {kind}"));
     }
     dump.push_str(&format!(

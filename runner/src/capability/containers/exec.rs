@@ -254,11 +254,7 @@ async fn exit_code(engine: &dyn Engine, exec: &ExecId) -> Result<i64, EngineErro
 
 /// Where stdout goes.
 enum Stdout {
-    Captured {
-        head: Head,
-        bytes: u64,
-        tail: Tail,
-    },
+    Captured { head: Head, bytes: u64, tail: Tail },
     File { sink: Box<FileSink>, guest: String },
 }
 
@@ -310,7 +306,12 @@ impl Scope {
 
     /// Whether `target` has `sh`, asked once per container and run.
     async fn has_shell(&self, engine: &dyn Engine, target: &ContainerHandle) -> bool {
-        let known = self.shells.lock().expect("not poisoned").get(&target.id).copied();
+        let known = self
+            .shells
+            .lock()
+            .expect("not poisoned")
+            .get(&target.id)
+            .copied();
         if let Some(known) = known {
             return known;
         }

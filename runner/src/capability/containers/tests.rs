@@ -613,15 +613,24 @@ async fn a_command_without_stdin_runs_under_the_watchdog_when_the_image_has_a_sh
             .await
             .unwrap();
         // The command, its output and exit code are the command's own.
-        assert_eq!((result.stdout, result.exit_code), (b"pg_dump demo".to_vec(), 3));
+        assert_eq!(
+            (result.stdout, result.exit_code),
+            (b"pg_dump demo".to_vec(), 3)
+        );
     }
     let calls = rig.fake.calls();
-    let creates: Vec<&String> = calls.iter().filter(|c| c.starts_with("create_exec")).collect();
+    let creates: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("create_exec"))
+        .collect();
     assert_eq!(creates.len(), 3, "one probe for the container: {creates:?}");
     assert_eq!(creates[0], &format!("create_exec {id} sh -c exit 0"));
     assert_eq!(
         creates[1],
-        &format!("create_exec {id} sh -c {} sh pg_dump demo", super::exec::WATCHDOG)
+        &format!(
+            "create_exec {id} sh -c {} sh pg_dump demo",
+            super::exec::WATCHDOG
+        )
     );
     let state = rig.fake.state.lock().unwrap();
     let watched = state
@@ -683,7 +692,14 @@ fn the_watchdog_kills_its_command_when_stdin_closes_and_keeps_its_exit_code() {
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 
     let mut child = Command::new("sh")
-        .args(["-c", super::exec::WATCHDOG, "sh", "sh", "-c", "read x; echo out; exit 4"])
+        .args([
+            "-c",
+            super::exec::WATCHDOG,
+            "sh",
+            "sh",
+            "-c",
+            "read x; echo out; exit 4",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -728,5 +744,8 @@ fn the_watchdog_kills_the_commands_children_too() {
         }
         dead
     });
-    assert!(gone, "the command's child {grandchild} outlived the watchdog");
+    assert!(
+        gone,
+        "the command's child {grandchild} outlived the watchdog"
+    );
 }
