@@ -530,6 +530,40 @@ fn a_full_disk_fails_the_backup_and_leaves_nothing() {
 }
 
 #[test]
+fn a_full_disk_while_writing_the_manifest_is_named_as_such() {
+    // Regression: a full disk while writing the manifest read "I/O error
+    // (os error 29)".
+    let pg = fake_postgres("backup-full-manifest", COMPLETE_DUMP);
+    let project = Test::new().tasks(&tasks(&pg.name, ""));
+    let backups = project.path("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&backups)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mounting a small tmpfs needs root");
+    // One 4 KiB page is left: the dump (a few bytes compressed) fits in it,
+    // its manifest does not.
+    std::fs::write(backups.join("filler"), vec![0u8; 60 << 10]).unwrap();
+    let outcome = project.invoke(&["backup"]);
+    let left = files(&backups);
+    std::process::Command::new("umount")
+        .arg(&backups)
+        .status()
+        .unwrap();
+    outcome
+        .status(1)
+        .stderr_contains(&format!(
+            "no space left on device writing `backups/{}_",
+            pg.name
+        ))
+        .stderr_contains(".sql.zst.json`")
+        .stderr_lacks("os error");
+    assert_eq!(left, ["filler"], "nothing of the backup is left");
+}
+
+#[test]
 fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
     let pg = fake_postgres(
         "backup-kill",
@@ -539,8 +573,8 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
     let mut child = project.command().arg("backup").spawn().unwrap();
     let backups = project.path("backups");
     let started = std::time::Instant::now();
-    // The host writes the dump under a temporary name beside `.FILE.partial`
-    // (`..FILE.partial.PID-N.part`) until the exec ends.
+    // The host writes `.NAME.partial` under a temporary name of its own
+    // (`..NAME.partial.PID-N.part`) until the dump ends.
     while !files(&backups).iter().any(|f| f.contains(".partial")) {
         assert!(
             started.elapsed().as_secs() < 30,
@@ -564,6 +598,83 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
         !left.iter().any(|f| f.ends_with(".partial")),
         "the stale partial file is removed: {left:?}"
     );
+}
+
+/// The programs running in `container` (`docker top`, so the image needs no
+/// `ps`).
+fn programs(container: &str) -> Vec<String> {
+    docker(&["top", container, "-o", "pid,comm"])
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_runner_killed_mid_backup_stops_pg_dump_in_the_container() {
+    // Regression: after the runner was SIGKILLed, pg_dump ran on in the
+    // container (12 s and more), holding its snapshot and locks.
+    images::ensure();
+    let pg = Container::postgres("backup-orphan");
+    let name = pg.name.clone();
+    seed(&pg);
+    // A dump that takes as long as the test wants: another session holds
+    // an exclusive lock on `items` for a minute, and pg_dump waits for it.
+    docker(&[
+        "exec",
+        "-d",
+        &name,
+        "psql",
+        "-U",
+        "postgres",
+        "-c",
+        "begin; lock table items in access exclusive mode; select pg_sleep(60);",
+    ]);
+    let locked = "select count(*) from pg_locks where relation = 'items'::regclass and granted";
+    let started = std::time::Instant::now();
+    while pg.psql(locked) == "0" {
+        assert!(started.elapsed().as_secs() < 30, "the lock was never taken");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let project = Test::new().tasks(&tasks(&name, ""));
+    let mut child = project.command().arg("backup").spawn().unwrap();
+    let started = std::time::Instant::now();
+    // pg_dumpall runs pg_dump for each database: both are in the container.
+    while !programs(&name).iter().any(|p| p == "pg_dump") {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "pg_dump never started: {:?}",
+            programs(&name)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        programs(&name).iter().any(|p| p == "pg_dump"),
+        "the dump is still waiting for the lock"
+    );
+    child.kill().unwrap(); // SIGKILL: nothing of the runner runs after it
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    let mut left = programs(&name);
+    while left.iter().any(|p| p.starts_with("pg_dump")) {
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(2),
+            "still running 2 s after the runner died: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        left = programs(&name);
+    }
+    // Nothing was orphaned to PostgreSQL (PID 1), which would take a child
+    // killed by a signal for a crashed backend and restart the server.
+    let logs = std::process::Command::new("docker")
+        .args(["logs", &name])
+        .output()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&logs.stderr);
+    assert!(!logs.contains("terminated by signal"), "{logs}");
+    // (`items` is still locked by the other session: ask something else.)
+    assert_eq!(pg.psql("select 1"), "1");
 }
 
 /// The backup task of [`tasks`] with `--verify`'s throwaway containers granted.
@@ -698,6 +809,48 @@ fn backup_verify_reports_each_difference_and_keeps_the_backup() {
         files(&dir),
         [dumps[0].clone(), format!("{}.json", dumps[0])]
     );
+    assert_eq!(
+        containers_named(&format!("{name}-verify-")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn backup_verify_finds_a_changed_value_in_a_table_with_the_same_row_count() {
+    // Regression: --verify compared row counts only, so a value changed
+    // (or lost) without a row added or removed passed.
+    images::ensure();
+    let pg = Container::postgres("backup-verify-value");
+    let name = pg.name.clone();
+    seed(&pg);
+    pg.psql(
+        "create table other(id int primary key); insert into other select generate_series(1, 10);",
+    );
+    // One value of `items` keeps changing: the source differs from the dump
+    // in that value by the time it is checksummed, with the same counts.
+    docker(&[
+        "exec",
+        "-d",
+        &name,
+        "sh",
+        "-c",
+        "while true; do psql -U postgres -qc \"update items set name = 'changed ' || clock_timestamp() where id = 1\"; done",
+    ]);
+    while !pg
+        .psql("select name from items where id = 1")
+        .starts_with("changed")
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let project = Test::new().tasks(&verify_tasks(&name));
+    project
+        .invoke(&["backup", "--verify"])
+        .status(1)
+        .stderr_contains(&format!("differs from container `{name}` in 1 place:"))
+        .stderr_contains("postgres.public.items: 2000 rows in both, but their contents differ")
+        .stderr_lacks("public.other")
+        .stderr_contains("The backup is kept");
+    assert_eq!(dumps(&project.path("backups")).len(), 1);
     assert_eq!(
         containers_named(&format!("{name}-verify-")),
         Vec::<String>::new()

@@ -101,7 +101,7 @@ allow = {{ containers = ["{source}"], write = ["snapshots"], read = ["sanitize"]
 description = "Seed {target} from the sanitized snapshot"
 plugin = "sanitize"
 config = {{ mode = "seed", container = "{target}", database = "dev", dir = "snapshots", name = "shop" }}
-allow = {{ containers = ["{target}"], read = ["snapshots"] }}
+allow = {{ containers = ["{target}"], read = ["snapshots"], env = ["SANITIZE_KEY"] }}
 "#
     )
 }
@@ -127,6 +127,11 @@ impl Project {
     /// `run sanitize` with the guard and key set.
     fn sanitize(&self, key: &str) -> Outcome {
         self.run(&[("SANITIZED", "1"), ("SANITIZE_KEY", key)], &["sanitize"])
+    }
+
+    /// `run --yes seed-from-snapshot` with the masking key set.
+    fn seed(&self) -> Outcome {
+        self.run(&[("SANITIZE_KEY", KEY)], &["--yes", "seed-from-snapshot"])
     }
 
     fn snapshot(&self) -> String {
@@ -231,7 +236,8 @@ fn a_sanitized_snapshot_has_no_pii_restores_with_all_constraints_and_is_sampled(
 
     // The manifest: policy digest, key id (not the key), counts.
     let m = project.manifest();
-    assert_eq!(m["schema"], "run.sanitize/v1");
+    assert_eq!(m["schema"], "run.sanitize/v2");
+    assert_eq!(m["mac"].as_str().unwrap().len(), 64, "{m}");
     assert_eq!(m["file"], "shop.sql");
     assert_eq!(m["key_id"].as_str().unwrap().len(), 16);
     assert_eq!(m["policy_digest"].as_str().unwrap().len(), 64);
@@ -257,13 +263,10 @@ fn a_sanitized_snapshot_has_no_pii_restores_with_all_constraints_and_is_sampled(
 
     // Seed a fresh server: every primary key, unique and foreign key
     // constraint is created after the data, with ON_ERROR_STOP.
-    project
-        .run(&[], &["--yes", "seed-from-snapshot"])
-        .ok()
-        .stdout_contains(&format!(
-            "seeded database `dev` in container `{}` from snapshots/shop.sql",
-            target.name
-        ));
+    project.seed().ok().stdout_contains(&format!(
+        "seeded database `dev` in container `{}` from snapshots/shop.sql",
+        target.name
+    ));
     let constraints = query(
         &target,
         "dev",
@@ -461,22 +464,53 @@ fn refusals_leave_nothing_at_the_output_path() {
     assert_eq!(project.files(), ["shop.sql", "shop.sql.manifest.json"]);
     assert_eq!(project.snapshot(), good);
 
+    // Seeding needs the masking key: the manifest's MAC is checked under it.
+    project
+        .run(&[], &["--yes", "seed-from-snapshot"])
+        .status(1)
+        .stderr_contains("environment variable SANITIZE_KEY is not set");
+
+    // Regression: a manifest copied beside an unsanitized dump, its size
+    // and sha256 edited to match it, seeded it. Its MAC no longer verifies.
+    let manifest_path = project.test.path("snapshots/shop.sql.manifest.json");
+    let authentic = std::fs::read_to_string(&manifest_path).unwrap();
+    let raw = source.exec(&["pg_dump", "-U", "postgres", "--no-owner", "postgres"]);
+    assert!(raw.status.success());
+    assert!(String::from_utf8_lossy(&raw.stdout).contains("@corp-mail.test"));
+    std::fs::write(project.test.path("snapshots/shop.sql"), &raw.stdout).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_str(&authentic).unwrap();
+    forged["sha256"] = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&raw.stdout)).into()
+    };
+    forged["bytes"] = raw.stdout.len().into();
+    std::fs::write(&manifest_path, forged.to_string()).unwrap();
+    project.seed().status(1).stderr_contains(
+        "refusing to seed from snapshots/shop.sql: its manifest snapshots/shop.sql.manifest.json is not authentic: its MAC does not verify under the key in SANITIZE_KEY",
+    );
+    // A seed under another key is told so.
+    project
+        .run(
+            &[("SANITIZE_KEY", OTHER_KEY)],
+            &["--yes", "seed-from-snapshot"],
+        )
+        .status(1)
+        .stderr_contains("was written under key id");
+    std::fs::write(&manifest_path, &authentic).unwrap();
+
     // Seeding refuses a snapshot whose file does not match its manifest…
     std::fs::write(
         project.test.path("snapshots/shop.sql"),
         good.replace("example.com", "exampl3.com"),
     )
     .unwrap();
-    project
-        .run(&[], &["--yes", "seed-from-snapshot"])
-        .status(1)
-        .stderr_contains(
-            "refusing to seed from snapshots/shop.sql: it does not match its manifest",
-        );
+    project.seed().status(1).stderr_contains(
+        "refusing to seed from snapshots/shop.sql: it does not match its manifest",
+    );
     // …and a dump without a manifest.
     std::fs::remove_file(project.test.path("snapshots/shop.sql.manifest.json")).unwrap();
     project
-        .run(&[], &["--yes", "seed-from-snapshot"])
+        .seed()
         .status(1)
         .stderr_contains("refusing to seed from snapshots/shop.sql: it has no manifest");
 }

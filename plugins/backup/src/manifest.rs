@@ -9,7 +9,7 @@
 //! cleaned up); never a complete-looking backup without a manifest.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use run_plugin_sdk::time::Timestamp;
 use run_plugin_sdk::{Access, Context, Error, log};
@@ -226,11 +226,10 @@ pub fn commit(config: &Config, partial: &str, manifest: &Manifest) -> Result<(),
         sync(partial)?;
         let mut text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
         text.push('\n');
-        let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, Access::Write, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(&tmp, Access::Write, e))?;
-        drop(file);
+        // Errors name the manifest being written, not its temporary name;
+        // a full disk is named as such (see the SDK's `file`).
+        run_plugin_sdk::file::write_synced(&tmp, text.as_bytes())
+            .map_err(|e| Error::io(&manifest_path, Access::Write, e))?;
         fs::rename(&tmp, &manifest_path)
             .map_err(|e| Error::io(&manifest_path, Access::Write, e))?;
         fs::rename(partial, &final_path).map_err(|e| {

@@ -1,6 +1,14 @@
 //! `run backup --verify`: restore the backup just taken into a throwaway
-//! container of the same image, then compare the row count of every table
-//! with the source container.
+//! container of the same image, then compare the row count and a checksum
+//! of the rows of every table with the source container.
+//!
+//! The checksum is the sum, as an exact numeric, of the first 64 bits of
+//! the md5 of each row's text: it does not depend on the order rows are
+//! read in, so it needs no primary key and no sort, and each table is read
+//! once, streamed by the server, with nothing but the sum held. A changed
+//! value changes its row's md5 and so the sum. Rows are rendered with fixed
+//! settings (UTC, ISO dates, exact floats), so the same data gives the same
+//! text in both servers.
 //!
 //! The throwaway is named `CONTAINER-verify-TIMESTAMP` (the task must grant
 //! it, e.g. `allow.containers = ["pg-demo", "pg-demo-verify-*"]`), gets the
@@ -29,17 +37,20 @@ const READY_SECONDS: u32 = 120;
 const DATABASES: &str = "SELECT datname FROM pg_database \
      WHERE datallowconn AND NOT datistemplate ORDER BY 1";
 
-/// `schema.table<TAB>rows` for every table of a database, in one query.
-const ROW_COUNTS: &str = "SELECT table_schema || '.' || table_name, \
-     (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', \
-       table_schema, table_name), false, true, '')))[1]::text \
-     FROM information_schema.tables \
-     WHERE table_type = 'BASE TABLE' \
-       AND table_schema NOT IN ('pg_catalog', 'information_schema') \
-     ORDER BY 1";
+/// `schema.table<TAB>rows<TAB>checksum` for every table of a database, in
+/// one query (see the module doc). `v` is a row alias no column can shadow
+/// in `row(v.*)`.
+const TABLES: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';      SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3; SET bytea_output = 'hex';      SELECT table_schema || '.' || table_name,        (xpath('/row/c/text()', x))[1]::text, (xpath('/row/h/text()', x))[1]::text      FROM (SELECT table_schema, table_name,        query_to_xml(format('select count(*) as c,          coalesce(sum((''x'' || left(md5(row(v.*)::text), 16))::bit(64)::bigint::numeric), 0) as h          from %I.%I v', table_schema, table_name), false, true, '') AS x        FROM information_schema.tables        WHERE table_type = 'BASE TABLE'          AND table_schema NOT IN ('pg_catalog', 'information_schema')) t      ORDER BY 1";
 
-/// Rows per `schema.table`, per database.
-type Counts = BTreeMap<String, BTreeMap<String, u64>>;
+/// What is compared of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Table {
+    rows: u64,
+    checksum: String,
+}
+
+/// Each `schema.table`, per database.
+type Counts = BTreeMap<String, BTreeMap<String, Table>>;
 
 /// The throwaway container's name.
 pub fn throwaway(config: &Config, now: Timestamp) -> String {
@@ -55,8 +66,8 @@ pub fn throwaway_glob(config: &Config) -> String {
 pub fn plan(config: &Config, details: &ContainerDetails, files: &[String], now: Timestamp) {
     println!(
         "would verify {} by restoring {} into a throwaway container `{}` (image `{}`; \
-         needs `{}` in allow.containers) and comparing the row counts of every \
-         table with container `{}`, then remove the throwaway",
+         needs `{}` in allow.containers) and comparing the row count and \
+         checksum of every table with container `{}`, then remove the throwaway",
         files.join(", "),
         if files.len() == 1 { "it" } else { "them" },
         throwaway(config, now),
@@ -222,29 +233,47 @@ fn list_databases(config: &Config, container: &Container) -> Result<Vec<String>,
     Ok(out.lines().map(str::to_owned).collect())
 }
 
-/// Row counts per table in each of `databases` of `container`; a database
-/// that does not exist there has none.
+/// Row counts and checksums per table in each of `databases` of
+/// `container`; a database that does not exist there has none.
 fn counts(config: &Config, container: &Container, databases: &[String]) -> Result<Counts, Error> {
     let existing = list_databases(config, container)?;
     let mut counts = Counts::new();
     for db in databases.iter().filter(|db| existing.contains(db)) {
-        let out = psql(config, container, db, ROW_COUNTS)?;
-        let mut tables = BTreeMap::new();
-        for line in out.lines().filter(|l| !l.is_empty()) {
-            let parsed = line
-                .rsplit_once('\t')
-                .and_then(|(table, rows)| Some((table, rows.parse::<u64>().ok()?)));
-            let Some((table, rows)) = parsed else {
-                return Err(Error::failed(format!(
-                    "unexpected row count `{line}` from database `{db}` of container `{}`",
-                    container.name()
-                )));
-            };
-            tables.insert(table.to_owned(), rows);
-        }
+        let out = psql(config, container, db, TABLES)?;
+        let tables = parse_tables(&out).map_err(|line| {
+            Error::failed(format!(
+                "unexpected table summary `{line}` from database `{db}` of container `{}`",
+                container.name()
+            ))
+        })?;
         counts.insert(db.clone(), tables);
     }
     Ok(counts)
+}
+
+/// `schema.table<TAB>rows<TAB>checksum` lines; Err is the line not read.
+fn parse_tables(out: &str) -> Result<BTreeMap<String, Table>, String> {
+    let mut tables = BTreeMap::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let mut fields = line.rsplitn(3, '\t');
+        let (Some(checksum), Some(rows), Some(table)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(line.to_owned());
+        };
+        let rows = rows.parse::<u64>().map_err(|_| line.to_owned())?;
+        if checksum.is_empty() || !checksum.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return Err(line.to_owned());
+        }
+        tables.insert(
+            table.to_owned(),
+            Table {
+                rows,
+                checksum: checksum.to_owned(),
+            },
+        );
+    }
+    Ok(tables)
 }
 
 /// Runs one query with psql in `container` and returns its unaligned,
@@ -258,6 +287,8 @@ fn psql(
     let request = ExecRequest::new([
         "psql",
         "-X",
+        // Quiet: no `SET` command tags among the rows.
+        "-q",
         "-U",
         &config.user,
         "-v",
@@ -303,8 +334,9 @@ fn compare(files: &str, source: &str, expected: &Counts, actual: &Counts) -> Res
     )))
 }
 
-/// `db.schema.table: source X, restored Y`, and missing or extra databases
-/// and tables, in order.
+/// `db.schema.table: source X, restored Y` (rows), `…: N rows in both, but
+/// their contents differ` (checksums), and missing or extra databases and
+/// tables, in order.
 fn differences(expected: &Counts, actual: &Counts) -> Vec<String> {
     let empty = BTreeMap::new();
     let mut found = Vec::new();
@@ -317,14 +349,27 @@ fn differences(expected: &Counts, actual: &Counts) -> Vec<String> {
         for table in tables {
             match (source.get(table), restored.get(table)) {
                 (Some(s), Some(r)) if s == r => {}
-                (Some(s), Some(r)) => found.push(format!("{db}.{table}: source {s}, restored {r}")),
+                (Some(s), Some(r)) if s.rows == r.rows => found.push(format!(
+                    "{db}.{table}: {} in both, but their contents differ (checksum {} in the source, {} restored)",
+                    plural(s.rows as usize, "row"),
+                    s.checksum,
+                    r.checksum
+                )),
+                (Some(s), Some(r)) => found.push(format!(
+                    "{db}.{table}: source {}, restored {}",
+                    s.rows, r.rows
+                )),
                 (Some(s), None) => {
                     found.push(format!(
-                        "{db}.{table}: source {s}, missing from the restore"
+                        "{db}.{table}: source {}, missing from the restore",
+                        s.rows
                     ));
                 }
                 (None, Some(r)) => {
-                    found.push(format!("{db}.{table}: not in the source, restored {r}"));
+                    found.push(format!(
+                        "{db}.{table}: not in the source, restored {}",
+                        r.rows
+                    ));
                 }
                 (None, None) => {}
             }
@@ -343,17 +388,53 @@ fn plural(n: usize, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Counts, differences, plural};
+    use super::{Counts, Table, differences, parse_tables, plural};
 
     fn counts(entries: &[(&str, &str, u64)]) -> Counts {
         let mut counts = Counts::new();
         for (db, table, rows) in entries {
-            counts
-                .entry(db.to_string())
-                .or_default()
-                .insert(table.to_string(), *rows);
+            counts.entry(db.to_string()).or_default().insert(
+                table.to_string(),
+                Table {
+                    rows: *rows,
+                    checksum: format!("{}", rows * 1000),
+                },
+            );
         }
         counts
+    }
+
+    #[test]
+    fn a_changed_value_is_a_difference_naming_its_table() {
+        // Regression: --verify compared row counts only.
+        let source = counts(&[("app", "public.a", 3), ("app", "public.b", 5)]);
+        let mut restored = source.clone();
+        restored
+            .get_mut("app")
+            .unwrap()
+            .get_mut("public.b")
+            .unwrap()
+            .checksum = "-12".into();
+        assert_eq!(
+            differences(&source, &restored),
+            [
+                "app.public.b: 5 rows in both, but their contents differ (checksum 5000 in the source, -12 restored)"
+            ]
+        );
+    }
+
+    #[test]
+    fn table_summaries_are_parsed_strictly() {
+        let tables =
+            parse_tables("public.a\t3\t-9223372036854775808\npublic.\"t\tab\"\t0\t0\n").unwrap();
+        assert_eq!(tables["public.a"].rows, 3);
+        assert_eq!(tables["public.\"t\tab\""].checksum, "0");
+        assert_eq!(
+            parse_tables("public.a\t3\n").unwrap_err(),
+            "public.a\t3",
+            "no checksum"
+        );
+        assert!(parse_tables("public.a\tx\t1\n").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! [tasks.seed-from-snapshot]
 //! plugin = "sanitize"
 //! config = { mode = "seed", container = "pg-dev", database = "demo", dir = "snapshots", name = "demo" }
-//! allow = { containers = ["pg-dev"], read = ["snapshots"] }
+//! allow = { containers = ["pg-dev"], read = ["snapshots"], env = ["SANITIZE_KEY"] }
 //! ```
 //!
 //! The work is done by the `sanitize-engine` crate (`engine/`): plain Rust
@@ -51,7 +51,8 @@ impl Plugin for Sanitize {
     /// Sanitizing: the source (the container to dump, or the dump file's
     /// directory), the policy file's directory, the snapshot directory to
     /// write, and the masking key's variable. Seeding: the container to
-    /// restore into and the snapshot directory to read. `SANITIZED` is not
+    /// restore into, the snapshot directory to read, and the masking key's
+    /// variable (the manifest's MAC is checked under it). `SANITIZED` is not
     /// declared: `--sanitized` confirms a run as well.
     fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
         let config = Config::from_context(ctx)?;
@@ -68,6 +69,7 @@ impl Plugin for Sanitize {
             Some((container, _)) => {
                 needs.push(Grant::containers(container));
                 needs.push(Grant::read(&config.dir));
+                needs.push(Grant::env(&config.key_env));
             }
             None => {
                 needs.push(Grant::write(&config.dir));
@@ -120,12 +122,16 @@ mod tests {
     }
 
     #[test]
-    fn seeding_needs_the_container_and_reads_the_snapshots() {
+    fn seeding_needs_the_container_the_snapshots_and_the_key() {
         assert_eq!(
             needs(
                 r#"{"mode": "seed", "container": "dev", "database": "demo", "dir": "snapshots", "name": "demo"}"#
             ),
-            [Grant::containers("dev"), Grant::read("snapshots")]
+            [
+                Grant::containers("dev"),
+                Grant::read("snapshots"),
+                Grant::env("SANITIZE_KEY")
+            ]
         );
     }
 }

@@ -1,7 +1,8 @@
 //! `mode = "seed"`: restore a sanitized snapshot into a dev database,
 //! replacing it. A snapshot is restored only when its manifest is there,
-//! well-formed, and matches the file byte for byte: an unsanitized dump
-//! copied into the snapshot directory is refused.
+//! carries a MAC that verifies under the masking key, and matches the file
+//! byte for byte: an unsanitized dump copied into the snapshot directory is
+//! refused, with or without a manifest edited to match it.
 
 use run_plugin_sdk::containers::{self, Container, ContainerState, ExecRequest};
 use run_plugin_sdk::{Context, Error, log, prompt};
@@ -12,9 +13,16 @@ use crate::manifest;
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let (container, database) = config.target.clone().expect("seed mode has a target");
     let data = config.path(&config.file());
-    let manifest = manifest::verify(&data)?;
+    let key = crate::snapshot::key(config)?;
+    let manifest = manifest::verify(
+        &data,
+        &manifest::Key {
+            env: &config.key_env,
+            value: &key,
+        },
+    )?;
     log::info(format!(
-        "{data}: sanitized from {} (policy {}, key id {}), sha256 verified",
+        "{data}: sanitized from {} (policy {}, key id {}), MAC and sha256 verified",
         manifest.source,
         &manifest.policy_digest[..12],
         manifest.key_id

@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter};
 
 use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
+use run_plugin_sdk::file::Positioned;
 use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
@@ -147,7 +148,9 @@ fn load_policy(ctx: &Context, config: &Config) -> Result<Policy, Error> {
     policy.map_err(|e| Error::invalid_input(e.to_string()))
 }
 
-fn key(config: &Config) -> Result<Vec<u8>, Error> {
+/// The masking key from the task's `key_env`; seeding reads it too, to
+/// check the manifest's MAC.
+pub fn key(config: &Config) -> Result<Vec<u8>, Error> {
     let name = &config.key_env;
     match std::env::var(name) {
         Ok(key) if key.len() >= MIN_KEY_LEN => Ok(key.into_bytes()),
@@ -215,7 +218,8 @@ fn write(
     output: &str,
 ) -> Result<Manifest, Error> {
     let file = File::create(partial).map_err(|e| Error::io(partial, Access::Write, e))?;
-    let mut out = Hashing::new(BufWriter::with_capacity(BUFFER, file));
+    // Positioned writes: a full disk is named as such (see the SDK's `file`).
+    let mut out = Hashing::new(BufWriter::with_capacity(BUFFER, Positioned::new(file)));
     log::info(format!("sanitizing {dump}"));
     let open = || {
         File::open(dump)
@@ -233,16 +237,18 @@ fn write(
         | engine::Error::Syntax { .. }
         | engine::Error::Unsupported { .. }
         | engine::Error::Incomplete => Error::failed(format!("{dump}: {e}")),
+        engine::Error::Write(why) => Error::failed(format!("writing {partial}: {why}")),
         other => Error::failed(other.to_string()),
     })?;
     let (writer, bytes, sha256) = out.finish();
     let file = writer
         .into_inner()
-        .map_err(|e| Error::io(partial, Access::Write, e.into_error()))?;
+        .map_err(|e| Error::io(partial, Access::Write, e.into_error()))?
+        .into_inner();
     file.sync_all()
         .map_err(|e| Error::io(partial, Access::Write, e))?;
     drop(file);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         schema: manifest::SCHEMA.into(),
         file: config.file(),
         created_at: manifest::now_rfc3339(),
@@ -266,7 +272,9 @@ fn write(
             .collect(),
         bytes,
         sha256,
+        mac: String::new(),
     };
+    manifest.sign(&engine::mask::Masker::new(key));
     manifest::commit(partial, output, &manifest)?;
     Ok(manifest)
 }

@@ -214,8 +214,9 @@ impl Error {
     /// inside the project: `path` itself for a directory, the directory
     /// holding it for a file (`out/x.txt` → `out`; a path that cannot be
     /// looked at is taken for a file when its name has an extension). A file
-    /// that is really absent becomes [`ErrorKind::NotFound`]; anything else
-    /// is [`ErrorKind::Failed`].
+    /// that is really absent becomes [`ErrorKind::NotFound`]; a full disk,
+    /// quota or file-size limit is named as such (`no space left on device
+    /// writing `PATH``); anything else is [`ErrorKind::Failed`].
     ///
     /// ```
     /// use run_plugin_sdk::{Access, Error, ErrorKind, Grant};
@@ -226,6 +227,8 @@ impl Error {
     /// assert_eq!(e.grant(), Some(&Grant::write("out")));
     /// let e = Error::io("out/notes.txt", Access::Write, std::io::ErrorKind::PermissionDenied.into());
     /// assert_eq!(e.grant(), Some(&Grant::write("out")));
+    /// let e = Error::io("out/notes.txt", Access::Write, std::io::ErrorKind::StorageFull.into());
+    /// assert_eq!(e.message(), "no space left on device writing `out/notes.txt`");
     /// ```
     pub fn io(path: impl AsRef<Path>, access: Access, err: io::Error) -> Self {
         let path = path.as_ref();
@@ -239,6 +242,8 @@ impl Error {
             }
         } else if err.kind() == io::ErrorKind::NotFound {
             Self::not_found(format!("cannot {access_name} `{shown}`: it does not exist"))
+        } else if let Some(full) = full(&err) {
+            Self::failed(format!("{full} writing `{shown}`"))
         } else {
             Self::failed(format!("cannot {access_name} `{shown}`: {err}"))
         }
@@ -305,6 +310,18 @@ const ENOTCAPABLE: i32 = 76;
 
 /// Whether `err` on `path` means the task lacks a grant rather than that the
 /// operation failed.
+/// What a full disk, quota or file-size limit is called, in words a person
+/// recognises (Rust's own message for them under WASI ends in a bare os
+/// error number).
+fn full(err: &io::Error) -> Option<&'static str> {
+    match err.kind() {
+        io::ErrorKind::StorageFull => Some("no space left on device"),
+        io::ErrorKind::QuotaExceeded => Some("disk quota exceeded"),
+        io::ErrorKind::FileTooLarge => Some("file too large (the file-size limit was reached)"),
+        _ => None,
+    }
+}
+
 fn is_denied(path: &Path, err: &io::Error) -> bool {
     #[cfg(target_os = "wasi")]
     if err.raw_os_error() == Some(ENOTCAPABLE) {
@@ -411,6 +428,44 @@ mod tests {
             granted: granted.iter().map(|g| g.to_string()).collect(),
             reason: None,
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_named_as_such_with_the_file() {
+        // Regression: a full disk while writing a manifest read "I/O error
+        // (os error 29)", which says neither what nor where.
+        for (err, said) in [
+            (
+                io::Error::from(io::ErrorKind::StorageFull),
+                "no space left on device",
+            ),
+            (
+                io::Error::from_raw_os_error(libc_enospc()),
+                "no space left on device",
+            ),
+            (
+                io::Error::from(io::ErrorKind::QuotaExceeded),
+                "disk quota exceeded",
+            ),
+            (
+                io::Error::from(io::ErrorKind::FileTooLarge),
+                "file too large",
+            ),
+        ] {
+            let e = Error::io("backups/x.sql.zst.json", Access::Write, err);
+            assert_eq!(e.kind(), ErrorKind::Failed);
+            assert!(
+                e.message().starts_with(said)
+                    && e.message().ends_with(" writing `backups/x.sql.zst.json`"),
+                "{}",
+                e.message()
+            );
+        }
+    }
+
+    /// ENOSPC where the tests run (Linux; 51 under WASI).
+    fn libc_enospc() -> i32 {
+        if cfg!(target_os = "wasi") { 51 } else { 28 }
     }
 
     #[test]

@@ -42,6 +42,7 @@ mod context;
 mod descriptor;
 mod engine;
 mod error;
+pub mod file;
 mod grant;
 pub mod http;
 pub mod images;

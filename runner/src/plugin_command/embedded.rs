@@ -19,6 +19,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "descriptor.rs",
     "engine.rs",
     "error.rs",
+    "file.rs",
     "grant.rs",
     "images.rs",
     "lib.rs",

@@ -497,3 +497,67 @@ fn the_report_carries_the_digest_of_the_output() {
         blake3::hash(out.as_bytes()).to_hex().to_string()
     );
 }
+
+#[test]
+fn empty_stays_empty_and_null_stays_null_under_every_rule() {
+    // Regression: an empty phone became a fake number while an empty
+    // address stayed empty. Every rule, through a whole dump: an empty or
+    // blank value is written back as it was (only `null` makes it NULL),
+    // and NULL stays NULL.
+    let rules = [
+        "\"email\"",
+        "\"name\"",
+        "\"first-name\"",
+        "\"last-name\"",
+        "\"phone\"",
+        "\"address\"",
+        "\"text\"",
+        "{ rule = \"date-shift\", days = 3 }",
+        "\"hash\"",
+        "\"card\"",
+        "\"iban\"",
+        "\"ip\"",
+        "\"scrub\"",
+        "\"keep\"",
+        "\"verbatim\"",
+        "{ rule = \"fixed\", value = \"x\" }",
+        "\"null\"",
+    ];
+    let columns: Vec<String> = (0..rules.len()).map(|i| format!("v{i}")).collect();
+    let mut dump = String::from("CREATE TABLE public.t (\n    id integer NOT NULL");
+    for (c, rule) in columns.iter().zip(rules) {
+        let kind = if rule.contains("date-shift") {
+            "date"
+        } else {
+            "text"
+        };
+        dump.push_str(&format!(",\n    {c} {kind}"));
+    }
+    dump.push_str(&format!(
+        "\n);\n\nCOPY public.t (id, {}) FROM stdin;\n",
+        columns.join(", ")
+    ));
+    for (id, value) in [(1, ""), (2, "\\N"), (3, "  ")] {
+        dump.push_str(&id.to_string());
+        for _ in &columns {
+            dump.push('\t');
+            dump.push_str(value);
+        }
+        dump.push('\n');
+    }
+    dump.push_str("\\.\n\n-- PostgreSQL database dump complete\n");
+    let mut policy = String::from("[columns]\n");
+    for (c, rule) in columns.iter().zip(rules) {
+        policy.push_str(&format!("\"t.{c}\" = {rule}\n"));
+    }
+    let (out, _) = run(&dump, &policy, b"k").unwrap();
+    let rows = rows(&out, "t");
+    assert_eq!(rows.len(), 3);
+    let null = rules.len(); // the last column, `null`
+    for (row, value) in rows.iter().zip(["", "\\N", "  "]) {
+        for (i, rule) in rules.iter().enumerate() {
+            let expected = if i + 1 == null { "\\N" } else { value };
+            assert_eq!(row[i + 1], expected, "rule {rule} on {value:?}");
+        }
+    }
+}

@@ -11,6 +11,17 @@
 //! neither exists in the image, or the engine is on another machine, the
 //! command keeps running until it exits or the container stops, and the
 //! timeout error says so.
+//!
+//! None of that runs when `run` itself is killed (SIGKILL, OOM, a lost
+//! terminal): the engine keeps an exec running after the connection that
+//! started it is gone. So a command fed no stdin file runs under a
+//! watchdog, [`WATCHDOG`], when the container has `sh`: the command gets
+//! `/dev/null` as stdin as before, while the watchdog holds the exec's
+//! attached stdin, which the host keeps open until the output ends. When the
+//! connection closes early, for whatever reason, the engine closes that
+//! stdin and the watchdog kills the command: that works on a remote engine
+//! too. Commands fed a stdin file see it end instead (psql then stops at the
+//! end of what it was given).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +43,86 @@ use crate::plugin::bindings::containers::{ExecRequest, ExecResult};
 pub const CAPTURE_LIMIT: usize = 1 << 20;
 pub const STDERR_TAIL: usize = 64 << 10;
 pub const STDOUT_TAIL: usize = 4 << 10;
+
+/// The watchdog, run as `sh -c WATCHDOG sh COMMAND...`: the command runs in
+/// the background with `/dev/null` as stdin; a background reader holds the
+/// exec's stdin (saved in fd 3: a background job's own stdin is `/dev/null`)
+/// and, when it ends, kills the command's processes, leaves first, each
+/// reaped by its parent before that parent is killed. Nothing may be
+/// orphaned: a container's PID 1 adopts orphans, and PostgreSQL as PID 1
+/// takes any child it reaps that died by a signal for a crashed backend and
+/// restarts. For the same reason the shell reaps the reader before it exits
+/// with the command's status (quietly: the command's stderr is not the
+/// place for "Terminated").
+pub const WATCHDOG: &str = r#"exec 3<&0
+"$@" </dev/null 3<&- &
+child=$!
+{
+  stop() {
+    local k= n i=0
+    for f in /proc/[0-9]*/stat; do
+      read -r l <"$f" 2>/dev/null || continue
+      p=${l##*) }
+      p=${p#* }
+      [ "${p%% *}" = "$1" ] && k="$k ${l%% *}"
+    done
+    for n in $k; do stop "$n"; done
+    kill -KILL "$1" 2>/dev/null
+    while [ -d "/proc/$1" ] && [ "$i" -lt 100 ]; do
+      sleep 0.1 2>/dev/null || sleep 1
+      i=$((i + 1))
+    done
+  }
+  while read -r _; do :; done
+  stop "$child"
+} <&3 >/dev/null 2>&1 &
+watcher=$!
+exec 3<&-
+wait "$child"
+status=$?
+exec 2>/dev/null
+kill "$watcher"
+wait "$watcher"
+exit "$status""#;
+
+/// Asks whether a container has `sh` for [`WATCHDOG`].
+pub const SHELL_PROBE: [&str; 3] = ["sh", "-c", "exit 0"];
+
+/// Whether the container can run [`WATCHDOG`] (an image without a shell
+/// cannot; its commands run as they are).
+pub async fn has_shell(engine: &dyn Engine, container: &ContainerId) -> bool {
+    let probe = SHELL_PROBE.iter().map(|s| (*s).to_owned()).collect();
+    let answer = limits::within("looking for a shell", CALL_LIMIT, async {
+        run_quietly(engine, container, probe, None).await
+    })
+    .await;
+    match answer {
+        Ok((0, _, _)) => true,
+        Ok((code, _, _)) => {
+            tracing::debug!(
+                "container {} has no `sh` (exit {code}): its commands run without the watchdog",
+                container.short()
+            );
+            false
+        }
+        Err(why) => {
+            tracing::debug!("looking for `sh` in {}: {why}", container.short());
+            false
+        }
+    }
+}
+
+/// `sh -c WATCHDOG sh COMMAND...`
+pub fn under_watchdog(command: Vec<String>) -> Vec<String> {
+    let mut wrapped = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        WATCHDOG.to_owned(),
+        "sh".to_owned(),
+    ];
+    wrapped.extend(command);
+    wrapped
+}
 
 /// Kills the command if the exec call ends before the command did (dropped
 /// by a timeout or Ctrl-C, or failed half-way).
@@ -205,8 +296,31 @@ impl Scope {
             },
         };
         // On an error the file sink is dropped, which removes its temporary file.
-        self.exec_streams(engine, target, request, stdin, stdout)
+        // A command fed no stdin runs under the watchdog when it can, so it
+        // stops when this run stops or dies; asked once the files are
+        // checked, so a refused call reaches nothing.
+        let watchdog = stdin.is_none() && self.has_shell(engine.as_ref(), target).await;
+        self.exec_streams(engine, target, request, stdin, stdout, watchdog)
             .await
+    }
+
+    /// Whether `target` has `sh`, asked once per container and run.
+    async fn has_shell(&self, engine: &dyn Engine, target: &ContainerHandle) -> bool {
+        let known = self
+            .shells
+            .lock()
+            .expect("not poisoned")
+            .get(&target.id)
+            .copied();
+        if let Some(known) = known {
+            return known;
+        }
+        let has = has_shell(engine, &target.id).await;
+        self.shells
+            .lock()
+            .expect("not poisoned")
+            .insert(target.id.clone(), has);
+        has
     }
 
     async fn exec_streams(
@@ -216,14 +330,20 @@ impl Scope {
         request: ExecRequest,
         stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
         mut stdout: Stdout,
+        watchdog: bool,
     ) -> HostResult<ExecResult> {
         let program = request.command[0].clone();
+        let command = if watchdog {
+            under_watchdog(request.command)
+        } else {
+            request.command
+        };
         let config = ExecConfig {
-            attach_stdin: Some(stdin.is_some()),
+            attach_stdin: Some(stdin.is_some() || watchdog),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             tty: Some(false),
-            cmd: Some(request.command),
+            cmd: Some(command),
             env: Some(
                 request
                     .env
@@ -239,15 +359,23 @@ impl Scope {
             .create_exec(&target.id, config)
             .await
             .map_err(|e| e.on(crate::grant::Object::Container, &target.name))?;
+        // Under the watchdog the command is stopped by closing the exec's
+        // connection, never by killing the shell: the shell must outlive
+        // and reap what it started (see WATCHDOG).
         let mut guard = KillOnDrop {
             engine: engine.clone(),
             container: target.id.clone(),
-            exec: Some(exec.clone()),
+            exec: (!watchdog).then(|| exec.clone()),
         };
         let session = engine.start_exec(&exec).await?;
         let (mut output, mut input) = (session.output, session.input);
         let mut stderr = Tail::new(STDERR_TAIL);
         let feed = async move {
+            if watchdog {
+                // The watchdog's lifeline: open until the output ends.
+                let _lifeline = input;
+                return std::future::pending::<()>().await;
+            }
             if let Some(mut stdin) = stdin {
                 // A command that exits without reading all its input breaks the
                 // pipe; its exit code is what reports that, not this copy.
@@ -291,9 +419,14 @@ impl Scope {
                 let limit = Duration::from_secs(seconds.into());
                 let Ok(drained) = tokio::time::timeout(limit, streams).await else {
                     guard.disarm();
-                    let outcome = match kill_exec(engine.as_ref(), &target.id, &exec).await {
-                        Ok(()) => "it was killed".to_owned(),
-                        Err(why) => format!("it could not be killed: {why}"),
+                    let outcome = if watchdog {
+                        // Returning drops the connection; the watchdog kills it.
+                        "it was killed".to_owned()
+                    } else {
+                        match kill_exec(engine.as_ref(), &target.id, &exec).await {
+                            Ok(()) => "it was killed".to_owned(),
+                            Err(why) => format!("it could not be killed: {why}"),
+                        }
                     };
                     return Err(HostError::Timeout {
                         operation: format!(

@@ -430,7 +430,8 @@ async fn an_exec_timeout_kills_the_command_and_leaves_no_file() {
     }
     assert!(!rig.path("out/dump").exists(), "no partial file");
     let calls = rig.fake.calls();
-    let sleep_pid = 100 + 1;
+    // The first exec asked for a shell (the image has none).
+    let sleep_pid = 100 + 2;
     assert!(
         calls
             .iter()
@@ -587,9 +588,164 @@ async fn a_dropped_exec_call_kills_its_command() {
     }
     let calls = rig.fake.calls();
     assert!(
-        calls.iter().any(|c| c.ends_with("kill -KILL 101")),
+        calls.iter().any(|c| c.ends_with("kill -KILL 102")),
         "{calls:?}"
     );
     let state = rig.fake.state.lock().unwrap();
     assert!(state.execs.values().all(|e| !e.running));
+}
+
+#[tokio::test]
+async fn a_command_without_stdin_runs_under_the_watchdog_when_the_image_has_a_shell() {
+    let fake = FakeEngine::new().scripted(|command| ExecScript {
+        stdout: command.join(" ").into_bytes(),
+        exit_code: 3,
+        ..Default::default()
+    });
+    fake.state.lock().unwrap().shell = true;
+    let id = fake.container("app-1", "busybox:latest");
+    let mut rig = Rig::with(containers(&["app-*"]), fake, false);
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    for _ in 0..2 {
+        let result = rig
+            .host
+            .exec(again(&h), request(&["pg_dump", "demo"]))
+            .await
+            .unwrap();
+        // The command, its output and exit code are the command's own.
+        assert_eq!(
+            (result.stdout, result.exit_code),
+            (b"pg_dump demo".to_vec(), 3)
+        );
+    }
+    let calls = rig.fake.calls();
+    let creates: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("create_exec"))
+        .collect();
+    assert_eq!(creates.len(), 3, "one probe for the container: {creates:?}");
+    assert_eq!(creates[0], &format!("create_exec {id} sh -c exit 0"));
+    assert_eq!(
+        creates[1],
+        &format!(
+            "create_exec {id} sh -c {} sh pg_dump demo",
+            super::exec::WATCHDOG
+        )
+    );
+    let state = rig.fake.state.lock().unwrap();
+    let watched = state
+        .execs
+        .values()
+        .filter(|e| e.config.attach_stdin == Some(true))
+        .count();
+    assert_eq!(watched, 2, "the watchdog holds the exec's stdin");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_exec_call_stops_its_command_through_the_watchdog_on_a_remote_engine() {
+    // The host cannot see a remote engine's processes to kill one; closing
+    // the exec's connection is what stops the command, as when `run` dies.
+    let fake = FakeEngine::new().scripted(|_| ExecScript {
+        hang: true,
+        ..Default::default()
+    });
+    {
+        let mut state = fake.state.lock().unwrap();
+        state.shell = true;
+        state.local = false;
+    }
+    fake.container("app-1", "busybox:latest");
+    let mut rig = Rig::with(containers(&["app-*"]), fake, false);
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    let call = rig.host.exec(again(&h), request(&["pg_dump", "demo"]));
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), call)
+            .await
+            .is_err()
+    );
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let state = rig.fake.state.lock().unwrap();
+    assert!(state.execs.values().all(|e| !e.running));
+    assert!(
+        state.execs.values().any(|e| e.exit_code == Some(137)),
+        "killed by the watchdog"
+    );
+}
+
+#[test]
+fn the_watchdog_kills_its_command_when_stdin_closes_and_keeps_its_exit_code() {
+    // The script itself, run by the host's `sh`: stdin closed early kills a
+    // long command; a command that ends first keeps its status and output.
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let start = std::time::Instant::now();
+    let mut child = Command::new("sh")
+        .args(["-c", super::exec::WATCHDOG, "sh", "sleep", "30"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(137));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            super::exec::WATCHDOG,
+            "sh",
+            "sh",
+            "-c",
+            "read x; echo out; exit 4",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The command's own stdin is /dev/null: it reads EOF, not this line.
+    stdin.write_all(b"ignored\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(output.stdout, b"out\n");
+}
+
+#[test]
+fn the_watchdog_kills_the_commands_children_too() {
+    // pg_dumpall's pg_dump: killed first, reaped by its parent, so nothing
+    // is orphaned to the container's PID 1.
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild");
+    let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+    let mut child = Command::new("sh")
+        .args(["-c", super::exec::WATCHDOG, "sh", "sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let grandchild = loop {
+        if let Ok(text) = std::fs::read_to_string(&pid_file)
+            && text.ends_with('\n')
+        {
+            break text.trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(child.stdin.take());
+    child.wait().unwrap();
+    let gone = (0..100).any(|_| {
+        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat"));
+        let dead = state.map_or(true, |s| s.contains(") Z "));
+        if !dead {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        dead
+    });
+    assert!(
+        gone,
+        "the command's child {grandchild} outlived the watchdog"
+    );
 }

@@ -84,6 +84,10 @@ pub struct State {
     pub local: bool,
     /// `wait_container` never answers.
     pub hang_waits: bool,
+    /// Containers have `sh`: commands fed no stdin run under the exec
+    /// watchdog, which the fake plays (a hanging command ends, killed, when
+    /// its stdin connection closes).
+    pub shell: bool,
     next_id: u64,
 }
 
@@ -568,6 +572,23 @@ impl Engine for FakeEngine {
                 .ok_or_else(|| EngineError::NotFound("no such exec".into()))?;
             (e.config.cmd.clone().unwrap_or_default(), e.stdin.clone())
         };
+        let prefix = crate::capability::containers::exec::under_watchdog(Vec::new());
+        let watched = command.len() > prefix.len() && command[..prefix.len()] == prefix[..];
+        let command = if watched {
+            command[prefix.len()..].to_vec()
+        } else {
+            command
+        };
+        if command == crate::capability::containers::exec::SHELL_PROBE {
+            let mut state = self.lock();
+            let code = if state.shell { 0 } else { 127 };
+            let this = state.execs.get_mut(exec.as_str()).expect("this exec");
+            this.exit_code = Some(code);
+            return Ok(ExecSession {
+                output: Box::pin(futures_util::stream::empty()),
+                input: Box::pin(Collect(stdin, tokio::sync::watch::channel(false).0)),
+            });
+        }
         // The host's own kill: ends the exec whose PID it names.
         if command.first().map(String::as_str) == Some("kill") {
             let pid: i64 = command.last().and_then(|p| p.parse().ok()).unwrap_or(-1);
@@ -604,7 +625,22 @@ impl Engine for FakeEngine {
         }
         // A command given stdin reads all of it before it writes.
         let (closed, mut is_closed) = tokio::sync::watch::channel(false);
-        let reads_stdin = self.lock().execs[exec.as_str()].config.attach_stdin == Some(true);
+        let reads_stdin =
+            !watched && self.lock().execs[exec.as_str()].config.attach_stdin == Some(true);
+        if watched && script.hang {
+            // The watchdog: the stdin connection closing kills the command.
+            let (state, exec) = (self.state.clone(), exec.as_str().to_owned());
+            let mut lifeline = is_closed.clone();
+            tokio::spawn(async move {
+                let _ = lifeline.wait_for(|c| *c).await;
+                let mut state = state.lock().unwrap();
+                let e = state.execs.get_mut(&exec).expect("this exec");
+                if e.running {
+                    e.running = false;
+                    e.exit_code = Some(137);
+                }
+            });
+        }
         let input_read = futures_util::stream::once(async move {
             if reads_stdin {
                 let _ = is_closed.wait_for(|c| *c).await;

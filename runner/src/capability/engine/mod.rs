@@ -53,6 +53,9 @@ pub struct Scope {
     pub(crate) grants: Grants,
     pub(crate) preopens: Vec<Preopen>,
     pub(crate) plan: bool,
+    /// Whether each container exec'd in has `sh` (for the exec watchdog),
+    /// asked once per container and run.
+    pub(crate) shells: std::sync::Mutex<std::collections::HashMap<ids::ContainerId, bool>>,
 }
 
 impl std::ops::Deref for EngineHost {
@@ -76,6 +79,7 @@ impl EngineHost {
                 grants,
                 preopens,
                 plan,
+                shells: Default::default(),
             },
             handles: ResourceTable::new(),
             backend: None,
