@@ -21,6 +21,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "error.rs",
     "file.rs",
     "grant.rs",
+    "http.rs",
     "images.rs",
     "lib.rs",
     "lock.rs",
