@@ -348,8 +348,8 @@ fn a_download_over_the_size_limit_is_refused_by_its_length_or_stopped_at_the_lim
 fn a_missing_import_is_a_load_error_in_the_runners_words() {
     let component = wat::parse_str(
         r#"(component
-            (import "wasi:http/outgoing-handler@0.2.0" (instance
-                (export "handle" (func))
+            (import "wasi:keyvalue/store@0.2.0" (instance
+                (export "get" (func))
             ))
             (import "wasi:cli/environment@0.2.6" (instance
                 (export "get-arguments" (func (result (list string))))
@@ -363,11 +363,11 @@ fn a_missing_import_is_a_load_error_in_the_runners_words() {
     )
     .unwrap();
     Test::new()
-        .tasks("[tasks.t]\nplugin = \"./http.wasm\"\n")
-        .tap(|t| std::fs::write(t.path("http.wasm"), &component).unwrap())
+        .tasks("[tasks.t]\nplugin = \"./kv.wasm\"\n")
+        .tap(|t| std::fs::write(t.path("kv.wasm"), &component).unwrap())
         .args(&["t"])
         .stderr_contains(
-            "error: task `t` (plugin `http.wasm`): plugin `http.wasm` cannot be linked: it imports `wasi:http/outgoing-handler@0.2.0` (`handle`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:http@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, io, random, sockets)",
+            "error: task `t` (plugin `kv.wasm`): plugin `kv.wasm` cannot be linked: it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)",
         )
         .stderr_lacks("matching implementation was not found")
         .status(2)

@@ -297,6 +297,7 @@ fn json_has_every_grant_kind_and_sorted_keys() {
             "containers",
             "devices",
             "env",
+            "http",
             "images",
             "namespaces",
             "network",

@@ -372,12 +372,19 @@ fn a_plugin_a_crate_in_the_project_builds_is_not_pinned_so_rebuilds_just_run() {
     // A line an older run wrote is dropped, not checked.
     std::fs::write(
         test.path("tasks.lock"),
-        format!("[plugins]\n\"{artifact}\" = \"sha256:{}\"\n", "0".repeat(64)),
+        format!(
+            "[plugins]\n\"{artifact}\" = \"sha256:{}\"\n",
+            "0".repeat(64)
+        ),
     )
     .unwrap();
     std::fs::copy(FIXTURE, test.path(artifact)).unwrap();
     let first = test.command().arg("t").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     // A rebuild: other bytes at the same path.
     std::fs::write(test.path(artifact), other_component()).unwrap();
     let rebuilt = test.command().arg("t").output().unwrap();

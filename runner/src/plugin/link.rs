@@ -10,11 +10,13 @@ use wasmtime::component::Component;
 
 use super::version::{HOST_VERSION, PACKAGE};
 
-/// The WASI 0.2 packages the host provides (`wasmtime_wasi::p2`).
-const WASI_PACKAGES: [&str; 6] = [
+/// The WASI 0.2 packages the host provides (`wasmtime_wasi::p2`, and
+/// `wasi:http`'s outgoing handler under `allow.http`).
+const WASI_PACKAGES: [&str; 7] = [
     "wasi:cli",
     "wasi:clocks",
     "wasi:filesystem",
+    "wasi:http",
     "wasi:io",
     "wasi:random",
     "wasi:sockets",
@@ -94,7 +96,7 @@ fn explain(error: &wasmtime::Error, targets: &str) -> Unlinkable {
     }
 }
 
-/// `runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:http@0.2.0)`: the plugin's
+/// `runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)`: the plugin's
 /// handler version, the WASI it imports, and any other package it imports.
 fn targets(engine: &Engine, component: &Component) -> String {
     let ty = component.component_type();
@@ -154,8 +156,8 @@ mod tests {
         let plugin = component(
             engine,
             r#"(component
-                (import "wasi:http/outgoing-handler@0.2.0" (instance
-                    (export "handle" (func))
+                (import "wasi:keyvalue/store@0.2.0" (instance
+                    (export "get" (func))
                 ))
                 (import "wasi:cli/environment@0.2.6" (instance
                     (export "get-arguments" (func (result (list string))))
@@ -171,15 +173,15 @@ mod tests {
         assert_eq!(
             error,
             Unlinkable {
-                import: "wasi:http/outgoing-handler@0.2.0".into(),
-                item: Some("handle".into()),
+                import: "wasi:keyvalue/store@0.2.0".into(),
+                item: Some("get".into()),
                 differs: false,
-                targets: "runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:http@0.2.0)".into(),
+                targets: "runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)".into(),
             }
         );
         assert_eq!(
             error.to_string(),
-            "it imports `wasi:http/outgoing-handler@0.2.0` (`handle`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:http@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, io, random, sockets)"
+            "it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)"
         );
     }
 

@@ -215,7 +215,11 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::SlowCleanup { ms } => {
-                eprintln!("holding until cancelled");
+                // Calling the interface makes this plugin one the runner
+                // waits for; only then may a test interrupt it.
+                if !run_plugin_sdk::cancel::cancelled() {
+                    eprintln!("holding until cancelled");
+                }
                 while !run_plugin_sdk::cancel::sleep(Duration::from_secs(60)) {}
                 eprintln!("cleaning up for {ms} ms");
                 std::thread::sleep(Duration::from_millis(ms));
