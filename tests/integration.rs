@@ -9,6 +9,7 @@ mod support {
     pub mod sarif;
 }
 
+mod authoring;
 mod backup;
 mod capability_cancel;
 mod capability_container;

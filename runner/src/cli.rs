@@ -100,6 +100,11 @@ pub struct Options {
     /// Use this tasks.toml instead of searching upwards from the current directory.
     #[arg(short, long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+
+    /// Look for tasks.toml from DIR upwards instead of the current directory
+    /// (as if run were started in DIR).
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub working_directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,7 +137,7 @@ fn task_candidates() -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let mut candidates = Vec::new();
-    for task in &file.tasks {
+    for task in file.tasks.iter().filter(|t| !t.is_private()) {
         let help = task.description.clone().unwrap_or_default();
         candidates.push(CompletionCandidate::new(&task.name).help(Some(help.clone().into())));
         for alias in &task.aliases {

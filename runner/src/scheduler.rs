@@ -276,6 +276,7 @@ impl Job {
                     lines,
                     &self.args,
                     &self.file.root,
+                    &self.file.dotenv,
                     &self.ui,
                     self.echo,
                     stdout(),
@@ -296,6 +297,7 @@ impl Job {
                 plugin::run(plugin::Invocation {
                     task,
                     root: &self.file.root,
+                    dotenv: &self.file.dotenv,
                     plugin: &source.name,
                     component: component?.0,
                     config,

@@ -115,6 +115,28 @@ pub enum ErrorKind {
     EmptyString { key: Key },
     #[error("`command` of task `{task}` has no lines")]
     EmptyCommand { task: String },
+    /// A line of a `.env` file that is not `NAME=value`.
+    #[error("{}:{line}: {problem}", path.display())]
+    DotEnv {
+        path: PathBuf,
+        line: usize,
+        problem: super::dotenv::DotEnvProblem,
+    },
+    #[error("unknown variable `{name}`")]
+    UnknownVariable {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`{{{{env.{name}}}}}` is not set, in the environment nor in .env")]
+    UnsetEnvVariable { name: String },
+    #[error("`{{{{{name}` has no closing `}}}}`")]
+    UnclosedVariable { name: String },
+    #[error("`{name}` is not a variable name")]
+    BadVariableName { name: String },
+    #[error("`dir` has no effect on task `{task}`: only command tasks run in a directory")]
+    DirNotCommand { task: String },
+    #[error("`dir` of task `{task}` leaves the project: `{dir}`")]
+    DirOutside { task: String, dir: String },
     #[error("{}", unknown_task(task, *relation, target))]
     UnknownTask {
         task: String,
@@ -366,6 +388,7 @@ pub enum Expected {
     Size,
     /// `allow.privileged`.
     True,
+    Boolean,
 }
 
 impl fmt::Display for Expected {
@@ -378,6 +401,7 @@ impl fmt::Display for Expected {
             Self::Env => "an array of variable names or a table of values",
             Self::Duration => "a duration string",
             Self::True => "`true`",
+            Self::Boolean => "`true` or `false`",
             Self::Size => "a size string or an integer number of bytes",
         })
     }

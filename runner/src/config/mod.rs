@@ -5,6 +5,7 @@
 //! first error found in file order is the one reported.
 
 mod diagnostic;
+pub mod dotenv;
 mod duration;
 mod error;
 pub mod model;
@@ -14,6 +15,7 @@ pub mod network;
 mod parse;
 mod size;
 mod suggest;
+mod template;
 mod validate;
 
 #[cfg(test)]
@@ -44,14 +46,15 @@ pub fn parse(path: &Path, source: &str, builtins: &[&str]) -> Result<TaskFile, C
     };
     let path = absolute_file_path(path);
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let tasks = parse::tasks(source, builtins, &root)
-        .and_then(|tasks| validate::check(&tasks).map(|()| tasks))
+    let parsed = parse::tasks(source, builtins, &root)
+        .and_then(|parsed| validate::check(&parsed.tasks).map(|()| parsed))
         .map_err(|e| e.with_origin(origin.clone()))?;
     Ok(TaskFile {
         path,
         root,
         source: origin.source,
-        tasks,
+        tasks: parsed.tasks,
+        dotenv: parsed.dotenv,
     })
 }
 

@@ -31,6 +31,10 @@ pub struct TaskFile {
     pub source: Arc<str>,
     /// Tasks in file order.
     pub tasks: Vec<Task>,
+    /// Variables from the `.env` files (`dotenv`), later files overriding
+    /// earlier ones. Command tasks get those the host environment lacks;
+    /// plugins only those their `allow.env` grants.
+    pub dotenv: Vec<(String, String)>,
 }
 
 /// One `[tasks.NAME]` table.
@@ -60,6 +64,11 @@ pub struct Task {
     pub memory: Option<u64>,
     /// What a plugin task may touch. Always empty for command and group tasks.
     pub allow: Grants,
+    /// `private = true`: only runs as another task's dependency or hook.
+    pub private: bool,
+    /// `dir = "sub"`: where a command task's lines run, absolute, inside the
+    /// project (checked when parsed); the project root when absent.
+    pub dir: Option<PathBuf>,
 }
 
 /// What a task does itself (besides its dependencies).
@@ -134,6 +143,12 @@ impl PluginSource {
 }
 
 impl Task {
+    /// Private tasks (`private = true`, or a name starting with `_`) are
+    /// left out of `--list` and completion and cannot be run by name.
+    pub fn is_private(&self) -> bool {
+        self.private || self.name.starts_with('_')
+    }
+
     /// Command tasks run on the host, outside the sandbox.
     pub fn is_sandboxed(&self) -> bool {
         !matches!(self.action, Action::Command { .. })

@@ -971,3 +971,106 @@ fn duplicate_sub_tables_are_not_duplicate_tasks() {
     let source = "[tasks.allow]\ncommand = \"x\"\n[tasks.b]\nplugin = \"hello\"\n[tasks.b.allow]\nread = []\n[tasks.b.allow]\nwrite = []\n";
     assert!(matches!(error(source).kind(), ErrorKind::DuplicateKey { key } if key == "allow"));
 }
+
+// Authoring: private tasks, `.env`, `dir`, variables.
+
+#[test]
+fn private_tasks_by_key_or_leading_underscore() {
+    let file = parse(
+        "[tasks._setup]\ncommand = \"true\"\n[tasks.hidden]\ncommand = \"true\"\nprivate = true\n[tasks.build]\ncommand = \"true\"\ndepends = [\"_setup\", \"hidden\"]\n",
+    );
+    let private: Vec<_> = file.tasks.iter().map(|t| t.is_private()).collect();
+    assert_eq!(private, [true, true, false]);
+    let e = error("[tasks.x]\ncommand = \"true\"\nprivate = \"yes\"\n");
+    assert!(matches!(e.kind(), ErrorKind::WrongType { .. }), "{e}");
+}
+
+#[test]
+fn dir_stays_inside_the_project_and_is_for_commands_only() {
+    let file = parse("[tasks.web]\ncommand = \"true\"\ndir = \"./web/../app\"\n");
+    assert_eq!(
+        file.tasks[0].dir.as_deref(),
+        Some(Path::new("/project/web/../app"))
+    );
+    for dir in ["../elsewhere", "/etc", "a/../../b"] {
+        let source = format!("[tasks.web]\ncommand = \"true\"\ndir = \"{dir}\"\n");
+        let e = error(&source);
+        assert!(matches!(e.kind(), ErrorKind::DirOutside { .. }), "{dir}: {e}");
+        assert_eq!(pointed_at(&source, &e), format!("\"{dir}\""));
+    }
+    let e = error("[tasks.g]\ndepends = [\"web\"]\ndir = \"web\"\n[tasks.web]\ncommand = \"true\"\n");
+    assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
+    let e = error("[tasks.p]\nplugin = \"hello\"\ndir = \"web\"\n");
+    assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
+}
+
+#[test]
+fn variables_expand_in_commands_descriptions_and_config_with_task_vars_first() {
+    let file = parse(
+        "[vars]\nimage = \"app\"\ntag = \"{{image}}:1\"\n\n[tasks.build]\ndescription = \"Build {{tag}}\"\ncommand = \"docker build -t {{tag}} {{where}} --format '{{.ID}}' {{{{x}}\"\nvars = { where = \".\", image = \"shadowed\" }\n\n[tasks.scan]\nplugin = \"hello\"\nconfig = { name = \"{{image}}\", list = [\"{{ tag }}\"] }\n",
+    );
+    assert_eq!(file.tasks[0].description.as_deref(), Some("Build app:1"));
+    let Action::Command { lines } = &file.tasks[0].action else {
+        panic!("not a command")
+    };
+    assert_eq!(lines, &["docker build -t app:1 . --format '{{.ID}}' {{x}}"]);
+    let Action::Plugin { config, .. } = &file.tasks[1].action else {
+        panic!("not a plugin")
+    };
+    assert_eq!(
+        config,
+        &serde_json::json!({ "name": "app", "list": ["app:1"] })
+    );
+}
+
+#[test]
+fn an_unknown_variable_is_pointed_at_with_a_suggestion() {
+    let source = "[vars]\ntarget = \"all\"\n[tasks.build]\ncommand = \"make {{targte}}\"\n";
+    let e = error(source);
+    assert!(
+        matches!(e.kind(), ErrorKind::UnknownVariable { name, suggestion: Some(s) } if name == "targte" && s == "target"),
+        "{e}"
+    );
+    assert_eq!(pointed_at(source, &e), "{{targte}}");
+    assert_eq!(e.line_column(), Some((4, 17)));
+    let rendered = e.render(false);
+    assert!(rendered.contains("did you mean `target`?"), "{rendered}");
+    // A task's vars are not another task's.
+    let e = error("[tasks.a]\ncommand = \"true\"\nvars = { v = \"1\" }\n[tasks.b]\ncommand = \"echo {{v}}\"\n");
+    assert!(matches!(e.kind(), ErrorKind::UnknownVariable { .. }), "{e}");
+    let e = error("[vars]\n\"1x\" = \"a\"\n");
+    assert!(matches!(e.kind(), ErrorKind::BadVariableName { .. }), "{e}");
+    let e = error("[tasks.a]\ncommand = \"echo {{env.RUN_SURELY_UNSET_4242}}\"\n");
+    assert!(matches!(e.kind(), ErrorKind::UnsetEnvVariable { .. }), "{e}");
+}
+
+#[test]
+fn dotenv_beside_the_file_is_loaded_and_listed_files_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.toml");
+    std::fs::write(dir.path().join(".env"), "A=from-dotenv\nB=b\n").unwrap();
+    std::fs::write(dir.path().join("more.env"), "B=more\n").unwrap();
+    let source = "[tasks.a]\ncommand = \"echo {{env.A}}\"\n";
+    let file = super::parse(&path, source, BUILTINS).unwrap();
+    assert_eq!(file.dotenv, [("A".into(), "from-dotenv".into()), ("B".into(), "b".into())]);
+    let Action::Command { lines } = &file.tasks[0].action else {
+        panic!()
+    };
+    assert_eq!(lines, &["echo from-dotenv"]);
+    // Listed files replace the default, later ones overriding earlier ones.
+    let source = "dotenv = [\".env\", \"more.env\"]\n[tasks.a]\ncommand = \"true\"\n";
+    let file = super::parse(&path, source, BUILTINS).unwrap();
+    assert_eq!(file.dotenv, [("A".into(), "from-dotenv".into()), ("B".into(), "more".into())]);
+    let source = "dotenv = [\"missing.env\"]\n[tasks.a]\ncommand = \"true\"\n";
+    let e = super::parse(&path, source, BUILTINS).unwrap_err();
+    assert_eq!(pointed_at(source, &e), "\"missing.env\"");
+    std::fs::write(dir.path().join(".env"), "A=1\nnot a line\n").unwrap();
+    let e = super::parse(&path, "[tasks.a]\ncommand = \"true\"\n", BUILTINS).unwrap_err();
+    assert_eq!(e.to_string(), ".env:2: expected `NAME=value`");
+    // A misspelt setting gets a suggestion.
+    let e = error("env-file = [\"x\"]\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::UnknownKey { suggestion: Some("dotenv"), .. }),
+        "{e}"
+    );
+}

@@ -1,0 +1,145 @@
+//! Writing tasks.toml the way just and go-task users expect: private tasks,
+//! `.env`, `dir` and `-d`, variables.
+
+use crate::test::Test;
+
+const PRIVATE: &str = "[tasks._setup]\ncommand = \"echo setup\"\n\n[tasks.helper]\ncommand = \"echo helper\"\nprivate = true\n\n[tasks.build]\ndescription = \"Build it\"\ncommand = \"echo build\"\ndepends = [\"_setup\", \"helper\"]\n";
+
+#[test]
+fn private_tasks_run_as_dependencies_only() {
+    let test = Test::new().tasks(PRIVATE);
+    let out = test.invoke(&["-q", "build"]).ok();
+    assert_eq!(out.stdout, "setup\nhelper\nbuild\n", "{}", out.context());
+    for name in ["_setup", "helper"] {
+        test.invoke(&[name])
+            .status(2)
+            .stderr_contains(&format!(
+                "task `{name}` is private: it only runs as a dependency or hook of another task"
+            ));
+    }
+}
+
+#[test]
+fn private_tasks_are_left_out_of_list_json_and_suggestions() {
+    let test = Test::new().tasks(PRIVATE);
+    let out = test.invoke(&["--list"]).ok();
+    assert!(out.stdout.contains("build"), "{}", out.context());
+    assert!(!out.stdout.contains("helper") && !out.stdout.contains("_setup"), "{}", out.context());
+    let json = test.invoke(&["--list", "--json"]).ok().json();
+    let names: Vec<_> = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["build"]);
+    test.invoke(&["helpr"]).status(2).stderr_lacks("helper");
+}
+
+#[test]
+fn dotenv_values_reach_commands_but_the_host_environment_wins() {
+    let test = Test::new()
+        .tasks("[tasks.show]\ncommand = \"echo $FROM_FILE $BOTH $FIXED\"\nenv = { FIXED = \"task\" }\n")
+        .file(".env", "FROM_FILE=file\nBOTH=file\nFIXED=file\n");
+    let out = test.invoke_env(&[("BOTH", "host")], &["-q", "show"]).ok();
+    assert_eq!(out.stdout, "file host task\n", "{}", out.context());
+}
+
+#[test]
+fn dotenv_files_listed_in_tasks_toml_and_a_bad_line_is_located() {
+    let test = Test::new()
+        .tasks("dotenv = [\"config/dev.env\"]\n[tasks.show]\ncommand = \"echo $DB\"\n")
+        .file(".env", "DB=ignored\n")
+        .file("config/dev.env", "DB=postgres://dev\n");
+    let out = test.invoke(&["-q", "show"]).ok();
+    assert_eq!(out.stdout, "postgres://dev\n", "{}", out.context());
+    let test = Test::new()
+        .tasks("[tasks.show]\ncommand = \"true\"\n")
+        .file(".env", "OK=1\nthis is not a variable\n");
+    test.invoke(&["show"])
+        .status(2)
+        .stderr_contains(".env:2: expected `NAME=value`");
+}
+
+#[test]
+fn dotenv_values_reach_a_plugin_only_through_allow_env() {
+    Test::new()
+        .tasks("[tasks.t]\nplugin = \"{fixture}\"\nconfig = { mode = \"env\" }\nallow = { env = [\"GRANTED\"] }\n")
+        .file(".env", "GRANTED=from-dotenv\nSECRET=never\n")
+        .args(&["t"])
+        .stdout("GRANTED=from-dotenv\n")
+        .run();
+}
+
+#[test]
+fn dir_runs_a_command_in_a_subdirectory() {
+    let test = Test::new()
+        .tasks("[tasks.where]\ncommand = \"pwd\"\ndir = \"web/app\"\n")
+        .dir("web/app");
+    let out = test.invoke(&["-q", "where"]).ok();
+    let expected = test.dir.path().canonicalize().unwrap().join("web/app");
+    assert_eq!(out.stdout, format!("{}\n", expected.display()), "{}", out.context());
+}
+
+#[test]
+fn dir_outside_the_project_is_refused_where_written() {
+    Test::new()
+        .tasks("[tasks.where]\ncommand = \"pwd\"\ndir = \"../elsewhere\"\n")
+        .args(&["where"])
+        .stderr_contains("`dir` of task `where` leaves the project: `../elsewhere`")
+        .stderr_contains("tasks.toml:3:")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn dir_through_a_symlink_out_of_the_project_is_refused_at_run_time() {
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().to_owned();
+    Test::new()
+        .tasks("[tasks.where]\ncommand = \"touch escaped\"\ndir = \"link\"\n")
+        .tap(|t| std::os::unix::fs::symlink(&target, t.path("link")).unwrap())
+        .args(&["-q", "where"])
+        .stderr_contains("outside the project")
+        .status(1)
+        .run_prefix();
+    assert!(!outside.path().join("escaped").exists());
+}
+
+#[test]
+fn working_directory_flag_finds_tasks_toml_from_there() {
+    let test = Test::new()
+        .file("proj/tasks.toml", "[tasks.hi]\ncommand = \"echo from proj\"\n")
+        .dir("proj/deep");
+    let out = test.invoke(&["-q", "-d", "proj/deep", "hi"]).ok();
+    assert_eq!(out.stdout, "from proj\n", "{}", out.context());
+    let out = test.invoke(&["-q", "--working-directory=proj", "hi"]).ok();
+    assert_eq!(out.stdout, "from proj\n", "{}", out.context());
+    test.invoke(&["-d", "nowhere", "hi"])
+        .status(2)
+        .stderr_contains("--working-directory nowhere: no such directory");
+}
+
+#[test]
+fn variables_template_commands_and_descriptions() {
+    let test = Test::new().tasks(
+        "[vars]\nimage = \"app\"\ntag = \"{{image}}:{{env.TAG}}\"\n\n[tasks.build]\ndescription = \"Build {{tag}}\"\ncommand = \"echo {{tag}} {{where}} '{{.ID}}' {{{{literal}}\"\nvars = { where = \"here\" }\n",
+    );
+    let out = test.invoke_env(&[("TAG", "7")], &["-q", "build"]).ok();
+    assert_eq!(out.stdout, "app:7 here {{.ID}} {{literal}}\n", "{}", out.context());
+    test.invoke_env(&[("TAG", "7")], &["--list"])
+        .ok()
+        .stdout_contains("Build app:7");
+}
+
+#[test]
+fn an_unknown_variable_is_a_located_error_with_a_suggestion() {
+    Test::new()
+        .tasks("[vars]\ntarget = \"all\"\n\n[tasks.build]\ncommand = \"make {{targte}}\"\n")
+        .args(&["build"])
+        .stderr_contains("unknown variable `targte`")
+        .stderr_contains("tasks.toml:5:17")
+        .stderr_contains("did you mean `target`?")
+        .status(2)
+        .run();
+}
