@@ -8,14 +8,13 @@ const PRIVATE: &str = "[tasks._setup]\ncommand = \"echo setup\"\n\n[tasks.helper
 #[test]
 fn private_tasks_run_as_dependencies_only() {
     let test = Test::new().tasks(PRIVATE);
-    let out = test.invoke(&["-q", "build"]).ok();
+    // One job: dependencies in their written order.
+    let out = test.invoke(&["-q", "-j1", "build"]).ok();
     assert_eq!(out.stdout, "setup\nhelper\nbuild\n", "{}", out.context());
     for name in ["_setup", "helper"] {
-        test.invoke(&[name])
-            .status(2)
-            .stderr_contains(&format!(
-                "task `{name}` is private: it only runs as a dependency or hook of another task"
-            ));
+        test.invoke(&[name]).status(2).stderr_contains(&format!(
+            "task `{name}` is private: it only runs as a dependency or hook of another task"
+        ));
     }
 }
 
@@ -24,7 +23,11 @@ fn private_tasks_are_left_out_of_list_json_and_suggestions() {
     let test = Test::new().tasks(PRIVATE);
     let out = test.invoke(&["--list"]).ok();
     assert!(out.stdout.contains("build"), "{}", out.context());
-    assert!(!out.stdout.contains("helper") && !out.stdout.contains("_setup"), "{}", out.context());
+    assert!(
+        !out.stdout.contains("helper") && !out.stdout.contains("_setup"),
+        "{}",
+        out.context()
+    );
     let json = test.invoke(&["--list", "--json"]).ok().json();
     let names: Vec<_> = json["tasks"]
         .as_array()
@@ -78,7 +81,12 @@ fn dir_runs_a_command_in_a_subdirectory() {
         .dir("web/app");
     let out = test.invoke(&["-q", "where"]).ok();
     let expected = test.dir.path().canonicalize().unwrap().join("web/app");
-    assert_eq!(out.stdout, format!("{}\n", expected.display()), "{}", out.context());
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", expected.display()),
+        "{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -102,14 +110,17 @@ fn dir_through_a_symlink_out_of_the_project_is_refused_at_run_time() {
         .args(&["-q", "where"])
         .stderr_contains("outside the project")
         .status(1)
-        .run_prefix();
+        .run();
     assert!(!outside.path().join("escaped").exists());
 }
 
 #[test]
 fn working_directory_flag_finds_tasks_toml_from_there() {
     let test = Test::new()
-        .file("proj/tasks.toml", "[tasks.hi]\ncommand = \"echo from proj\"\n")
+        .file(
+            "proj/tasks.toml",
+            "[tasks.hi]\ncommand = \"echo from proj\"\n",
+        )
         .dir("proj/deep");
     let out = test.invoke(&["-q", "-d", "proj/deep", "hi"]).ok();
     assert_eq!(out.stdout, "from proj\n", "{}", out.context());
@@ -126,7 +137,12 @@ fn variables_template_commands_and_descriptions() {
         "[vars]\nimage = \"app\"\ntag = \"{{image}}:{{env.TAG}}\"\n\n[tasks.build]\ndescription = \"Build {{tag}}\"\ncommand = \"echo {{tag}} {{where}} '{{.ID}}' {{{{literal}}\"\nvars = { where = \"here\" }\n",
     );
     let out = test.invoke_env(&[("TAG", "7")], &["-q", "build"]).ok();
-    assert_eq!(out.stdout, "app:7 here {{.ID}} {{literal}}\n", "{}", out.context());
+    assert_eq!(
+        out.stdout,
+        "app:7 here {{.ID}} {{literal}}\n",
+        "{}",
+        out.context()
+    );
     test.invoke_env(&[("TAG", "7")], &["--list"])
         .ok()
         .stdout_contains("Build app:7");
@@ -142,4 +158,101 @@ fn an_unknown_variable_is_a_located_error_with_a_suggestion() {
         .stderr_contains("did you mean `target`?")
         .status(2)
         .run();
+}
+
+const PARAMS: &str = "[tasks.build]\ndescription = \"Build\"\ncommand = \"echo target=$target mode=$mode files=$files args=$*\"\nparams = [{ name = \"target\", default = \"all\", help = \"what to build\" }, { name = \"mode\" }, { name = \"files\", variadic = true }]\n";
+
+#[test]
+fn command_parameters_are_bound_by_position_name_default_and_variadic() {
+    let test = Test::new().tasks(PARAMS);
+    let out = test
+        .invoke(&["-q", "build", "web", "fast", "a.c", "b.c"])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        "target=web mode=fast files=a.c b.c args=web fast a.c b.c\n",
+        "{}",
+        out.context()
+    );
+    let out = test.invoke(&["-q", "build", "--mode=slow"]).ok();
+    assert_eq!(
+        out.stdout,
+        "target=all mode=slow files= args=all slow\n",
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn command_parameters_are_validated_with_a_suggestion_and_have_help() {
+    let test = Test::new().tasks(PARAMS);
+    test.invoke(&["build", "--mdoe=x"])
+        .status(2)
+        .stderr_contains("task `build` has no option `--mdoe`; did you mean `--mode`?");
+    test.invoke(&["build"])
+        .status(2)
+        .stderr_contains("task `build` needs `mode` (usage: run build [target] mode [files...])");
+    test.invoke(&["build", "--help"])
+        .ok()
+        .stdout_contains("Usage: run build [target] mode [files...]")
+        .stdout_contains("what to build [default: all]");
+}
+
+const CONFIRM: &str =
+    "[tasks.drop]\ncommand = \"echo dropped\"\nconfirm = \"Really drop the database?\"\n";
+
+#[test]
+fn confirm_needs_yes_without_a_terminal_and_under_ci() {
+    let test = Test::new().tasks(CONFIRM);
+    let out = test.invoke(&["-q", "drop"]).status(1);
+    assert!(!out.stdout.contains("dropped"), "{}", out.context());
+    let out = out
+        .stderr_contains("Really drop the database?")
+        .stderr_contains("pass --yes");
+    drop(out);
+    test.invoke_env(&[("CI", "true")], &["-q", "drop"])
+        .status(1);
+    let out = test
+        .invoke_env(&[("CI", "true")], &["-q", "--yes", "drop"])
+        .ok();
+    assert_eq!(out.stdout, "dropped\n", "{}", out.context());
+}
+
+#[test]
+fn finally_runs_after_success_failure_and_timeout() {
+    let test = Test::new().tasks(
+        "[tasks.ok]\ncommand = \"echo work\"\nfinally = \"echo cleanup\"\n\n[tasks.bad]\ncommand = \"exit 3\"\nfinally = \"echo cleanup after failure\"\n\n[tasks.slow]\ncommand = \"sleep 30\"\ntimeout = \"200ms\"\nfinally = \"echo cleanup after timeout\"\n\n[tasks.cleanup-fails]\ncommand = \"true\"\nfinally = \"exit 4\"\n",
+    );
+    let out = test.invoke(&["-q", "ok"]).ok();
+    assert_eq!(out.stdout, "work\ncleanup\n", "{}", out.context());
+    let out = test.invoke(&["-q", "bad"]).status(3);
+    assert_eq!(out.stdout, "cleanup after failure\n", "{}", out.context());
+    let out = test.invoke(&["-q", "slow"]).status(124);
+    assert_eq!(out.stdout, "cleanup after timeout\n", "{}", out.context());
+    test.invoke(&["-q", "cleanup-fails"]).status(4);
+}
+
+#[test]
+fn finally_runs_when_the_run_is_interrupted() {
+    use std::time::{Duration, Instant};
+    let test = Test::new().tasks(
+        "[tasks.long]\ncommand = \"touch started; sleep 30\"\nfinally = \"touch cleaned\"\n",
+    );
+    let mut child = test
+        .command()
+        .args(["-q", "long"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !test.path("started").exists() {
+        assert!(Instant::now() < deadline, "the task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(test.path("cleaned").exists(), "finally did not run");
 }

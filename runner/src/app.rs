@@ -161,6 +161,8 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         crate::ui::print(&help)?;
         return Ok(0);
     }
+    // A command task's parameters are checked before anything runs.
+    crate::command_args::bind(&file.tasks[root], cli.task_args())?;
     let plan = graph::plan(&file, root)?;
     // Only a real run records new plugins in tasks.lock.
     let record = !options.dry_run && !options.plan;

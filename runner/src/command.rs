@@ -19,6 +19,7 @@ pub async fn run(
     args: &[String],
     root: &Path,
     dotenv: &[(String, String)],
+    params: &[(String, String)],
     ui: &crate::ui::Ui,
     echo: bool,
     stdout: Option<std::fs::File>,
@@ -42,7 +43,8 @@ pub async fn run(
                     .filter(|(k, _)| std::env::var_os(k).is_none())
                     .map(|(k, v)| (k, v)),
             )
-            .envs(task.env.set.iter().map(|(k, v)| (k, v)));
+            .envs(task.env.set.iter().map(|(k, v)| (k, v)))
+            .envs(params.iter().map(|(k, v)| (k, v)));
         if let Some(file) = stdout.as_ref().and_then(|f| f.try_clone().ok()) {
             command.stdout(file);
         }

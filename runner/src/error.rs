@@ -21,6 +21,9 @@ pub enum Error {
         file: PathBuf,
         suggestion: Option<String>,
     },
+    /// Arguments that do not fit a command task's `params`.
+    #[error(transparent)]
+    TaskArgs(#[from] crate::command_args::ArgsError),
     /// A private task named on the command line.
     #[error("task `{task}` is private: it only runs as a dependency or hook of another task")]
     PrivateTask { name: String, task: String },

@@ -5,6 +5,7 @@ pub mod app;
 pub mod capability;
 pub mod cli;
 pub mod command;
+pub mod command_args;
 pub mod completion;
 pub mod config;
 pub mod describe;

@@ -142,6 +142,17 @@ pub async fn execute(
                 grace_period(&ui).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
+                // `finally` runs even for a task stopped by the interrupt.
+                for (i, state) in states.iter().enumerate() {
+                    let task = &file.tasks[plan.nodes[i].task];
+                    let cleans_up = !task.finally.is_empty() && !options.plan;
+                    if matches!(state, State::Running)
+                        && cleans_up
+                        && let Err(error) = run_finally(&file, task, &ui, options.echo, None).await
+                    {
+                        report::task_failed(&ui, task, &error);
+                    }
+                }
                 for state in &mut states {
                     if matches!(state, State::Running) {
                         *state = State::Failed(TaskError::Interrupted);
@@ -163,6 +174,62 @@ pub async fn execute(
         first_failure,
         interrupted,
         elapsed: started.elapsed(),
+    }
+}
+
+/// Runs a task's `finally` lines (no arguments, the task's directory and
+/// environment).
+async fn run_finally(
+    file: &TaskFile,
+    task: &crate::config::model::Task,
+    ui: &Ui,
+    echo: bool,
+    stdout: Option<&std::fs::File>,
+) -> Result<(), TaskError> {
+    let stdout = stdout.and_then(|f| f.try_clone().ok());
+    crate::command::run(
+        task,
+        &task.finally,
+        &[],
+        &file.root,
+        &file.dotenv,
+        &[],
+        ui,
+        echo,
+        stdout,
+    )
+    .await
+}
+
+/// `confirm = "…"`: `--yes` answers it; without a person at a terminal (CI
+/// set, or stdin or stderr not a terminal) the task fails rather than guess.
+async fn confirm(ui: &Ui, question: &str) -> Result<(), TaskError> {
+    if ui.assume_yes {
+        return Ok(());
+    }
+    if !ui.interactive {
+        return Err(TaskError::Host(format!(
+            "it asks \"{question}\" and no one can answer here (CI, or no terminal); pass --yes to answer yes"
+        )));
+    }
+    let _one_at_a_time = ui.prompt_lock.lock().await;
+    let answer = tokio::task::spawn_blocking({
+        let question = question.to_owned();
+        move || {
+            eprint!("{question} [y/N] ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        }
+    })
+    .await
+    .map_err(|e| TaskError::Host(e.to_string()))?
+    .map_err(|e| TaskError::Host(e.to_string()))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(TaskError::Host(format!(
+            "\"{question}\" was not answered yes"
+        )))
     }
 }
 
@@ -248,8 +315,32 @@ impl Job {
                 .unwrap_or(Err(TaskError::Timeout(limit))),
             None => action.await,
         };
+        let result = self.finally(task, result, capture.as_ref()).await;
         report::task_finished(&self.ui, task, capture);
         result
+    }
+
+    /// The task's `finally` lines, after its action whatever the outcome. A
+    /// failing `finally` fails a task that had succeeded; after a failure the
+    /// first error is the one reported.
+    async fn finally(
+        &self,
+        task: &crate::config::model::Task,
+        result: Result<(), TaskError>,
+        stdout: Option<&std::fs::File>,
+    ) -> Result<(), TaskError> {
+        if task.finally.is_empty() || self.plan_mode {
+            return result;
+        }
+        let cleanup = run_finally(&self.file, task, &self.ui, self.echo, stdout).await;
+        match (result, cleanup) {
+            (Ok(()), cleanup) => cleanup,
+            (Err(error), Ok(())) => Err(error),
+            (Err(error), Err(cleanup)) => {
+                report::task_failed(&self.ui, task, &cleanup);
+                Err(error)
+            }
+        }
     }
 
     /// Runs the task's own action; `stdout`, when given, receives its output.
@@ -271,12 +362,18 @@ impl Job {
                     }
                     return Ok(());
                 }
+                let bound = crate::command_args::bind(task, &self.args)
+                    .map_err(|e| TaskError::Host(e.to_string()))?;
+                if let Some(question) = &task.confirm {
+                    confirm(&self.ui, question).await?;
+                }
                 crate::command::run(
                     task,
                     lines,
-                    &self.args,
+                    &bound.positional,
                     &self.file.root,
                     &self.file.dotenv,
+                    &bound.env,
                     &self.ui,
                     self.echo,
                     stdout(),

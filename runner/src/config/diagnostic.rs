@@ -289,6 +289,10 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
             "a variable name starts with a letter or `_`, then letters, digits, `_` and `-`"
                 .to_owned(),
         ],
+        ErrorKind::BadParam { .. } => vec![
+            "write `params = [{ name = \"target\", default = \"all\" }, { name = \"files\", variadic = true }]`"
+                .to_owned(),
+        ],
         ErrorKind::DirNotCommand { .. } => vec![
             "plugins see the project through their `allow.read`/`allow.write` grants; groups run nothing themselves"
                 .to_owned(),

@@ -90,10 +90,7 @@ mod tests {
     #[test]
     fn bad_lines_are_named_by_number() {
         assert_eq!(parse("A=1\nnonsense\n"), Err((2, DotEnvProblem::NoEquals)));
-        assert_eq!(
-            parse("1A=x"),
-            Err((1, DotEnvProblem::BadName("1A".into())))
-        );
+        assert_eq!(parse("1A=x"), Err((1, DotEnvProblem::BadName("1A".into()))));
         assert_eq!(parse("A=\"open"), Err((1, DotEnvProblem::Unclosed('"'))));
     }
 }

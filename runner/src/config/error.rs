@@ -122,6 +122,10 @@ pub enum ErrorKind {
         line: usize,
         problem: super::dotenv::DotEnvProblem,
     },
+    #[error("`{key}` has no effect on task `{task}`: only command tasks take it")]
+    CommandOnly { task: String, key: &'static str },
+    #[error("parameter of task `{task}`: {problem}")]
+    BadParam { task: String, problem: String },
     #[error("unknown variable `{name}`")]
     UnknownVariable {
         name: String,

@@ -28,7 +28,7 @@ pub use error::{
     ActionKind, AliasOwner, ConfigError, DurationProblem, EnvNameProblem, ErrorKind, Expected,
     Found, Key, NameKind, NameProblem, NetworkProblem, PinProblem, Place, Relation, SizeProblem,
 };
-pub use model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task, TaskFile};
+pub use model::{Action, EnvSpec, Grants, Param, PluginSource, Span, Spanned, Task, TaskFile};
 
 /// The name `find` looks for.
 pub const FILE_NAME: &str = "tasks.toml";

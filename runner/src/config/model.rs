@@ -69,6 +69,22 @@ pub struct Task {
     /// `dir = "sub"`: where a command task's lines run, absolute, inside the
     /// project (checked when parsed); the project root when absent.
     pub dir: Option<PathBuf>,
+    /// A command task's named parameters, in order (`params = [...]`).
+    pub params: Vec<Param>,
+    /// `confirm = "Really …?"`: asked before a command task runs.
+    pub confirm: Option<String>,
+    /// `finally = "…"`: lines run after the task, whatever its outcome.
+    pub finally: Vec<String>,
+}
+
+/// One of a command task's `params`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub default: Option<String>,
+    /// Takes every remaining argument (only the last may).
+    pub variadic: bool,
+    pub help: Option<String>,
 }
 
 /// What a task does itself (besides its dependencies).

@@ -41,6 +41,9 @@ const TASK_KEYS: &[&str] = &[
     "private",
     "dir",
     "vars",
+    "params",
+    "confirm",
+    "finally",
 ];
 
 /// Keys at the top of the file.
@@ -81,6 +84,13 @@ const TASK_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("working-directory", "dir"),
     ("working_dir", "dir"),
     ("variables", "vars"),
+    ("args", "params"),
+    ("arguments", "params"),
+    ("parameters", "params"),
+    ("prompt", "confirm"),
+    ("cleanup", "finally"),
+    ("always", "finally"),
+    ("defer", "finally"),
 ];
 
 const ALLOW_KEYS: &[&str] = &[
@@ -378,6 +388,9 @@ impl Context<'_> {
             allow: Grants::default(),
             private: false,
             dir: None,
+            params: Vec::new(),
+            confirm: None,
+            finally: Vec::new(),
         };
         let mut parts = Parts::default();
         let entries = table(value, &Key::top(&format!("tasks.{name}")))?;
@@ -469,6 +482,19 @@ impl Context<'_> {
                     "dir"
                 }
                 "vars" => "vars",
+                "params" => {
+                    task.params = params(name, value, &at)?;
+                    "params"
+                }
+                "confirm" => {
+                    task.confirm = Some(expand(&spanned_string(value, &at)?)?);
+                    "confirm"
+                }
+                "finally" => {
+                    let lines = command(name, value, &at)?;
+                    task.finally = lines.iter().map(&expand).collect::<Result<_>>()?;
+                    "finally"
+                }
                 _ => {
                     return Err(unknown_key(
                         key,
@@ -625,6 +651,32 @@ fn action(task: &Task, parts: Parts) -> Result<Action> {
         (None, Some((lines, _))) => Action::Command { lines },
         (None, None) => Action::Group,
     };
+    if !matches!(action, Action::Command { .. })
+        && let Some(&(key, at)) = parts
+            .keys
+            .iter()
+            .find(|(key, _)| matches!(*key, "params" | "confirm"))
+    {
+        return Err(ConfigError::at(
+            ErrorKind::CommandOnly {
+                task: name.clone(),
+                key,
+            },
+            at,
+        ));
+    }
+    if matches!(action, Action::Group)
+        && let Some(&(key, at)) = parts.keys.iter().find(|(key, _)| *key == "finally")
+    {
+        return Err(ConfigError::at(
+            ErrorKind::Ineffective {
+                task: name.clone(),
+                key,
+                action: ActionKind::Group,
+            },
+            at,
+        ));
+    }
     if let Some(&(_, at)) = parts.keys.iter().find(|(key, _)| *key == "dir")
         && !matches!(action, Action::Command { .. })
     {
@@ -713,6 +765,79 @@ fn aliases(value: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
         })?;
     }
     Ok(aliases)
+}
+
+/// `params = [{ name = "target", default = "all" }, { name = "files", variadic = true }]`.
+fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Param>> {
+    let DeValue::Array(items) = value.get_ref() else {
+        return Err(wrong_type(
+            value,
+            value.get_ref(),
+            at,
+            Expected::StringArray,
+        ));
+    };
+    let mut params: Vec<super::model::Param> = Vec::new();
+    for item in items {
+        let bad = |problem: String| {
+            ConfigError::at(
+                ErrorKind::BadParam {
+                    task: task.to_owned(),
+                    problem,
+                },
+                span(item),
+            )
+        };
+        let mut param = super::model::Param {
+            name: String::new(),
+            default: None,
+            variadic: false,
+            help: None,
+        };
+        for (key, value) in table(item, at)? {
+            let at = at.child(key.get_ref());
+            match key.get_ref().as_ref() {
+                "name" => param.name = string(value, &at)?,
+                "default" => param.default = Some(string(value, &at)?),
+                "help" => param.help = Some(string(value, &at)?),
+                "variadic" => {
+                    param.variadic = match value.get_ref() {
+                        DeValue::Boolean(b) => *b,
+                        other => return Err(wrong_type(value, other, &at, Expected::Boolean)),
+                    }
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown key `{other}` (a parameter has `name`, `default`, `variadic` and `help`)"
+                    )));
+                }
+            }
+        }
+        let valid = param
+            .name
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && param
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(bad(format!(
+                "`{}` is not a parameter name: it becomes a shell variable, so letters, digits and `_`, not starting with a digit",
+                param.name
+            )));
+        }
+        if params.iter().any(|p| p.name == param.name) {
+            return Err(bad(format!("`{}` is declared twice", param.name)));
+        }
+        if let Some(last) = params.last().filter(|p| p.variadic) {
+            return Err(bad(format!(
+                "`{}` comes after the variadic `{}`, which takes every remaining argument",
+                param.name, last.name
+            )));
+        }
+        params.push(param);
+    }
+    Ok(params)
 }
 
 /// `command = "line"` or `command = ["line", …]`.

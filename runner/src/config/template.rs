@@ -57,7 +57,10 @@ impl Scope<'_> {
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {
-        self.vars.iter().chain(self.more_vars).map(|(k, _)| k.as_str())
+        self.vars
+            .iter()
+            .chain(self.more_vars)
+            .map(|(k, _)| k.as_str())
     }
 }
 
@@ -168,7 +171,10 @@ mod tests {
 
     #[test]
     fn variables_are_replaced_with_or_without_spaces() {
-        assert_eq!(run("make {{target}} {{ image }}").unwrap(), "make all app:1");
+        assert_eq!(
+            run("make {{target}} {{ image }}").unwrap(),
+            "make all app:1"
+        );
     }
 
     #[test]
@@ -186,10 +192,7 @@ mod tests {
     fn env_reads_the_host_then_dotenv() {
         assert_eq!(run("{{env.FROM_DOTENV}}").unwrap(), "yes");
         // PATH is set in any test environment.
-        assert_eq!(
-            run("{{env.PATH}}").unwrap(),
-            std::env::var("PATH").unwrap()
-        );
+        assert_eq!(run("{{env.PATH}}").unwrap(), std::env::var("PATH").unwrap());
     }
 
     #[test]

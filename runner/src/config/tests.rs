@@ -995,10 +995,14 @@ fn dir_stays_inside_the_project_and_is_for_commands_only() {
     for dir in ["../elsewhere", "/etc", "a/../../b"] {
         let source = format!("[tasks.web]\ncommand = \"true\"\ndir = \"{dir}\"\n");
         let e = error(&source);
-        assert!(matches!(e.kind(), ErrorKind::DirOutside { .. }), "{dir}: {e}");
+        assert!(
+            matches!(e.kind(), ErrorKind::DirOutside { .. }),
+            "{dir}: {e}"
+        );
         assert_eq!(pointed_at(&source, &e), format!("\"{dir}\""));
     }
-    let e = error("[tasks.g]\ndepends = [\"web\"]\ndir = \"web\"\n[tasks.web]\ncommand = \"true\"\n");
+    let e =
+        error("[tasks.g]\ndepends = [\"web\"]\ndir = \"web\"\n[tasks.web]\ncommand = \"true\"\n");
     assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
     let e = error("[tasks.p]\nplugin = \"hello\"\ndir = \"web\"\n");
     assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
@@ -1036,12 +1040,17 @@ fn an_unknown_variable_is_pointed_at_with_a_suggestion() {
     let rendered = e.render(false);
     assert!(rendered.contains("did you mean `target`?"), "{rendered}");
     // A task's vars are not another task's.
-    let e = error("[tasks.a]\ncommand = \"true\"\nvars = { v = \"1\" }\n[tasks.b]\ncommand = \"echo {{v}}\"\n");
+    let e = error(
+        "[tasks.a]\ncommand = \"true\"\nvars = { v = \"1\" }\n[tasks.b]\ncommand = \"echo {{v}}\"\n",
+    );
     assert!(matches!(e.kind(), ErrorKind::UnknownVariable { .. }), "{e}");
     let e = error("[vars]\n\"1x\" = \"a\"\n");
     assert!(matches!(e.kind(), ErrorKind::BadVariableName { .. }), "{e}");
     let e = error("[tasks.a]\ncommand = \"echo {{env.RUN_SURELY_UNSET_4242}}\"\n");
-    assert!(matches!(e.kind(), ErrorKind::UnsetEnvVariable { .. }), "{e}");
+    assert!(
+        matches!(e.kind(), ErrorKind::UnsetEnvVariable { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -1052,7 +1061,10 @@ fn dotenv_beside_the_file_is_loaded_and_listed_files_must_exist() {
     std::fs::write(dir.path().join("more.env"), "B=more\n").unwrap();
     let source = "[tasks.a]\ncommand = \"echo {{env.A}}\"\n";
     let file = super::parse(&path, source, BUILTINS).unwrap();
-    assert_eq!(file.dotenv, [("A".into(), "from-dotenv".into()), ("B".into(), "b".into())]);
+    assert_eq!(
+        file.dotenv,
+        [("A".into(), "from-dotenv".into()), ("B".into(), "b".into())]
+    );
     let Action::Command { lines } = &file.tasks[0].action else {
         panic!()
     };
@@ -1060,7 +1072,13 @@ fn dotenv_beside_the_file_is_loaded_and_listed_files_must_exist() {
     // Listed files replace the default, later ones overriding earlier ones.
     let source = "dotenv = [\".env\", \"more.env\"]\n[tasks.a]\ncommand = \"true\"\n";
     let file = super::parse(&path, source, BUILTINS).unwrap();
-    assert_eq!(file.dotenv, [("A".into(), "from-dotenv".into()), ("B".into(), "more".into())]);
+    assert_eq!(
+        file.dotenv,
+        [
+            ("A".into(), "from-dotenv".into()),
+            ("B".into(), "more".into())
+        ]
+    );
     let source = "dotenv = [\"missing.env\"]\n[tasks.a]\ncommand = \"true\"\n";
     let e = super::parse(&path, source, BUILTINS).unwrap_err();
     assert_eq!(pointed_at(source, &e), "\"missing.env\"");
@@ -1070,7 +1088,52 @@ fn dotenv_beside_the_file_is_loaded_and_listed_files_must_exist() {
     // A misspelt setting gets a suggestion.
     let e = error("env-file = [\"x\"]\n");
     assert!(
-        matches!(e.kind(), ErrorKind::UnknownKey { suggestion: Some("dotenv"), .. }),
+        matches!(
+            e.kind(),
+            ErrorKind::UnknownKey {
+                suggestion: Some("dotenv"),
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn params_confirm_and_finally_are_checked_where_written() {
+    let file = parse(
+        "[tasks.deploy]\ncommand = \"echo $target\"\nparams = [{ name = \"target\", default = \"all\", help = \"what\" }, { name = \"files\", variadic = true }]\nconfirm = \"Really?\"\nfinally = \"echo done\"\n",
+    );
+    let task = &file.tasks[0];
+    assert_eq!(task.params.len(), 2);
+    assert!(task.params[1].variadic);
+    assert_eq!(task.confirm.as_deref(), Some("Really?"));
+    assert_eq!(task.finally, ["echo done"]);
+    for (params, problem) in [
+        (
+            "[{ name = \"a\", variadic = true }, { name = \"b\" }]",
+            "after the variadic",
+        ),
+        ("[{ name = \"a\" }, { name = \"a\" }]", "declared twice"),
+        ("[{ name = \"a-b\" }]", "not a parameter name"),
+        ("[{ name = \"a\", dflt = \"x\" }]", "unknown key `dflt`"),
+    ] {
+        let e = error(&format!(
+            "[tasks.t]\ncommand = \"true\"\nparams = {params}\n"
+        ));
+        assert!(
+            matches!(e.kind(), ErrorKind::BadParam { problem: p, .. } if p.contains(problem)),
+            "{params}: {e}"
+        );
+    }
+    let e = error("[tasks.p]\nplugin = \"hello\"\nconfirm = \"Sure?\"\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::CommandOnly { key: "confirm", .. }),
+        "{e}"
+    );
+    let e = error("[tasks.g]\ndepends = [\"p\"]\nfinally = \"x\"\n[tasks.p]\ncommand = \"true\"\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::Ineffective { key: "finally", .. }),
         "{e}"
     );
 }
