@@ -256,3 +256,47 @@ fn finally_runs_when_the_run_is_interrupted() {
     assert_eq!(status.code(), Some(130));
     assert!(test.path("cleaned").exists(), "finally did not run");
 }
+
+#[test]
+fn a_task_with_unchanged_sources_and_outputs_is_skipped_until_forced() {
+    let test = Test::new()
+        .tasks("[tasks.build]\ncommand = \"cat src/*.txt > out.txt; echo ran >> log\"\nsources = [\"src/*.txt\"]\ngenerates = [\"out.txt\"]\n")
+        .file("src/a.txt", "a\n");
+    let runs = |t: &Test| {
+        std::fs::read_to_string(t.path("log"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    test.invoke(&["build"]).ok();
+    test.invoke(&["build"])
+        .ok()
+        .stderr_contains("`build` is up to date");
+    assert_eq!(runs(&test), 1);
+    std::fs::write(test.path("src/a.txt"), "changed\n").unwrap();
+    test.invoke(&["build"]).ok();
+    assert_eq!(runs(&test), 2);
+    std::fs::remove_file(test.path("out.txt")).unwrap();
+    test.invoke(&["build"]).ok();
+    assert_eq!(runs(&test), 3);
+    test.invoke(&["build"]).ok().stderr_contains("up to date");
+    test.invoke(&["--force", "build"]).ok();
+    assert_eq!(runs(&test), 4);
+    assert!(test.path(".run/hashes/build").exists());
+}
+
+#[test]
+fn a_plugin_task_reruns_when_its_grants_change() {
+    let task = |allow: &str| {
+        format!(
+            "[tasks.t]\nplugin = \"{{fixture}}\"\nconfig = {{ mode = \"env\" }}\nsources = [\"in.txt\"]\n{allow}"
+        )
+    };
+    let test = Test::new().tasks(&task("")).file("in.txt", "same\n");
+    test.invoke(&["t"]).ok();
+    test.invoke(&["t"])
+        .ok()
+        .stderr_contains("`t` is up to date");
+    let test = test.tasks(&task("allow = { env = [\"HOME\"] }\n"));
+    test.invoke(&["t"]).ok().stderr_lacks("up to date");
+}

@@ -190,6 +190,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     let scheduler_options = scheduler::Options {
         jobs: usize::from(options.jobs),
         keep_going: options.keep_going,
+        force: options.force,
         plan: options.plan,
         echo: options.quiet == 0,
         buffer_output: ui.github_actions && options.jobs > 1,

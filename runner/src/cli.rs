@@ -68,6 +68,10 @@ pub struct Options {
     #[arg(short, long, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
+    /// Run tasks with `sources` even when they are up to date.
+    #[arg(long)]
+    pub force: bool,
+
     /// After a task fails, go on with the tasks that do not depend on it.
     #[arg(short, long)]
     pub keep_going: bool,

@@ -26,3 +26,4 @@ pub mod scheduler;
 pub mod task_error;
 pub mod task_help;
 pub mod ui;
+pub mod up_to_date;

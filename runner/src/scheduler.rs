@@ -16,6 +16,8 @@ use crate::ui::Ui;
 pub struct Options {
     pub jobs: usize,
     pub keep_going: bool,
+    /// `--force`: tasks with `sources` run even when up to date.
+    pub force: bool,
     /// `--plan`: plugins run in plan mode, commands are not run.
     pub plan: bool,
     /// Echo command lines (off under -q).
@@ -103,6 +105,7 @@ pub async fn execute(
                         },
                         ui: ui.clone(),
                         plan_mode: options.plan,
+                        force: options.force,
                         echo: options.echo,
                         buffer_output: options.buffer_output,
                         source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
@@ -290,6 +293,8 @@ struct Job {
     ui: Arc<Ui>,
     /// `--plan`.
     plan_mode: bool,
+    /// `--force`: run tasks even when up to date.
+    force: bool,
     echo: bool,
     buffer_output: bool,
     /// The plugin, when it was already read for the lock check.
@@ -298,7 +303,8 @@ struct Job {
 
 impl Job {
     async fn run(mut self) -> Result<(), TaskError> {
-        let task = &self.file.tasks[self.plan.nodes[self.node].task];
+        let file = self.file.clone();
+        let task = &file.tasks[self.plan.nodes[self.node].task];
         // Without a capture file the output streams live (a failure to make one
         // only costs the grouping, never the output).
         let capture = if self.buffer_output {
@@ -306,6 +312,18 @@ impl Job {
         } else {
             None
         };
+        let fingerprint = self.fingerprint(task);
+        if let Some(fingerprint) = &fingerprint
+            && !self.force
+            && crate::up_to_date::is_fresh(&self.file, task, fingerprint)
+        {
+            if self.echo {
+                self.ui
+                    .progress
+                    .suspend(|| eprintln!("run: `{}` is up to date", task.name));
+            }
+            return Ok(());
+        }
         report::task_started(&self.ui, task, capture.is_some());
         let source = self.source.take();
         let action = self.action(capture.as_ref(), source);
@@ -316,8 +334,37 @@ impl Job {
             None => action.await,
         };
         let result = self.finally(task, result, capture.as_ref()).await;
+        if let (Ok(()), Some(fingerprint)) = (&result, &fingerprint)
+            && let Err(error) = crate::up_to_date::record(&self.file, task, fingerprint)
+        {
+            self.ui.progress.suspend(|| {
+                eprintln!(
+                    "run: warning: cannot record that `{}` is up to date: {error}",
+                    task.name
+                )
+            });
+        }
         report::task_finished(&self.ui, task, capture);
         result
+    }
+
+    /// The fingerprint of a task with `sources` (not under `--plan`), taken
+    /// before it runs; `None` when it has none or it cannot be taken (then
+    /// the task runs and nothing is recorded).
+    fn fingerprint(&mut self, task: &crate::config::model::Task) -> Option<String> {
+        if task.sources.is_empty() || self.plan_mode {
+            return None;
+        }
+        let digest = match &task.action {
+            Action::Plugin { source, .. } => {
+                if self.source.is_none() {
+                    self.source = plugin::Source::resolve(source).ok();
+                }
+                Some(self.source.as_ref()?.digest.clone())
+            }
+            _ => None,
+        };
+        crate::up_to_date::fingerprint(&self.file, task, digest.as_deref(), &self.args).ok()
     }
 
     /// The task's `finally` lines, after its action whatever the outcome. A

@@ -126,6 +126,13 @@ pub enum ErrorKind {
     CommandOnly { task: String, key: &'static str },
     #[error("parameter of task `{task}`: {problem}")]
     BadParam { task: String, problem: String },
+    #[error("bad pattern `{pattern}` in `{key}` of task `{task}`: {problem}")]
+    BadGlob {
+        task: String,
+        key: Key,
+        pattern: String,
+        problem: String,
+    },
     #[error("unknown variable `{name}`")]
     UnknownVariable {
         name: String,

@@ -75,6 +75,12 @@ pub struct Task {
     pub confirm: Option<String>,
     /// `finally = "…"`: lines run after the task, whatever its outcome.
     pub finally: Vec<String>,
+    /// `sources = ["src/**/*.rs"]`: globs whose files decide whether the task
+    /// is up to date (relative to tasks.toml).
+    pub sources: Vec<String>,
+    /// `generates = ["dist/app"]`: files the task makes; it is not up to date
+    /// while one is missing.
+    pub generates: Vec<String>,
 }
 
 /// One of a command task's `params`.

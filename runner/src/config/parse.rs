@@ -44,6 +44,8 @@ const TASK_KEYS: &[&str] = &[
     "params",
     "confirm",
     "finally",
+    "sources",
+    "generates",
 ];
 
 /// Keys at the top of the file.
@@ -391,6 +393,8 @@ impl Context<'_> {
             params: Vec::new(),
             confirm: None,
             finally: Vec::new(),
+            sources: Vec::new(),
+            generates: Vec::new(),
         };
         let mut parts = Parts::default();
         let entries = table(value, &Key::top(&format!("tasks.{name}")))?;
@@ -482,6 +486,14 @@ impl Context<'_> {
                     "dir"
                 }
                 "vars" => "vars",
+                "sources" => {
+                    task.sources = globs(name, value, &at)?;
+                    "sources"
+                }
+                "generates" => {
+                    task.generates = globs(name, value, &at)?;
+                    "generates"
+                }
                 "params" => {
                     task.params = params(name, value, &at)?;
                     "params"
@@ -666,7 +678,10 @@ fn action(task: &Task, parts: Parts) -> Result<Action> {
         ));
     }
     if matches!(action, Action::Group)
-        && let Some(&(key, at)) = parts.keys.iter().find(|(key, _)| *key == "finally")
+        && let Some(&(key, at)) = parts
+            .keys
+            .iter()
+            .find(|(key, _)| matches!(*key, "finally" | "sources" | "generates"))
     {
         return Err(ConfigError::at(
             ErrorKind::Ineffective {
@@ -838,6 +853,34 @@ fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Pa
         params.push(param);
     }
     Ok(params)
+}
+
+/// `sources`/`generates`: glob patterns, relative to tasks.toml.
+fn globs(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
+    let patterns = non_empty_strings(value, at)?;
+    for pattern in &patterns {
+        let outside = Path::new(&pattern.value).is_absolute()
+            || Path::new(&pattern.value)
+                .components()
+                .any(|c| c == Component::ParentDir);
+        let problem = match globset::Glob::new(&pattern.value) {
+            Err(e) => Some(e.kind().to_string()),
+            Ok(_) if outside => Some("it must stay inside the project".to_owned()),
+            Ok(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::at(
+                ErrorKind::BadGlob {
+                    task: task.to_owned(),
+                    key: at.clone(),
+                    pattern: pattern.value.clone(),
+                    problem,
+                },
+                pattern.span,
+            ));
+        }
+    }
+    Ok(patterns.into_iter().map(|p| p.value).collect())
 }
 
 /// `command = "line"` or `command = ["line", …]`.

@@ -1137,3 +1137,20 @@ fn params_confirm_and_finally_are_checked_where_written() {
         "{e}"
     );
 }
+
+#[test]
+fn sources_and_generates_are_globs_inside_the_project() {
+    let file = parse(
+        "[tasks.b]\ncommand = \"true\"\nsources = [\"src/**/*.rs\"]\ngenerates = [\"out/app\"]\n",
+    );
+    assert_eq!(file.tasks[0].sources, ["src/**/*.rs"]);
+    for pattern in ["src/[", "../x/*", "/etc/*"] {
+        let source = format!("[tasks.b]\ncommand = \"true\"\nsources = [\"{pattern}\"]\n");
+        let e = error(&source);
+        assert!(
+            matches!(e.kind(), ErrorKind::BadGlob { .. }),
+            "{pattern}: {e}"
+        );
+        assert_eq!(pointed_at(&source, &e), format!("\"{pattern}\""));
+    }
+}
