@@ -300,3 +300,15 @@ fn a_plugin_task_reruns_when_its_grants_change() {
     let test = test.tasks(&task("allow = { env = [\"HOME\"] }\n"));
     test.invoke(&["t"]).ok().stderr_lacks("up to date");
 }
+
+#[test]
+fn included_tasks_are_namespaced_listed_and_run_in_their_directory() {
+    let test = Test::new()
+        .tasks("include = [\"ci/tasks.toml\"]\n\n[tasks.all]\ncommand = \"echo all\"\ndepends = [\"ci:lint\"]\n")
+        .file("ci/tasks.toml", "[tasks.lint]\ndescription = \"Lint\"\ncommand = \"basename $(pwd)\"\n");
+    test.invoke(&["--list"]).ok().stdout_contains("ci:lint");
+    let out = test.invoke(&["-q", "all"]).ok();
+    assert_eq!(out.stdout, "ci\nall\n", "{}", out.context());
+    let out = test.invoke(&["-q", "ci:lint"]).ok();
+    assert_eq!(out.stdout, "ci\n", "{}", out.context());
+}

@@ -46,8 +46,10 @@ impl ConfigError {
         }
     }
 
+    /// Sets the file the error points into, unless it already has one (an
+    /// error from an included file keeps pointing into that file).
     pub(crate) fn with_origin(mut self, origin: Origin) -> Self {
-        self.origin = Some(origin);
+        self.origin.get_or_insert(origin);
         self
     }
 
@@ -133,6 +135,8 @@ pub enum ErrorKind {
         pattern: String,
         problem: String,
     },
+    #[error("`include` of `{path}`: {problem}")]
+    BadInclude { path: String, problem: String },
     #[error("unknown variable `{name}`")]
     UnknownVariable {
         name: String,

@@ -49,12 +49,15 @@ const TASK_KEYS: &[&str] = &[
 ];
 
 /// Keys at the top of the file.
-const TOP_KEYS: &[&str] = &["tasks", "vars", "dotenv"];
+const TOP_KEYS: &[&str] = &["tasks", "vars", "dotenv", "include"];
 const TOP_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("env-file", "dotenv"),
     ("env_file", "dotenv"),
     ("env-files", "dotenv"),
     ("variables", "vars"),
+    ("includes", "include"),
+    ("import", "include"),
+    ("imports", "include"),
 ];
 
 /// Words people reach for from other task runners, mapped to ours; spelling
@@ -133,6 +136,8 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
 pub(crate) struct Parsed {
     pub(crate) tasks: Vec<Task>,
     pub(crate) dotenv: Vec<(String, String)>,
+    /// `include = ["ci/tasks.toml"]`, as written.
+    pub(crate) includes: Vec<Spanned<String>>,
 }
 
 /// Parses the document into tasks, in file order.
@@ -142,9 +147,11 @@ pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Pars
     let mut dotenv_files = None;
     let mut vars_table = None;
     let mut task_tables = Vec::new();
+    let mut includes = Vec::new();
     for (key, value) in document.get_ref() {
         match key.get_ref().as_ref() {
             "tasks" => task_tables.push(value),
+            "include" => includes = non_empty_strings(value, &Key::top("include"))?,
             "dotenv" => dotenv_files = Some(non_empty_strings(value, &Key::top("dotenv"))?),
             "vars" => vars_table = Some(value),
             other => {
@@ -177,7 +184,11 @@ pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Pars
             tasks.push(context.task(name, value)?);
         }
     }
-    Ok(Parsed { tasks, dotenv })
+    Ok(Parsed {
+        tasks,
+        dotenv,
+        includes,
+    })
 }
 
 /// The `.env` files' variables: those `dotenv` lists (each must exist), or

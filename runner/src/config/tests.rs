@@ -1154,3 +1154,45 @@ fn sources_and_generates_are_globs_inside_the_project() {
         assert_eq!(pointed_at(&source, &e), format!("\"{pattern}\""));
     }
 }
+
+#[test]
+fn included_files_are_namespaced_and_keep_their_own_paths_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("tasks.toml");
+    std::fs::create_dir(dir.path().join("ci")).unwrap();
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "[tasks.lint]\ncommand = \"true\"\ndepends = [\"_prep\"]\n[tasks._prep]\ncommand = \"true\"\n[tasks.scan]\nplugin = \"hello\"\nallow = { read = [\"src\"] }\n",
+    )
+    .unwrap();
+    let source = "include = [\"ci/tasks.toml\"]\n[tasks.all]\ndepends = [\"ci:lint\"]\n";
+    let file = super::parse(&main, source, BUILTINS).unwrap();
+    let names: Vec<_> = file.tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["all", "ci:lint", "ci:_prep", "ci:scan"]);
+    assert_eq!(file.tasks[1].depends[0].value, "ci:_prep");
+    assert!(file.tasks[2].is_private());
+    let ci = dir.path().canonicalize().unwrap().join("ci");
+    assert_eq!(file.tasks[1].dir.as_deref(), Some(ci.as_path()));
+    assert_eq!(file.tasks[3].allow.read, ["ci/src"]);
+    // A mistake in the included file is reported in that file.
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "[tasks.lint]\ncomand = \"true\"\n",
+    )
+    .unwrap();
+    let e = super::parse(&main, source, BUILTINS).unwrap_err();
+    let rendered = e.render(false);
+    assert!(rendered.contains("ci/tasks.toml:2:"), "{rendered}");
+    // Includes only reach down (no `..`), so they cannot loop but through
+    // a symbolic link, which the depth limit stops.
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "include = [\"again/tasks.toml\"]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("ci"), dir.path().join("ci/again")).unwrap();
+    let e = super::parse(&main, source, BUILTINS).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::BadInclude { .. }), "{e}");
+    let e = error("include = [\"../x/tasks.toml\"]\n");
+    assert!(matches!(e.kind(), ErrorKind::BadInclude { .. }), "{e}");
+}
