@@ -312,3 +312,51 @@ fn included_tasks_are_namespaced_listed_and_run_in_their_directory() {
     let out = test.invoke(&["-q", "ci:lint"]).ok();
     assert_eq!(out.stdout, "ci\n", "{}", out.context());
 }
+
+#[test]
+fn watch_reruns_when_a_source_changes_and_ctrl_c_stops_it() {
+    use std::time::{Duration, Instant};
+    let test = Test::new()
+        .tasks("[tasks.build]\ncommand = \"cat src/a.txt >> log\"\nsources = [\"src/*.txt\"]\n")
+        .file("src/a.txt", "one\n");
+    let mut child = test
+        .command()
+        .args(["-q", "--watch", "build"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = |t: &Test| std::fs::read_to_string(t.path("log")).unwrap_or_default();
+    let wait_for = |t: &Test, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while log(t) != want {
+            assert!(
+                Instant::now() < deadline,
+                "log is {:?}, want {want:?}",
+                log(t)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(&test, "one\n");
+    // The watcher is set up before the first run, so this change is seen.
+    std::fs::write(test.path("src/a.txt"), "two\n").unwrap();
+    wait_for(&test, "one\ntwo\n");
+    // A file that is no source changes nothing.
+    std::fs::write(test.path("other.md"), "x").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(log(&test), "one\ntwo\n");
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn watch_without_sources_is_refused() {
+    Test::new()
+        .tasks("[tasks.build]\ncommand = \"true\"\n")
+        .args(&["--watch", "build"])
+        .stderr_contains("none of the tasks to run has `sources` to watch")
+        .status(2)
+        .run();
+}

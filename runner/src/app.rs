@@ -197,6 +197,21 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         resolved: std::sync::Mutex::new(resolved),
     };
     let plan = Arc::new(plan);
+    if options.watch {
+        let code = crate::watch::run(
+            file,
+            plan,
+            crate::watch::Runs {
+                runtime: &runtime,
+                args: cli.task_args().to_vec(),
+                ui: ui.clone(),
+                options: scheduler_options,
+                verbose: options.verbose > 0,
+            },
+        );
+        runtime.shutdown_background();
+        return code;
+    }
     let summary = runtime.block_on(scheduler::execute(
         file.clone(),
         plan.clone(),

@@ -68,6 +68,11 @@ pub struct Options {
     #[arg(short, long, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
+    /// After the run, run again whenever a file matching the `sources` of a
+    /// task in the plan changes, until Ctrl-C.
+    #[arg(short, long, conflicts_with_all = ["dry_run", "plan"])]
+    pub watch: bool,
+
     /// Run tasks with `sources` even when they are up to date.
     #[arg(long)]
     pub force: bool,

@@ -24,6 +24,8 @@ pub enum Error {
     /// Arguments that do not fit a command task's `params`.
     #[error(transparent)]
     TaskArgs(#[from] crate::command_args::ArgsError),
+    #[error("--watch: none of the tasks to run has `sources` to watch")]
+    NothingToWatch,
     /// A private task named on the command line.
     #[error("task `{task}` is private: it only runs as a dependency or hook of another task")]
     PrivateTask { name: String, task: String },

@@ -27,3 +27,4 @@ pub mod task_error;
 pub mod task_help;
 pub mod ui;
 pub mod up_to_date;
+pub mod watch;
