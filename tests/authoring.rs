@@ -360,3 +360,18 @@ fn watch_without_sources_is_refused() {
         .status(2)
         .run();
 }
+
+#[test]
+fn completion_leaves_out_private_tasks() {
+    let (output, _) = Test::new()
+        .tasks("[tasks.greet]\ncommand = \"true\"\n[tasks.gather]\ncommand = \"true\"\nprivate = true\n[tasks._glue]\ncommand = \"true\"\n")
+        .env("RUN_COMPLETE", "fish")
+        .args(&["--", "run", ""])
+        .run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("greet"), "{stdout}");
+    assert!(
+        !stdout.contains("gather") && !stdout.contains("_glue"),
+        "{stdout}"
+    );
+}
