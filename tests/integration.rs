@@ -10,6 +10,7 @@ mod support {
     pub mod sarif;
 }
 
+mod authoring;
 mod backup;
 mod capability_cancel;
 mod capability_container;

@@ -66,7 +66,7 @@ fn settle(split: &mut invocation::Split, cli: &Cli) -> Result<(), invocation::Us
     let Some(name) = cli.task().filter(|name| !RESERVED.contains(name)) else {
         return Ok(());
     };
-    let Ok(file) = load(cli.options.file.as_deref()) else {
+    let Ok(file) = load(&cli.options) else {
         return Ok(());
     };
     let Some(task) = file.task(name) else {
@@ -103,7 +103,7 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         return crate::import::run(cli.task_args(), ui.color);
     }
     let options = &cli.options;
-    let file = load(options.file.as_deref())?;
+    let file = load(options)?;
 
     if options.list {
         let mut lookup = crate::parameters::Lookup::new(ui.clone());
@@ -135,7 +135,8 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         .iter()
         .position(|t| t.name == name || t.aliases.iter().any(|a| a.value == name))
     else {
-        let names = file.tasks.iter().flat_map(|t| {
+        let public = file.tasks.iter().filter(|t| !t.is_private());
+        let names = public.flat_map(|t| {
             std::iter::once(t.name.as_str()).chain(t.aliases.iter().map(|a| a.value.as_str()))
         });
         return Err(Error::UnknownTask {
@@ -144,6 +145,12 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
             suggestion: suggest(name, names),
         });
     };
+    if file.tasks[root].is_private() {
+        return Err(Error::PrivateTask {
+            name: name.to_owned(),
+            task: file.tasks[root].name.clone(),
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(options.jobs).clamp(2, 64))
         .enable_all()
@@ -154,6 +161,8 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
         crate::ui::print(&help)?;
         return Ok(0);
     }
+    // A command task's parameters are checked before anything runs.
+    crate::command_args::bind(&file.tasks[root], cli.task_args())?;
     let plan = graph::plan(&file, root)?;
     // Only a real run records new plugins in tasks.lock.
     let record = !options.dry_run && !options.plan;
@@ -181,12 +190,28 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
     let scheduler_options = scheduler::Options {
         jobs: usize::from(options.jobs),
         keep_going: options.keep_going,
+        force: options.force,
         plan: options.plan,
         echo: options.quiet == 0,
         buffer_output: ui.github_actions && options.jobs > 1,
         resolved: std::sync::Mutex::new(resolved),
     };
     let plan = Arc::new(plan);
+    if options.watch {
+        let code = crate::watch::run(
+            file,
+            plan,
+            crate::watch::Runs {
+                runtime: &runtime,
+                args: cli.task_args().to_vec(),
+                ui: ui.clone(),
+                options: scheduler_options,
+                verbose: options.verbose > 0,
+            },
+        );
+        runtime.shutdown_background();
+        return code;
+    }
     let summary = runtime.block_on(scheduler::execute(
         file.clone(),
         plan.clone(),
@@ -220,11 +245,18 @@ fn granted_dirs<'a>(file: &'a TaskFile, plan: &graph::Plan) -> Vec<plugin::cache
         .collect()
 }
 
-/// The tasks.toml given with `--file`, else the nearest one upwards.
-fn load(explicit: Option<&std::path::Path>) -> Result<TaskFile, Error> {
-    let path = match explicit {
-        Some(path) => path.to_owned(),
-        None => {
+/// The tasks.toml given with `--file`, else the nearest one upwards from
+/// `--working-directory`, else from the current directory.
+fn load(options: &crate::cli::Options) -> Result<TaskFile, Error> {
+    let path = match (&options.file, &options.working_directory) {
+        (Some(path), _) => path.to_owned(),
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                return Err(Error::NoWorkingDirectory(dir.clone()));
+            }
+            config::find(dir).ok_or_else(|| Error::NoTasksFile(dir.clone()))?
+        }
+        (None, None) => {
             let cwd = std::env::current_dir()?;
             config::find(&cwd).ok_or(Error::NoTasksFile(cwd))?
         }

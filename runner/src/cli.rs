@@ -68,6 +68,15 @@ pub struct Options {
     #[arg(short, long, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
+    /// After the run, run again whenever a file matching the `sources` of a
+    /// task in the plan changes, until Ctrl-C.
+    #[arg(short, long, conflicts_with_all = ["dry_run", "plan"])]
+    pub watch: bool,
+
+    /// Run tasks with `sources` even when they are up to date.
+    #[arg(long)]
+    pub force: bool,
+
     /// After a task fails, go on with the tasks that do not depend on it.
     #[arg(short, long)]
     pub keep_going: bool,
@@ -100,6 +109,11 @@ pub struct Options {
     /// Use this tasks.toml instead of searching upwards from the current directory.
     #[arg(short, long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+
+    /// Look for tasks.toml from DIR upwards instead of the current directory
+    /// (as if run were started in DIR).
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub working_directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,7 +146,7 @@ fn task_candidates() -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let mut candidates = Vec::new();
-    for task in &file.tasks {
+    for task in file.tasks.iter().filter(|t| !t.is_private()) {
         let help = task.description.clone().unwrap_or_default();
         candidates.push(CompletionCandidate::new(&task.name).help(Some(help.clone().into())));
         for alias in &task.aliases {

@@ -8,18 +8,23 @@ use std::time::{Duration, Instant};
 use crate::config::model::Task;
 use crate::task_error::TaskError;
 
-/// Runs each line with `sh -c LINE TASK ARGS…` in the project root, stopping at
-/// the first failure. Commands inherit the environment (they are unsandboxed),
-/// plus the task's fixed `env` values.
+/// Runs each line with `sh -c LINE TASK ARGS…` in the task's `dir` (else the
+/// project root), stopping at the first failure. Commands inherit the
+/// environment (they are unsandboxed), plus the `.env` values it lacks, plus
+/// the task's fixed `env` values.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     task: &Task,
     lines: &[String],
     args: &[String],
     root: &Path,
+    dotenv: &[(String, String)],
+    params: &[(String, String)],
     ui: &crate::ui::Ui,
     echo: bool,
     stdout: Option<std::fs::File>,
 ) -> Result<(), TaskError> {
+    let dir = working_dir(task, root)?;
     for line in lines {
         if echo {
             ui.progress
@@ -31,8 +36,15 @@ pub async fn run(
             .arg(line)
             .arg(&task.name)
             .args(args)
-            .current_dir(root)
-            .envs(task.env.set.iter().map(|(k, v)| (k, v)));
+            .current_dir(&dir)
+            .envs(
+                dotenv
+                    .iter()
+                    .filter(|(k, _)| std::env::var_os(k).is_none())
+                    .map(|(k, v)| (k, v)),
+            )
+            .envs(task.env.set.iter().map(|(k, v)| (k, v)))
+            .envs(params.iter().map(|(k, v)| (k, v)));
         if let Some(file) = stdout.as_ref().and_then(|f| f.try_clone().ok()) {
             command.stdout(file);
         }
@@ -78,6 +90,25 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// The task's `dir`, checked again now that it exists: the parser kept it
+/// inside the project as written, and a symlink must not lead it out.
+fn working_dir(task: &Task, root: &Path) -> Result<std::path::PathBuf, TaskError> {
+    let Some(dir) = &task.dir else {
+        return Ok(root.to_path_buf());
+    };
+    let fail = |why: String| TaskError::Host(format!("`dir` {}: {why}", dir.display()));
+    let real = dir.canonicalize().map_err(|e| fail(e.to_string()))?;
+    let real_root = root.canonicalize().map_err(|e| fail(e.to_string()))?;
+    if !real.starts_with(&real_root) {
+        return Err(fail(format!(
+            "resolves to {}, outside the project {}",
+            real.display(),
+            real_root.display()
+        )));
+    }
+    Ok(real)
 }
 
 /// How long a cancelled line's group has between SIGTERM and SIGKILL.

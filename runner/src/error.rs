@@ -21,6 +21,16 @@ pub enum Error {
         file: PathBuf,
         suggestion: Option<String>,
     },
+    /// Arguments that do not fit a command task's `params`.
+    #[error(transparent)]
+    TaskArgs(#[from] crate::command_args::ArgsError),
+    #[error("--watch: none of the tasks to run has `sources` to watch")]
+    NothingToWatch,
+    /// A private task named on the command line.
+    #[error("task `{task}` is private: it only runs as a dependency or hook of another task")]
+    PrivateTask { name: String, task: String },
+    #[error("--working-directory {}: no such directory", .0.display())]
+    NoWorkingDirectory(PathBuf),
     #[error(
         "no task given and tasks.toml has no `default` task; pick one of the tasks listed above"
     )]

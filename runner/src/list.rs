@@ -63,7 +63,9 @@ pub fn text(file: &TaskFile, known: &[Option<Known>], color: bool) -> String {
         .collect();
     let width = synopses
         .iter()
-        .map(|(_, w)| *w)
+        .zip(&file.tasks)
+        .filter(|(_, t)| !t.is_private())
+        .map(|((_, w), _)| *w)
         .filter(|w| *w <= MAX_ALIGN)
         .max()
         .unwrap_or(0);
@@ -73,7 +75,7 @@ pub fn text(file: &TaskFile, known: &[Option<Known>], color: bool) -> String {
             .tasks
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.group.as_deref() == group)
+            .filter(|(_, t)| t.group.as_deref() == group && !t.is_private())
             .collect();
         if tasks.is_empty() {
             continue;
@@ -147,6 +149,7 @@ pub fn json(file: &TaskFile, known: &[Option<Known>]) -> serde_json::Value {
         .tasks
         .iter()
         .enumerate()
+        .filter(|(_, task)| !task.is_private())
         .map(|(index, task)| {
             fn names(list: &[crate::config::model::Spanned<String>]) -> Vec<&str> {
                 list.iter().map(|s| s.value.as_str()).collect()

@@ -16,6 +16,8 @@ use crate::ui::Ui;
 pub struct Options {
     pub jobs: usize,
     pub keep_going: bool,
+    /// `--force`: tasks with `sources` run even when up to date.
+    pub force: bool,
     /// `--plan`: plugins run in plan mode, commands are not run.
     pub plan: bool,
     /// Echo command lines (off under -q).
@@ -106,6 +108,7 @@ pub async fn execute(
                 },
                 ui: ui.clone(),
                 plan_mode: options.plan,
+                force: options.force,
                 echo: options.echo,
                 buffer_output: options.buffer_output,
                 source: options.resolved.lock().unwrap().remove(&plan.nodes[i].task),
@@ -152,6 +155,17 @@ pub async fn execute(
                 grace_period(&ui).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
+                // `finally` runs even for a task stopped by the interrupt.
+                for (i, state) in states.iter().enumerate() {
+                    let task = &file.tasks[plan.nodes[i].task];
+                    let cleans_up = !task.finally.is_empty() && !options.plan;
+                    if matches!(state, State::Running)
+                        && cleans_up
+                        && let Err(error) = run_finally(&file, task, &ui, options.echo, None).await
+                    {
+                        report::task_failed(&ui, task, &error);
+                    }
+                }
                 for state in &mut states {
                     if matches!(state, State::Running) {
                         *state = State::Failed(TaskError::Interrupted);
@@ -187,6 +201,62 @@ fn skip_dependents(failed: usize, dependents: &[Vec<usize>], states: &mut [State
                 stack.push(d);
             }
         }
+    }
+}
+
+/// Runs a task's `finally` lines (no arguments, the task's directory and
+/// environment).
+async fn run_finally(
+    file: &TaskFile,
+    task: &crate::config::model::Task,
+    ui: &Ui,
+    echo: bool,
+    stdout: Option<&std::fs::File>,
+) -> Result<(), TaskError> {
+    let stdout = stdout.and_then(|f| f.try_clone().ok());
+    crate::command::run(
+        task,
+        &task.finally,
+        &[],
+        &file.root,
+        &file.dotenv,
+        &[],
+        ui,
+        echo,
+        stdout,
+    )
+    .await
+}
+
+/// `confirm = "…"`: `--yes` answers it; without a person at a terminal (CI
+/// set, or stdin or stderr not a terminal) the task fails rather than guess.
+async fn confirm(ui: &Ui, question: &str) -> Result<(), TaskError> {
+    if ui.assume_yes {
+        return Ok(());
+    }
+    if !ui.interactive {
+        return Err(TaskError::Host(format!(
+            "it asks \"{question}\" and no one can answer here (CI, or no terminal); pass --yes to answer yes"
+        )));
+    }
+    let _one_at_a_time = ui.prompt_lock.lock().await;
+    let answer = tokio::task::spawn_blocking({
+        let question = question.to_owned();
+        move || {
+            eprint!("{question} [y/N] ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        }
+    })
+    .await
+    .map_err(|e| TaskError::Host(e.to_string()))?
+    .map_err(|e| TaskError::Host(e.to_string()))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(TaskError::Host(format!(
+            "\"{question}\" was not answered yes"
+        )))
     }
 }
 
@@ -247,6 +317,8 @@ struct Job {
     ui: Arc<Ui>,
     /// `--plan`.
     plan_mode: bool,
+    /// `--force`: run tasks even when up to date.
+    force: bool,
     echo: bool,
     buffer_output: bool,
     /// The plugin, when it was already read for the lock check.
@@ -255,7 +327,8 @@ struct Job {
 
 impl Job {
     async fn run(mut self) -> Result<(), TaskError> {
-        let task = &self.file.tasks[self.plan.nodes[self.node].task];
+        let file = self.file.clone();
+        let task = &file.tasks[self.plan.nodes[self.node].task];
         // Without a capture file the output streams live (a failure to make one
         // only costs the grouping, never the output).
         let capture = if self.buffer_output {
@@ -263,6 +336,18 @@ impl Job {
         } else {
             None
         };
+        let fingerprint = self.fingerprint(task);
+        if let Some(fingerprint) = &fingerprint
+            && !self.force
+            && crate::up_to_date::is_fresh(&self.file, task, fingerprint)
+        {
+            if self.echo {
+                self.ui
+                    .progress
+                    .suspend(|| eprintln!("run: `{}` is up to date", task.name));
+            }
+            return Ok(());
+        }
         report::task_started(&self.ui, task, capture.is_some());
         let source = self.source.take();
         let action = self.action(capture.as_ref(), source);
@@ -272,8 +357,61 @@ impl Job {
                 .unwrap_or(Err(TaskError::Timeout(limit))),
             None => action.await,
         };
+        let result = self.finally(task, result, capture.as_ref()).await;
+        if let (Ok(()), Some(fingerprint)) = (&result, &fingerprint)
+            && let Err(error) = crate::up_to_date::record(&self.file, task, fingerprint)
+        {
+            self.ui.progress.suspend(|| {
+                eprintln!(
+                    "run: warning: cannot record that `{}` is up to date: {error}",
+                    task.name
+                )
+            });
+        }
         report::task_finished(&self.ui, task, capture);
         result
+    }
+
+    /// The fingerprint of a task with `sources` (not under `--plan`), taken
+    /// before it runs; `None` when it has none or it cannot be taken (then
+    /// the task runs and nothing is recorded).
+    fn fingerprint(&mut self, task: &crate::config::model::Task) -> Option<String> {
+        if task.sources.is_empty() || self.plan_mode {
+            return None;
+        }
+        let digest = match &task.action {
+            Action::Plugin { source, .. } => {
+                if self.source.is_none() {
+                    self.source = plugin::Source::resolve(source).ok();
+                }
+                Some(self.source.as_ref()?.digest.clone())
+            }
+            _ => None,
+        };
+        crate::up_to_date::fingerprint(&self.file, task, digest.as_deref(), &self.args).ok()
+    }
+
+    /// The task's `finally` lines, after its action whatever the outcome. A
+    /// failing `finally` fails a task that had succeeded; after a failure the
+    /// first error is the one reported.
+    async fn finally(
+        &self,
+        task: &crate::config::model::Task,
+        result: Result<(), TaskError>,
+        stdout: Option<&std::fs::File>,
+    ) -> Result<(), TaskError> {
+        if task.finally.is_empty() || self.plan_mode {
+            return result;
+        }
+        let cleanup = run_finally(&self.file, task, &self.ui, self.echo, stdout).await;
+        match (result, cleanup) {
+            (Ok(()), cleanup) => cleanup,
+            (Err(error), Ok(())) => Err(error),
+            (Err(error), Err(cleanup)) => {
+                report::task_failed(&self.ui, task, &cleanup);
+                Err(error)
+            }
+        }
     }
 
     /// Runs the task's own action; `stdout`, when given, receives its output.
@@ -295,11 +433,18 @@ impl Job {
                     }
                     return Ok(());
                 }
+                let bound = crate::command_args::bind(task, &self.args)
+                    .map_err(|e| TaskError::Host(e.to_string()))?;
+                if let Some(question) = &task.confirm {
+                    confirm(&self.ui, question).await?;
+                }
                 crate::command::run(
                     task,
                     lines,
-                    &self.args,
+                    &bound.positional,
                     &self.file.root,
+                    &self.file.dotenv,
+                    &bound.env,
                     &self.ui,
                     self.echo,
                     stdout(),
@@ -320,6 +465,7 @@ impl Job {
                 plugin::run(plugin::Invocation {
                     task,
                     root: &self.file.root,
+                    dotenv: &self.file.dotenv,
                     plugin: &source.name,
                     component: component?.0,
                     config,

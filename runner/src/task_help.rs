@@ -20,6 +20,30 @@ pub async fn render(task: &Task, ui: Arc<Ui>) -> String {
             let depends: Vec<&str> = task.depends.iter().map(|d| d.value.as_str()).collect();
             writeln!(out, "\nRuns: {}", depends.join(", ")).unwrap();
         }
+        Action::Command { lines } if !task.params.is_empty() => {
+            writeln!(out, "\nUsage: {}", crate::command_args::usage(task)).unwrap();
+            out.push_str("\nParameters (also $1, $2, … and shell variables of the same name):\n");
+            for p in &task.params {
+                let mut notes = Vec::new();
+                if let Some(default) = &p.default {
+                    notes.push(format!("default: {default}"));
+                }
+                if p.variadic {
+                    notes.push("any number".to_owned());
+                }
+                let help = p.help.as_deref().unwrap_or("");
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", notes.join(", "))
+                };
+                writeln!(out, "  --{:<14} {help}{notes}", p.name).unwrap();
+            }
+            out.push_str("\nHost command (unsandboxed):\n");
+            for line in lines {
+                writeln!(out, "  {line}").unwrap();
+            }
+        }
         Action::Command { lines } => {
             out.push_str("\nHost command (unsandboxed); arguments become $1, $2, …:\n");
             for line in lines {

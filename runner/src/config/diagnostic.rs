@@ -275,6 +275,36 @@ fn help(kind: &ErrorKind, text: Option<&str>) -> Vec<String> {
                 .to_owned(),
         ],
         ErrorKind::NotPositive { .. } => vec!["leave the key out for no limit".to_owned()],
+        ErrorKind::UnknownVariable { suggestion, .. } => {
+            let mut help: Vec<String> = suggestion.iter().map(|s| did_you_mean(s)).collect();
+            help.push(
+                "define it in `[vars]` or the task's `vars`; write `{{{{` for a literal `{{`"
+                    .to_owned(),
+            );
+            help
+        }
+        ErrorKind::UnsetEnvVariable { name } => vec![format!(
+            "set `{name}` in the environment or in .env, or use a variable from `[vars]`"
+        )],
+        ErrorKind::UnclosedVariable { .. } => {
+            vec!["close it with `}}`, or write `{{{{` for a literal `{{`".to_owned()]
+        }
+        ErrorKind::BadVariableName { .. } => vec![
+            "a variable name starts with a letter or `_`, then letters, digits, `_` and `-`"
+                .to_owned(),
+        ],
+        ErrorKind::BadParam { .. } => vec![
+            "write `params = [{ name = \"target\", default = \"all\" }, { name = \"files\", variadic = true }]`"
+                .to_owned(),
+        ],
+        ErrorKind::DirNotCommand { .. } => vec![
+            "plugins see the project through their `allow.read`/`allow.write` grants; groups run nothing themselves"
+                .to_owned(),
+        ],
+        ErrorKind::DirOutside { .. } => vec![
+            "write a directory inside the project, relative to tasks.toml, e.g. `dir = \"web\"`"
+                .to_owned(),
+        ],
         ErrorKind::EmptyCommand { .. } => {
             vec!["leave out `command` for a task that only runs other tasks".to_owned()]
         }

@@ -46,8 +46,10 @@ impl ConfigError {
         }
     }
 
+    /// Sets the file the error points into, unless it already has one (an
+    /// error from an included file keeps pointing into that file).
     pub(crate) fn with_origin(mut self, origin: Origin) -> Self {
-        self.origin = Some(origin);
+        self.origin.get_or_insert(origin);
         self
     }
 
@@ -115,6 +117,41 @@ pub enum ErrorKind {
     EmptyString { key: Key },
     #[error("`command` of task `{task}` has no lines")]
     EmptyCommand { task: String },
+    /// A line of a `.env` file that is not `NAME=value`.
+    #[error("{}:{line}: {problem}", path.display())]
+    DotEnv {
+        path: PathBuf,
+        line: usize,
+        problem: super::dotenv::DotEnvProblem,
+    },
+    #[error("`{key}` has no effect on task `{task}`: only command tasks take it")]
+    CommandOnly { task: String, key: &'static str },
+    #[error("parameter of task `{task}`: {problem}")]
+    BadParam { task: String, problem: String },
+    #[error("bad pattern `{pattern}` in `{key}` of task `{task}`: {problem}")]
+    BadGlob {
+        task: String,
+        key: Key,
+        pattern: String,
+        problem: String,
+    },
+    #[error("`include` of `{path}`: {problem}")]
+    BadInclude { path: String, problem: String },
+    #[error("unknown variable `{name}`")]
+    UnknownVariable {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`{{{{env.{name}}}}}` is not set, in the environment nor in .env")]
+    UnsetEnvVariable { name: String },
+    #[error("`{{{{{name}` has no closing `}}}}`")]
+    UnclosedVariable { name: String },
+    #[error("`{name}` is not a variable name")]
+    BadVariableName { name: String },
+    #[error("`dir` has no effect on task `{task}`: only command tasks run in a directory")]
+    DirNotCommand { task: String },
+    #[error("`dir` of task `{task}` leaves the project: `{dir}`")]
+    DirOutside { task: String, dir: String },
     #[error("{}", unknown_task(task, *relation, target))]
     UnknownTask {
         task: String,
@@ -372,6 +409,7 @@ pub enum Expected {
     Size,
     /// `allow.privileged`.
     True,
+    Boolean,
 }
 
 impl fmt::Display for Expected {
@@ -384,6 +422,7 @@ impl fmt::Display for Expected {
             Self::Env => "an array of variable names or a table of values",
             Self::Duration => "a duration string",
             Self::True => "`true`",
+            Self::Boolean => "`true` or `false`",
             Self::Size => "a size string or an integer number of bytes",
         })
     }

@@ -31,6 +31,10 @@ pub struct TaskFile {
     pub source: Arc<str>,
     /// Tasks in file order.
     pub tasks: Vec<Task>,
+    /// Variables from the `.env` files (`dotenv`), later files overriding
+    /// earlier ones. Command tasks get those the host environment lacks;
+    /// plugins only those their `allow.env` grants.
+    pub dotenv: Vec<(String, String)>,
 }
 
 /// One `[tasks.NAME]` table.
@@ -60,6 +64,33 @@ pub struct Task {
     pub memory: Option<u64>,
     /// What a plugin task may touch. Always empty for command and group tasks.
     pub allow: Grants,
+    /// `private = true`: only runs as another task's dependency or hook.
+    pub private: bool,
+    /// `dir = "sub"`: where a command task's lines run, absolute, inside the
+    /// project (checked when parsed); the project root when absent.
+    pub dir: Option<PathBuf>,
+    /// A command task's named parameters, in order (`params = [...]`).
+    pub params: Vec<Param>,
+    /// `confirm = "Really …?"`: asked before a command task runs.
+    pub confirm: Option<String>,
+    /// `finally = "…"`: lines run after the task, whatever its outcome.
+    pub finally: Vec<String>,
+    /// `sources = ["src/**/*.rs"]`: globs whose files decide whether the task
+    /// is up to date (relative to tasks.toml).
+    pub sources: Vec<String>,
+    /// `generates = ["dist/app"]`: files the task makes; it is not up to date
+    /// while one is missing.
+    pub generates: Vec<String>,
+}
+
+/// One of a command task's `params`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub default: Option<String>,
+    /// Takes every remaining argument (only the last may).
+    pub variadic: bool,
+    pub help: Option<String>,
 }
 
 /// What a task does itself (besides its dependencies).
@@ -134,6 +165,12 @@ impl PluginSource {
 }
 
 impl Task {
+    /// Private tasks (`private = true`, or a name starting with `_`) are
+    /// left out of `--list` and completion and cannot be run by name.
+    pub fn is_private(&self) -> bool {
+        self.private || self.name.starts_with('_')
+    }
+
     /// Command tasks run on the host, outside the sandbox.
     pub fn is_sandboxed(&self) -> bool {
         !matches!(self.action, Action::Command { .. })

@@ -16,6 +16,7 @@ use super::error::{
     PinProblem, Place,
 };
 use super::model::{Action, EnvSpec, Grants, PluginSource, Span, Spanned, Task};
+use super::template::{self, Scope};
 use super::{diagnostic, duration, names, network, size, suggest};
 use crate::grant::{self, GrantKind, Patterns};
 
@@ -37,6 +38,26 @@ const TASK_KEYS: &[&str] = &[
     "timeout",
     "memory",
     "allow",
+    "private",
+    "dir",
+    "vars",
+    "params",
+    "confirm",
+    "finally",
+    "sources",
+    "generates",
+];
+
+/// Keys at the top of the file.
+const TOP_KEYS: &[&str] = &["tasks", "vars", "dotenv", "include"];
+const TOP_KEY_SYNONYMS: &[(&str, &str)] = &[
+    ("env-file", "dotenv"),
+    ("env_file", "dotenv"),
+    ("env-files", "dotenv"),
+    ("variables", "vars"),
+    ("includes", "include"),
+    ("import", "include"),
+    ("imports", "include"),
 ];
 
 /// Words people reach for from other task runners, mapped to ours; spelling
@@ -61,6 +82,20 @@ const TASK_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("wasm", "plugin"),
     ("settings", "config"),
     ("options", "config"),
+    ("hidden", "private"),
+    ("internal", "private"),
+    ("cwd", "dir"),
+    ("workdir", "dir"),
+    ("working-directory", "dir"),
+    ("working_dir", "dir"),
+    ("variables", "vars"),
+    ("args", "params"),
+    ("arguments", "params"),
+    ("parameters", "params"),
+    ("prompt", "confirm"),
+    ("cleanup", "finally"),
+    ("always", "finally"),
+    ("defer", "finally"),
 ];
 
 const ALLOW_KEYS: &[&str] = &[
@@ -101,32 +136,165 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("device", "devices"),
 ];
 
+/// What the document holds besides its settings' sources.
+pub(crate) struct Parsed {
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) dotenv: Vec<(String, String)>,
+    /// `include = ["ci/tasks.toml"]`, as written.
+    pub(crate) includes: Vec<Spanned<String>>,
+}
+
 /// Parses the document into tasks, in file order.
-pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Vec<Task>> {
+pub(crate) fn tasks(source: &str, builtins: &[&str], root: &Path) -> Result<Parsed> {
     let document = DeTable::parse(source).map_err(|e| syntax_error(source, &e))?;
+    // Settings first: tasks use them wherever they are written.
+    let mut dotenv_files = None;
+    let mut vars_table = None;
+    let mut task_tables = Vec::new();
+    let mut includes = Vec::new();
+    for (key, value) in document.get_ref() {
+        match key.get_ref().as_ref() {
+            "tasks" => task_tables.push(value),
+            "include" => includes = non_empty_strings(value, &Key::top("include"))?,
+            "dotenv" => dotenv_files = Some(non_empty_strings(value, &Key::top("dotenv"))?),
+            "vars" => vars_table = Some(value),
+            other => {
+                return Err(unknown_key(
+                    other,
+                    span(key),
+                    Place::TopLevel,
+                    TOP_KEYS,
+                    TOP_KEY_SYNONYMS,
+                ));
+            }
+        }
+    }
+    let dotenv = load_dotenv(root, dotenv_files)?;
+    let file_vars = match vars_table {
+        Some(value) => vars(value, &Key::top("vars"), &[], &dotenv, source)?,
+        None => Vec::new(),
+    };
     let context = Context {
         lines: diagnostic::Lines::new(source),
         builtins,
         root,
+        source,
+        dotenv: &dotenv,
+        vars: &file_vars,
     };
     let mut tasks = Vec::new();
-    for (key, value) in document.get_ref() {
-        if key.get_ref() != "tasks" {
-            let suggestion = suggest::closest(key.get_ref(), ["tasks"]);
-            return Err(ConfigError::at(
-                ErrorKind::UnknownKey {
-                    key: key.get_ref().to_string(),
-                    place: Place::TopLevel,
-                    suggestion,
-                },
-                span(key),
-            ));
-        }
+    for value in task_tables {
         for (name, value) in table(value, &Key::top("tasks"))? {
             tasks.push(context.task(name, value)?);
         }
     }
-    Ok(tasks)
+    Ok(Parsed {
+        tasks,
+        dotenv,
+        includes,
+    })
+}
+
+/// The `.env` files' variables: those `dotenv` lists (each must exist), or
+/// `.env` beside tasks.toml when it exists. Later files override earlier ones.
+fn load_dotenv(root: &Path, files: Option<Vec<Spanned<String>>>) -> Result<Vec<(String, String)>> {
+    let files: Vec<(String, Option<Span>)> = match files {
+        Some(files) => files.into_iter().map(|f| (f.value, Some(f.span))).collect(),
+        None => vec![(".env".to_owned(), None)],
+    };
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for (name, at) in files {
+        let path = resolve(root, &name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if at.is_none() && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                let kind = ErrorKind::Io {
+                    path: PathBuf::from(&name),
+                    source,
+                };
+                return Err(match at {
+                    Some(at) => ConfigError::at(kind, at),
+                    None => ConfigError::new(kind),
+                });
+            }
+        };
+        let parsed = super::dotenv::parse(&text).map_err(|(line, problem)| {
+            ConfigError::new(ErrorKind::DotEnv {
+                path: PathBuf::from(&name),
+                line,
+                problem,
+            })
+        })?;
+        for (key, value) in parsed {
+            vars.retain(|(k, _)| *k != key);
+            vars.push((key, value));
+        }
+    }
+    Ok(vars)
+}
+
+/// A `vars` table: strings, each of which may use the variables before it,
+/// those of `outer` (the file's, for a task's) and the environment.
+fn vars(
+    value: &Item<'_>,
+    at: &Key,
+    outer: &[(String, String)],
+    dotenv: &[(String, String)],
+    source: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for (name, value) in table(value, at)? {
+        let name_span = span(name);
+        let name = name.get_ref().as_ref();
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        if !valid {
+            return Err(ConfigError::at(
+                ErrorKind::BadVariableName {
+                    name: name.to_owned(),
+                },
+                name_span,
+            ));
+        }
+        let text = spanned_string(value, &at.child(name))?;
+        let scope = Scope {
+            vars: &vars,
+            more_vars: outer,
+            dotenv,
+        };
+        let expanded = expand(source, &text, &scope)?;
+        vars.push((name.to_owned(), expanded));
+    }
+    Ok(vars)
+}
+
+/// Expands `{{…}}` in a string read from the file, pointing an error at the
+/// `{{…}}` itself when the string is written plainly, else at the string.
+fn expand(source: &str, text: &Spanned<String>, scope: &Scope<'_>) -> Result<String> {
+    template::expand(&text.value, scope).map_err(|problem| {
+        let written = source.get(text.span.start..text.span.end).unwrap_or("");
+        let plain = written.len() == text.value.len() + 2
+            && written.get(1..written.len() - 1) == Some(text.value.as_str());
+        let at = if plain {
+            Span {
+                start: text.span.start + 1 + problem.at,
+                end: text.span.start + 1 + problem.at + problem.len,
+            }
+        } else {
+            text.span
+        };
+        let kind = match problem.kind {
+            template::ProblemKind::Unknown { name, suggestion } => {
+                ErrorKind::UnknownVariable { name, suggestion }
+            }
+            template::ProblemKind::UnsetEnv { name } => ErrorKind::UnsetEnvVariable { name },
+            template::ProblemKind::Unclosed { name } => ErrorKind::UnclosedVariable { name },
+        };
+        ConfigError::at(kind, at)
+    })
 }
 
 /// `toml`'s own errors, except that duplicates are named: a task defined
@@ -188,6 +356,10 @@ struct Context<'a> {
     lines: diagnostic::Lines<'a>,
     builtins: &'a [&'a str],
     root: &'a Path,
+    source: &'a str,
+    dotenv: &'a [(String, String)],
+    /// The file's `[vars]`.
+    vars: &'a [(String, String)],
 }
 
 /// The parts of a task that decide, after all its keys are read, what it does.
@@ -231,16 +403,39 @@ impl Context<'_> {
             timeout: None,
             memory: None,
             allow: Grants::default(),
+            private: false,
+            dir: None,
+            params: Vec::new(),
+            confirm: None,
+            finally: Vec::new(),
+            sources: Vec::new(),
+            generates: Vec::new(),
         };
         let mut parts = Parts::default();
         let entries = table(value, &Key::top(&format!("tasks.{name}")))?;
+        let task_vars = match entries.get("vars") {
+            Some(value) => vars(
+                value,
+                &Key::in_task(name, "vars"),
+                self.vars,
+                self.dotenv,
+                self.source,
+            )?,
+            None => Vec::new(),
+        };
+        let scope = Scope {
+            vars: &task_vars,
+            more_vars: self.vars,
+            dotenv: self.dotenv,
+        };
+        let expand = |text: &Spanned<String>| expand(self.source, text, &scope);
         for (key, value) in entries {
             let key_span = span(key);
             let key = key.get_ref().as_ref();
             let at = Key::in_task(name, key);
             let known = match key {
                 "description" => {
-                    task.description = Some(string(value, &at)?);
+                    task.description = Some(expand(&spanned_string(value, &at)?)?);
                     "description"
                 }
                 "group" => {
@@ -257,11 +452,13 @@ impl Context<'_> {
                 }
                 "config" => {
                     table(value, &at)?;
-                    parts.config = Some(to_json(value, &at)?);
+                    parts.config = Some(to_json(value, &at, &expand)?);
                     "config"
                 }
                 "command" => {
-                    parts.command = Some((command(name, value, &at)?, key_span));
+                    let lines = command(name, value, &at)?;
+                    let lines = lines.iter().map(&expand).collect::<Result<_>>()?;
+                    parts.command = Some((lines, key_span));
                     "command"
                 }
                 "depends" => {
@@ -292,6 +489,39 @@ impl Context<'_> {
                     task.allow = grants(name, value, &at)?;
                     "allow"
                 }
+                "private" => {
+                    task.private = match value.get_ref() {
+                        DeValue::Boolean(b) => *b,
+                        other => return Err(wrong_type(value, other, &at, Expected::Boolean)),
+                    };
+                    "private"
+                }
+                "dir" => {
+                    task.dir = Some(self.dir(name, value, &at)?);
+                    "dir"
+                }
+                "vars" => "vars",
+                "sources" => {
+                    task.sources = globs(name, value, &at)?;
+                    "sources"
+                }
+                "generates" => {
+                    task.generates = globs(name, value, &at)?;
+                    "generates"
+                }
+                "params" => {
+                    task.params = params(name, value, &at)?;
+                    "params"
+                }
+                "confirm" => {
+                    task.confirm = Some(expand(&spanned_string(value, &at)?)?);
+                    "confirm"
+                }
+                "finally" => {
+                    let lines = command(name, value, &at)?;
+                    task.finally = lines.iter().map(&expand).collect::<Result<_>>()?;
+                    "finally"
+                }
                 _ => {
                     return Err(unknown_key(
                         key,
@@ -306,6 +536,38 @@ impl Context<'_> {
         }
         task.action = action(&task, parts)?;
         Ok(task)
+    }
+
+    /// `dir = "sub"`: relative to tasks.toml and never above it.
+    fn dir(&self, task: &str, value: &Item<'_>, at: &Key) -> Result<PathBuf> {
+        let text = spanned_string(value, at)?;
+        if text.value.trim().is_empty() {
+            return Err(ConfigError::at(
+                ErrorKind::EmptyString { key: at.clone() },
+                text.span,
+            ));
+        }
+        let path = Path::new(&text.value);
+        let mut depth = 0usize;
+        let inside = path.components().all(|c| match c {
+            Component::Normal(_) => {
+                depth += 1;
+                true
+            }
+            Component::CurDir => true,
+            Component::ParentDir => depth.checked_sub(1).map(|d| depth = d).is_some(),
+            Component::RootDir | Component::Prefix(_) => false,
+        });
+        if !inside {
+            return Err(ConfigError::at(
+                ErrorKind::DirOutside {
+                    task: task.to_owned(),
+                    dir: text.value,
+                },
+                text.span,
+            ));
+        }
+        Ok(resolve(self.root, &text.value))
     }
 
     fn plugin(&self, task: &str, value: &Item<'_>, at: &Key) -> Result<PluginSource> {
@@ -416,6 +678,43 @@ fn action(task: &Task, parts: Parts) -> Result<Action> {
         (None, Some((lines, _))) => Action::Command { lines },
         (None, None) => Action::Group,
     };
+    if !matches!(action, Action::Command { .. })
+        && let Some(&(key, at)) = parts
+            .keys
+            .iter()
+            .find(|(key, _)| matches!(*key, "params" | "confirm"))
+    {
+        return Err(ConfigError::at(
+            ErrorKind::CommandOnly {
+                task: name.clone(),
+                key,
+            },
+            at,
+        ));
+    }
+    if matches!(action, Action::Group)
+        && let Some(&(key, at)) = parts
+            .keys
+            .iter()
+            .find(|(key, _)| matches!(*key, "finally" | "sources" | "generates"))
+    {
+        return Err(ConfigError::at(
+            ErrorKind::Ineffective {
+                task: name.clone(),
+                key,
+                action: ActionKind::Group,
+            },
+            at,
+        ));
+    }
+    if let Some(&(_, at)) = parts.keys.iter().find(|(key, _)| *key == "dir")
+        && !matches!(action, Action::Command { .. })
+    {
+        return Err(ConfigError::at(
+            ErrorKind::DirNotCommand { task: name.clone() },
+            at,
+        ));
+    }
     let kind = match action {
         Action::Plugin { .. } => return Ok(action),
         Action::Command { .. } => ActionKind::Command,
@@ -498,8 +797,109 @@ fn aliases(value: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
     Ok(aliases)
 }
 
+/// `params = [{ name = "target", default = "all" }, { name = "files", variadic = true }]`.
+fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Param>> {
+    let DeValue::Array(items) = value.get_ref() else {
+        return Err(wrong_type(
+            value,
+            value.get_ref(),
+            at,
+            Expected::StringArray,
+        ));
+    };
+    let mut params: Vec<super::model::Param> = Vec::new();
+    for item in items {
+        let bad = |problem: String| {
+            ConfigError::at(
+                ErrorKind::BadParam {
+                    task: task.to_owned(),
+                    problem,
+                },
+                span(item),
+            )
+        };
+        let mut param = super::model::Param {
+            name: String::new(),
+            default: None,
+            variadic: false,
+            help: None,
+        };
+        for (key, value) in table(item, at)? {
+            let at = at.child(key.get_ref());
+            match key.get_ref().as_ref() {
+                "name" => param.name = string(value, &at)?,
+                "default" => param.default = Some(string(value, &at)?),
+                "help" => param.help = Some(string(value, &at)?),
+                "variadic" => {
+                    param.variadic = match value.get_ref() {
+                        DeValue::Boolean(b) => *b,
+                        other => return Err(wrong_type(value, other, &at, Expected::Boolean)),
+                    }
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown key `{other}` (a parameter has `name`, `default`, `variadic` and `help`)"
+                    )));
+                }
+            }
+        }
+        let valid = param
+            .name
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && param
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(bad(format!(
+                "`{}` is not a parameter name: it becomes a shell variable, so letters, digits and `_`, not starting with a digit",
+                param.name
+            )));
+        }
+        if params.iter().any(|p| p.name == param.name) {
+            return Err(bad(format!("`{}` is declared twice", param.name)));
+        }
+        if let Some(last) = params.last().filter(|p| p.variadic) {
+            return Err(bad(format!(
+                "`{}` comes after the variadic `{}`, which takes every remaining argument",
+                param.name, last.name
+            )));
+        }
+        params.push(param);
+    }
+    Ok(params)
+}
+
+/// `sources`/`generates`: glob patterns, relative to tasks.toml.
+fn globs(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
+    let patterns = non_empty_strings(value, at)?;
+    for pattern in &patterns {
+        let outside = Path::new(&pattern.value).is_absolute()
+            || Path::new(&pattern.value)
+                .components()
+                .any(|c| c == Component::ParentDir);
+        let problem = match globset::Glob::new(&pattern.value) {
+            Err(e) => Some(e.kind().to_string()),
+            Ok(_) if outside => Some("it must stay inside the project".to_owned()),
+            Ok(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::at(
+                ErrorKind::BadGlob {
+                    task: task.to_owned(),
+                    key: at.clone(),
+                    pattern: pattern.value.clone(),
+                    problem,
+                },
+                pattern.span,
+            ));
+        }
+    }
+    Ok(patterns.into_iter().map(|p| p.value).collect())
+}
+
 /// `command = "line"` or `command = ["line", …]`.
-fn command(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
+fn command(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<Spanned<String>>> {
     let lines = match value.get_ref() {
         DeValue::String(_) => vec![spanned_string(value, at)?],
         DeValue::Array(_) => strings(value, at)?,
@@ -522,7 +922,7 @@ fn command(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<String>> {
                     line.span,
                 ))
             } else {
-                Ok(line.value)
+                Ok(line)
             }
         })
         .collect()
@@ -826,7 +1226,12 @@ fn check_options(
 }
 
 /// The `config` table as JSON, the form plugins receive it in.
-fn to_json(value: &Item<'_>, at: &Key) -> Result<serde_json::Value> {
+/// Strings in it have their `{{…}}` expanded by `expand`.
+fn to_json(
+    value: &Item<'_>,
+    at: &Key,
+    expand: &dyn Fn(&Spanned<String>) -> Result<String>,
+) -> Result<serde_json::Value> {
     use serde_json::Value;
     let unrepresentable = |text: String| {
         ConfigError::at(
@@ -838,7 +1243,10 @@ fn to_json(value: &Item<'_>, at: &Key) -> Result<serde_json::Value> {
         )
     };
     Ok(match value.get_ref() {
-        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::String(s) => Value::String(expand(&Spanned {
+            value: s.to_string(),
+            span: span(value),
+        })?),
         DeValue::Integer(integer) => {
             let text = integer.as_str();
             let radix = integer.radix();
@@ -863,7 +1271,7 @@ fn to_json(value: &Item<'_>, at: &Key) -> Result<serde_json::Value> {
         DeValue::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| to_json(item, at))
+                .map(|item| to_json(item, at, expand))
                 .collect::<Result<_>>()?,
         ),
         DeValue::Table(entries) => Value::Object(
@@ -871,7 +1279,7 @@ fn to_json(value: &Item<'_>, at: &Key) -> Result<serde_json::Value> {
                 .iter()
                 .map(|(key, item)| {
                     let key = key.get_ref().to_string();
-                    let value = to_json(item, &at.child(&key))?;
+                    let value = to_json(item, &at.child(&key), expand)?;
                     Ok((key, value))
                 })
                 .collect::<Result<_>>()?,

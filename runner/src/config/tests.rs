@@ -971,3 +971,228 @@ fn duplicate_sub_tables_are_not_duplicate_tasks() {
     let source = "[tasks.allow]\ncommand = \"x\"\n[tasks.b]\nplugin = \"hello\"\n[tasks.b.allow]\nread = []\n[tasks.b.allow]\nwrite = []\n";
     assert!(matches!(error(source).kind(), ErrorKind::DuplicateKey { key } if key == "allow"));
 }
+
+// Authoring: private tasks, `.env`, `dir`, variables.
+
+#[test]
+fn private_tasks_by_key_or_leading_underscore() {
+    let file = parse(
+        "[tasks._setup]\ncommand = \"true\"\n[tasks.hidden]\ncommand = \"true\"\nprivate = true\n[tasks.build]\ncommand = \"true\"\ndepends = [\"_setup\", \"hidden\"]\n",
+    );
+    let private: Vec<_> = file.tasks.iter().map(|t| t.is_private()).collect();
+    assert_eq!(private, [true, true, false]);
+    let e = error("[tasks.x]\ncommand = \"true\"\nprivate = \"yes\"\n");
+    assert!(matches!(e.kind(), ErrorKind::WrongType { .. }), "{e}");
+}
+
+#[test]
+fn dir_stays_inside_the_project_and_is_for_commands_only() {
+    let file = parse("[tasks.web]\ncommand = \"true\"\ndir = \"./web/../app\"\n");
+    assert_eq!(
+        file.tasks[0].dir.as_deref(),
+        Some(Path::new("/project/web/../app"))
+    );
+    for dir in ["../elsewhere", "/etc", "a/../../b"] {
+        let source = format!("[tasks.web]\ncommand = \"true\"\ndir = \"{dir}\"\n");
+        let e = error(&source);
+        assert!(
+            matches!(e.kind(), ErrorKind::DirOutside { .. }),
+            "{dir}: {e}"
+        );
+        assert_eq!(pointed_at(&source, &e), format!("\"{dir}\""));
+    }
+    let e =
+        error("[tasks.g]\ndepends = [\"web\"]\ndir = \"web\"\n[tasks.web]\ncommand = \"true\"\n");
+    assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
+    let e = error("[tasks.p]\nplugin = \"hello\"\ndir = \"web\"\n");
+    assert!(matches!(e.kind(), ErrorKind::DirNotCommand { .. }), "{e}");
+}
+
+#[test]
+fn variables_expand_in_commands_descriptions_and_config_with_task_vars_first() {
+    let file = parse(
+        "[vars]\nimage = \"app\"\ntag = \"{{image}}:1\"\n\n[tasks.build]\ndescription = \"Build {{tag}}\"\ncommand = \"docker build -t {{tag}} {{where}} --format '{{.ID}}' {{{{x}}\"\nvars = { where = \".\", image = \"shadowed\" }\n\n[tasks.scan]\nplugin = \"hello\"\nconfig = { name = \"{{image}}\", list = [\"{{ tag }}\"] }\n",
+    );
+    assert_eq!(file.tasks[0].description.as_deref(), Some("Build app:1"));
+    let Action::Command { lines } = &file.tasks[0].action else {
+        panic!("not a command")
+    };
+    assert_eq!(lines, &["docker build -t app:1 . --format '{{.ID}}' {{x}}"]);
+    let Action::Plugin { config, .. } = &file.tasks[1].action else {
+        panic!("not a plugin")
+    };
+    assert_eq!(
+        config,
+        &serde_json::json!({ "name": "app", "list": ["app:1"] })
+    );
+}
+
+#[test]
+fn an_unknown_variable_is_pointed_at_with_a_suggestion() {
+    let source = "[vars]\ntarget = \"all\"\n[tasks.build]\ncommand = \"make {{targte}}\"\n";
+    let e = error(source);
+    assert!(
+        matches!(e.kind(), ErrorKind::UnknownVariable { name, suggestion: Some(s) } if name == "targte" && s == "target"),
+        "{e}"
+    );
+    assert_eq!(pointed_at(source, &e), "{{targte}}");
+    assert_eq!(e.line_column(), Some((4, 17)));
+    let rendered = e.render(false);
+    assert!(rendered.contains("did you mean `target`?"), "{rendered}");
+    // A task's vars are not another task's.
+    let e = error(
+        "[tasks.a]\ncommand = \"true\"\nvars = { v = \"1\" }\n[tasks.b]\ncommand = \"echo {{v}}\"\n",
+    );
+    assert!(matches!(e.kind(), ErrorKind::UnknownVariable { .. }), "{e}");
+    let e = error("[vars]\n\"1x\" = \"a\"\n");
+    assert!(matches!(e.kind(), ErrorKind::BadVariableName { .. }), "{e}");
+    let e = error("[tasks.a]\ncommand = \"echo {{env.RUN_SURELY_UNSET_4242}}\"\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::UnsetEnvVariable { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn dotenv_beside_the_file_is_loaded_and_listed_files_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.toml");
+    std::fs::write(dir.path().join(".env"), "A=from-dotenv\nB=b\n").unwrap();
+    std::fs::write(dir.path().join("more.env"), "B=more\n").unwrap();
+    let source = "[tasks.a]\ncommand = \"echo {{env.A}}\"\n";
+    let file = super::parse(&path, source, BUILTINS).unwrap();
+    assert_eq!(
+        file.dotenv,
+        [("A".into(), "from-dotenv".into()), ("B".into(), "b".into())]
+    );
+    let Action::Command { lines } = &file.tasks[0].action else {
+        panic!()
+    };
+    assert_eq!(lines, &["echo from-dotenv"]);
+    // Listed files replace the default, later ones overriding earlier ones.
+    let source = "dotenv = [\".env\", \"more.env\"]\n[tasks.a]\ncommand = \"true\"\n";
+    let file = super::parse(&path, source, BUILTINS).unwrap();
+    assert_eq!(
+        file.dotenv,
+        [
+            ("A".into(), "from-dotenv".into()),
+            ("B".into(), "more".into())
+        ]
+    );
+    let source = "dotenv = [\"missing.env\"]\n[tasks.a]\ncommand = \"true\"\n";
+    let e = super::parse(&path, source, BUILTINS).unwrap_err();
+    assert_eq!(pointed_at(source, &e), "\"missing.env\"");
+    std::fs::write(dir.path().join(".env"), "A=1\nnot a line\n").unwrap();
+    let e = super::parse(&path, "[tasks.a]\ncommand = \"true\"\n", BUILTINS).unwrap_err();
+    assert_eq!(e.to_string(), ".env:2: expected `NAME=value`");
+    // A misspelt setting gets a suggestion.
+    let e = error("env-file = [\"x\"]\n");
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::UnknownKey {
+                suggestion: Some("dotenv"),
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn params_confirm_and_finally_are_checked_where_written() {
+    let file = parse(
+        "[tasks.deploy]\ncommand = \"echo $target\"\nparams = [{ name = \"target\", default = \"all\", help = \"what\" }, { name = \"files\", variadic = true }]\nconfirm = \"Really?\"\nfinally = \"echo done\"\n",
+    );
+    let task = &file.tasks[0];
+    assert_eq!(task.params.len(), 2);
+    assert!(task.params[1].variadic);
+    assert_eq!(task.confirm.as_deref(), Some("Really?"));
+    assert_eq!(task.finally, ["echo done"]);
+    for (params, problem) in [
+        (
+            "[{ name = \"a\", variadic = true }, { name = \"b\" }]",
+            "after the variadic",
+        ),
+        ("[{ name = \"a\" }, { name = \"a\" }]", "declared twice"),
+        ("[{ name = \"a-b\" }]", "not a parameter name"),
+        ("[{ name = \"a\", dflt = \"x\" }]", "unknown key `dflt`"),
+    ] {
+        let e = error(&format!(
+            "[tasks.t]\ncommand = \"true\"\nparams = {params}\n"
+        ));
+        assert!(
+            matches!(e.kind(), ErrorKind::BadParam { problem: p, .. } if p.contains(problem)),
+            "{params}: {e}"
+        );
+    }
+    let e = error("[tasks.p]\nplugin = \"hello\"\nconfirm = \"Sure?\"\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::CommandOnly { key: "confirm", .. }),
+        "{e}"
+    );
+    let e = error("[tasks.g]\ndepends = [\"p\"]\nfinally = \"x\"\n[tasks.p]\ncommand = \"true\"\n");
+    assert!(
+        matches!(e.kind(), ErrorKind::Ineffective { key: "finally", .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn sources_and_generates_are_globs_inside_the_project() {
+    let file = parse(
+        "[tasks.b]\ncommand = \"true\"\nsources = [\"src/**/*.rs\"]\ngenerates = [\"out/app\"]\n",
+    );
+    assert_eq!(file.tasks[0].sources, ["src/**/*.rs"]);
+    for pattern in ["src/[", "../x/*", "/etc/*"] {
+        let source = format!("[tasks.b]\ncommand = \"true\"\nsources = [\"{pattern}\"]\n");
+        let e = error(&source);
+        assert!(
+            matches!(e.kind(), ErrorKind::BadGlob { .. }),
+            "{pattern}: {e}"
+        );
+        assert_eq!(pointed_at(&source, &e), format!("\"{pattern}\""));
+    }
+}
+
+#[test]
+fn included_files_are_namespaced_and_keep_their_own_paths_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("tasks.toml");
+    std::fs::create_dir(dir.path().join("ci")).unwrap();
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "[tasks.lint]\ncommand = \"true\"\ndepends = [\"_prep\"]\n[tasks._prep]\ncommand = \"true\"\n[tasks.scan]\nplugin = \"hello\"\nallow = { read = [\"src\"] }\n",
+    )
+    .unwrap();
+    let source = "include = [\"ci/tasks.toml\"]\n[tasks.all]\ndepends = [\"ci:lint\"]\n";
+    let file = super::parse(&main, source, BUILTINS).unwrap();
+    let names: Vec<_> = file.tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["all", "ci:lint", "ci:_prep", "ci:scan"]);
+    assert_eq!(file.tasks[1].depends[0].value, "ci:_prep");
+    assert!(file.tasks[2].is_private());
+    let ci = dir.path().canonicalize().unwrap().join("ci");
+    assert_eq!(file.tasks[1].dir.as_deref(), Some(ci.as_path()));
+    assert_eq!(file.tasks[3].allow.read, ["ci/src"]);
+    // A mistake in the included file is reported in that file.
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "[tasks.lint]\ncomand = \"true\"\n",
+    )
+    .unwrap();
+    let e = super::parse(&main, source, BUILTINS).unwrap_err();
+    let rendered = e.render(false);
+    assert!(rendered.contains("ci/tasks.toml:2:"), "{rendered}");
+    // Includes only reach down (no `..`), so they cannot loop but through
+    // a symbolic link, which the depth limit stops.
+    std::fs::write(
+        dir.path().join("ci/tasks.toml"),
+        "include = [\"again/tasks.toml\"]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("ci"), dir.path().join("ci/again")).unwrap();
+    let e = super::parse(&main, source, BUILTINS).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::BadInclude { .. }), "{e}");
+    let e = error("include = [\"../x/tasks.toml\"]\n");
+    assert!(matches!(e.kind(), ErrorKind::BadInclude { .. }), "{e}");
+}

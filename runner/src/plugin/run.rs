@@ -34,6 +34,9 @@ use crate::ui::Ui;
 pub struct Invocation<'a> {
     pub task: &'a Task,
     pub root: &'a Path,
+    /// The `.env` values: a plugin sees one only when `allow.env` grants it
+    /// and the host environment does not set it.
+    pub dotenv: &'a [(String, String)],
     pub plugin: &'a str,
     pub component: Component,
     pub config: &'a serde_json::Value,
@@ -86,7 +89,12 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
     wasi.envs(&capability::env::environment(
         &task.env,
         &grants,
-        std::env::vars(),
+        std::env::vars().chain(
+            inv.dotenv
+                .iter()
+                .filter(|(k, _)| std::env::var_os(k).is_none())
+                .cloned(),
+        ),
     ));
     let preopens = files::preopens(inv.root, &grants)?;
     files::apply(&mut wasi, &preopens).map_err(host)?;
