@@ -274,17 +274,24 @@ fn stale_partial_files_of_a_killed_run_are_removed() {
     let name = pg.name.clone();
     let project = Test::new().tasks(&tasks(&name, ""));
     let stale = format!("backups/.{name}_20200101T000000Z.sql.zst.partial");
+    // What the host was writing when the runner was killed.
+    let host_temp = format!("backups/..{name}_20200101T000000Z.sql.zst.partial.4242-0.part");
     let other = "backups/.someone-else_20200101T000000Z.sql.zst.partial";
+    let others_temp = "backups/..someone-else_20200101T000000Z.sql.zst.partial.4242-0.part";
     std::fs::create_dir_all(project.path("backups")).unwrap();
     std::fs::write(project.path(&stale), "half a dump").unwrap();
+    std::fs::write(project.path(&host_temp), "half a dump").unwrap();
     std::fs::write(project.path(other), "not ours").unwrap();
+    std::fs::write(project.path(others_temp), "not ours").unwrap();
     project
         .invoke(&["backup"])
         .ok()
-        .stderr_contains(&format!("removed {stale}"));
+        .stderr_contains(&format!("removed {stale}"))
+        .stderr_contains(&format!("removed {host_temp}"));
     assert!(!project.path(&stale).exists());
+    assert!(!project.path(&host_temp).exists());
     assert!(
-        project.path(other).exists(),
+        project.path(other).exists() && project.path(others_temp).exists(),
         "other names' files are left alone"
     );
 }

@@ -263,7 +263,8 @@ pub fn remove_quietly(path: &str) {
 }
 
 /// Cleans up after a run that was killed: removes this name's `.partial` and
-/// `.tmp` files, and manifests whose file never got its final name. Only this
+/// `.tmp` files, the host's temporary files for them (`.part`), and
+/// manifests whose file never got its final name. Only this
 /// name's files are touched, so backups of other containers sharing the
 /// directory are left alone. Under --dry-run it only reports.
 pub fn recover_interrupted(ctx: &Context, config: &Config) -> Result<(), Error> {
@@ -282,7 +283,14 @@ pub fn recover_interrupted(ctx: &Context, config: &Config) -> Result<(), Error> 
         let item = item.map_err(|e| Error::io(dir, Access::Read, e))?;
         let file = item.file_name().to_string_lossy().into_owned();
         if let Some(hidden) = file.strip_prefix('.') {
-            if ours(hidden) && (file.ends_with(".partial") || file.ends_with(".tmp")) {
+            // The host writes each of them under a temporary name of its own,
+            // `.` + the file's name + `.PID-N.part`, until it is complete.
+            let host_temp = hidden
+                .strip_prefix('.')
+                .filter(|name| ours(name) && file.ends_with(".part"));
+            if host_temp.is_some()
+                || (ours(hidden) && (file.ends_with(".partial") || file.ends_with(".tmp")))
+            {
                 stale.push(file);
             }
         } else if let Some(data) = file.strip_suffix(".json")
