@@ -278,12 +278,12 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
             // Every layer already in the cache (by the diff IDs the host's
             // inspect reports): no export at all.
             let layers = images::inspect(image)?.layers;
-            if let Some(cache) = layer_cache(config)
+            let layers_cache = layer_cache(config);
+            if let Some(cache) = &layers_cache
                 && !layers.is_empty()
-                && let Some(mut cached) = layer_cache::inventory(&cache, image, &layers)
+                && let Some(cached) = layer_cache::inventory(cache, image, &layers)
             {
                 log::debug(format!("{image}: every layer from the layer cache"));
-                cached.target = image.clone();
                 return Ok(vec![cached]);
             }
             let dir = format!("{cache}/images");
@@ -293,7 +293,7 @@ fn inventory(ctx: &Context, config: &Config, target: &Target) -> Result<Vec<Inve
             let exported = images::export(image, &file, Compression::None);
             progress.finish(None);
             exported?;
-            let result = archive::read(Path::new(&file), layer_cache(config).as_ref());
+            let result = archive::read(Path::new(&file), layers_cache.as_ref());
             // The export is as large as the image: never keep it.
             let _ = fs::remove_file(&file);
             let mut found = result.map_err(|e| archive_error(&file, e))?;
