@@ -558,7 +558,7 @@ fn kill_sends_the_asked_signal() {
     let start = Instant::now();
     while c.inspect("{{.State.Status}}") != "exited" {
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(60),
             "SIGTERM did not end it"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -713,7 +713,7 @@ fn drill_tasks(primary: &Container, replica: &Container, extra: &str, allow: &st
     format!(
         r#"[tasks.test-failover]
 plugin = "chaos"
-config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], rows = 100, timeout = "30s"{extra} }} }}
+config = {{ mode = "drill", drill = {{ primary = "{p}", candidates = ["{r}"], rows = 100, timeout = "120s"{extra} }} }}
 allow = {{ containers = ["{p}", "{r}"], write = [".chaos"]{allow} }}
 "#,
         p = primary.name,
