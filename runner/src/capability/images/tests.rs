@@ -272,8 +272,8 @@ fn app(rig: &Rig, dockerfile: &str) {
 }
 
 fn sent(rig: &Rig) -> Vec<String> {
-    let builds = &rig.fake.state.lock().unwrap().builds;
-    let (_, archive) = builds.last().expect("a build");
+    let state = rig.fake.state.lock().unwrap();
+    let (_, archive) = state.builds.last().expect("a build");
     tar::Archive::new(archive.as_slice())
         .entries()
         .unwrap()
