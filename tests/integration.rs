@@ -37,6 +37,7 @@ mod plugin_new;
 mod plugins;
 mod python_plugin;
 mod quickstart;
+mod quickstart_build;
 mod quickstart_fixtures;
 mod sandbox;
 mod sanitize;

@@ -40,6 +40,8 @@ struct Raw {
     timeout: u64,
     #[serde(default = "default_pull_timeout")]
     pull_timeout: u32,
+    #[serde(default = "default_build_timeout")]
+    build_timeout: u32,
     #[serde(default = "default_min_free_mb")]
     min_free_mb: u64,
     #[serde(default = "default_min_engine")]
@@ -62,6 +64,9 @@ fn default_timeout() -> u64 {
 }
 fn default_pull_timeout() -> u32 {
     600
+}
+fn default_build_timeout() -> u32 {
+    1800
 }
 fn default_min_free_mb() -> u64 {
     1024
@@ -86,6 +91,10 @@ pub struct Config {
     /// Per-service readiness limit, unless the service sets `x-run.timeout`.
     pub timeout_ms: u64,
     pub pull_timeout: u32,
+    /// Seconds one image build may take.
+    pub build_timeout: u32,
+    /// `up --build`: build every `build:` image, changed or not.
+    pub build_always: bool,
     pub min_free_bytes: u64,
     /// The oldest engine version accepted (`major.minor`).
     pub min_engine_version: (u64, u64),
@@ -132,6 +141,12 @@ impl Config {
                 "--volumes removes the stack's volumes with `down`; task `{task}` is not in down mode"
             )));
         }
+        let build_always = ctx.flag("build");
+        if build_always && mode != Mode::Up {
+            return Err(Error::invalid_input(format!(
+                "--build builds the stack's images with `up`; task `{task}` is not in up mode"
+            )));
+        }
         Ok(Config {
             file: raw.file.trim_start_matches("./").to_owned(),
             project: raw.project,
@@ -139,6 +154,8 @@ impl Config {
             remove_volumes,
             timeout_ms: raw.timeout.saturating_mul(1000),
             pull_timeout: raw.pull_timeout,
+            build_timeout: raw.build_timeout.max(1),
+            build_always,
             min_free_bytes: raw.min_free_mb.saturating_mul(1 << 20),
             min_engine_version,
             required_env: raw.required_env,

@@ -16,6 +16,7 @@
 //! No `docker compose` binary is needed: everything goes through the
 //! runner's container capability, limited by the task's grants.
 
+mod build;
 mod compose;
 mod config;
 mod dotenv;
@@ -47,6 +48,10 @@ impl Plugin for Quickstart {
         .parameter(Parameter::positional(
             "mode",
             "up (default: start and wait), status (print the table) or down (remove the stack)",
+        ))
+        .parameter(Parameter::flag(
+            "build",
+            "up: build every `build:` image, even when its context did not change",
         ))
         .parameter(Parameter::flag(
             "volumes",
@@ -111,13 +116,15 @@ impl Plugin for Quickstart {
             .map_err(|e| Error::invalid_input(format!("{}: {e}", config.file)))?;
         if ctx.is_plan() {
             // Everything a real run checks before it changes anything.
+            let mut built = build::Built::new();
             if config.mode == Mode::Up {
                 prereq::check(&config, &stack, &plan)?;
                 prereq::check_with_engine(&plan)?;
+                built = build::run(&config, &plan, config.build_always)?;
             } else {
                 prereq::check_variables(&config, &stack)?;
             }
-            print_plan(&config, &plan);
+            print_plan(&config, &plan, &built);
             return Ok(());
         }
         match config.mode {
@@ -214,7 +221,7 @@ fn project_name(
 export_plugin!(Quickstart);
 
 /// `--plan`: what would be done, and nothing else.
-fn print_plan(config: &Config, plan: &plan::Plan) {
+fn print_plan(config: &Config, plan: &plan::Plan, built: &build::Built) {
     let verb = match config.mode {
         Mode::Up => "would start",
         Mode::Status => "would show",
@@ -223,8 +230,11 @@ fn print_plan(config: &Config, plan: &plan::Plan) {
     println!("{verb} project {} from {}:", plan.project, config.file);
     for service in &plan.services {
         let urls = table::urls(service);
+        let build = build::describe(config, plan, built, &service.service.name)
+            .map(|b| format!(", {b}"))
+            .unwrap_or_default();
         println!(
-            "  {} ({}) as {}{}",
+            "  {} ({}{build}) as {}{}",
             service.service.name,
             service.spec.image,
             service.container,

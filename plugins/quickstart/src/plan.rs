@@ -234,6 +234,16 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
     })
 }
 
+/// The service's image: `image`, else (a `build` without it) PROJECT-SERVICE,
+/// as Compose v2 tags what it builds (lowercased: a reference is).
+pub fn image_name(project: &str, service: &Service) -> String {
+    if service.image.is_empty() {
+        format!("{project}-{}", service.name.to_ascii_lowercase())
+    } else {
+        service.image.clone()
+    }
+}
+
 /// The container spec of `service`; every value was checked when the file was read.
 fn spec(
     stack: &Stack,
@@ -242,7 +252,7 @@ fn spec(
     service: &Service,
     container: &str,
 ) -> ContainerSpec {
-    let mut spec = ContainerSpec::new(container, service.image.clone());
+    let mut spec = ContainerSpec::new(container, image_name(project, service));
     spec.entrypoint = service.entrypoint.clone();
     spec.command = service.command.clone();
     spec.env = service.environment.clone();

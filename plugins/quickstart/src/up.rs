@@ -22,6 +22,7 @@ const POLL: Duration = Duration::from_millis(200);
 pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     prereq::check(config, stack, plan)?;
     prereq::check_with_engine(plan)?;
+    crate::build::run(config, plan, config.build_always)?;
     pull_missing(config, plan)?;
     for network in &plan.networks {
         if network.external {

@@ -13,7 +13,9 @@
 //! ```
 
 use crate::__private::bindings::runner::plugin::images as wit;
-pub use crate::__private::bindings::runner::plugin::images::{ImageDetails, ImageSummary};
+pub use crate::__private::bindings::runner::plugin::images::{
+    BuildOutcome, BuildRequest, BuildResult, ImageDetails, ImageSummary,
+};
 use crate::Error;
 pub use crate::engine::{Compression, FileInfo};
 
@@ -75,4 +77,29 @@ pub fn present(image: &str) -> Result<bool, Error> {
 /// ```
 pub fn pull(image: &str, timeout_seconds: u32) -> Result<(), Error> {
     Ok(wit::pull(image, timeout_seconds)?)
+}
+
+/// Builds an image from a context directory the task may read (Compose's
+/// `build:`), tagged `request.tag` (granted by `allow.images`); the build's
+/// progress goes to the log. Unless `always`, an image already built from
+/// the same context, Dockerfile and options is left as it is
+/// ([`BuildOutcome::Unchanged`]); under `run --plan` every check runs and
+/// nothing is built ([`BuildOutcome::WouldBuild`]).
+///
+/// ```no_run
+/// use run_plugin_sdk::images::{self, BuildRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let built = images::build(&BuildRequest {
+///     context: "app".into(),
+///     args: vec![("VERSION".into(), "1.2".into())],
+///     target: Some("release".into()),
+///     tag: "myapp-web:latest".into(),
+///     timeout_seconds: 600,
+///     ..Default::default()
+/// })?;
+/// println!("{:?} {:?}", built.outcome, built.id);
+/// # Ok(()) }
+/// ```
+pub fn build(request: &BuildRequest) -> Result<BuildResult, Error> {
+    Ok(wit::build(request)?)
 }

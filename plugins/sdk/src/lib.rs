@@ -234,6 +234,7 @@ pub mod __private {
                 "runner:plugin/stacks@0.2.0/restart-policy": [#[derive(Default)]],
                 "runner:plugin/stacks@0.2.0/health-spec": [#[derive(Default)]],
                 "runner:plugin/stacks@0.2.0/resources": [#[derive(Default)]],
+                "runner:plugin/images@0.2.0/build-request": [#[derive(Default)]],
             },
             additional_member_attributes: {
                 "runner:plugin/engine-types@0.2.0/compression.none": [#[default]],

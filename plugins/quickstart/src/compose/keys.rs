@@ -16,6 +16,7 @@ pub const TOP_UNSUPPORTED: &[(&str, &str)] = &[
 /// Service keys read.
 pub const SERVICE: &[&str] = &[
     "image",
+    "build",
     "container_name",
     "command",
     "entrypoint",
@@ -67,10 +68,6 @@ pub const SERVICE: &[&str] = &[
 
 /// Service keys of the specification this plugin cannot honour, with what to do.
 pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "build",
-        "build the image first (`docker build -t NAME .`) and give its name in `image`",
-    ),
     ("extends", "copy the extended service's keys into this one"),
     ("runtime", "the engine's default runtime is used"),
     ("scale", "one container per service"),

@@ -6,6 +6,7 @@
 //! only the first. `x-` keys are extensions and ignored, except `x-run` on a
 //! service (readiness, see `Ready`).
 
+mod build;
 mod keys;
 mod merge;
 mod service;
@@ -17,6 +18,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::duration::parse_ms;
 use crate::interpolate::{Missing, interpolate};
 
+pub use build::Build;
 pub use service::Service;
 
 /// What the file reads besides its own text.

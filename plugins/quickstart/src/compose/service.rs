@@ -5,8 +5,8 @@ use run_plugin_sdk::stacks::RestartPolicy;
 use serde_yaml_ng::Value;
 
 use super::{
-    Condition, Healthcheck, Port, Reader, Ready, VolumeMount, check_protocol, get, join, key_str,
-    keys, parse_bytes, port_number, short_port, short_volume,
+    Build, Condition, Healthcheck, Port, Reader, Ready, VolumeMount, check_protocol, get, join,
+    key_str, keys, parse_bytes, port_number, short_port, short_volume,
 };
 use crate::dotenv;
 
@@ -48,7 +48,10 @@ pub struct Ulimit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     pub name: String,
+    /// Empty when only `build` is given: the plan names it PROJECT-SERVICE.
     pub image: String,
+    /// `build:`: the image is built from a context before the stack starts.
+    pub build: Option<Build>,
     pub container_name: Option<String>,
     pub entrypoint: Option<Vec<String>>,
     pub command: Option<Vec<String>>,
@@ -98,6 +101,7 @@ impl Service {
         Service {
             name: name.to_owned(),
             image: String::new(),
+            build: None,
             container_name: None,
             entrypoint: None,
             command: None,
@@ -158,9 +162,15 @@ impl Reader<'_> {
                 }
                 .unwrap_or_default()
             }
-            // `build` without `image` is reported as unsupported.
+            // Built, and named PROJECT-SERVICE as under Compose.
             None if get(map, "build").is_some() => {}
-            None => self.problems.push(format!("{path}: `image` is required")),
+            None => self
+                .problems
+                .push(format!("{path}: `image` or `build` is required")),
+        }
+        if let Some(v) = get(map, "build") {
+            let r = self.build(v, &at("build"));
+            s.build = self.ok(r);
         }
         macro_rules! field {
             ($key:expr, $read:expr) => {

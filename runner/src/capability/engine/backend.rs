@@ -9,11 +9,12 @@
 //! name to one of these identities, and checking the grant, is the
 //! capabilities' work (`resolve.rs`), done before any of these is called.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, CreateImageInfo,
+    BuildInfo, ContainerCreateBody, ContainerInspectResponse, ContainerSummary, CreateImageInfo,
     EndpointSettings, ExecConfig, ExecInspectResponse, ImageInspect, ImageSummary, Network,
     NetworkCreateRequest, SystemInfo, SystemVersion, Volume, VolumeCreateRequest,
 };
@@ -42,6 +43,18 @@ pub enum EngineError {
     /// A call that did not answer within its time limit (`limits.rs`).
     #[error("{operation} did not finish within {}", humantime::format_duration(*limit))]
     TimedOut { operation: String, limit: Duration },
+}
+
+/// What `build_image` builds; every field travels in the query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The Dockerfile's path in the context archive.
+    pub dockerfile: String,
+    /// `name:tag`, granted by `allow.images`.
+    pub tag: String,
+    pub args: HashMap<String, String>,
+    pub target: Option<String>,
+    pub labels: HashMap<String, String>,
 }
 
 /// One piece of an exec's output.
@@ -137,6 +150,15 @@ pub trait Engine: Send + Sync {
     /// Pulls `reference` (always with a tag or digest), sent as the `fromImage`
     /// query parameter; progress as the engine reports it.
     fn pull_image(&self, reference: &str) -> PullStream;
+    /// Builds an image from a context archive with the classic builder,
+    /// handing each progress message to `progress`. Not bounded here:
+    /// callers bound it.
+    async fn build_image(
+        &self,
+        options: BuildOptions,
+        context: ByteStream,
+        progress: &mut (dyn FnMut(BuildInfo) + Send),
+    ) -> Result<(), EngineError>;
 
     async fn list_networks(&self) -> Result<Vec<Network>, EngineError>;
     /// The name travels in the body.

@@ -20,7 +20,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWrite;
 
-use super::backend::{ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream};
+use super::backend::{
+    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream,
+};
 use super::ids::{ContainerId, ExecId, ImageId, NetworkId, VolumeName};
 
 /// A container as the fake holds it.
@@ -88,6 +90,8 @@ pub struct State {
     /// watchdog, which the fake plays (a hanging command ends, killed, when
     /// its stdin connection closes).
     pub shell: bool,
+    /// What `build_image` was sent: the options and the whole archive.
+    pub builds: Vec<(BuildOptions, Vec<u8>)>,
     next_id: u64,
 }
 
@@ -748,6 +752,68 @@ impl Engine for FakeEngine {
             id: Some("layer1".into()),
             ..Default::default()
         })]))
+    }
+
+    /// Reads the whole archive; a Dockerfile with `RUN false` fails at
+    /// that step, as the engine reports it; else tags an image with the
+    /// options' labels.
+    async fn build_image(
+        &self,
+        options: BuildOptions,
+        mut context: ByteStream,
+        progress: &mut (dyn FnMut(bollard::models::BuildInfo) + Send),
+    ) -> Result<(), EngineError> {
+        self.record(format!("build_image {}", options.tag));
+        let mut archive = Vec::new();
+        while let Some(chunk) = context.next().await {
+            archive.extend_from_slice(&chunk?);
+        }
+        let mut dockerfile = String::new();
+        let mut entries = tar::Archive::new(archive.as_slice());
+        for entry in entries.entries().expect("a tar") {
+            let mut entry = entry.expect("a tar entry");
+            if entry.path().expect("a path").to_string_lossy() == options.dockerfile {
+                std::io::Read::read_to_string(&mut entry, &mut dockerfile).expect("text");
+            }
+        }
+        for (i, line) in dockerfile.lines().enumerate() {
+            progress(bollard::models::BuildInfo {
+                stream: Some(format!(
+                    "Step {}/{} : {line}\n",
+                    i + 1,
+                    dockerfile.lines().count()
+                )),
+                ..Default::default()
+            });
+            if line.trim() == "RUN false" {
+                progress(bollard::models::BuildInfo {
+                    error_detail: Some(bollard::models::ErrorDetail {
+                        code: Some(1),
+                        message: Some(
+                            "The command '/bin/sh -c false' returned a non-zero code: 1".into(),
+                        ),
+                    }),
+                    ..Default::default()
+                });
+                return Ok(());
+            }
+        }
+        let mut state = self.lock();
+        state.builds.push((options.clone(), archive));
+        let n = state.builds.len();
+        let id = format!("sha256:{}", id_of(&format!("build {} {n}", options.tag)));
+        for image in state.images.iter_mut() {
+            image.repo_tags.retain(|t| *t != options.tag);
+        }
+        state.images.push(ImageSummary {
+            id,
+            repo_tags: vec![options.tag.clone()],
+            labels: options.labels.clone(),
+            size: 1000,
+            created: 1_700_000_000,
+            ..Default::default()
+        });
+        Ok(())
     }
 
     async fn list_networks(&self) -> Result<Vec<Network>, EngineError> {

@@ -3,8 +3,11 @@
 //! (its tags, digests and ID), and acted on by that ID. An image is reachable
 //! when `allow.images` grants the reference asked for or one of the image's
 //! own tags or digests, or when a granted container uses it; pulls need
-//! `allow.images` and send the reference only as a query parameter.
+//! `allow.images` and send the reference only as a query parameter. Builds
+//! (`build/`) need `allow.images` for the tag and every base image, and
+//! `allow.read` for the context.
 
+mod build;
 mod pull;
 #[cfg(test)]
 mod tests;
@@ -19,7 +22,9 @@ use crate::capability::engine::{EngineHost, HostError, HostResult, Scope, sorted
 use crate::grant::image::{ImageName, ImageRef};
 use crate::grant::{Grant, GrantKind, Object};
 use crate::plugin::bindings::engine_types::{Compression, FileInfo};
-use crate::plugin::bindings::images::{Host, ImageDetails, ImageSummary as WitSummary};
+use crate::plugin::bindings::images::{
+    BuildRequest, BuildResult, Host, ImageDetails, ImageSummary as WitSummary,
+};
 
 /// A local image the task may reach.
 pub struct Resolved {
@@ -263,5 +268,10 @@ impl Host for EngineHost {
             std::time::Duration::from_secs(timeout_seconds.max(1).into()),
         )
         .await
+    }
+
+    async fn build(&mut self, request: BuildRequest) -> HostResult<BuildResult> {
+        let engine = self.engine().await?;
+        build::build(&self.scope, engine.as_ref(), request).await
     }
 }

@@ -4,7 +4,7 @@ use crate::capability::engine::HostError;
 use crate::capability::engine::fake::{FakeEngine, Rig, containers};
 use crate::grant::{Grant, GrantKind, Grants, Object, Patterns};
 use crate::plugin::bindings::engine_types::Compression;
-use crate::plugin::bindings::images::Host;
+use crate::plugin::bindings::images::{BuildOutcome, BuildRequest, Host};
 
 /// `app-1` (granted by `app-*`) runs `run-test/postgres:15`; `busybox:latest`
 /// and `secret/tool:1` are local images nobody granted uses.
@@ -243,4 +243,180 @@ async fn list_shows_reachable_images_only() {
     let mut tags: Vec<String> = listed.into_iter().flat_map(|i| i.tags).collect();
     tags.sort();
     assert_eq!(tags, ["busybox:latest", "run-test/postgres:15"]);
+}
+
+fn build_request(context: &str, tag: &str) -> BuildRequest {
+    BuildRequest {
+        context: context.into(),
+        dockerfile: None,
+        dockerfile_inline: None,
+        args: vec![("GREETING".into(), "hi".into())],
+        target: None,
+        labels: vec![("org.example".into(), "yes".into())],
+        tag: tag.into(),
+        always: false,
+        timeout_seconds: 60,
+    }
+}
+
+/// `in/app` (read-granted): a Dockerfile, a file, an ignored one, and a
+/// symlink out of the context.
+fn app(rig: &Rig, dockerfile: &str) {
+    let app = rig.path("in/app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("Dockerfile"), dockerfile).unwrap();
+    std::fs::write(app.join("x.txt"), "x").unwrap();
+    std::fs::write(app.join("secret.txt"), "secret").unwrap();
+    std::fs::write(app.join(".dockerignore"), "secret.txt\n").unwrap();
+    std::os::unix::fs::symlink("../../out/elsewhere", app.join("link")).unwrap();
+}
+
+fn sent(rig: &Rig) -> Vec<String> {
+    let state = rig.fake.state.lock().unwrap();
+    let (_, archive) = state.builds.last().expect("a build");
+    tar::Archive::new(archive.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn build_sends_the_context_tags_the_image_and_skips_an_unchanged_one() {
+    let mut rig = rig(&["app:*", "busybox"], false);
+    app(&rig, "FROM busybox\nCOPY . /\n");
+    let built = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .unwrap();
+    assert_eq!(built.outcome, BuildOutcome::Built);
+    assert!(built.missing_bases.is_empty());
+    let mut names = sent(&rig);
+    names.sort();
+    assert_eq!(names, [".dockerignore", "Dockerfile", "link", "x.txt"]);
+    let (options, _) = rig.fake.state.lock().unwrap().builds[0].clone();
+    assert_eq!(options.tag, "app:1");
+    assert_eq!(options.args.get("GREETING").map(String::as_str), Some("hi"));
+    assert_eq!(options.labels.get("run.build.digest"), Some(&built.digest));
+
+    let again = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, BuildOutcome::Unchanged);
+    assert_eq!(again.id, built.id);
+    // An ignored file is no change; a sent one is.
+    std::fs::write(rig.path("in/app/secret.txt"), "other").unwrap();
+    let again = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, BuildOutcome::Unchanged);
+    std::fs::write(rig.path("in/app/x.txt"), "y").unwrap();
+    let again = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, BuildOutcome::Built);
+    let forced = rig
+        .host
+        .build(BuildRequest {
+            always: true,
+            ..build_request("in/app", "app:1")
+        })
+        .await
+        .unwrap();
+    assert_eq!(forced.outcome, BuildOutcome::Built);
+}
+
+#[tokio::test]
+async fn an_inline_dockerfile_is_added_to_the_archive() {
+    let mut rig = rig(&["app:*", "busybox"], false);
+    app(&rig, "FROM nothing-here\n");
+    let built = rig
+        .host
+        .build(BuildRequest {
+            dockerfile_inline: Some("FROM busybox\n".into()),
+            ..build_request("in/app", "app:2")
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.outcome, BuildOutcome::Built);
+    let (options, _) = rig.fake.state.lock().unwrap().builds[0].clone();
+    assert!(options.dockerfile.starts_with(".run-dockerfile-"));
+    assert!(sent(&rig).contains(&options.dockerfile));
+}
+
+#[tokio::test]
+async fn build_refuses_an_ungranted_tag_context_or_base_image_naming_the_grant() {
+    let mut rig = rig(&["busybox"], false);
+    app(&rig, "FROM busybox\n");
+    let denied = denial(rig.host.build(build_request("in/app", "app:1")).await.err());
+    assert_eq!(denied.grant, Some(Grant::new(GrantKind::Images, "app:1")));
+
+    let mut rig = self::rig(&["app:*"], false);
+    app(&rig, "FROM busybox\n");
+    let denied = denial(rig.host.build(build_request("in/app", "app:1")).await.err());
+    assert_eq!(
+        denied.grant,
+        Some(Grant::new(GrantKind::Images, "busybox:latest"))
+    );
+
+    std::fs::create_dir_all(rig.path("elsewhere")).unwrap();
+    let denied = denial(
+        rig.host
+            .build(build_request("elsewhere", "app:1"))
+            .await
+            .err(),
+    );
+    assert_eq!(denied.grant, Some(Grant::new(GrantKind::Read, "elsewhere")));
+    // Through a symlink out of the grant: refused, whatever is granted.
+    std::os::unix::fs::symlink(rig.path("elsewhere"), rig.path("in/alias")).unwrap();
+    assert!(matches!(
+        rig.host
+            .build(build_request("in/alias", "app:1"))
+            .await
+            .err(),
+        Some(HostError::Denied(_))
+    ));
+    assert!(rig.fake.state.lock().unwrap().builds.is_empty());
+}
+
+#[tokio::test]
+async fn under_plan_build_checks_everything_and_builds_nothing() {
+    let mut rig = rig(&["app:*", "busybox", "alpine"], true);
+    app(
+        &rig,
+        "FROM alpine AS base\nFROM busybox\nCOPY --from=base / /\n",
+    );
+    let planned = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .unwrap();
+    assert_eq!(planned.outcome, BuildOutcome::WouldBuild);
+    assert_eq!(planned.missing_bases, ["alpine"]);
+    assert!(rig.fake.changes().is_empty(), "{:?}", rig.fake.changes());
+}
+
+#[tokio::test]
+async fn a_failing_step_is_named_with_the_engine_words() {
+    let mut rig = rig(&["app:*", "busybox"], false);
+    app(&rig, "FROM busybox\nRUN false\n");
+    let error = rig
+        .host
+        .build(build_request("in/app", "app:1"))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("building image `app:1` failed at `Step 2/2 : RUN false`"),
+        "{error}"
+    );
+    assert!(error.contains("returned a non-zero code: 1"), "{error}");
 }

@@ -12,7 +12,9 @@ use bollard::models::{
 use bollard::query_parameters as q;
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::super::backend::{ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream};
+use super::super::backend::{
+    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream,
+};
 use super::super::ids::{ContainerId, ExecId, ImageId, NetworkId, VolumeName};
 use super::super::limits::{self, CALL_LIMIT, STREAM_IDLE_LIMIT};
 use super::{Docker, engine_error, not_modified, pid_in_namespace};
@@ -390,6 +392,41 @@ impl Engine for Docker {
                     other => engine_error(&address, other),
                 });
         limits::idle_limited(format!("pulling `{reference}`"), STREAM_IDLE_LIMIT, stream)
+    }
+
+    async fn build_image(
+        &self,
+        options: BuildOptions,
+        context: ByteStream,
+        progress: &mut (dyn FnMut(bollard::models::BuildInfo) + Send),
+    ) -> Result<(), EngineError> {
+        let query = q::BuildImageOptions {
+            dockerfile: options.dockerfile,
+            t: Some(options.tag),
+            buildargs: Some(options.args),
+            labels: Some(options.labels),
+            target: options.target.unwrap_or_default(),
+            rm: true,
+            forcerm: true,
+            version: q::BuilderVersion::BuilderV1,
+            ..Default::default()
+        };
+        let body =
+            bollard::body_try_stream(context.map_err(|e| std::io::Error::other(e.to_string())));
+        let mut stream = self.client.build_image(query, None, Some(body));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => progress(info),
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(EngineError::Failed {
+                        address: self.address.clone(),
+                        message: error,
+                    });
+                }
+                Err(other) => return Err(self.error(other)),
+            }
+        }
+        Ok(())
     }
 
     async fn list_networks(&self) -> Result<Vec<Network>, EngineError> {
