@@ -41,6 +41,11 @@ for image in run-test/postgres:15 run-test/busybox:latest run-test/chaos-helper:
     fi
 done
 
+# The HA stack's images are not needed here (and would be built anew in Podman).
+export RUN_TEST_IMAGES_HA=0
+# Podman runs health checks from systemd timers, absent here: the tests'
+# own waits run them (the runner's `wait-healthy` cannot: see docs/container.md).
+export RUN_TEST_PODMAN_HEALTHCHECKS=1
 filters=("$@")
 [ ${#filters[@]} -gt 0 ] || filters=(backup::)
 DOCKER_HOST="unix://$socket" cargo test -p runner --test integration -- "${filters[@]}" --test-threads 2
