@@ -40,7 +40,7 @@ impl EngineProxy {
     /// test CA; the client must show a certificate from the same CA.
     pub fn tls() -> EngineProxy {
         let dir = tempfile::tempdir().unwrap();
-        let config = test_certificates(&dir.path().to_path_buf());
+        let config = test_certificates(dir.path());
         let mut proxy = EngineProxy::start(Some(config));
         proxy.certs = Some(dir);
         proxy
@@ -133,7 +133,7 @@ async fn forward(client: impl AsyncRead + AsyncWrite + Unpin, engine: tokio::net
 /// Writes the client's ca.pem, cert.pem and key.pem into `dir`; returns the
 /// server's config (its certificate from the same CA, client certificates
 /// required).
-fn test_certificates(dir: &PathBuf) -> Arc<rustls::ServerConfig> {
+fn test_certificates(dir: &std::path::Path) -> Arc<rustls::ServerConfig> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params

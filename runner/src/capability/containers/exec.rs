@@ -301,6 +301,13 @@ async fn exit_code(engine: &dyn Engine, exec: &ExecId) -> Result<i64, EngineErro
     .await
 }
 
+/// A stdin file's reader, and its length when the end travels in-band
+/// ([`BOUNDED`]).
+type StdinFile = (
+    std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    Option<u64>,
+);
+
 /// Where stdout goes.
 enum Stdout {
     Captured { head: Head, bytes: u64, tail: Tail },
@@ -389,10 +396,7 @@ impl Scope {
         engine: Arc<dyn Engine>,
         target: &ContainerHandle,
         request: ExecRequest,
-        stdin: Option<(
-            std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
-            Option<u64>,
-        )>,
+        stdin: Option<StdinFile>,
         mut stdout: Stdout,
         watchdog: bool,
     ) -> HostResult<ExecResult> {
