@@ -8,7 +8,9 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::support::engine_proxy::EngineProxy;
 use crate::support::images::{self, Container, docker};
+use crate::support::sshd::Sshd;
 use crate::test::Test;
 
 /// The two tasks of the issue, as a user would write them, for `container`.
@@ -864,4 +866,112 @@ fn backup_verify_finds_a_changed_value_in_a_table_with_the_same_row_count() {
         containers_named(&format!("{name}-verify-")),
         Vec::<String>::new()
     );
+}
+
+/// A backup and its restore through a remote engine: the local one behind a
+/// TLS proxy (`DOCKER_HOST=tcp://`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`).
+/// The restore streams the dump into psql's stdin and ends it with a
+/// half-close; its exit code is the command's, not the transport's (this
+/// once read "sh exited with 126" over TCP although it had restored).
+#[test]
+fn a_backup_restores_over_tcp_with_tls() {
+    images::ensure();
+    let proxy = EngineProxy::tls();
+    let env = proxy.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pg = Container::postgres("backup-tls");
+    let name = pg.name.clone();
+    seed(&pg);
+    let before = pg.psql(ROWS);
+
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project
+        .invoke_env(&env, &["--dry-run", "backup"])
+        .ok()
+        .stdout_contains(&format!(
+            "engine tcp://127.0.0.1:{} (TLS, from DOCKER_HOST)",
+            proxy.port
+        ));
+    project
+        .invoke_env(&env, &["backup"])
+        .ok()
+        .stdout_contains(&format!("backed up container `{name}`"));
+    pg.psql("drop table items;");
+    project
+        .invoke_env(&env, &["--yes", "restore", "--latest"])
+        .ok()
+        .stdout_contains("restored ");
+    assert_eq!(pg.psql(ROWS), before);
+
+    // A client without the engine's CA is refused, and the error says where.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let certs = proxy.certs.as_ref().unwrap().path();
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(certs.join(file), elsewhere.path().join(file)).unwrap();
+    }
+    std::fs::copy(certs.join("cert.pem"), elsewhere.path().join("ca.pem")).unwrap();
+    let mut wrong = env.clone();
+    let path = elsewhere.path().to_str().unwrap();
+    wrong.retain(|(k, _)| *k != "DOCKER_CERT_PATH");
+    wrong.push(("DOCKER_CERT_PATH", path));
+    let out = project.invoke_env(&wrong, &["backup"]);
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "the container engine at tcp://127.0.0.1:{} (TLS, from DOCKER_HOST) failed: cannot be reached: TLS with the engine: invalid peer certificate: UnknownIssuer",
+            proxy.port
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The same over plain TCP, where the false exit code 126 was first seen.
+#[test]
+fn a_backup_restores_over_plain_tcp() {
+    images::ensure();
+    let proxy = EngineProxy::tcp();
+    let host = proxy.host();
+    let env = [("DOCKER_HOST", host.as_str())];
+    let pg = Container::postgres("backup-tcp");
+    let name = pg.name.clone();
+    seed(&pg);
+    let before = pg.psql(ROWS);
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke_env(&env, &["backup"]).ok();
+    pg.psql("drop table items;");
+    project
+        .invoke_env(&env, &["--yes", "restore", "--latest"])
+        .ok()
+        .stdout_contains("restored ");
+    assert_eq!(pg.psql(ROWS), before);
+}
+
+/// Over SSH to a local sshd: the engine through its own
+/// `docker system dial-stdio`, as the docker CLI reaches it.
+#[test]
+fn a_backup_restores_over_ssh() {
+    images::ensure();
+    let sshd = Sshd::start();
+    let env = sshd.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pg = Container::postgres("backup-ssh");
+    let name = pg.name.clone();
+    seed(&pg);
+    let before = pg.psql(ROWS);
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project
+        .invoke_env(&env, &["--dry-run", "backup"])
+        .ok()
+        .stdout_contains(&format!(
+            "engine ssh://root@127.0.0.1:{} (from DOCKER_HOST)",
+            sshd.port
+        ));
+    project.invoke_env(&env, &["backup"]).ok();
+    pg.psql("drop table items;");
+    project
+        .invoke_env(&env, &["--yes", "restore", "--latest"])
+        .ok()
+        .stdout_contains("restored ");
+    assert_eq!(pg.psql(ROWS), before);
 }

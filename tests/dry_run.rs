@@ -165,3 +165,71 @@ fn hello_reports_what_it_would_do() {
         .run();
     assert!(!test.path("out/hello.txt").exists());
 }
+
+/// `--dry-run` names the engine a container task would use, chosen as the
+/// docker CLI chooses it (nothing is connected): the config's current
+/// context, `DOCKER_CONTEXT` over it, `DOCKER_HOST` over both; a bad
+/// setting is named.
+#[test]
+fn dry_run_names_the_engine_a_container_task_would_use() {
+    use sha2::{Digest, Sha256};
+    let tasks =
+        "[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"], containers = [\"db\"] }\n";
+    let test = Test::new()
+        .tasks(tasks)
+        .env("DOCKER_HOST", "")
+        .env("DOCKER_CONTEXT", "")
+        .env("DOCKER_CONFIG", "");
+    // Two contexts as `docker context create` writes them (HOME is the project).
+    let config = test.path(".docker");
+    for (name, host) in [
+        ("box", "ssh://deploy@build-box:2222"),
+        ("ci", "tcp://ci:2376"),
+    ] {
+        let meta = config
+            .join("contexts/meta")
+            .join(hex::encode(Sha256::digest(name.as_bytes())));
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            format!(r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#),
+        )
+        .unwrap();
+    }
+    std::fs::write(config.join("config.json"), r#"{"currentContext":"box"}"#).unwrap();
+    let config_file = config.join("config.json");
+
+    test.invoke(&["--dry-run", "greet"]).ok().stdout_contains(&format!(
+        "       allow containers: db\n       engine ssh://deploy@build-box:2222 (Docker context `box` (currentContext in {}))\n",
+        config_file.display()
+    ));
+    test.invoke_env(&[("DOCKER_CONTEXT", "ci")], &["--dry-run", "greet"])
+        .ok()
+        .stdout_contains("       engine tcp://ci:2376 (Docker context `ci` (DOCKER_CONTEXT))\n");
+    test.invoke_env(
+        &[
+            ("DOCKER_CONTEXT", "ci"),
+            ("DOCKER_HOST", "unix:///tmp/engine.sock"),
+        ],
+        &["--dry-run", "greet"],
+    )
+    .ok()
+    .stdout_contains("       engine unix:///tmp/engine.sock (from DOCKER_HOST)\n");
+    test.invoke_env(&[("DOCKER_CONTEXT", "gone")], &["--dry-run", "greet"])
+        .ok()
+        .stdout_contains("       engine: cannot be chosen: Docker context `gone` (DOCKER_CONTEXT): no such context: ");
+    test.invoke_env(
+        &[("DOCKER_HOST", "build-box:2375")],
+        &["--dry-run", "greet"],
+    )
+    .ok()
+    .stdout_contains(
+        "       engine: cannot be chosen: DOCKER_HOST=build-box:2375: not an engine address",
+    );
+
+    // A task that never touches the engine names none.
+    let plain =
+        Test::new().tasks("[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n");
+    let out = plain.invoke(&["--dry-run", "greet"]).ok();
+    assert!(!out.stdout.contains("engine"), "{}", out.stdout);
+}

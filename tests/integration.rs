@@ -4,10 +4,12 @@ mod test;
 
 mod support {
     pub mod cyclonedx;
+    pub mod engine_proxy;
     pub mod http_server;
     pub mod images;
     pub mod running;
     pub mod sarif;
+    pub mod sshd;
 }
 
 mod authoring;

@@ -133,6 +133,7 @@ impl Test {
             .env("HOME", self.dir.path())
             .env("RUN_CACHE_DIR", cache_dir())
             .env("RUN_CACHE_KEY", cache_key())
+            .envs(engine_env())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .args(&self.args)
@@ -282,4 +283,22 @@ impl Outcome {
         );
         self
     }
+}
+
+/// The engine settings of the machine running the tests (`DOCKER_HOST`,
+/// `DOCKER_CONTEXT`, ...), passed on to `run` so the whole suite can run
+/// against another engine (Podman, a remote engine): the tests' own `docker`
+/// commands see them too.
+pub fn engine_env() -> Vec<(&'static str, std::ffi::OsString)> {
+    const VARS: [&str; 6] = [
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_CONFIG",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_TLS",
+        "DOCKER_CERT_PATH",
+    ];
+    VARS.iter()
+        .filter_map(|&var| std::env::var_os(var).map(|value| (var, value)))
+        .collect()
 }

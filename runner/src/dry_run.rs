@@ -165,6 +165,9 @@ pub fn render(file: &TaskFile, plan: &Plan, previews: &Previews) -> String {
                     writeln!(out, "       config {config}").unwrap();
                 }
                 out.push_str(&grants(&task.allow));
+                if uses_engine(&task.allow) {
+                    out.push_str(&engine_line());
+                }
             }
         }
         if let Some(timeout) = task.timeout {
@@ -211,6 +214,27 @@ fn render_preview(out: &mut String, p: &Previewed) {
             missing.join(", ")
         )
         .unwrap();
+    }
+}
+
+/// Whether a task's grants reach the container engine.
+fn uses_engine(grants: &Grants) -> bool {
+    [
+        &grants.containers,
+        &grants.images,
+        &grants.networks,
+        &grants.volumes,
+    ]
+    .iter()
+    .any(|p| !p.as_written().is_empty())
+}
+
+/// The engine such a task would use, chosen from the settings (nothing is
+/// connected): `engine tcp://build-box:2376 (TLS, from DOCKER_HOST)`.
+fn engine_line() -> String {
+    match crate::capability::engine::docker::endpoint() {
+        Ok(endpoint) => format!("       engine {endpoint}\n"),
+        Err(error) => format!("       engine: cannot be chosen: {error}\n"),
     }
 }
 

@@ -277,7 +277,15 @@ build_image() { (
 
     local args=(--change "LABEL $LABEL=$digest" --change 'ENV LANG=C.UTF-8')
     local change
-    for change in "${CHANGES[@]}"; do args+=(--change "$change"); done
+    for change in "${CHANGES[@]}"; do
+        # One port per EXPOSE: Podman's import takes no list.
+        if [[ $change == EXPOSE\ * ]]; then
+            local port
+            for port in ${change#EXPOSE }; do args+=(--change "EXPOSE $port"); done
+        else
+            args+=(--change "$change")
+        fi
+    done
     tar --numeric-owner -C "$ROOT" -c . | docker import "${args[@]}" - "$TAG" >/dev/null
 ); }
 

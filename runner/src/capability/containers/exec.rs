@@ -38,6 +38,7 @@ use crate::capability::engine::stream::{self, FileSink, Head, Tail};
 use crate::capability::engine::{HostError, HostResult, Scope};
 use crate::capability::paths;
 use crate::plugin::bindings::containers::{ExecRequest, ExecResult};
+use crate::plugin::bindings::engine_types::Compression;
 
 /// Captured stdout is for small outputs; large ones go to a file.
 pub const CAPTURE_LIMIT: usize = 1 << 20;
@@ -84,6 +85,52 @@ exec 2>/dev/null
 kill "$watcher"
 wait "$watcher"
 exit "$status""#;
+
+/// How a command on a remote engine sees the end of its stdin file, run as
+/// `sh -c BOUNDED sh LENGTH COMMAND...`: `head` passes on exactly the
+/// file's (decompressed) length and then closes the command's stdin. The
+/// exec's own stdin is never half-closed there: a proxy or load balancer on
+/// the way may take a half-close for the end of the whole connection, and
+/// the engine, its output then cut off, reports exit code 126 for a command
+/// that succeeded (and loses the rest of its output). The exit code is the
+/// command's; a missing `head` is exit code 127 and says so, rather than
+/// feeding the command nothing.
+pub const BOUNDED: &str = r#"command -v head >/dev/null 2>&1 || { echo "feeding a file to a command on a remote engine needs \`head\` in the container" >&2; exit 127; }
+n=$1
+shift
+head -c "$n" | "$@""#;
+
+/// `sh -c BOUNDED sh LENGTH COMMAND...`
+pub fn bounded_input(length: u64, command: Vec<String>) -> Vec<String> {
+    let mut wrapped = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        BOUNDED.to_owned(),
+        "sh".to_owned(),
+        length.to_string(),
+    ];
+    wrapped.extend(command);
+    wrapped
+}
+
+/// The length of what `file` feeds a command: its size, or what it
+/// decompresses to (read once through); the file is rewound.
+async fn input_length(
+    file: &mut tokio::fs::File,
+    compression: Compression,
+) -> std::io::Result<u64> {
+    use tokio::io::AsyncSeekExt;
+    let length = match compression {
+        Compression::None => file.metadata().await?.len(),
+        _ => {
+            let copy = file.try_clone().await?;
+            let mut reader = stream::reader(copy, compression);
+            tokio::io::copy(&mut reader, &mut tokio::io::sink()).await?
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(0)).await?;
+    Ok(length)
+}
 
 /// Asks whether a container has `sh` for [`WATCHDOG`].
 pub const SHELL_PROBE: [&str; 3] = ["sh", "-c", "exit 0"];
@@ -226,7 +273,9 @@ pub async fn run_quietly(
     };
     let exec = engine.create_exec(container, config).await?;
     let mut session = engine.start_exec(&exec).await?;
-    let _ = session.input.shutdown().await;
+    // No stdin is attached; the write half stays open until the output
+    // ends, as a half-close may end the whole connection on its way.
+    let _input = session.input;
     let (mut out, mut err) = (Head::new(STDOUT_TAIL), Tail::new(STDOUT_TAIL));
     while let Some(chunk) = session.output.next().await {
         match chunk? {
@@ -252,6 +301,13 @@ async fn exit_code(engine: &dyn Engine, exec: &ExecId) -> Result<i64, EngineErro
     .await
 }
 
+/// A stdin file's reader, and its length when the end travels in-band
+/// ([`BOUNDED`]).
+type StdinFile = (
+    std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    Option<u64>,
+);
+
 /// Where stdout goes.
 enum Stdout {
     Captured { head: Head, bytes: u64, tail: Tail },
@@ -272,10 +328,22 @@ impl Scope {
         }
         let stdin = match &request.stdin_file {
             Some(guest) => {
-                let file = paths::open_read(&self.preopens, guest)
+                let mut file = paths::open_read(&self.preopens, guest)
                     .await
                     .map_err(|e| self.path_error(e))?;
-                Some(stream::reader(file, request.stdin_compression))
+                // On a remote engine the end of the input travels in-band
+                // (see BOUNDED), when the container has `sh`.
+                let length = if !engine.is_local() && self.has_shell(engine.as_ref(), target).await
+                {
+                    Some(
+                        input_length(&mut file, request.stdin_compression)
+                            .await
+                            .map_err(|e| HostError::io(guest, e))?,
+                    )
+                } else {
+                    None
+                };
+                Some((stream::reader(file, request.stdin_compression), length))
             }
             None => None,
         };
@@ -328,15 +396,16 @@ impl Scope {
         engine: Arc<dyn Engine>,
         target: &ContainerHandle,
         request: ExecRequest,
-        stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
+        stdin: Option<StdinFile>,
         mut stdout: Stdout,
         watchdog: bool,
     ) -> HostResult<ExecResult> {
         let program = request.command[0].clone();
-        let command = if watchdog {
-            under_watchdog(request.command)
-        } else {
-            request.command
+        let bounded = stdin.as_ref().and_then(|(_, length)| *length);
+        let command = match bounded {
+            _ if watchdog => under_watchdog(request.command),
+            Some(length) => bounded_input(length, request.command),
+            None => request.command,
         };
         let config = ExecConfig {
             attach_stdin: Some(stdin.is_some() || watchdog),
@@ -376,12 +445,16 @@ impl Scope {
                 let _lifeline = input;
                 return std::future::pending::<()>().await;
             }
-            if let Some(mut stdin) = stdin {
+            if let Some((mut stdin, length)) = stdin {
                 // A command that exits without reading all its input breaks the
                 // pipe; its exit code is what reports that, not this copy.
                 let _ = tokio::io::copy(&mut stdin, &mut input).await;
+                if length.is_none() {
+                    // The end of the input as a half-close: a unix socket
+                    // passes it on to the command.
+                    let _ = input.shutdown().await;
+                }
             }
-            let _ = input.shutdown().await;
             // Keep the connection's write half until the output ends.
             std::future::pending::<()>().await;
         };

@@ -749,3 +749,40 @@ fn the_watchdog_kills_the_commands_children_too() {
         "the command's child {grandchild} outlived the watchdog"
     );
 }
+
+#[test]
+fn bounded_input_ends_at_the_files_length_with_stdin_still_open() {
+    // The script itself, run by the host's `sh`: the command sees its input
+    // end after LENGTH bytes although the exec's stdin stays open, and its
+    // exit code is the command's.
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let run = |command: &[&str]| {
+        let mut args = vec!["-c", super::exec::BOUNDED, "sh", "10"];
+        args.extend_from_slice(command);
+        let mut child = Command::new("sh")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"0123456789").unwrap();
+        stdin.flush().unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = child.wait().unwrap();
+        drop(stdin);
+        (status.code(), out)
+    };
+    assert_eq!(run(&["cat"]), (Some(0), "0123456789".to_owned()));
+    assert_eq!(
+        run(&["sh", "-c", "cat >/dev/null; echo read; exit 7"]),
+        (Some(7), "read\n".to_owned())
+    );
+}

@@ -273,8 +273,36 @@ impl FakeEngine {
                 network_mode: Some(c.network_mode.clone()),
                 ..Default::default()
             }),
+            ports: Some(Self::published(c)),
             ..Default::default()
         }
+    }
+
+    /// The host ports a container's create body publishes, as the engine lists them.
+    fn published(c: &FakeContainer) -> Vec<bollard::models::PortSummary> {
+        let bindings = c
+            .body
+            .as_ref()
+            .and_then(|b| b.host_config.as_ref())
+            .and_then(|h| h.port_bindings.clone())
+            .unwrap_or_default();
+        let mut ports = Vec::new();
+        for (key, bound) in bindings {
+            let (private, protocol) = key.split_once('/').unwrap_or((&key, "tcp"));
+            for binding in bound.into_iter().flatten() {
+                ports.push(bollard::models::PortSummary {
+                    ip: binding.host_ip.clone().or(Some("0.0.0.0".into())),
+                    private_port: private.parse().unwrap_or(0),
+                    public_port: binding.host_port.as_deref().and_then(|p| p.parse().ok()),
+                    typ: Some(if protocol == "udp" {
+                        bollard::models::PortSummaryTypeEnum::UDP
+                    } else {
+                        bollard::models::PortSummaryTypeEnum::TCP
+                    }),
+                });
+            }
+        }
+        ports
     }
 
     fn mount((typ, source, destination): &(String, String, String)) -> MountPoint {

@@ -184,6 +184,15 @@ impl Host for EngineHost {
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let address = SocketAddr::new(ip, port);
+        if protocol != Protocol::Sctp {
+            let engine = self.engine().await?;
+            if !engine.is_local() {
+                // This machine's ports say nothing about the engine's: ask it
+                // which ports its running containers publish (a port another
+                // program holds on that machine is not seen).
+                return published_free(engine.as_ref(), ip, port, protocol).await;
+            }
+        }
         // Binding and letting go at once: nothing is held, nothing changes.
         let bound = match protocol {
             Protocol::Tcp => std::net::TcpListener::bind(address).map(drop),
@@ -235,6 +244,36 @@ impl Host for EngineHost {
             local,
         })
     }
+}
+
+/// Whether no running container of a remote engine publishes `port` on
+/// `ip` (or on every address).
+async fn published_free(
+    engine: &dyn crate::capability::engine::backend::Engine,
+    ip: IpAddr,
+    port: u16,
+    protocol: Protocol,
+) -> HostResult<bool> {
+    let protocol = match protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    let containers = engine.list_containers().await?;
+    let taken = containers
+        .iter()
+        .filter(|c| c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING))
+        .flat_map(|c| c.ports.iter().flatten())
+        .any(|p| {
+            let same_ip = match p.ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()) {
+                None => true,
+                Some(bound) => bound.is_unspecified() || ip.is_unspecified() || bound == ip,
+            };
+            p.public_port == Some(port)
+                && p.typ.as_ref().is_some_and(|t| t.to_string() == protocol)
+                && same_ip
+        });
+    Ok(!taken)
 }
 
 /// Free bytes for unprivileged use on the filesystem holding `dir`.

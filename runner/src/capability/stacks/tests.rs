@@ -748,6 +748,66 @@ async fn host_ports_need_allow_ports() {
     ));
 }
 
+/// A remote engine's ports are not this machine's: the engine is asked
+/// which ports its running containers publish.
+#[tokio::test]
+async fn a_remote_engine_is_asked_which_host_ports_are_taken() {
+    let mut rig = rig(demo(), false);
+    rig.fake.state.lock().unwrap().local = false;
+    assert!(
+        rig.host
+            .host_port_free(None, 55432, Protocol::Tcp)
+            .await
+            .unwrap()
+    );
+    let id = id_of("demo-db");
+    rig.fake.edit(&id, |c| {
+        c.body = Some(bollard::models::ContainerCreateBody {
+            host_config: Some(bollard::models::HostConfig {
+                port_bindings: Some(
+                    [(
+                        "5432/tcp".to_owned(),
+                        Some(vec![bollard::models::PortBinding {
+                            host_ip: Some("127.0.0.1".into()),
+                            host_port: Some("55432".into()),
+                        }]),
+                    )]
+                    .into_iter()
+                    .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    });
+    for (ip, protocol, expected) in [
+        (None, Protocol::Tcp, false),
+        (Some("127.0.0.1"), Protocol::Tcp, false),
+        (Some("10.0.0.1"), Protocol::Tcp, true),
+        (None, Protocol::Udp, true),
+    ] {
+        let ip = ip.map(str::to_owned);
+        assert_eq!(
+            rig.host
+                .host_port_free(ip.clone(), 55432, protocol)
+                .await
+                .unwrap(),
+            expected,
+            "{ip:?}"
+        );
+    }
+    // A stopped container publishes nothing.
+    rig.fake.edit(&id, |c| {
+        c.state = bollard::models::ContainerStateStatusEnum::EXITED;
+    });
+    assert!(
+        rig.host
+            .host_port_free(None, 55432, Protocol::Tcp)
+            .await
+            .unwrap()
+    );
+}
+
 #[tokio::test]
 async fn engine_info_reports_the_product_and_needs_a_container_grant() {
     let mut rig = rig(demo(), false);

@@ -29,7 +29,7 @@ impl Engine for Docker {
     }
 
     fn is_local(&self) -> bool {
-        self.address.starts_with("unix://")
+        self.local
     }
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {

@@ -4,52 +4,69 @@
 //! (`serde_urlencoded`, JSON). Every call is bounded (`limits.rs`).
 
 mod api;
+pub mod endpoint;
+mod transport;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures_util::{Stream, TryStreamExt};
 
 use super::backend::{ByteStream, EngineError};
 use super::limits::{self, CALL_LIMIT, CLIENT_TIMEOUT, STREAM_IDLE_LIMIT};
+use endpoint::{Endpoint, Host, SettingsError};
 
 pub struct Docker {
     client: bollard::Docker,
+    /// The endpoint as shown to the user (`tcp://h:2376 (TLS, from DOCKER_HOST)`).
     address: String,
+    local: bool,
 }
 
-/// DOCKER_HOST when set; else Docker's socket; else a Podman socket if one exists.
-pub fn address() -> String {
-    if let Ok(host) = std::env::var("DOCKER_HOST")
-        && !host.is_empty()
-    {
-        return host;
-    }
-    let docker = "/var/run/docker.sock";
-    if std::path::Path::new(docker).exists() {
-        return format!("unix://{docker}");
-    }
-    let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/run".into());
-    for podman in [
-        format!("{runtime}/podman/podman.sock"),
-        "/run/podman/podman.sock".to_owned(),
-    ] {
-        if std::path::Path::new(&podman).exists() {
-            return format!("unix://{podman}");
-        }
-    }
-    format!("unix://{docker}")
+/// The engine the process's settings choose (`endpoint.rs`), without
+/// connecting: for `--dry-run` and the errors.
+pub fn endpoint() -> Result<Endpoint, SettingsError> {
+    endpoint::resolve(&endpoint::Settings::from_env())
 }
 
 impl Docker {
     pub async fn connect() -> Result<Docker, EngineError> {
-        let address = address();
+        let endpoint = endpoint().map_err(|e| EngineError::Unreachable {
+            address: e.setting.clone(),
+            reason: e.problem,
+        })?;
+        Docker::connect_to(&endpoint).await
+    }
+
+    pub async fn connect_to(endpoint: &Endpoint) -> Result<Docker, EngineError> {
+        let address = endpoint.to_string();
         let unreachable = |reason: String| EngineError::Unreachable {
             address: address.clone(),
             reason,
         };
-        let client = bollard::Docker::connect_with_host(&address)
-            .map_err(|e| unreachable(e.to_string()))?
-            .with_timeout(CLIENT_TIMEOUT);
+        let timeout = CLIENT_TIMEOUT.as_secs();
+        let client = match &endpoint.host {
+            Host::Unix(_) => bollard::Docker::connect_with_host(&endpoint.host.url())
+                .map_err(|e| unreachable(e.to_string()))?
+                .with_timeout(CLIENT_TIMEOUT),
+            other => {
+                let transport = Arc::new(
+                    transport::Transport::new(other, endpoint.tls.as_ref()).map_err(unreachable)?,
+                );
+                let authority = match other {
+                    Host::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+                    Host::Tcp { host, port } => format!("{host}:{port}"),
+                    _ => "docker".to_owned(),
+                };
+                bollard::Docker::connect_with_custom_transport(
+                    move |request| transport.clone().request(request),
+                    Some(format!("http://{authority}")),
+                    timeout,
+                    bollard::API_DEFAULT_VERSION,
+                )
+                .map_err(|e| unreachable(e.to_string()))?
+            }
+        };
         // The engine may speak an older API than bollard's default.
         let client = limits::within(
             format!("connecting to the container engine at {address}"),
@@ -62,7 +79,11 @@ impl Docker {
             },
         )
         .await?;
-        Ok(Docker { client, address })
+        Ok(Docker {
+            client,
+            address,
+            local: endpoint.is_local(),
+        })
     }
 
     fn error(&self, error: bollard::errors::Error) -> EngineError {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs integration tests against Podman's Docker-compatible API: starts
+# `podman system service` on a socket of its own, loads the test images
+# into Podman (docker save | podman load, cached by image ID), and runs
+# `cargo test -p runner --test integration FILTER...` with DOCKER_HOST
+# pointing there, so `run` and the tests' own `docker` commands both use
+# Podman. Default filters: backup::
+#
+# Podman needs `default_ulimits = []` where the process lacks
+# CAP_SYS_RESOURCE (as in many CI containers): the containers.conf written
+# here says so, and CONTAINERS_CONF points Podman at it.
+#
+#   bash tests/engines/podman.sh                 # backup tests
+#   bash tests/engines/podman.sh backup:: chaos::
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+command -v podman >/dev/null || { echo "podman is not installed (apt-get install podman)" >&2; exit 1; }
+bash tests/images/build.sh
+
+work=$(mktemp -d /tmp/run-podman.XXXXXX)
+printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+export CONTAINERS_CONF="$work/containers.conf"
+socket="$work/podman.sock"
+podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &
+service=$!
+cleanup() {
+    kill "$service" 2>/dev/null || true
+    wait "$service" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
+[ -S "$socket" ] || { cat "$work/service.log" >&2; exit 1; }
+
+# The test images, unless Podman has them already (same image ID).
+for image in run-test/postgres:15 run-test/busybox:latest run-test/chaos-helper:latest; do
+    id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || continue
+    if [ "$(podman image inspect -f '{{.Id}}' "$image" 2>/dev/null)" != "${id#sha256:}" ]; then
+        docker save "$image" | podman load -q
+    fi
+done
+
+# The HA stack's images are not needed here (and would be built anew in Podman).
+export RUN_TEST_IMAGES_HA=0
+# Podman runs health checks from systemd timers, absent here: the tests'
+# own waits run them (the runner's `wait-healthy` cannot: see docs/container.md).
+export RUN_TEST_PODMAN_HEALTHCHECKS=1
+filters=("$@")
+[ ${#filters[@]} -gt 0 ] || filters=(backup::)
+DOCKER_HOST="unix://$socket" cargo test -p runner --test integration -- "${filters[@]}" --test-threads 2
