@@ -10,7 +10,6 @@
 //! acknowledged id is on the new leader; rows committed whose answer never
 //! reached the client are allowed either way.
 
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::time::Duration;
 
@@ -76,13 +75,8 @@ impl Load {
     }
 
     /// Every acknowledged id so far, read through the engine (this works on a
-    /// killed, stopped or paused container too); `scratch` is a file in a
-    /// write-granted directory for the archive.
-    pub fn acknowledged(&self, scratch: &str) -> Result<BTreeSet<u64>, Error> {
-        Ok(self.acknowledged_at(scratch)?.iter().map(|a| a.0).collect())
-    }
-
-    /// Every acknowledged id with the time of its acknowledgement (Unix
+    /// killed, stopped or paused container too; `scratch` is a file in a
+    /// write-granted directory for the archive), with the time of its acknowledgement (Unix
     /// milliseconds, the container's clock: the host's), in the order acknowledged.
     pub fn acknowledged_at(&self, scratch: &str) -> Result<Vec<(u64, Option<u64>)>, Error> {
         self.from.copy_out(
@@ -210,7 +204,7 @@ fn parse_acks(text: &str) -> Vec<(u64, Option<u64>)> {
 
 /// One id per line; a torn last line (a killed client mid-append) is skipped.
 #[cfg(test)]
-fn parse_ids(text: &str) -> BTreeSet<u64> {
+fn parse_ids(text: &str) -> std::collections::BTreeSet<u64> {
     parse_acks(text).into_iter().map(|a| a.0).collect()
 }
 
@@ -270,7 +264,10 @@ mod tests {
                 (3, Some(17_000_000_002))
             ]
         );
-        assert_eq!(parse_ids("4 99\n5 x\n"), BTreeSet::from([4, 5]));
+        assert_eq!(
+            parse_ids("4 99\n5 x\n"),
+            std::collections::BTreeSet::from([4, 5])
+        );
     }
 
     #[test]
