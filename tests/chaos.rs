@@ -754,8 +754,8 @@ fn a_failover_drill_under_write_load_loses_nothing_with_a_synchronous_replica() 
     );
     assert_eq!(report["faults"][0]["fault"], "kill");
     assert!(
-        report["faults"][0]["undone_at_ms"].as_u64().is_some(),
-        "healed: {report}"
+        report["faults"][0]["undone_at_ms"].is_null(),
+        "fenced, not restarted: {report}"
     );
     let acked = report["writes_acknowledged"].as_u64().unwrap();
     assert!(acked >= 100, "the fault came after 100 writes: {report}");
@@ -783,17 +783,52 @@ fn a_failover_drill_under_write_load_loses_nothing_with_a_synchronous_replica() 
     );
     assert_eq!(
         primary.inspect("{{.State.Status}}"),
-        "running",
-        "the old primary is started again"
+        "exited",
+        "without an orchestrator the old primary is fenced: started again it would be a second primary"
+    );
+    assert!(events.contains("fenced"), "{events}");
+    assert_eq!(report["primaries_after"], serde_json::json!([replica.name]));
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+/// The defect of issue 16: a heal that starts the old primary again, with
+/// nothing to demote it, makes a second primary. The drill must say so and
+/// fail, however many writes arrived safely. Checked from outside: both
+/// servers really are primaries afterwards.
+#[test]
+fn a_heal_that_makes_a_second_primary_fails_the_drill_as_split_brain() {
+    let (primary, replica) = primary_and_replica(&[]);
+    synchronous(&primary);
+    let extra = format!(r#"{PROMOTE}, heal = "rejoin""#);
+    let test = Test::new().tasks(&drill_tasks(&primary, &replica, &extra, ""));
+    let out = run(&test, &["test-failover", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = json_report(&out);
+    assert!(
+        stderr.contains(&format!(
+            "expected exactly one primary after the drill ({})",
+            replica.name
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("split brain"), "{stderr}");
+    assert_eq!(
+        report["split_brain"].as_array().map(Vec::len),
+        Some(2),
+        "{report:#}"
     );
     assert_eq!(
-        primary
-            .exec(&["sh", "-c", "ls /tmp | grep -c run-chaos-load || true"])
-            .stdout,
-        b"0\n",
-        "the load's files are removed"
+        report["primaries_after"].as_array().map(Vec::len),
+        Some(2),
+        "{report:#}"
     );
-    assert!(!test.path(".chaos/journal.json").exists());
+    assert_eq!(primary.psql("SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(replica.psql("SELECT pg_is_in_recovery()"), "f");
+    assert!(
+        report["outcome"].as_str().unwrap().starts_with("failed"),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -831,8 +866,8 @@ fn a_drill_with_a_lagging_replica_lists_the_lost_writes() {
     assert!(stderr.contains(&lost), "{lost}\n{stderr}");
     assert_eq!(
         primary.inspect("{{.State.Status}}"),
-        "running",
-        "healed even though the drill failed"
+        "exited",
+        "fenced even though the drill failed"
     );
 }
 

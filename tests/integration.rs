@@ -31,6 +31,7 @@ mod commands;
 mod config_errors;
 mod done_when;
 mod dry_run;
+mod ha_stack;
 mod hostile;
 mod import;
 mod limits;

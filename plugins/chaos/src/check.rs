@@ -139,6 +139,85 @@ fn http_ok(url: &str) -> Result<(), String> {
     }
 }
 
+/// `GET url` (http:// only, HTTP/1.0): the status code and the body.
+pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// is supported"))?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = connect(host)?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")
+        .map_err(|e| format!("{url}: {e}"))?;
+    // Until the server closes; an error after some data (a reset on close)
+    // ends the answer rather than failing it.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let started = std::time::Instant::now();
+    while answer.len() < 8 << 20 {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            // WASI sockets may say "not yet" rather than block.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::Interrupted
+                        | std::io::ErrorKind::TimedOut
+                ) && started.elapsed() < Duration::from_secs(5) =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) if !answer.is_empty() => break,
+            Err(e) => return Err(format!("{url}: {e}")),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{url}: not an HTTP answer"))?;
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    Ok((
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    ))
+}
+
+/// The body of a `Transfer-Encoding: chunked` answer (HAProxy answers so
+/// even to HTTP/1.0).
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
+            break;
+        };
+        let Some(chunk) = after.get(..n).filter(|_| n > 0) else {
+            break;
+        };
+        out.push_str(chunk);
+        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    }
+    out
+}
+
+#[cfg(test)]
+#[test]
+fn chunked_bodies_are_joined() {
+    assert_eq!(dechunk("4\r\n# px\r\n3;x\r\nabc\r\n0\r\n\r\n"), "# pxabc");
+}
+
 /// Runs `sql` with psql in `container`; its unaligned, tuples-only output.
 pub fn psql(container: &str, user: &str, database: &str, sql: &str) -> Result<String, Error> {
     let request = ExecRequest::new([

@@ -19,11 +19,13 @@ mod check;
 mod drill;
 mod duration;
 mod fault;
+mod haproxy;
 mod journal;
 mod load;
 mod needs;
 mod net;
 mod report;
+mod sentinel;
 mod spec;
 mod verify;
 
@@ -49,7 +51,7 @@ impl Plugin for Chaos {
             env!("CARGO_PKG_VERSION"),
             "Faults (network, pause/stop/kill/restart), failover drills and zero-data-loss checks, always undone",
         )
-        .parameter(Parameter::positional("fault", "pause, stop, kill, restart, loss, delay, bandwidth, partition; or verify-data, drill, scenario"))
+        .parameter(Parameter::positional("fault", "pause, stop, kill, restart, loss, delay, bandwidth, partition; or verify-data, drill, sentinel-drill, scenario"))
         .parameter(Parameter::option("target", "containers: a name, a glob or label=KEY=VALUE"))
         .parameter(Parameter::option("duration", "how long the fault lasts (e.g. 60s)"))
         .parameter(Parameter::option("percent", "loss: percent of packets dropped"))
@@ -125,6 +127,14 @@ fn run(spec: &Spec, journal: &Journal, report: &mut Report) -> Result<(), Error>
                 )
             })?;
             drill::run(config, &mut env)
+        }
+        Mode::SentinelDrill => {
+            let config = spec.sentinel.as_ref().ok_or_else(|| {
+                Error::invalid_input(
+                    "a Sentinel drill needs a `sentinel` table in the task's config (see docs/chaos.md)",
+                )
+            })?;
+            sentinel::run(config, &mut env)
         }
     }
 }

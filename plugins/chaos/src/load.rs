@@ -10,7 +10,6 @@
 //! acknowledged id is on the new leader; rows committed whose answer never
 //! reached the client are allowed either way.
 
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::time::Duration;
 
@@ -76,17 +75,41 @@ impl Load {
     }
 
     /// Every acknowledged id so far, read through the engine (this works on a
-    /// killed, stopped or paused container too); `scratch` is a file in a
-    /// write-granted directory for the archive.
-    pub fn acknowledged(&self, scratch: &str) -> Result<BTreeSet<u64>, Error> {
+    /// killed, stopped or paused container too; `scratch` is a file in a
+    /// write-granted directory for the archive), with the time of its acknowledgement (Unix
+    /// milliseconds, the container's clock: the host's), in the order acknowledged.
+    pub fn acknowledged_at(&self, scratch: &str) -> Result<Vec<(u64, Option<u64>)>, Error> {
         self.from.copy_out(
             &format!("{}.acked", self.prefix),
             scratch,
             Compression::None,
         )?;
-        let ids = read_ids(scratch);
+        let text = read_text(scratch);
         let _ = std::fs::remove_file(scratch);
-        ids
+        Ok(parse_acks(&text?))
+    }
+
+    /// A load running `body` (a shell loop that appends `ID MILLIS` lines to
+    /// `PREFIX.acked` and stops when `PREFIX.stop` exists) in `from`.
+    pub fn spawn(from: &str, prefix: &str, body: &str) -> Result<Load, Error> {
+        let container = containers::open(from)?;
+        let script = format!(
+            ": > {prefix}.acked && touch {prefix}.running && (sh -c {} > /dev/null 2>&1 < /dev/null &)",
+            quote(&format!(
+                "echo $$ > {prefix}.running; {body}; rm -f {prefix}.running"
+            ))
+        );
+        let out = container.exec(&ExecRequest::new(["sh", "-c", &script]).timeout_seconds(30))?;
+        if !out.success() {
+            return Err(Error::failed(format!(
+                "could not start the write load in `{from}`: {}",
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(Load {
+            from: container,
+            prefix: prefix.to_owned(),
+        })
     }
 
     /// Stops the loop and removes its files (once `from` runs again).
@@ -134,7 +157,7 @@ fn script(config: &LoadConfig<'_>, p: &str) -> String {
     let body = format!(
         "echo $$ > {p}.running; export PGCONNECT_TIMEOUT=5; end=$(( $(date +%s) + {limit} )); \
          while [ ! -e {p}.stop ] && [ $(date +%s) -lt $end ]; do \
-           if id=$({psql} -c \"{insert}\" 2>/dev/null); then echo \"$id\" >> {p}.acked; else sleep 0.2; fi; \
+           if id=$({psql} -c \"{insert}\" 2>/dev/null); then echo \"$id $(date +%s%3N)\" >> {p}.acked; else sleep 0.2; fi; \
          done; rm -f {p}.running",
         limit = config.limit.as_secs().max(1),
     );
@@ -149,8 +172,8 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The ids in the tar archive `file` holds (one file, one id per line).
-fn read_ids(file: &str) -> Result<BTreeSet<u64>, Error> {
+/// The text of the one file in the tar archive `file`.
+fn read_text(file: &str) -> Result<String, Error> {
     let archive = std::fs::File::open(file).map_err(|e| Error::io(file, Access::Read, e))?;
     let mut archive = tar::Archive::new(archive);
     let mut text = String::new();
@@ -165,12 +188,24 @@ fn read_ids(file: &str) -> Result<BTreeSet<u64>, Error> {
                 .map_err(|e| Error::io(file, Access::Read, e))?;
         }
     }
-    Ok(parse_ids(&text))
+    Ok(text)
+}
+
+/// `ID [MILLIS]` per line; a torn last line (a killed client mid-append) is skipped.
+fn parse_acks(text: &str) -> Vec<(u64, Option<u64>)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let id = words.next()?.parse().ok()?;
+            Some((id, words.next().and_then(|t| t.parse().ok())))
+        })
+        .collect()
 }
 
 /// One id per line; a torn last line (a killed client mid-append) is skipped.
-fn parse_ids(text: &str) -> BTreeSet<u64> {
-    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+#[cfg(test)]
+fn parse_ids(text: &str) -> std::collections::BTreeSet<u64> {
+    parse_acks(text).into_iter().map(|a| a.0).collect()
 }
 
 /// `ids` for people: up to `max` of them, then how many more.
@@ -217,6 +252,22 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty);
+    }
+
+    #[test]
+    fn acknowledgements_carry_their_time_when_the_client_gave_one() {
+        assert_eq!(
+            parse_acks("1 1700000000123\n2\n3 17000000002"),
+            [
+                (1, Some(1_700_000_000_123)),
+                (2, None),
+                (3, Some(17_000_000_002))
+            ]
+        );
+        assert_eq!(
+            parse_ids("4 99\n5 x\n"),
+            std::collections::BTreeSet::from([4, 5])
+        );
     }
 
     #[test]

@@ -36,16 +36,44 @@ pub fn of(spec: &Spec) -> Result<Vec<Grant>, Error> {
         }
         Mode::Drill => {
             if let Some(drill) = &spec.drill {
-                needs.container(&drill.primary);
-                for candidate in &drill.candidates {
-                    needs.container(candidate);
+                for c in drill.containers() {
+                    needs.container(c);
                 }
                 if let Some(from) = &drill.load_from {
                     needs.container(from);
                 }
-                // The drill's checks run on the primary and the candidates.
-                for check in drill.leader.iter().chain(&drill.health) {
+                // The drill's checks run on the members.
+                for check in drill
+                    .leader
+                    .iter()
+                    .chain(&drill.health)
+                    .chain(&drill.primary_check)
+                    .chain(&drill.replica)
+                {
                     needs.address(check);
+                }
+                if let Some(routing) = &drill.routing {
+                    needs.add(Grant::network(routing.address()));
+                }
+                if drill.fault == "partition"
+                    && let Some(image) = &spec.helper_image
+                {
+                    needs.add(Grant::images(image));
+                }
+            }
+        }
+        Mode::SentinelDrill => {
+            if let Some(drill) = &spec.sentinel {
+                for c in drill.containers() {
+                    needs.container(c);
+                }
+                if let Some(routing) = &drill.routing {
+                    needs.add(Grant::network(routing.address()));
+                }
+                if drill.fault == "partition"
+                    && let Some(image) = &spec.helper_image
+                {
+                    needs.add(Grant::images(image));
                 }
             }
         }

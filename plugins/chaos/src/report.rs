@@ -46,6 +46,10 @@ pub struct Report {
     pub writes_missing: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_differences: Vec<String>,
+    /// An orchestrated drill's findings (drill.rs, sentinel.rs): its times
+    /// (`*_ms`), the lost ids, the primaries after the drill.
+    #[serde(flatten)]
+    pub drill: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     start: Option<Instant>,
 }
@@ -63,6 +67,7 @@ impl Report {
             writes_acknowledged: None,
             writes_missing: None,
             data_differences: Vec::new(),
+            drill: serde_json::Map::new(),
             start: Some(Instant::now()),
         }
     }

@@ -13,7 +13,15 @@ use serde_json::Value;
 use crate::duration;
 
 /// Keys of `config` besides the fault options.
-const TASK_KEYS: &[&str] = &["dir", "helper-image", "mode", "steps", "verify", "drill"];
+const TASK_KEYS: &[&str] = &[
+    "dir",
+    "helper-image",
+    "mode",
+    "steps",
+    "verify",
+    "drill",
+    "sentinel",
+];
 
 /// Flags that take no value on the command line.
 const FLAGS: &[&str] = &["recover", "random", "reject", "json", "save"];
@@ -66,6 +74,8 @@ pub enum Mode {
     VerifyData,
     /// A failover drill (`drill` table).
     Drill,
+    /// A Redis Sentinel failover drill (`sentinel` table).
+    SentinelDrill,
 }
 
 /// The whole request.
@@ -78,6 +88,7 @@ pub struct Spec {
     pub steps: Vec<Fields>,
     pub verify: Option<crate::verify::VerifyConfig>,
     pub drill: Option<crate::drill::DrillConfig>,
+    pub sentinel: Option<crate::sentinel::SentinelConfig>,
     pub recover: bool,
     pub json: bool,
     pub save: bool,
@@ -108,7 +119,9 @@ impl Spec {
         let mode: Option<Mode> = parse(ctx, "mode", take("mode"))?;
         let steps: Option<Vec<Fields>> = parse(ctx, "steps", take("steps"))?;
         let verify = parse(ctx, "verify", take("verify"))?;
-        let drill = parse(ctx, "drill", take("drill"))?;
+        let mut drill: Option<crate::drill::DrillConfig> = parse(ctx, "drill", take("drill"))?;
+        let mut sentinel: Option<crate::sentinel::SentinelConfig> =
+            parse(ctx, "sentinel", take("sentinel"))?;
         debug_assert!(TASK_KEYS.iter().all(|k| !map.contains_key(*k)));
         let config_fields: Fields = serde_json::from_value(Value::Object(map)).map_err(|e| {
             Error::invalid_input(format!(
@@ -122,7 +135,17 @@ impl Spec {
             match word.as_str() {
                 "verify-data" => mode = Mode::VerifyData,
                 "drill" => mode = Mode::Drill,
+                "sentinel-drill" => mode = Mode::SentinelDrill,
                 "scenario" => mode = Mode::Scenario,
+                // `run test-failover partition`: the drill's fault.
+                _ if matches!(mode, Mode::Drill | Mode::SentinelDrill) => {
+                    if let Some(d) = drill.as_mut() {
+                        d.fault = word.clone();
+                    }
+                    if let Some(d) = sentinel.as_mut() {
+                        d.fault = word;
+                    }
+                }
                 _ => {
                     mode = Mode::Fault;
                     fields.fault = Some(word);
@@ -137,6 +160,7 @@ impl Spec {
             steps: steps.unwrap_or_default(),
             verify,
             drill,
+            sentinel,
             recover,
             json,
             save,
