@@ -1215,7 +1215,7 @@ fn recover_after_a_kill_during_setup_removes_the_proxy_and_every_helper() {
         "the killed run left its proxy: {left:?}"
     );
 
-    let out = run(&test, &["chaos", "--recover"]);
+    let out = self::run(&test, &["chaos", "--recover"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}");
@@ -1689,7 +1689,7 @@ fn a_rate_on_one_port_slows_that_port_only_and_remove_removes() {
     assert_eq!(run.finish().0, Some(130));
     assert_restored(&c);
 
-    let out = run(&test, &["chaos", "remove", "--target", &c.name]);
+    let out = self::run(&test, &["chaos", "remove", "--target", &c.name]);
     assert!(
         out.status.success(),
         "{}",
