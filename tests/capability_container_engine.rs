@@ -529,6 +529,7 @@ fn network_helpers_run_in_the_target_namespace_and_remove_is_no_oracle() {
             command: vec!["ip".into(), "-o".into(), "link".into()],
             detach: false,
             timeout_seconds: Some(30),
+            tag: None,
         };
         let result = network_faults::Host::run(&mut task.host, again(&target), request)
             .await

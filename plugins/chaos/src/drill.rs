@@ -145,6 +145,7 @@ pub(crate) fn drill_fault(name: &str) -> Result<Kind, Error> {
         "partition" => Kind::Partition {
             peer: None,
             reject: false,
+            direction: crate::net::Direction::Both,
         },
         other => {
             return Err(Error::invalid_input(format!(

@@ -8,7 +8,7 @@ use run_plugin_sdk::{Error, ErrorKind, log, network_faults};
 
 use crate::duration;
 use crate::journal::{Entry, Journal};
-use crate::net;
+use crate::net::{self, Direction};
 use crate::report::Report;
 use crate::spec::Fields;
 
@@ -21,24 +21,62 @@ pub enum Kind {
         signal: Signal,
     },
     Restart,
+    /// Removes the container (and its anonymous volumes): nothing to undo.
+    Remove,
     Loss {
         percent: f64,
+        correlation: Option<f64>,
+        peer: Option<String>,
+        ports: Vec<u16>,
     },
     Delay {
         ms: u64,
         jitter_ms: u64,
+        correlation: Option<f64>,
+        distribution: Option<String>,
         ports: Vec<u16>,
     },
     Bandwidth {
         rate: String,
+        peer: Option<String>,
+        ports: Vec<u16>,
     },
     Partition {
         peer: Option<String>,
         reject: bool,
+        direction: Direction,
+    },
+    /// Faults only the netem qdisc makes: the netem arguments.
+    Netem {
+        name: &'static str,
+        spec: String,
     },
 }
 
-pub const NAMES: &str = "pause, stop, kill, restart, loss, delay, bandwidth, partition";
+pub const NAMES: &str = "pause, stop, kill, restart, remove, loss, delay, bandwidth, partition, duplicate, corrupt, reorder";
+
+/// `--percent` of a fault: above 0, at most 100.
+fn share(fault: &str, percent: Option<f64>) -> Result<f64, Error> {
+    let percent = percent.ok_or_else(|| {
+        Error::invalid_input(format!("{fault} needs --percent (e.g. --percent 30)"))
+    })?;
+    if !(0.0..=100.0).contains(&percent) || percent == 0.0 {
+        return Err(Error::invalid_input(format!(
+            "--percent {percent} must be above 0 and at most 100"
+        )));
+    }
+    Ok(percent)
+}
+
+/// `--correlation`: how much each random choice of netem depends on the last.
+fn correlation(f: &Fields) -> Result<Option<f64>, Error> {
+    match f.correlation {
+        Some(c) if !(0.0..=100.0).contains(&c) => Err(Error::invalid_input(format!(
+            "--correlation {c} must be between 0 and 100 (percent)"
+        ))),
+        other => Ok(other),
+    }
+}
 
 impl Kind {
     pub fn from_fields(f: &Fields) -> Result<Kind, Error> {
@@ -65,16 +103,22 @@ impl Kind {
                 },
             },
             "restart" => Kind::Restart,
+            "remove" | "rm" => Kind::Remove,
             "loss" => {
-                let percent = f.percent.ok_or_else(|| {
-                    Error::invalid_input("loss needs --percent (e.g. --percent 30)")
-                })?;
-                if !(0.0..=100.0).contains(&percent) || percent == 0.0 {
-                    return Err(Error::invalid_input(format!(
-                        "--percent {percent} must be above 0 and at most 100"
-                    )));
+                let percent = share("loss", f.percent)?;
+                let correlation = correlation(f)?;
+                let ports = f.port.clone().unwrap_or_default();
+                if correlation.is_some() && (f.peer.is_some() || !ports.is_empty()) {
+                    return Err(Error::invalid_input(
+                        "loss with --correlation (netem) applies to every packet: leave out --peer and --port",
+                    ));
                 }
-                Kind::Loss { percent }
+                Kind::Loss {
+                    percent,
+                    correlation,
+                    peer: f.peer.clone(),
+                    ports,
+                }
             }
             "delay" | "latency" => {
                 let ms_value = ms("delay", &f.delay)?;
@@ -83,9 +127,28 @@ impl Kind {
                         "delay needs --delay (e.g. --delay 200ms)",
                     ));
                 }
+                let distribution = match f.distribution.as_deref() {
+                    None => None,
+                    Some(d @ ("uniform" | "normal" | "pareto" | "paretonormal")) => {
+                        Some(d.to_owned())
+                    }
+                    Some(other) => {
+                        return Err(Error::invalid_input(format!(
+                            "--distribution `{other}`: use uniform, normal, pareto or paretonormal"
+                        )));
+                    }
+                };
+                let jitter_ms = ms("jitter", &f.jitter)?;
+                if distribution.is_some() && jitter_ms == 0 {
+                    return Err(Error::invalid_input(
+                        "--distribution shapes the jitter: give --jitter too",
+                    ));
+                }
                 Kind::Delay {
                     ms: ms_value,
-                    jitter_ms: ms("jitter", &f.jitter)?,
+                    jitter_ms,
+                    correlation: correlation(f)?,
+                    distribution,
                     ports: f.port.clone().unwrap_or_default(),
                 }
             }
@@ -94,12 +157,48 @@ impl Kind {
                     Error::invalid_input("bandwidth needs --rate (e.g. --rate 1mbit)")
                 })?;
                 net::rate_bytes(&rate)?;
-                Kind::Bandwidth { rate }
+                Kind::Bandwidth {
+                    rate,
+                    peer: f.peer.clone(),
+                    ports: f.port.clone().unwrap_or_default(),
+                }
             }
             "partition" => Kind::Partition {
                 peer: f.peer.clone(),
                 reject: f.reject.unwrap_or(false),
+                direction: match f.direction.as_deref() {
+                    Some(d) => Direction::parse(d)?,
+                    None => Direction::Both,
+                },
             },
+            "duplicate" | "corrupt" => {
+                let name = if name == "duplicate" {
+                    "duplicate"
+                } else {
+                    "corrupt"
+                };
+                let mut spec = format!("{name} {}%", share(name, f.percent)?);
+                if let Some(c) = correlation(f)? {
+                    spec.push_str(&format!(" {c}%"));
+                }
+                Kind::Netem { name, spec }
+            }
+            "reorder" => {
+                let delay = ms("delay", &f.delay)?;
+                if delay == 0 {
+                    return Err(Error::invalid_input(
+                        "reorder sends --percent of packets at once and delays the others: give --delay (e.g. --delay 10ms)",
+                    ));
+                }
+                let mut spec = format!("delay {delay}ms reorder {}%", share("reorder", f.percent)?);
+                if let Some(c) = correlation(f)? {
+                    spec.push_str(&format!(" {c}%"));
+                }
+                Kind::Netem {
+                    name: "reorder",
+                    spec,
+                }
+            }
             other => {
                 return Err(Error::invalid_input(format!(
                     "unknown fault `{other}`; faults are {NAMES}"
@@ -114,10 +213,12 @@ impl Kind {
             Kind::Stop => "stop",
             Kind::Kill { .. } => "kill",
             Kind::Restart => "restart",
+            Kind::Remove => "remove",
             Kind::Loss { .. } => "loss",
             Kind::Delay { .. } => "delay",
             Kind::Bandwidth { .. } => "bandwidth",
             Kind::Partition { .. } => "partition",
+            Kind::Netem { name, .. } => name,
         }
     }
 
@@ -128,31 +229,84 @@ impl Kind {
                 | Kind::Delay { .. }
                 | Kind::Bandwidth { .. }
                 | Kind::Partition { .. }
+                | Kind::Netem { .. }
         )
     }
 
-    fn describe(&self) -> String {
+    /// Faults that leave nothing to undo (and take no --duration).
+    pub fn is_instant(&self) -> bool {
+        matches!(self, Kind::Restart | Kind::Remove)
+    }
+
+    /// The container another fault option names (a peer), if any.
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            Kind::Loss { peer, .. }
+            | Kind::Bandwidth { peer, .. }
+            | Kind::Partition { peer, .. } => peer.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let only = |peer: &Option<String>, ports: &[u16]| {
+            let mut s = String::new();
+            if let Some(p) = peer {
+                s.push_str(&format!(" to {p}"));
+            }
+            if !ports.is_empty() {
+                s.push_str(&format!(" on ports {ports:?}"));
+            }
+            s
+        };
         match self {
             Kind::Pause => "paused".into(),
             Kind::Stop => "stopped".into(),
             Kind::Kill { signal } => format!("killed with {signal}"),
             Kind::Restart => "restarted".into(),
-            Kind::Loss { percent } => format!("{percent}% packet loss"),
+            Kind::Remove => "removed".into(),
+            Kind::Loss {
+                percent,
+                correlation,
+                peer,
+                ports,
+            } => {
+                let c = correlation.map_or(String::new(), |c| format!(" ({c}% correlated)"));
+                format!("{percent}% packet loss{c}{}", only(peer, ports))
+            }
             Kind::Delay {
                 ms,
                 jitter_ms,
+                correlation,
+                distribution,
                 ports,
             } => {
-                let ports = if ports.is_empty() {
-                    String::new()
-                } else {
-                    format!(" on ports {ports:?}")
-                };
-                format!("{ms}ms ± {jitter_ms}ms latency{ports}")
+                let mut s = format!("{ms}ms ± {jitter_ms}ms latency");
+                if let Some(c) = correlation {
+                    s.push_str(&format!(", {c}% correlated"));
+                }
+                if let Some(d) = distribution {
+                    s.push_str(&format!(", {d} distribution"));
+                }
+                s + &only(&None, ports)
             }
-            Kind::Bandwidth { rate } => format!("bandwidth limited to {rate}"),
-            Kind::Partition { peer: None, .. } => "cut off from its networks".into(),
-            Kind::Partition { peer: Some(p), .. } => format!("cut off from {p}"),
+            Kind::Bandwidth { rate, peer, ports } => {
+                format!("bandwidth limited to {rate}{}", only(peer, ports))
+            }
+            Kind::Partition {
+                peer, direction, ..
+            } => {
+                let way = match direction {
+                    Direction::Both => "",
+                    Direction::In => " (inbound only)",
+                    Direction::Out => " (outbound only)",
+                };
+                match peer {
+                    None => format!("cut off from its networks{way}"),
+                    Some(p) => format!("cut off from {p}{way}"),
+                }
+            }
+            Kind::Netem { spec, .. } => format!("netem {spec}"),
         }
     }
 }
@@ -172,18 +326,86 @@ pub fn new_id() -> String {
     )
 }
 
-/// A number in 0..n, from the clock (good enough to pick a victim).
-pub fn pick(n: usize) -> usize {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default() as usize;
-    (nanos / 7 + nanos % 1009) % n.max(1)
+/// Random numbers from the clock (xorshift): good enough to pick victims.
+pub struct Dice(u64);
+
+impl Dice {
+    pub fn new() -> Dice {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        Dice(nanos | 1)
+    }
+
+    /// A number in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x % n.max(1) as u64) as usize
+    }
+}
+
+/// How many of the matching targets a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pick {
+    All,
+    /// This many, at random (all if fewer match).
+    Count(usize),
+    /// This share, at random, rounded up (at least one).
+    Percent(f64),
+}
+
+impl Pick {
+    /// `--random` is one; `--pick N` or `--pick P%`.
+    pub fn from_fields(f: &Fields) -> Result<Pick, Error> {
+        let pick = match f.pick.as_deref() {
+            None => Pick::All,
+            Some(text) => {
+                let bad = || {
+                    Error::invalid_input(format!(
+                        "--pick `{text}`: give a count of targets (e.g. 2) or a share (e.g. 50%)"
+                    ))
+                };
+                if let Some(p) = text.strip_suffix('%') {
+                    let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                    if !(p > 0.0 && p <= 100.0) {
+                        return Err(bad());
+                    }
+                    Pick::Percent(p)
+                } else {
+                    let n: usize = text.trim().parse().map_err(|_| bad())?;
+                    if n == 0 {
+                        return Err(bad());
+                    }
+                    Pick::Count(n)
+                }
+            }
+        };
+        match (pick, f.random.unwrap_or(false)) {
+            (Pick::All, true) => Ok(Pick::Count(1)),
+            (pick, true) => Err(Error::invalid_input(format!(
+                "give --random (one target) or --pick (here {pick:?}), not both"
+            ))),
+            (pick, false) => Ok(pick),
+        }
+    }
+
+    fn how_many(self, matching: usize) -> usize {
+        match self {
+            Pick::All => matching,
+            Pick::Count(n) => n.min(matching),
+            Pick::Percent(p) => ((matching as f64 * p / 100.0).ceil() as usize).clamp(1, matching),
+        }
+    }
 }
 
 /// Containers a `--target` names: a name, a glob, or `label=KEY=VALUE`, among
-/// the granted ones; with `random`, one of them.
-pub fn targets(target: &str, random: bool) -> Result<Vec<String>, Error> {
+/// the granted ones; with a pick, that many of them at random.
+pub fn targets(target: &str, pick: Pick) -> Result<Vec<String>, Error> {
     let mut names: Vec<String> = containers::list(target)?
         .into_iter()
         .map(|c| c.name)
@@ -193,16 +415,24 @@ pub fn targets(target: &str, random: bool) -> Result<Vec<String>, Error> {
             "no granted container matches --target `{target}` (a name, a glob or label=KEY=VALUE among allow.containers)"
         )));
     }
-    if random {
-        let chosen = names.swap_remove(pick(names.len()));
-        log::info(format!("picked `{chosen}` at random"));
-        names = vec![chosen];
+    let n = pick.how_many(names.len());
+    if n < names.len() {
+        let mut dice = Dice::new();
+        let mut chosen = Vec::new();
+        for _ in 0..n {
+            chosen.push(names.swap_remove(dice.below(names.len())));
+        }
+        log::info(format!(
+            "picked {} at random among the matches of `{target}`",
+            chosen.join(", ")
+        ));
+        names = chosen;
     }
     Ok(names)
 }
 
 /// The addresses of a peer: a container (its IPs on every network) or an address.
-fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
+pub fn peer_addresses(peer: &str) -> Result<Vec<String>, Error> {
     if peer.parse::<std::net::IpAddr>().is_ok() || peer.contains('/') {
         return Ok(vec![peer.to_owned()]);
     }
@@ -260,25 +490,40 @@ impl Env<'_> {
             detail: kind.describe(),
             image: image.clone(),
             helper: None,
-            qdisc: matches!(kind, Kind::Bandwidth { .. }),
+            qdisc: matches!(kind, Kind::Bandwidth { .. } | Kind::Netem { .. }),
             applied_at: Timestamp::now().rfc3339(),
+            delay_ms: match kind {
+                Kind::Delay { ms, jitter_ms, .. } => Some(ms + jitter_ms),
+                _ => None,
+            },
+            container_id: None,
+            started_at: None,
         };
-        // A restart has nothing to undo; everything else is journaled before it happens.
-        if *kind != Kind::Restart {
+        // What the fault is bound to: a restart gives the container a new
+        // network namespace (without the fault) and a new start time.
+        let opened = containers::open(target);
+        if kind.is_network()
+            && let Ok(c) = &opened
+            && let Ok(details) = c.inspect()
+        {
+            entry.container_id = Some(details.id);
+            entry.started_at = Some(details.started_at);
+        }
+        // Instant faults have nothing to undo; everything else is journaled
+        // before anything happens (a helper carries the entry's id).
+        if !kind.is_instant() {
             self.journal.record(&entry)?;
         }
-        let result =
-            containers::open(target).and_then(|c| self.make(kind, &c, &entry.id, image.as_deref()));
+        let result = opened.and_then(|c| self.make(kind, &c, &entry.id, image.as_deref()));
         match result {
             Ok(made) => {
                 if let Some(made) = made {
                     entry.detail = format!("{} ({})", entry.detail, made.method);
                     entry.qdisc |= made.qdisc;
-                    entry.helper = made.helper;
                     self.journal.record(&entry)?;
                 }
-                if *kind == Kind::Restart {
-                    self.report.event(format!("{target}: restarted"));
+                if kind.is_instant() {
+                    self.report.event(format!("{target}: {}", kind.describe()));
                 } else {
                     self.report.applied(&entry);
                 }
@@ -302,11 +547,11 @@ impl Env<'_> {
                         | ErrorKind::InvalidInput
                         | ErrorKind::Unsupported
                 );
-                if *kind != Kind::Restart && nothing_made {
+                if !kind.is_instant() && nothing_made {
                     self.journal.clear(&entry.id)?;
-                } else if *kind != Kind::Restart {
+                } else if !kind.is_instant() {
                     match undo(&entry) {
-                        Ok(()) => self.journal.clear(&entry.id)?,
+                        Ok(_) => self.journal.clear(&entry.id)?,
                         Err(e) => log::warn(format!(
                             "could not undo the failed {} on {target}: {e}",
                             kind.name()
@@ -326,36 +571,96 @@ impl Env<'_> {
         image: Option<&str>,
     ) -> Result<Option<net::Made>, Error> {
         let image = image.unwrap_or_default();
+        let only = |peer: &Option<String>, ports: &[u16]| -> Result<net::Only, Error> {
+            Ok(net::Only {
+                addresses: match peer {
+                    Some(p) => peer_addresses(p)?,
+                    None => Vec::new(),
+                },
+                ports: ports.to_vec(),
+            })
+        };
         match kind {
             Kind::Pause => target.pause().map(|()| None),
             Kind::Stop => target.stop(Some(10)).map(|()| None),
             Kind::Kill { signal } => target.kill(*signal).map(|()| None),
             Kind::Restart => target.restart(Some(10)).map(|()| None),
-            Kind::Loss { percent } => net::loss(target, image, id, *percent).map(Some),
+            Kind::Remove => target.remove().map(|()| None),
+            Kind::Loss {
+                percent,
+                correlation: Some(c),
+                ..
+            } => net::netem_only(
+                target,
+                image,
+                id,
+                &format!("loss {percent}% {c}%"),
+                "loss with a correlation",
+            )
+            .map(Some),
+            Kind::Loss {
+                percent,
+                peer,
+                ports,
+                ..
+            } => net::loss(target, image, id, *percent, &only(peer, ports)?).map(Some),
             Kind::Delay {
                 ms,
                 jitter_ms,
+                correlation,
+                distribution,
                 ports,
-            } => net::delay(target, image, id, *ms, *jitter_ms, ports).map(Some),
-            Kind::Bandwidth { rate } => net::bandwidth(target, image, rate).map(Some),
-            Kind::Partition { peer, reject } => {
+            } => net::delay(
+                target,
+                image,
+                id,
+                *ms,
+                *jitter_ms,
+                *correlation,
+                distribution.as_deref(),
+                ports,
+            )
+            .map(Some),
+            Kind::Bandwidth { rate, peer, ports } => {
+                net::bandwidth(target, image, id, rate, &only(peer, ports)?).map(Some)
+            }
+            Kind::Partition {
+                peer,
+                reject,
+                direction,
+            } => {
                 let peers = match peer {
                     Some(p) => peer_addresses(p)?,
                     None => Vec::new(),
                 };
-                net::partition(target, image, id, &peers, *reject).map(Some)
+                net::partition(target, image, id, &peers, *reject, *direction).map(Some)
             }
+            Kind::Netem { name, spec } => net::netem_only(target, image, id, spec, name).map(Some),
         }
     }
 
     /// Undoes `entry` and forgets it; on failure it stays in the journal.
     pub fn undo(&mut self, entry: &Entry) -> Result<(), Error> {
+        self.undo_saying(entry).map(drop)
+    }
+
+    /// [`Env::undo`], returning what was found in force and put back.
+    pub fn undo_saying(&mut self, entry: &Entry) -> Result<Vec<String>, Error> {
         match undo(entry) {
-            Ok(()) => {
+            Ok(what) => {
                 self.journal.clear(&entry.id)?;
-                self.report.undone(entry);
-                eprintln!("chaos: undid {} on {}", entry.fault, entry.target);
-                Ok(())
+                self.report.undone(entry, &what);
+                if what.is_empty() {
+                    eprintln!("chaos: undid {} on {}", entry.fault, entry.target);
+                } else {
+                    eprintln!(
+                        "chaos: undid {} on {}: {}",
+                        entry.fault,
+                        entry.target,
+                        what.join("; ")
+                    );
+                }
+                Ok(what)
             }
             Err(e) => {
                 self.report.event(format!(
@@ -385,10 +690,101 @@ impl Env<'_> {
         }
         first.map_or(Ok(()), Err)
     }
+
+    /// Holds the faults for `hold` (or until the run is cancelled), checking
+    /// every second that each still holds: a network fault is lost when its
+    /// container restarts (a new namespace, without it), a pause when the
+    /// container is unpaused, a stop when it runs again. Lost faults are
+    /// reported as they are seen.
+    pub fn hold(&mut self, hold: Duration, entries: &[Entry]) -> Held {
+        let start = std::time::Instant::now();
+        let mut held = Held::default();
+        loop {
+            let left = hold.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return held;
+            }
+            if run_plugin_sdk::cancel::sleep(left.min(Duration::from_secs(1))) {
+                held.cancelled = true;
+                return held;
+            }
+            for entry in entries {
+                if held.lost.iter().any(|(id, _)| *id == entry.id) {
+                    continue;
+                }
+                if let Some(why) = lost(entry) {
+                    self.report.lost(entry, &why);
+                    eprintln!(
+                        "chaos: the {} on {} was lost: {why}",
+                        entry.fault, entry.target
+                    );
+                    held.lost.push((
+                        entry.id.clone(),
+                        format!(
+                            "the {} on `{}` did not hold: {why}",
+                            entry.fault, entry.target
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
-/// Puts back what `entry` did; safe to repeat.
-pub fn undo(entry: &Entry) -> Result<(), Error> {
+/// How a hold ended.
+#[derive(Debug, Default)]
+pub struct Held {
+    pub cancelled: bool,
+    /// Faults lost on the way: (entry id, why).
+    pub lost: Vec<(String, String)>,
+}
+
+/// Why `entry` no longer holds, if it does not.
+fn lost(entry: &Entry) -> Option<String> {
+    let details = match containers::open(&entry.target).and_then(|c| c.inspect()) {
+        Ok(d) => d,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Some(format!("`{}` was removed", entry.target));
+        }
+        Err(_) => return None,
+    };
+    match entry.fault.as_str() {
+        "pause" if details.state != ContainerState::Paused => Some(format!(
+            "`{}` was unpaused by someone else ({})",
+            entry.target,
+            details.state.as_str()
+        )),
+        "stop" if details.state.is_running() => Some(format!(
+            "`{}` was started again (at {})",
+            entry.target, details.started_at
+        )),
+        _ if entry.container_id.is_some() => {
+            if entry.container_id.as_deref() != Some(details.id.as_str()) {
+                Some(format!(
+                    "`{}` is another container now (recreated; its network namespace has no fault)",
+                    entry.target
+                ))
+            } else if !details.state.is_running() {
+                Some(format!(
+                    "`{}` stopped ({}); its network namespace and the fault went with it",
+                    entry.target,
+                    details.state.as_str()
+                ))
+            } else if entry.started_at.as_deref() != Some(details.started_at.as_str()) {
+                Some(format!(
+                    "`{}` restarted at {} (a new network namespace, without the fault)",
+                    entry.target, details.started_at
+                ))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Puts back what `entry` did; safe to repeat. Says what it found in force.
+pub fn undo(entry: &Entry) -> Result<Vec<String>, Error> {
     match undo_on(entry) {
         // A container that no longer exists took its fault (and its network
         // namespace, rules and qdiscs) with it.
@@ -402,61 +798,96 @@ pub fn undo(entry: &Entry) -> Result<(), Error> {
                 "`{}` no longer exists; nothing left to undo for {}",
                 entry.target, entry.fault
             ));
-            Ok(())
+            Ok(vec![format!(
+                "`{}` no longer exists: nothing was left to undo",
+                entry.target
+            )])
         }
         other => other,
     }
 }
 
-fn undo_on(entry: &Entry) -> Result<(), Error> {
+fn undo_on(entry: &Entry) -> Result<Vec<String>, Error> {
+    let mut what = Vec::new();
     match entry.fault.as_str() {
         "pause" => {
             let target = containers::open(&entry.target)?;
             if target.inspect()?.state == ContainerState::Paused {
                 target.unpause()?;
+                what.push("unpaused".to_owned());
             }
-            Ok(())
         }
         "stop" | "kill" => {
             let target = containers::open(&entry.target)?;
             if !target.inspect()?.state.is_running() {
                 target.start()?;
+                what.push("started".to_owned());
             }
-            Ok(())
         }
-        "restart" => Ok(()),
+        "restart" | "remove" => {}
         _ => {
             let image = entry
                 .image
                 .as_deref()
                 .ok_or_else(|| Error::failed("the journal entry names no helper image"))?;
-            if let Some(helper) = &entry.helper
-                && let Err(e) = network_faults::remove(helper)
-                && e.kind() != ErrorKind::NotFound
-            {
-                return Err(e);
-            }
             let target = containers::open(&entry.target)?;
-            match target.inspect()?.state {
-                ContainerState::Paused => {
-                    target.unpause()?;
-                    let result = net::undo(&target, image, Some(&entry.id), entry.qdisc);
-                    target.pause()?;
-                    result
-                }
-                state if state.is_running() => {
-                    net::undo(&target, image, Some(&entry.id), entry.qdisc)
-                }
-                // A stopped container's namespace is gone, and its rules with it.
-                _ => Ok(()),
+            let state = target.inspect()?.state;
+            let running = state.is_running() || state == ContainerState::Paused;
+            if state == ContainerState::Paused {
+                target.unpause()?;
             }
+            let result = (|| -> Result<(), Error> {
+                // The latency proxy: first no new connection goes to it, then
+                // the ones through it end, then it goes (and its routing last).
+                if running && (entry.fault == "delay" || entry.helper.is_some()) {
+                    what.extend(net::drain(
+                        &target,
+                        image,
+                        &entry.id,
+                        entry.delay_ms.unwrap_or(0),
+                    )?);
+                }
+                what.extend(remove_helpers(&target, entry)?);
+                // A stopped container's namespace is gone, and its rules with it.
+                if running {
+                    what.extend(net::undo(&target, image, &entry.id, entry.qdisc)?);
+                    // The helper that just ran undo is removed by the host;
+                    // one left by a killed run of it is not.
+                }
+                Ok(())
+            })();
+            if state == ContainerState::Paused {
+                target.pause()?;
+            }
+            result?;
         }
     }
+    Ok(what)
 }
 
-/// Holds the faults for `hold`, or until the run is cancelled; true if cancelled.
+/// Holds for `hold`, or until the run is cancelled; true if cancelled.
 pub fn hold(hold: Duration) -> bool {
     run_plugin_sdk::cancel::sleep(hold)
+}
+
+/// Removes every helper container of `entry`'s fault: the latency proxy, and
+/// helpers a killed run left (running or exited). They carry the fault's id.
+fn remove_helpers(target: &Container, entry: &Entry) -> Result<Vec<String>, Error> {
+    let mut names = network_faults::tagged(target, &entry.id)?;
+    if let Some(helper) = &entry.helper
+        && !names.contains(helper)
+    {
+        names.push(helper.clone());
+    }
+    let mut what = Vec::new();
+    for name in names {
+        match network_faults::remove(&name) {
+            Ok(()) => what.push(format!("removed helper container {name}")),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(what)
 }
 
 #[cfg(test)]
@@ -471,13 +902,20 @@ mod tests {
     fn faults_parse_with_their_options() {
         assert_eq!(
             kind(r#"{"fault":"loss","percent":30}"#).unwrap(),
-            Kind::Loss { percent: 30.0 }
+            Kind::Loss {
+                percent: 30.0,
+                correlation: None,
+                peer: None,
+                ports: vec![]
+            }
         );
         assert_eq!(
             kind(r#"{"fault":"delay","delay":"200ms","jitter":"20ms","port":[80]}"#).unwrap(),
             Kind::Delay {
                 ms: 200,
                 jitter_ms: 20,
+                correlation: None,
+                distribution: None,
                 ports: vec![80]
             }
         );
@@ -508,6 +946,54 @@ mod tests {
                 .contains("unknown fault")
         );
         assert!(kind(r#"{"fault":"bandwidth","rate":"fast"}"#).is_err());
+    }
+
+    #[test]
+    fn netem_faults_build_their_specs() {
+        assert_eq!(
+            kind(r#"{"fault":"duplicate","percent":5,"correlation":25}"#).unwrap(),
+            Kind::Netem {
+                name: "duplicate",
+                spec: "duplicate 5% 25%".into()
+            }
+        );
+        assert_eq!(
+            kind(r#"{"fault":"reorder","percent":25,"delay":"10ms"}"#).unwrap(),
+            Kind::Netem {
+                name: "reorder",
+                spec: "delay 10ms reorder 25%".into()
+            }
+        );
+        assert!(kind(r#"{"fault":"reorder","percent":25}"#).is_err());
+        assert!(kind(r#"{"fault":"corrupt"}"#).is_err());
+        assert!(
+            kind(r#"{"fault":"delay","delay":"10ms","distribution":"normal"}"#)
+                .unwrap_err()
+                .message()
+                .contains("--jitter")
+        );
+        assert!(
+            kind(r#"{"fault":"delay","delay":"10ms","jitter":"1ms","distribution":"odd"}"#)
+                .is_err()
+        );
+        assert!(kind(r#"{"fault":"partition","direction":"sideways"}"#).is_err());
+    }
+
+    #[test]
+    fn picks_count_or_share_the_matches() {
+        let pick = |json: &str| Pick::from_fields(&serde_json::from_str(json).unwrap());
+        assert_eq!(pick("{}").unwrap(), Pick::All);
+        assert_eq!(pick(r#"{"random":true}"#).unwrap(), Pick::Count(1));
+        assert_eq!(pick(r#"{"pick":"2"}"#).unwrap(), Pick::Count(2));
+        assert_eq!(pick(r#"{"pick":"50%"}"#).unwrap(), Pick::Percent(50.0));
+        assert!(pick(r#"{"pick":"0"}"#).is_err());
+        assert!(pick(r#"{"pick":"lots"}"#).is_err());
+        assert!(pick(r#"{"pick":"2","random":true}"#).is_err());
+        assert_eq!(Pick::Percent(50.0).how_many(3), 2);
+        assert_eq!(Pick::Percent(1.0).how_many(3), 1);
+        assert_eq!(Pick::Count(5).how_many(3), 3);
+        let mut dice = Dice::new();
+        assert!((0..100).all(|_| dice.below(3) < 3));
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub struct Entry {
     pub qdisc: bool,
     /// When it was applied, RFC 3339.
     pub applied_at: String,
+    /// A delay's delay plus jitter: undo waits a few of them for the
+    /// connections through the proxy to end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// The container a network fault was made in (its ID and start time): a
+    /// restart or a re-creation takes the fault away, and the run says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -70,8 +80,15 @@ impl Journal {
         })
     }
 
-    /// The journal in `dir`, without taking the lock.
-    fn at(dir: &str) -> Journal {
+    /// The journal in `dir` (created if missing), unlocked: to read only.
+    pub fn unlocked(dir: &str) -> Result<Journal, Error> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, Access::Write, e))?;
+        Ok(Journal::at(dir))
+    }
+
+    /// The journal in `dir`, without taking the lock: to read it only (a
+    /// data check warns about leftovers, it neither undoes nor waits for them).
+    pub fn at(dir: &str) -> Journal {
         Journal {
             path: format!("{dir}/{FILE}"),
             _lock: None,
@@ -138,6 +155,9 @@ mod tests {
             helper: None,
             qdisc: false,
             applied_at: "2026-01-01T00:00:00.000Z".into(),
+            delay_ms: None,
+            container_id: None,
+            started_at: None,
         }
     }
 

@@ -107,16 +107,26 @@ impl Needs {
         if fields.wait.is_some() || fields.fault.is_none() {
             return Ok(());
         }
+        // The fault is checked as a run checks it, so `run --dry-run` fails
+        // on what the run would refuse.
         let kind = Kind::from_fields(fields)?;
+        let hold = if kind.is_instant() {
+            std::time::Duration::ZERO
+        } else {
+            crate::spec::fault_duration(fields)?
+        };
+        crate::spec::interval(fields, hold)?;
+        crate::fault::Pick::from_fields(fields)?;
+        if fields.target.is_none() {
+            return Err(Error::invalid_input("name the containers with --target"));
+        }
         // A label picks its targets at run time; a name or glob is granted as written.
         if let Some(target) = &fields.target
             && !target.starts_with("label=")
         {
             self.container(target);
         }
-        if let Kind::Partition {
-            peer: Some(peer), ..
-        } = &kind
+        if let Some(peer) = kind.peer()
             && peer.parse::<std::net::IpAddr>().is_err()
             && !peer.contains('/')
         {

@@ -1,10 +1,33 @@
 # The chaos plugin's latency proxy (runs in the helper, in the target's
-# network namespace). argv: DELAY_S JITTER_S LISTEN:UPSTREAM...
+# network namespace). argv: DELAY_S JITTER_S MARK LISTEN:UPSTREAM...
 # Data the target sends back is held DELAY +- JITTER seconds, in order;
-# iptables REDIRECTs the target's port here.
+# iptables REDIRECTs the target's port here. The proxy connects to the
+# service from the client's own address (IP_TRANSPARENT), with the firewall
+# mark MARK, so pg_hba and allow-lists see the client; the rules net.rs adds
+# route the service's answers back here.
 import collections, random, socket, sys, threading, time
 
 delay, jitter = float(sys.argv[1]), float(sys.argv[2])
+mark = int(sys.argv[3], 0)
+IP_TRANSPARENT, SO_MARK = 19, 36
+
+
+def upstream_of(client, host, port):
+    # From the client's address; from the target's own if the kernel refuses
+    # (said once in the helper's log).
+    peer = client.getpeername()[0]
+    up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        up.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+        up.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+        up.bind((peer, 0))
+        up.settimeout(5)
+        up.connect((host, port))
+        return up
+    except OSError as e:
+        up.close()
+        print("transparent connect from %s failed (%s); connecting from the target's address" % (peer, e), flush=True)
+    return socket.create_connection((host, port), timeout=5)
 
 
 def close(*socks):
@@ -83,7 +106,7 @@ def serve(listen, upstream):
         # listens there (or on every address).
         host = client.getsockname()[0]
         try:
-            up = socket.create_connection((host, upstream), timeout=5)
+            up = upstream_of(client, host, upstream)
         except OSError:
             try:
                 up = socket.create_connection(("127.0.0.1", upstream), timeout=5)
@@ -95,7 +118,7 @@ def serve(listen, upstream):
         threading.Thread(target=delayed_pipe, args=(up, client), daemon=True).start()
 
 
-for pair in sys.argv[3:]:
+for pair in sys.argv[4:]:
     listen, upstream = (int(p) for p in pair.split(":"))
     threading.Thread(target=serve, args=(listen, upstream), daemon=True).start()
 print("proxy ready", flush=True)

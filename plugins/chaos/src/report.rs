@@ -23,8 +23,28 @@ pub struct FaultRecord {
     pub fault: String,
     pub target: String,
     pub detail: String,
+    /// Since the run started; 0 for a fault left over by an earlier run
+    /// (`applied_at` says when that one was applied).
     pub applied_at_ms: u64,
+    /// When it was applied, RFC 3339.
+    pub applied_at: String,
     pub undone_at_ms: Option<u64>,
+    /// How long it was in force: from when it was applied (by this run or a
+    /// killed one) until it was undone or lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_ms: Option<u64>,
+    /// When it stopped holding before its end, and why (its container
+    /// restarted, was unpaused, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
+    /// Applied by an earlier run (killed), undone by this one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub left_over: bool,
+    /// What undo found in force and put back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undid: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,24 +116,68 @@ impl Report {
             target: entry.target.clone(),
             detail: entry.detail.clone(),
             applied_at_ms: at,
+            applied_at: entry.applied_at.clone(),
             undone_at_ms: None,
+            held_ms: None,
+            lost_at_ms: None,
+            lost: None,
+            left_over: false,
+            undid: Vec::new(),
         });
     }
 
-    pub fn undone(&mut self, entry: &Entry) {
+    /// `entry` stopped holding before its end.
+    pub fn lost(&mut self, entry: &Entry, why: &str) {
         let at = self.now_ms();
-        self.event(format!("{}: {} undone", entry.target, entry.fault));
+        self.event(format!("{}: {} LOST: {why}", entry.target, entry.fault));
+        if let Some(f) = self.faults.iter_mut().find(|f| f.id == entry.id) {
+            f.lost_at_ms = Some(at);
+            f.lost = Some(why.to_owned());
+            f.held_ms = Some(at.saturating_sub(f.applied_at_ms));
+        }
+    }
+
+    pub fn undone(&mut self, entry: &Entry, what: &[String]) {
+        let at = self.now_ms();
+        if what.is_empty() {
+            self.event(format!("{}: {} undone", entry.target, entry.fault));
+        } else {
+            self.event(format!(
+                "{}: {} undone: {}",
+                entry.target,
+                entry.fault,
+                what.join("; ")
+            ));
+        }
         match self.faults.iter_mut().find(|f| f.id == entry.id) {
-            Some(f) => f.undone_at_ms = Some(at),
-            // A leftover from an earlier run, undone by recovery.
-            None => self.faults.push(FaultRecord {
-                id: entry.id.clone(),
-                fault: entry.fault.clone(),
-                target: entry.target.clone(),
-                detail: format!("{} (left over, applied {})", entry.detail, entry.applied_at),
-                applied_at_ms: 0,
-                undone_at_ms: Some(at),
-            }),
+            Some(f) => {
+                f.undone_at_ms = Some(at);
+                f.held_ms.get_or_insert(at.saturating_sub(f.applied_at_ms));
+                f.undid = what.to_vec();
+            }
+            // A leftover from an earlier run, undone by recovery: it was in
+            // force from when that run applied it.
+            None => {
+                let held_ms = Timestamp::parse_rfc3339(&entry.applied_at)
+                    .map(|t| Timestamp::now().millis().saturating_sub(t.millis()));
+                self.faults.push(FaultRecord {
+                    id: entry.id.clone(),
+                    fault: entry.fault.clone(),
+                    target: entry.target.clone(),
+                    detail: format!(
+                        "{} (left over by an earlier run, applied {})",
+                        entry.detail, entry.applied_at
+                    ),
+                    applied_at_ms: 0,
+                    applied_at: entry.applied_at.clone(),
+                    undone_at_ms: Some(at),
+                    held_ms,
+                    lost_at_ms: None,
+                    lost: None,
+                    left_over: true,
+                    undid: what.to_vec(),
+                })
+            }
         }
     }
 
@@ -136,18 +200,29 @@ impl Report {
         if !self.faults.is_empty() {
             out.push_str("faults:\n");
             for f in &self.faults {
-                let undone = match f.undone_at_ms {
-                    Some(ms) => format!(
-                        "undone after {}",
-                        duration::show(std::time::Duration::from_millis(
-                            ms.saturating_sub(f.applied_at_ms)
-                        ))
-                    ),
-                    None => "NOT UNDONE (run with --recover)".into(),
+                let show = |ms: u64| duration::show(std::time::Duration::from_millis(ms));
+                let mut state = match (f.undone_at_ms, f.held_ms) {
+                    (Some(_), Some(held)) if f.left_over => {
+                        format!(
+                            "left over since {}, undone {} after it was applied",
+                            f.applied_at,
+                            show(held)
+                        )
+                    }
+                    (Some(ms), _) => {
+                        format!("undone after {}", show(ms.saturating_sub(f.applied_at_ms)))
+                    }
+                    (None, _) => "NOT UNDONE (run with --recover)".into(),
                 };
+                if let (Some(at), Some(why)) = (f.lost_at_ms, &f.lost) {
+                    state = format!(
+                        "LOST after {} ({why}); {state}",
+                        show(at.saturating_sub(f.applied_at_ms))
+                    );
+                }
                 out.push_str(&format!(
                     "  {} {} on {}: {}\n",
-                    f.fault, f.id, f.target, undone
+                    f.fault, f.id, f.target, state
                 ));
             }
         }

@@ -42,6 +42,17 @@ pub struct Fields {
     pub signal: Option<String>,
     pub random: Option<bool>,
     pub reject: Option<bool>,
+    /// netem: how much each random choice depends on the last (percent).
+    pub correlation: Option<f64>,
+    /// delay: the jitter's distribution (netem: uniform, normal, pareto, paretonormal).
+    pub distribution: Option<String>,
+    /// partition: `in`, `out` or `both` (default).
+    pub direction: Option<String>,
+    /// Repeat the fault every interval (apply, hold --duration, undo) until
+    /// the run is stopped; targets are picked again each time.
+    pub interval: Option<String>,
+    /// How many of the matching targets: a count (`2`) or a share (`50%`), at random.
+    pub pick: Option<String>,
     /// A scenario step that only waits.
     pub wait: Option<String>,
     /// A scenario step that checks something (fails the scenario if it fails).
@@ -55,8 +66,25 @@ impl Fields {
             ($($f:ident),*) => { Fields { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* } };
         }
         pick!(
-            fault, target, duration, percent, delay, jitter, rate, peer, port, signal, random,
-            reject, wait, check
+            fault,
+            target,
+            duration,
+            percent,
+            delay,
+            jitter,
+            rate,
+            peer,
+            port,
+            signal,
+            random,
+            reject,
+            correlation,
+            distribution,
+            direction,
+            interval,
+            pick,
+            wait,
+            check
         )
     }
 }
@@ -249,6 +277,11 @@ fn parse_args(args: &[String]) -> Result<Args, Error> {
             "rate" => fields.rate = Some(value),
             "peer" => fields.peer = Some(value),
             "signal" => fields.signal = Some(value),
+            "correlation" => fields.correlation = Some(number(&value)?),
+            "distribution" => fields.distribution = Some(value),
+            "direction" => fields.direction = Some(value),
+            "interval" => fields.interval = Some(value),
+            "pick" => fields.pick = Some(value),
             "helper-image" => {}
             "port" => {
                 let ports = value
@@ -269,6 +302,22 @@ fn parse_args(args: &[String]) -> Result<Args, Error> {
         }
     }
     Ok((fields, positional, recover, json, save))
+}
+
+/// `--interval`, if given: longer than the fault's duration.
+pub fn interval(fields: &Fields, hold: Duration) -> Result<Option<Duration>, Error> {
+    let Some(text) = fields.interval.as_deref() else {
+        return Ok(None);
+    };
+    let every =
+        duration::parse(text).map_err(|e| Error::invalid_input(format!("--interval: {e}")))?;
+    if every <= hold {
+        return Err(Error::invalid_input(format!(
+            "--interval {text} must be longer than --duration ({}): each round applies the fault, holds it and undoes it",
+            duration::show(hold)
+        )));
+    }
+    Ok(Some(every))
 }
 
 /// The fault's duration; faults without one are refused (nothing may stay broken).

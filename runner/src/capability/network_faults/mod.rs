@@ -36,6 +36,10 @@ use crate::plugin::bindings::network_faults::{HelperRequest, HelperResult, Host}
 pub const HELPER_LABEL: &str = "run.helper";
 pub const TARGET_LABEL: &str = "run.netns.target";
 pub const TARGET_ID_LABEL: &str = "run.netns.target-id";
+/// The plugin's tag of a helper (e.g. the id of the fault it makes).
+pub const TAG_LABEL: &str = "run.netns.tag";
+/// The longest tag (lowercase ASCII letters and digits).
+const MAX_TAG: usize = 16;
 
 /// The output kept from a helper.
 const MAX_OUTPUT: usize = 64 << 10;
@@ -43,9 +47,11 @@ const MAX_OUTPUT: usize = 64 << 10;
 const OUTPUT_LINES: u32 = 10_000;
 const DEFAULT_TIMEOUT: u32 = 60;
 
-/// `run-netns-<target>-<pid>-<millis>-<n>`: unique per process, recognisable
-/// by people, and within the engine's name grammar (the target's name is).
-fn helper_name(target: &str) -> String {
+/// `run-netns-<target>[-<tag>]-<pid>-<millis>-<n>`: unique per process,
+/// recognisable by people, and within the engine's name grammar (the
+/// target's name is, and so is a tag). A plugin finds the helpers of one tag
+/// again by that prefix, e.g. after the runner was killed.
+fn helper_name(target: &str, tag: Option<&str>) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let millis = std::time::SystemTime::now()
@@ -53,7 +59,27 @@ fn helper_name(target: &str) -> String {
         .map(|d| d.as_millis() % 1_000_000)
         .unwrap_or_default();
     let target: String = target.chars().take(100).collect();
-    format!("run-netns-{target}-{}-{millis}-{n}", std::process::id())
+    let tag = tag.map(|t| format!("-{t}")).unwrap_or_default();
+    format!(
+        "run-netns-{target}{tag}-{}-{millis}-{n}",
+        std::process::id()
+    )
+}
+
+/// A tag is 1 to `MAX_TAG` lowercase ASCII letters and digits.
+fn check_tag(tag: &str) -> HostResult<()> {
+    if (1..=MAX_TAG).contains(&tag.len())
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err(HostError::Unsupported(format!(
+            "a network helper's tag is 1 to {MAX_TAG} lowercase letters and digits, not `{}`",
+            tag.escape_debug()
+        )))
+    }
 }
 
 /// A started helper, removed when dropped (unless detached on purpose).
@@ -151,17 +177,24 @@ impl EngineHost {
                 "network-faults.run needs a command".into(),
             ));
         }
+        if let Some(tag) = &request.tag {
+            check_tag(tag)?;
+        }
         self.refuse_in_plan("network-faults.run")?;
-        let name = helper_name(&target.name);
+        let name = helper_name(&target.name, request.tag.as_deref());
+        let mut labels = HashMap::from([
+            (HELPER_LABEL.to_owned(), "netns".to_owned()),
+            (TARGET_LABEL.to_owned(), target.name.clone()),
+            (TARGET_ID_LABEL.to_owned(), target.id.as_str().to_owned()),
+        ]);
+        if let Some(tag) = request.tag {
+            labels.insert(TAG_LABEL.to_owned(), tag);
+        }
         let body = ContainerCreateBody {
             image: Some(image.as_str().to_owned()),
             entrypoint: Some(Vec::new()),
             cmd: Some(request.command),
-            labels: Some(HashMap::from([
-                (HELPER_LABEL.to_owned(), "netns".to_owned()),
-                (TARGET_LABEL.to_owned(), target.name.clone()),
-                (TARGET_ID_LABEL.to_owned(), target.id.as_str().to_owned()),
-            ])),
+            labels: Some(labels),
             host_config: Some(HostConfig {
                 network_mode: Some(format!("container:{}", target.id)),
                 cap_drop: Some(vec!["ALL".into()]),

@@ -18,6 +18,7 @@ fn request(detach: bool) -> HelperRequest {
         command: vec!["tc".into(), "qdisc".into(), "show".into()],
         detach,
         timeout_seconds: Some(5),
+        tag: None,
     }
 }
 
@@ -73,6 +74,35 @@ async fn a_helper_joins_the_target_by_id_with_net_admin_only_and_is_removed() {
             .iter()
             .all(|c| !c.labels.contains_key("run.helper"))
     );
+}
+
+#[tokio::test]
+async fn a_tag_names_and_labels_the_helper_and_a_bad_one_is_refused() {
+    let mut rig = rig(&["run-test/chaos-helper"], false);
+    let target = open(&mut rig, "app-1").await;
+    let mut req = request(false);
+    req.tag = Some("f00d42".into());
+    let result = rig.host.run(again(&target), req).await.unwrap();
+    assert!(
+        result.helper.starts_with("run-netns-app-1-f00d42-"),
+        "{}",
+        result.helper
+    );
+    {
+        let state = rig.fake.state.lock().unwrap();
+        let labels = state.created[0].1.labels.as_ref().unwrap();
+        assert_eq!(labels["run.netns.tag"], "f00d42");
+    }
+    for bad in ["", "F00D", "a-b", "x/../y", "0123456789abcdef0"] {
+        let mut req = request(false);
+        req.tag = Some(bad.into());
+        let error = rig.host.run(again(&target), req).await.err().unwrap();
+        assert!(
+            matches!(&error, HostError::Unsupported(m) if m.contains("tag")),
+            "{bad:?}: {error}"
+        );
+    }
+    assert_eq!(rig.fake.state.lock().unwrap().created.len(), 1);
 }
 
 #[tokio::test]
