@@ -45,4 +45,5 @@ mod quickstart_fixtures;
 mod sandbox;
 mod sanitize;
 mod scan;
+mod scan_update;
 mod scheduling;

@@ -379,13 +379,22 @@ fn no_usable_data_fails_closed() {
         .stderr_contains("no usable advisory data")
         .stderr_contains("no advisory data for alpine 3.11")
         .run();
-    // No advisories at all.
+    // No advisories at all, and fetching turned off.
     Test::new()
-        .tasks("[tasks.scan]\nplugin = \"scan\"\nallow = { read = [\"rootfs\"] }\n")
+        .tasks("[tasks.scan]\nplugin = \"scan\"\nconfig = { fetch = false }\nallow = { read = [\"rootfs\"] }\n")
         .file("rootfs/etc/os-release", BULLSEYE_OS)
         .args(&["scan", "--rootfs", "rootfs"])
         .status(4)
-        .stderr_contains("names no advisories")
+        .stderr_contains("names no advisories and does not fetch them")
+        .run();
+    // No advisories: the scan fetches them, and a task without the grants
+    // to is refused before it runs, naming them.
+    Test::new()
+        .tasks("[tasks.scan]\nplugin = \"scan\"\nconfig = { cache = \".cache/scan\" }\nallow = { read = [\"rootfs\"], write = [\".cache/scan\"] }\n")
+        .file("rootfs/etc/os-release", BULLSEYE_OS)
+        .args(&["scan", "--rootfs", "rootfs"])
+        .status(1)
+        .stderr_contains("which the task does not grant; add to the task in tasks.toml: allow = { http = [\"https://osv-vulnerabilities.storage.googleapis.com/\", \"https://security-tracker.debian.org/tracker/data/json\", \"https://secdb.alpinelinux.org/\"] }")
         .run();
     // Data older than --max-age (the DSA list ends in March 2023).
     let debian = advisories("debian-security-tracker");

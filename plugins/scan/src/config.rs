@@ -5,6 +5,7 @@ use run_plugin_sdk::{Context, Error};
 use serde::Deserialize;
 
 use crate::date::parse_age;
+use crate::feed::Mirrors;
 use crate::policy::Policy;
 use crate::report::Format;
 use crate::severity::{Severity, parse_list};
@@ -49,6 +50,24 @@ struct Raw {
     hardening: bool,
     #[serde(default = "auto")]
     color: String,
+    /// Fetch the published advisory sources (default: when no
+    /// `advisories` are given).
+    fetch: Option<bool>,
+    #[serde(default)]
+    offline: bool,
+    /// How long fetched data counts as current before it is checked again.
+    refresh: Option<String>,
+    mirrors: Option<RawMirrors>,
+    mirror_dir: Option<String>,
+    max_age_action: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMirrors {
+    osv: Option<String>,
+    debian_tracker: Option<String>,
+    alpine_secdb: Option<String>,
 }
 
 fn all() -> String {
@@ -95,8 +114,19 @@ pub struct Config {
     pub output: Option<(String, Format)>,
     pub policy: Policy,
     pub exit_code: u8,
-    /// Advisory data older than this many days fails the scan.
-    pub max_age: Option<i64>,
+    /// Advisory data older than this (seconds) fails the scan, or warns
+    /// with `max-age-action = "warn"`.
+    pub max_age: Option<u64>,
+    pub max_age_fails: bool,
+    /// Fetch the published sources (or read them from `mirror_dir`).
+    pub fetch: bool,
+    pub offline: bool,
+    /// `--update`: fetch every needed source now.
+    pub update: bool,
+    /// Seconds after which a fetched source is checked again.
+    pub refresh: u64,
+    pub mirrors: Mirrors,
+    pub mirror_dir: Option<String>,
     pub ignore_file: Option<String>,
     /// Audit the running containers.
     pub hardening: bool,
@@ -104,8 +134,10 @@ pub struct Config {
 }
 
 /// Options that take a value (so their values are not read as images).
-const VALUED: [&str; 11] = [
+const VALUED: [&str; 13] = [
     "max-age",
+    "max-age-action",
+    "mirror-dir",
     "compose",
     "input",
     "rootfs",
@@ -184,6 +216,64 @@ impl Config {
                 None => None,
             },
         };
+        let max_age_fails = match ctx
+            .option("max-age-action")
+            .map(|a| (a, true))
+            .or(raw.max_age_action.as_deref().map(|a| (a, false)))
+        {
+            None | Some(("fail", _)) => true,
+            Some(("warn", _)) => false,
+            Some((_, true)) => {
+                return Err(bad_arg("max-age-action", "use fail or warn".into()));
+            }
+            Some((_, false)) => return Err(invalid("max-age-action", "use fail or warn")),
+        };
+        let refresh = match raw.refresh.as_deref() {
+            Some(a) => parse_age(a).map_err(|e| invalid("refresh", &e))?,
+            None => 86_400,
+        };
+        let mut mirrors = Mirrors::default();
+        if let Some(m) = raw.mirrors {
+            for (field, value, slot, base) in [
+                ("osv", m.osv, &mut mirrors.osv, true),
+                (
+                    "debian-tracker",
+                    m.debian_tracker,
+                    &mut mirrors.debian_tracker,
+                    false,
+                ),
+                (
+                    "alpine-secdb",
+                    m.alpine_secdb,
+                    &mut mirrors.alpine_secdb,
+                    true,
+                ),
+            ] {
+                let Some(mut url) = value else { continue };
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(invalid(
+                        &format!("mirrors.{field}"),
+                        &format!("`{url}` is not an http:// or https:// URL"),
+                    ));
+                }
+                if base && !url.ends_with('/') {
+                    url.push('/');
+                }
+                *slot = url;
+            }
+        }
+        let mirror_dir = ctx
+            .option("mirror-dir")
+            .map(str::to_owned)
+            .or(raw.mirror_dir)
+            .map(|d| d.trim_end_matches('/').to_owned());
+        let offline = raw.offline || ctx.flag("offline");
+        let update = ctx.flag("update");
+        if offline && update {
+            return Err(Error::invalid_input(format!(
+                "task `{task}`: --update and --offline contradict each other: --update fetches, --offline never does"
+            )));
+        }
         let mut targets = Vec::new();
         let mut args = ctx.args().iter();
         while let Some(arg) = args.next() {
@@ -216,6 +306,13 @@ impl Config {
                     .map(Target::Compose),
             );
         }
+        // A Compose audit alone matches no packages: nothing to fetch.
+        let matches_packages =
+            targets.is_empty() || targets.iter().any(|t| !matches!(t, Target::Compose(_)));
+        let fetch = raw
+            .fetch
+            .unwrap_or(advisories.is_empty() && matches_packages)
+            || mirror_dir.is_some();
         // Archives, root filesystems and Compose files are what the task is
         // about: the stack's containers are audited only with --audit.
         let explicit = targets.iter().any(|t| !matches!(t, Target::Image(_)));
@@ -242,6 +339,13 @@ impl Config {
             },
             exit_code: raw.exit_code,
             max_age,
+            max_age_fails,
+            fetch,
+            offline,
+            update,
+            refresh,
+            mirrors,
+            mirror_dir,
             ignore_file: ctx
                 .option("ignore-file")
                 .map(str::to_owned)
@@ -330,7 +434,24 @@ mod tests {
         let e = config(&["--max-age", "soon"], "{}").unwrap_err();
         assert!(e.message().contains("--max-age: `soon`"), "{e}");
         let c = config(&["--max-age=2w"], r#"{"max-age": "1d"}"#).unwrap();
-        assert_eq!((c.max_age, c.exit_code), (Some(14), GATE_EXIT));
+        assert_eq!((c.max_age, c.exit_code), (Some(14 * 86_400), GATE_EXIT));
+        assert!(c.max_age_fails);
+        let c = config(&["--max-age-action", "warn"], r#"{"max-age": "36h"}"#).unwrap();
+        assert_eq!((c.max_age, c.max_age_fails), (Some(36 * 3600), false));
+        let e = config(&["--max-age-action", "maybe"], "{}").unwrap_err();
+        assert!(
+            e.message().contains("--max-age-action: use fail or warn"),
+            "{e}"
+        );
+        let e = config(&["--update", "--offline"], "{}").unwrap_err();
+        assert!(e.message().contains("contradict"), "{e}");
+        let e = config(&[], r#"{"mirrors": {"osv": "ftp://x/"}}"#).unwrap_err();
+        assert!(e.message().contains("field `mirrors.osv`"), "{e}");
+        assert!(config(&[], "{}").unwrap().fetch);
+        assert!(!config(&["--compose", "c.yaml"], "{}").unwrap().fetch);
+        assert!(!config(&[], r#"{"advisories": "a"}"#).unwrap().fetch);
+        let e = config(&[], r#"{"mirrors": {"nvd": "https://x/"}}"#).unwrap_err();
+        assert!(e.message().contains("nvd"), "{e}");
         let e = config(&["--input"], "{}").unwrap_err();
         assert!(e.message().contains("--input: needs a value"), "{e}");
         let e = config(&[], r#"{"advisory": "x"}"#).unwrap_err();

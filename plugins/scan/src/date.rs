@@ -110,12 +110,12 @@ pub fn parse_dmy(text: &str) -> Option<i64> {
     days_from_civil(y, m, d)
 }
 
-/// `30d`, `12h`, `2w` → whole days (at least one started day).
-pub fn parse_age(text: &str) -> Result<i64, String> {
+/// `30d`, `12h`, `2w` → seconds.
+pub fn parse_age(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: i64 = n
+    let n: u64 = n
         .parse()
         .map_err(|_| format!("`{text}` is not an age like 7d, 48h or 2w"))?;
     let hours = match unit {
@@ -124,7 +124,12 @@ pub fn parse_age(text: &str) -> Result<i64, String> {
         "w" => n * 24 * 7,
         _ => return Err(format!("`{text}` is not an age like 7d, 48h or 2w")),
     };
-    Ok((hours + 23) / 24)
+    Ok(hours * 3600)
+}
+
+/// Seconds → whole days, a started day counting (`36h` is 2 days).
+pub fn days_of_secs(secs: u64) -> i64 {
+    secs.div_ceil(86_400) as i64
 }
 
 #[cfg(test)]
@@ -154,9 +159,10 @@ mod tests {
             parse_timestamp("2024-09-01T12:00:00Z"),
             days_from_civil(2024, 9, 1)
         );
-        assert_eq!(parse_age("7d"), Ok(7));
-        assert_eq!(parse_age("36h"), Ok(2));
-        assert_eq!(parse_age("2w"), Ok(14));
+        assert_eq!(parse_age("7d"), Ok(7 * 86_400));
+        assert_eq!(parse_age("36h"), Ok(36 * 3600));
+        assert_eq!(days_of_secs(36 * 3600), 2);
+        assert_eq!(parse_age("2w"), Ok(14 * 86_400));
         assert!(parse_age("soon").is_err());
     }
 }

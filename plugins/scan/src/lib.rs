@@ -18,6 +18,7 @@ mod advisory;
 mod config;
 mod cvss;
 mod date;
+mod feed;
 mod finding;
 mod hardening;
 mod image;
@@ -73,6 +74,22 @@ impl Plugin for Scan {
         .parameter(Parameter::option(
             "max-age",
             "fail when the advisory data is older than this (7d, 48h, 2w)",
+        ))
+        .parameter(Parameter::option(
+            "max-age-action",
+            "fail (default) or warn when the data is older than --max-age",
+        ))
+        .parameter(Parameter::flag(
+            "update",
+            "fetch the advisory sources now, even when they are current",
+        ))
+        .parameter(Parameter::flag(
+            "offline",
+            "never fetch: use the data already in the cache (fails closed without it)",
+        ))
+        .parameter(Parameter::option(
+            "mirror-dir",
+            "read the advisory sources from this directory instead of fetching them",
         ))
         .parameter(Parameter::option(
             "ignore-file",

@@ -11,6 +11,9 @@ use crate::image::Inventory;
 pub struct Matched {
     pub findings: Vec<Finding>,
     pub warning: Option<String>,
+    /// The data's newest record is old (the age of data read from files;
+    /// fetched data is dated by its fetch instead).
+    pub stale: Option<String>,
 }
 
 /// Why an inventory cannot be matched. The scan fails closed on each: an
@@ -76,6 +79,7 @@ pub fn find(
                 warning: Some(format!(
                     "{target}: no os-release and no package database: no OS packages to check"
                 )),
+                stale: None,
             });
         }
         return Err(NoData::NoOs { target, packages });
@@ -106,7 +110,7 @@ pub fn find(
             },
         });
     }
-    let mut warning = None;
+    let mut stale = None;
     if let Some(as_of) = db.as_of(distro) {
         let age = today - as_of;
         if let Some(max) = max_age.filter(|max| age > *max) {
@@ -119,7 +123,7 @@ pub fn find(
             });
         }
         if age > WARN_AGE_DAYS {
-            warning = Some(format!(
+            stale = Some(format!(
                 "the {} advisory data is {age} days old (newest record {}): findings fixed since then are missed (set max-age to fail instead)",
                 distro.as_str(),
                 date::civil_date(as_of)
@@ -201,7 +205,11 @@ pub fn find(
         }
         findings.extend(mine);
     }
-    Ok(Matched { findings, warning })
+    Ok(Matched {
+        findings,
+        warning: None,
+        stale,
+    })
 }
 
 #[cfg(test)]
@@ -380,9 +388,9 @@ mod tests {
             &[("zlib1g", "zlib", "1:1.2.11.dfsg-2+deb11u2")],
         );
         let fresh = find(&db, &image, newest + 3, Some(7)).unwrap();
-        assert_eq!(fresh.warning, None);
+        assert_eq!(fresh.stale, None);
         let old = find(&db, &image, newest + 100, None).unwrap();
-        let w = old.warning.unwrap();
+        let w = old.stale.unwrap();
         assert!(w.contains("100 days old (newest record 2023-03-29)"), "{w}");
         let e = find(&db, &image, newest + 100, Some(7)).unwrap_err();
         assert_eq!(

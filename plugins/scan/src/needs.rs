@@ -36,6 +36,20 @@ pub fn of(config: &Config) -> Result<Vec<Grant>, Error> {
     if let Some(cache) = &config.cache {
         add(Grant::write(cache));
     }
+    // Fetching needs the sources' URL prefixes (all of them: which OS an
+    // image has is known only once it is read); a mirror directory or
+    // --offline needs none.
+    if config.fetch {
+        match &config.mirror_dir {
+            Some(dir) => add(Grant::read(dir)),
+            None if !config.offline => {
+                for prefix in config.mirrors.prefixes() {
+                    add(Grant::http(prefix));
+                }
+            }
+            None => {}
+        }
+    }
     if let Some((file, _)) = &config.output {
         add(Grant::write(dir_of(file)));
     }
@@ -117,5 +131,36 @@ mod tests {
         );
         // Every granted container (the default filter) needs no grant of its own.
         assert_eq!(needs(&[], r#"{"advisories": "a"}"#), [Grant::read("a")]);
+    }
+
+    #[test]
+    fn fetching_needs_the_sources_prefixes_and_nothing_offline() {
+        assert_eq!(
+            needs(&[], r#"{"cache": ".run/scan"}"#),
+            [
+                Grant::write(".run/scan"),
+                Grant::http("https://osv-vulnerabilities.storage.googleapis.com/"),
+                Grant::http("https://security-tracker.debian.org/tracker/data/json"),
+                Grant::http("https://secdb.alpinelinux.org/"),
+            ]
+        );
+        assert_eq!(
+            needs(&["--offline"], r#"{"cache": ".run/scan"}"#),
+            [Grant::write(".run/scan")]
+        );
+        assert_eq!(
+            needs(
+                &[],
+                r#"{"mirror-dir": "mirror/", "mirrors": {"osv": "https://m.example/osv"}}"#
+            ),
+            [Grant::read("mirror")]
+        );
+        assert_eq!(
+            needs(
+                &[],
+                r#"{"cache": "c", "mirrors": {"osv": "https://m.example/osv"}}"#
+            )[1],
+            Grant::http("https://m.example/osv/")
+        );
     }
 }

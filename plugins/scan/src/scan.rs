@@ -18,7 +18,7 @@ use crate::image::layer_cache::{self, LayerCache};
 use crate::image::{Inventory, archive, rootfs};
 use crate::policy::{Ignores, parse_ignores};
 use crate::report::{Audited, Report};
-use crate::{date, hardening, matcher};
+use crate::{date, feed, hardening, matcher};
 
 /// The exit code of "no usable advisory data" (fail closed), distinct from
 /// the gate's (`exit-code`, default [`crate::config::GATE_EXIT`]) and from
@@ -43,26 +43,72 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let mut warnings = Vec::new();
     let mut inventories = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
+    let mut data = None;
     if !targets.is_empty() {
-        if config.advisories.is_empty() {
+        if !config.fetch && config.advisories.is_empty() {
             return Err(no_data(format!(
-                "task `{task}` names no advisories: set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read)"
+                "task `{task}` names no advisories and does not fetch them (fetch = false): set config.advisories to OSV, Alpine secdb or Debian tracker files or directories (and grant them in allow.read), or let it fetch"
             )));
         }
-        let db = database(ctx, config)?;
         for target in targets {
             inventories.extend(inventory(ctx, config, target)?);
         }
+        let now = feed::now();
+        let mut info = feed::DataInfo {
+            now,
+            sources: Vec::new(),
+        };
+        let mut prepared = feed::Prepared::default();
+        if config.fetch {
+            let sources = feed::needed(&config.mirrors, &inventories);
+            prepared = feed::prepare(
+                &sources,
+                &feed::Options {
+                    dir: config.cache.as_ref().map(|c| format!("{c}/sources")),
+                    mirror_dir: config.mirror_dir.as_deref(),
+                    offline: config.offline,
+                    update: config.update,
+                    refresh: config.refresh,
+                    now,
+                    plan: ctx.is_plan(),
+                },
+            )?;
+            warnings.append(&mut prepared.warnings);
+            if !prepared.missing.is_empty() {
+                return Err(no_data(prepared.missing.join("; ")));
+            }
+            info.sources.append(&mut prepared.status);
+            check_age(config, &info, &mut warnings)?;
+        }
+        info.sources.extend(feed::local_status(&config.advisories));
+        let db = database(ctx, config, &mut prepared)?;
         let today = date::today();
+        // Data read from files is as current as its newest record; fetched
+        // data is as current as its last fetch (checked above).
+        let record_max_age = if config.fetch {
+            None
+        } else {
+            config.max_age.map(date::days_of_secs)
+        };
         let mut missing = Vec::new();
         for inventory in &inventories {
-            match matcher::find(&db, inventory, today, config.max_age) {
+            let mut matched = matcher::find(&db, inventory, today, record_max_age);
+            if let Err(e @ matcher::NoData::Stale { .. }) = &matched
+                && !config.max_age_fails
+            {
+                let w = e.to_string();
+                log::warn(&w);
+                warnings.push(w);
+                matched = matcher::find(&db, inventory, today, None);
+            }
+            match matched {
                 Ok(matched) => {
-                    if let Some(w) = matched.warning
-                        && !warnings.contains(&w)
-                    {
-                        log::warn(&w);
-                        warnings.push(w);
+                    let stale = matched.stale.filter(|_| !config.fetch);
+                    for w in matched.warning.into_iter().chain(stale) {
+                        if !warnings.contains(&w) {
+                            log::warn(&w);
+                            warnings.push(w);
+                        }
                     }
                     findings.extend(matched.findings);
                 }
@@ -86,6 +132,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
             log::warn(&w);
             warnings.push(w);
         }
+        data = Some(info);
     }
     let mut audited = Vec::new();
     for target in compose {
@@ -144,6 +191,7 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         policy: &config.policy,
         expired: &ignores.expired,
         warnings: &warnings,
+        data: data.as_ref(),
     };
     // The full report file is written before the gate is applied: a failing
     // CI run still leaves the report to read.
@@ -176,11 +224,61 @@ fn use_color(config: &Config) -> bool {
     }
 }
 
+/// Data fetched longer ago than `max-age` fails the scan (exit 4) or warns;
+/// without a max-age, data a week old is named in a warning.
+fn check_age(
+    config: &Config,
+    info: &feed::DataInfo,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let limit = config.max_age.unwrap_or(7 * 86_400);
+    let mut stale = Vec::new();
+    for source in &info.sources {
+        let Some(as_of) = source.as_of() else {
+            continue;
+        };
+        let age = info.now.saturating_sub(as_of);
+        if age <= limit {
+            continue;
+        }
+        let what = format!(
+            "{}: the data was last confirmed current {}, {} ago",
+            source.name,
+            feed::timestamp(as_of),
+            feed::human_age(age)
+        );
+        match config.max_age {
+            Some(max) => stale.push(format!(
+                "{what}, longer than max-age ({})",
+                feed::human_age(max)
+            )),
+            None => stale.push(format!("{what} (set max-age to fail on old data)")),
+        }
+    }
+    if stale.is_empty() {
+        return Ok(());
+    }
+    if config.max_age.is_some() && config.max_age_fails {
+        return Err(no_data(stale.join("; ")));
+    }
+    for w in stale {
+        log::warn(&w);
+        warnings.push(w);
+    }
+    Ok(())
+}
+
 /// The compiled database: from the cache when its inputs are unchanged,
 /// otherwise compiled from the inputs (and cached when a cache is set).
-fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
+fn database(
+    ctx: &Context,
+    config: &Config,
+    prepared: &mut feed::Prepared,
+) -> Result<Database, Error> {
     let started = Instant::now();
-    let files = load::input_files(&config.advisories).map_err(load_error)?;
+    let mut roots = config.advisories.clone();
+    roots.extend(prepared.files.iter().cloned());
+    let files = load::input_files(&roots).map_err(load_error)?;
     let digest = load::digest(&files, FORMAT_VERSION);
     let cache_file = config
         .cache
@@ -202,7 +300,7 @@ fn database(ctx: &Context, config: &Config) -> Result<Database, Error> {
         }
     }
 
-    let db = Database::build(load::load(&files).map_err(load_error)?);
+    let db = Database::build(load::load_with(&files, &mut prepared.parsed).map_err(load_error)?);
     log::info(format!(
         "advisories: compiled {} from {} file{} in {:.1?}",
         db.advisories.len(),

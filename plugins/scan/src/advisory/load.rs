@@ -33,6 +33,17 @@ pub enum LoadError {
     Parse { path: String, why: String },
 }
 
+impl InputFile {
+    /// Its modification time, in seconds since 1970.
+    pub fn modified_secs(&self) -> u64 {
+        (self.modified / 1_000_000_000) as u64
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
     move |source| LoadError::Io {
         path: path.display().to_string(),
@@ -98,12 +109,19 @@ pub fn digest(files: &[InputFile], format_version: u32) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads every advisory of the inputs.
-pub fn load(files: &[InputFile]) -> Result<Vec<Advisory>, LoadError> {
+/// Reads every advisory of the inputs, taking those of a file in `parsed`
+/// (a download verified by this run) from there instead of reading it again.
+pub fn load_with(
+    files: &[InputFile],
+    parsed: &mut std::collections::HashMap<PathBuf, Vec<Advisory>>,
+) -> Result<Vec<Advisory>, LoadError> {
     let mut advisories = Vec::new();
     for file in files {
         let first = advisories.len();
-        read_file(&file.path, &mut advisories)?;
+        match parsed.remove(&file.path) {
+            Some(done) => advisories.extend(done),
+            None => read_file(&file.path, &mut advisories)?,
+        }
         // Formats without dates (the secdb, the tracker's JSON) are as
         // current as their file.
         let mtime = (file.modified / 1_000_000_000 / 86_400) as i64;
@@ -119,6 +137,13 @@ fn parse_error(path: &Path, why: String) -> LoadError {
         path: path.display().to_string(),
         why,
     }
+}
+
+/// The advisories of one file (a download being verified).
+pub fn read_one(path: &Path) -> Result<Vec<Advisory>, LoadError> {
+    let mut out = Vec::new();
+    read_file(path, &mut out)?;
+    Ok(out)
 }
 
 fn read_file(path: &Path, out: &mut Vec<Advisory>) -> Result<(), LoadError> {

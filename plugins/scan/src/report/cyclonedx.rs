@@ -217,6 +217,7 @@ pub fn render(report: &Report) -> String {
         "metadata": {
             "tools": { "components": [{ "type": "application", "name": "run-scan", "version": env!("CARGO_PKG_VERSION") }] },
             "component": subject,
+            "properties": data_properties(report),
         },
         "components": components,
         "vulnerabilities": vulnerabilities(report),
@@ -224,6 +225,32 @@ pub fn render(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(&bom).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The advisory data's age and sources, as name/value properties.
+fn data_properties(report: &Report) -> Vec<Value> {
+    let Some(data) = report.data else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let (Some(as_of), Some(age)) = (data.as_of(), data.age()) {
+        out.push(json!({ "name": "run-scan:advisory-data:as-of", "value": crate::feed::timestamp(as_of) }));
+        out.push(json!({ "name": "run-scan:advisory-data:age-seconds", "value": age.to_string() }));
+    }
+    for s in &data.sources {
+        let mut value = format!("{} {}", s.name, s.from);
+        if let Some(t) = s.fetched {
+            value.push_str(&format!(" fetched {}", crate::feed::timestamp(t)));
+        }
+        if let Some(t) = s.checked {
+            value.push_str(&format!(" checked {}", crate::feed::timestamp(t)));
+        }
+        if let Some(h) = &s.sha256 {
+            value.push_str(&format!(" sha256 {h}"));
+        }
+        out.push(json!({ "name": "run-scan:advisory-data:source", "value": value }));
+    }
+    out
 }
 
 /// `pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12`.
@@ -354,6 +381,7 @@ mod tests {
             policy: &Policy::default(),
             expired: &[],
             warnings: &[],
+            data: None,
         };
         let bom: Value = serde_json::from_str(&render(&report)).unwrap();
         crate::cyclonedx_schema::assert_valid(&bom);

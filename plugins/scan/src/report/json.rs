@@ -60,5 +60,6 @@ fn to_value(report: &Report) -> Value {
             "id": r.id, "package": r.package, "target": r.target, "reason": r.reason, "expires": r.expires,
         })).collect::<Vec<_>>(),
         "warnings": report.warnings,
+        "advisory_data": report.data.map(super::data_json),
     })
 }

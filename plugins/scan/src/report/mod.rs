@@ -8,6 +8,7 @@ pub mod table;
 
 use serde::Serialize;
 
+use crate::feed::{self, DataInfo};
 use crate::finding::Finding;
 use crate::image::Inventory;
 use crate::policy::{Policy, Rule};
@@ -23,6 +24,9 @@ pub struct Report<'a> {
     pub policy: &'a Policy,
     pub expired: &'a [Rule],
     pub warnings: &'a [String],
+    /// The advisory data matched against (none when nothing was matched:
+    /// a Compose audit).
+    pub data: Option<&'a DataInfo>,
 }
 
 /// A container or Compose service the hardening audit looked at.
@@ -140,4 +144,49 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// The advisory data as the JSON report and SARIF's properties show it.
+pub fn data_json(data: &DataInfo) -> serde_json::Value {
+    let time = |t: Option<u64>| t.map(feed::timestamp);
+    serde_json::json!({
+        "as_of": time(data.as_of()),
+        "age_seconds": data.age(),
+        "sources": data.sources.iter().map(|s| serde_json::json!({
+            "name": s.name,
+            "from": s.from,
+            "fetched": time(s.fetched),
+            "checked": time(s.checked),
+            "etag": s.etag,
+            "sha256": s.sha256,
+            "size": s.size,
+            "error": s.error,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One line per source for the table: `osv Debian  https://…  fetched …`.
+pub fn data_lines(data: &DataInfo) -> Vec<String> {
+    let mut lines = vec![match data.age() {
+        Some(age) => format!(
+            "advisory data: {} old (as of {})",
+            feed::human_age(age),
+            data.as_of().map(feed::timestamp).unwrap_or_default()
+        ),
+        None => "advisory data: age unknown".to_owned(),
+    }];
+    for s in &data.sources {
+        let mut line = format!("  {}: {}", s.name, s.from);
+        if let Some(t) = s.fetched {
+            line.push_str(&format!(", fetched {}", feed::timestamp(t)));
+        }
+        if let Some(t) = s.checked.filter(|c| Some(*c) != s.fetched) {
+            line.push_str(&format!(", checked {}", feed::timestamp(t)));
+        }
+        if let Some(e) = &s.error {
+            line.push_str(&format!(" (refresh failed: {e})"));
+        }
+        lines.push(line);
+    }
+    lines
 }

@@ -112,6 +112,10 @@ pub fn render(report: &Report) -> String {
                 }
             },
             "results": results,
+            "properties": match report.data {
+                Some(data) => json!({ "advisory-data": super::data_json(data) }),
+                None => json!({}),
+            },
         }]
     });
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();

@@ -108,6 +108,11 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = write!(out, ", {ignored} ignored");
     }
     out.push('\n');
+    if let Some(data) = report.data {
+        for line in super::data_lines(data) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     for rule in report.expired {
         let _ = writeln!(
             out,
