@@ -1,16 +1,34 @@
-//! Builds the built-in plugins (plugins/*) and the test programs (tests/programs)
-//! for wasm32-wasip2 and embeds the plugins in the `run` binary, so a plain
-//! `cargo build` yields one self-contained binary.
+//! Builds the built-in plugins (plugins/*) for wasm32-wasip2 and embeds them
+//! in the `run` binary, so a plain `cargo build` yields one self-contained
+//! binary. Each built-in is embedded three times over:
 //!
-//! The nested cargo uses its own target directory: sharing the outer one would
-//! deadlock on cargo's build-directory lock.
+//! - its component bytes (and their sha256), the plugin itself;
+//! - its code precompiled by the engine configuration the runner uses
+//!   (src/plugin/engine_config.rs, included below), with that engine's
+//!   compatibility key: a runner whose engine has the same key loads it
+//!   instead of compiling (src/plugin/builtin.rs);
+//! - what its `describe` returns, so `--list`, completion and `TASK --help`
+//!   never load it.
+//!
+//! The test programs (tests/programs, tests/hostile) are not built here but
+//! by the test-only crate tests/artifacts: a release build never builds them,
+//! and a change to them does not rebuild the built-in plugins.
 
 use std::env;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, Val};
+use wasmtime::{Engine, Store};
+
+#[path = "../build-support/wasm.rs"]
+mod wasm;
+use wasm::{TARGET, artifact, build_wasm, wasm_target_dir};
+
+#[path = "src/plugin/engine_config.rs"]
+#[allow(dead_code)]
+mod engine_config;
 
 /// Plugins embedded in the binary: (name, crate). One line per built-in.
 const BUILTINS: &[(&str, &str)] = &[
@@ -22,25 +40,16 @@ const BUILTINS: &[(&str, &str)] = &[
     ("quickstart", "quickstart"),
 ];
 
-/// Guest programs used only by the tests (crate name → constant name).
-const TEST_PROGRAMS: &[(&str, &str)] = &[("test-programs", "FIXTURE"), ("hostile", "HOSTILE")];
-
-/// Test programs written against wit/ directly, without the SDK: still built
-/// under `RUN_SKIP_WASM=sdk`.
-const WITHOUT_SDK: &[&str] = &["hostile"];
-
-const TARGET: &str = "wasm32-wasip2";
-
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     for watched in [
         "plugins",
-        "tests/programs",
-        "tests/hostile",
         "wit",
         "Cargo.lock",
+        "build-support",
+        "runner/src/plugin/engine_config.rs",
     ] {
         println!(
             "cargo:rerun-if-changed={}",
@@ -50,124 +59,153 @@ fn main() {
 
     // Contributors only: `RUN_SKIP_WASM=1 cargo check` type-checks the host
     // while the plugins do not build (e.g. mid-way through a WIT change). The
-    // binary then has no built-in plugins and the tests' fixture is missing.
-    // `RUN_SKIP_WASM=sdk` still builds the test programs that do not use the
-    // SDK, so their tests can run.
+    // binary then has no built-in plugins (tests/artifacts reads the same
+    // variable for the test programs).
     println!("cargo:rerun-if-env-changed=RUN_SKIP_WASM");
     let skip = env::var("RUN_SKIP_WASM").unwrap_or_default();
     if skip == "1" || skip == "sdk" {
         println!("cargo:warning=RUN_SKIP_WASM={skip}: built without plugins");
         std::fs::write(
             out_dir.join("builtins.rs"),
-            "pub static BUILTINS: &[Builtin] = &[];\n",
+            "pub static BUILTINS: &[Builtin] = &[];\npub const ENGINE_KEY: &str = \"\";\n",
         )
         .unwrap();
-        let built: &[&str] = if skip == "sdk" { WITHOUT_SDK } else { &[] };
-        if !built.is_empty() {
-            build_wasm(&workspace, &wasm_target_dir(&out_dir), built);
-        }
-        let artifacts = wasm_target_dir(&out_dir).join(TARGET).join("release");
-        for (krate, constant) in TEST_PROGRAMS {
-            let path = if built.contains(krate) {
-                artifact(&artifacts, krate)
-            } else {
-                PathBuf::from(format!("/nonexistent/{constant}.wasm"))
-            };
-            println!(
-                "cargo:rustc-env=RUN_TEST_PROGRAM_{constant}={}",
-                path.display()
-            );
-        }
         return;
     }
 
-    let target_dir = wasm_target_dir(&out_dir);
-    let crates: Vec<&str> = BUILTINS
-        .iter()
-        .map(|(_, krate)| *krate)
-        .chain(TEST_PROGRAMS.iter().map(|(krate, _)| *krate))
-        .collect();
+    let target_dir = wasm_target_dir(&out_dir, "wasm-plugins");
+    let crates: Vec<&str> = BUILTINS.iter().map(|(_, krate)| *krate).collect();
     build_wasm(&workspace, &target_dir, &crates);
     let artifacts = target_dir.join(TARGET).join("release");
 
+    let (engine, _) = engine_config::create().expect("creating the wasmtime engine");
+    let engine_key = engine_config::compatibility_key(&engine);
     let mut builtins = String::from("pub static BUILTINS: &[Builtin] = &[\n");
+    let mut descriptors = String::new();
     for (name, krate) in BUILTINS {
         let path = artifact(&artifacts, krate);
         let bytes = std::fs::read(&path).unwrap();
         let digest = hex::encode(Sha256::digest(&bytes));
+        let compiled = engine
+            .precompile_component(&bytes)
+            .unwrap_or_else(|e| panic!("precompiling the built-in plugin `{name}`: {e:#}"));
+        let compiled_path = out_dir.join(format!("{krate}.cwasm"));
+        std::fs::write(&compiled_path, &compiled).unwrap();
+        // SAFETY: compiled just now by this engine.
+        let component = unsafe { Component::deserialize(&engine, &compiled) }.unwrap();
+        let descriptor = match describe(&engine, &component) {
+            Ok(code) => {
+                let function = format!("descriptor_{}", krate.replace('-', "_"));
+                writeln!(
+                    descriptors,
+                    "fn {function}() -> Descriptor {{\n    {code}\n}}\n"
+                )
+                .unwrap();
+                format!("Some({function})")
+            }
+            Err(reason) => {
+                println!(
+                    "cargo:warning=the descriptor of built-in plugin `{name}` is not embedded: {reason}"
+                );
+                "None".to_owned()
+            }
+        };
         writeln!(
             builtins,
-            "    Builtin {{ name: {name:?}, bytes: include_bytes!({path:?}), digest: {digest:?} }},",
-            path = path.display().to_string()
+            "    Builtin {{ name: {name:?}, bytes: include_bytes!({path:?}), digest: {digest:?}, precompiled: include_bytes!({compiled:?}), descriptor: {descriptor} }},",
+            path = path.display().to_string(),
+            compiled = compiled_path.display().to_string(),
         )
         .unwrap();
     }
-    builtins.push_str("];\n");
+    builtins.push_str("];\n\n");
+    writeln!(
+        builtins,
+        "/// The compatibility key of the engine that precompiled `BUILTINS`.\npub const ENGINE_KEY: &str = {engine_key:?};\n"
+    )
+    .unwrap();
+    builtins.push_str(&descriptors);
     std::fs::write(out_dir.join("builtins.rs"), builtins).unwrap();
-
-    for (krate, constant) in TEST_PROGRAMS {
-        let path = artifact(&artifacts, krate);
-        println!(
-            "cargo:rustc-env=RUN_TEST_PROGRAM_{constant}={}",
-            path.display()
-        );
-    }
 }
 
-/// `<target>/wasm-plugins`, beside the host build, so `cargo clean` removes it.
-/// Derived from OUT_DIR (`<target>/<profile>/build/runner-*/out`), which is
-/// absolute: CARGO_TARGET_DIR may be relative to wherever cargo was started.
-fn wasm_target_dir(out_dir: &Path) -> PathBuf {
-    out_dir
-        .ancestors()
-        .nth(4)
-        .expect("OUT_DIR is inside the target directory")
-        .join("wasm-plugins")
+/// Calls the plugin's `describe` with every import a trap (a plugin's
+/// `describe` has no inputs and no side effects), and returns the Rust
+/// expression building the `Descriptor` it returned.
+fn describe(engine: &Engine, component: &Component) -> Result<String, String> {
+    let error = |e: wasmtime::Error| format!("{e:#}");
+    let mut linker = Linker::<()>::new(engine);
+    linker
+        .define_unknown_imports_as_traps(component)
+        .map_err(error)?;
+    let mut store = Store::new(engine, ());
+    // Nothing advances the epoch here: any deadline is never reached.
+    store.set_epoch_deadline(1 << 40);
+    let instance = linker.instantiate(&mut store, component).map_err(error)?;
+    let handler = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .find(|name| name.starts_with("runner:plugin/handler"))
+        .ok_or("it exports no runner:plugin/handler")?;
+    let handler = instance
+        .get_export_index(&mut store, None, &handler)
+        .ok_or("no handler export")?;
+    let describe = instance
+        .get_export_index(&mut store, Some(&handler), "describe")
+        .ok_or("no describe export")?;
+    let func = instance
+        .get_func(&mut store, describe)
+        .ok_or("describe is not a function")?;
+    let mut results = [Val::Bool(false)];
+    func.call(&mut store, &[], &mut results).map_err(error)?;
+    rust(&results[0], "Descriptor")
 }
 
-fn artifact(dir: &Path, krate: &str) -> PathBuf {
-    dir.join(format!("{}.wasm", krate.replace('-', "_")))
+/// The Rust expression for a value of the WIT type `ty` (a record, list,
+/// option, enum or primitive of runner:plugin/types).
+fn rust(value: &Val, ty: &str) -> Result<String, String> {
+    Ok(match value {
+        Val::String(s) => format!("{s:?}.to_owned()"),
+        Val::Bool(b) => b.to_string(),
+        Val::Option(None) => "None".to_owned(),
+        Val::Option(Some(v)) => format!("Some({})", rust(v, ty)?),
+        Val::List(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|v| rust(v, ty))
+                .collect::<Result<_, _>>()?;
+            format!("vec![{}]", items.join(", "))
+        }
+        Val::Enum(case) => format!("{ty}::{}", camel(case)),
+        Val::Record(fields) => {
+            let mut out = format!("{ty} {{ ");
+            for (name, v) in fields {
+                let field_ty = match (ty, name.as_str()) {
+                    ("Descriptor", "parameters") => "Parameter",
+                    ("Descriptor", "needs") => "Grant",
+                    ("Parameter", "kind") => "ParameterKind",
+                    ("Grant", "kind") => "GrantKind",
+                    _ => "",
+                };
+                write!(out, "{}: {}, ", name.replace('-', "_"), rust(v, field_ty)?).unwrap();
+            }
+            out.push('}');
+            out
+        }
+        other => return Err(format!("unexpected value {other:?} in a descriptor")),
+    })
 }
 
-fn build_wasm(workspace: &Path, target_dir: &Path, crates: &[&str]) {
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
-        .arg(target_dir);
-    for krate in crates {
-        cmd.args(["-p", krate]);
-    }
-    // The outer build's flags and wrappers are for the host target; clippy's
-    // wrapper in particular must not lint (and fail) the nested build.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "CARGO_MAKEFLAGS",
-        "CARGO_PRIMARY_PACKAGE",
-        "CLIPPY_ARGS",
-    ] {
-        cmd.env_remove(var);
-    }
-    let output = cmd
-        .output()
-        .expect("failed to start cargo for the wasm plugins");
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("target may not be installed")
-            || stderr.contains("can't find crate for `core`")
-        {
-            "\nThe wasm32-wasip2 target is missing: run `rustup target add wasm32-wasip2`."
-        } else {
-            ""
-        };
-        panic!(
-            "building the wasm plugins ({}) failed:\n{stderr}{hint}",
-            crates.join(", ")
-        );
-    }
+/// `cap-add` → `CapAdd`.
+fn camel(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }

@@ -198,6 +198,46 @@ fn command_parameters_are_validated_with_a_suggestion_and_have_help() {
         .stdout_contains("what to build [default: all]");
 }
 
+const FLAGS: &str = "[tasks.test]\ncommand = \"if $verbose; then echo verbose; fi; echo files=$files args=$*\"\nparams = [{ name = \"files\", variadic = true }, { name = \"verbose\", flag = true, help = \"say more\" }]\n";
+
+#[test]
+fn a_flag_parameter_is_true_when_given_and_never_positional() {
+    let test = Test::new().tasks(FLAGS);
+    let out = test.invoke(&["-q", "test", "a", "--verbose", "b"]).ok();
+    assert_eq!(
+        out.stdout,
+        "verbose\nfiles=a b args=a b\n",
+        "{}",
+        out.context()
+    );
+    let out = test.invoke(&["-q", "test", "a"]).ok();
+    assert_eq!(out.stdout, "files=a args=a\n", "{}", out.context());
+    let out = test
+        .invoke(&["-q", "test", "--verbose", "--no-verbose"])
+        .ok();
+    assert_eq!(out.stdout, "files= args=\n", "{}", out.context());
+}
+
+#[test]
+fn a_flag_parameter_is_validated_and_shown_in_help_and_list() {
+    let test = Test::new().tasks(FLAGS);
+    test.invoke(&["test", "--verbose=yes"])
+        .status(2)
+        .stderr_contains(
+            "`--verbose` of task `test` is a flag: it takes no value (got `--verbose=yes`)",
+        );
+    test.invoke(&["test", "--verbos"])
+        .status(2)
+        .stderr_contains("task `test` has no option `--verbos`; did you mean `--verbose`?");
+    test.invoke(&["test", "--help"])
+        .ok()
+        .stdout_contains("Usage: run test [files...] [--verbose]")
+        .stdout_contains("say more [flag: `true` when given, `--no-verbose` or absent: `false`]");
+    test.invoke(&["--list"])
+        .ok()
+        .stdout_contains("test [files...] [--verbose]");
+}
+
 const CONFIRM: &str =
     "[tasks.drop]\ncommand = \"echo dropped\"\nconfirm = \"Really drop the database?\"\n";
 

@@ -233,3 +233,63 @@ fn dry_run_names_the_engine_a_container_task_would_use() {
     let out = plain.invoke(&["--dry-run", "greet"]).ok();
     assert!(!out.stdout.contains("engine"), "{}", out.stdout);
 }
+
+#[test]
+fn dry_run_says_whether_each_task_with_sources_would_run_and_why() {
+    let test = Test::new()
+        .tasks("[tasks.build]\ncommand = \"cat src/*.txt > out.txt\"\nsources = [\"src/*.txt\"]\ngenerates = [\"out.txt\"]\n\n[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\nsources = [\"src/*.txt\"]\ndepends = [\"build\"]\n")
+        .file("src/a.txt", "a\n")
+        .file("src/b.txt", "b\n");
+    let line = |args: &[&str], task_line: &str, expected: &str| {
+        let out = test.invoke(args).ok();
+        let after = out
+            .stdout
+            .split_once(task_line)
+            .unwrap_or_else(|| panic!("no {task_line:?}{}", out.context()))
+            .1;
+        // The task's own lines: indented past the plan's numbers.
+        let own: Vec<&str> = after
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("       "))
+            .collect();
+        assert!(
+            own.contains(&format!("       {expected}").as_str()),
+            "{task_line}: {expected:?}{}",
+            out.context()
+        );
+    };
+    line(
+        &["-n", "greet"],
+        ". build",
+        "would run: no successful run recorded",
+    );
+    test.invoke(&["-q", "greet"]).ok();
+    line(&["-n", "greet"], ". build", "would skip: up to date");
+    line(&["-n", "greet"], ". greet", "would skip: up to date");
+    line(&["-n", "--force", "greet"], ". build", "would run: --force");
+    std::fs::write(test.path("src/b.txt"), "changed\n").unwrap();
+    line(
+        &["-n", "greet"],
+        ". build",
+        "would run: sources changed (src/b.txt)",
+    );
+    line(
+        &["-n", "greet"],
+        ". greet",
+        "would run: sources changed (src/b.txt)",
+    );
+    test.invoke(&["-q", "greet"]).ok();
+    std::fs::remove_file(test.path("out.txt")).unwrap();
+    line(
+        &["-n", "build"],
+        ". build",
+        "would run: generates missing (out.txt)",
+    );
+    // The dry run changed nothing: the task still has to run.
+    line(
+        &["-n", "build"],
+        ". build",
+        "would run: generates missing (out.txt)",
+    );
+}

@@ -443,3 +443,79 @@ fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() 
         "{stderr}"
     );
 }
+
+/// A built-in's code and descriptor are embedded in the binary: with an
+/// empty cache, listing, `--help`, a dry run and a first run compile nothing
+/// (the runner logs every compile at debug level), and nothing is written
+/// to the cache.
+#[test]
+fn a_builtin_is_never_compiled_on_a_fresh_machine() {
+    let cache = tempfile::tempdir().unwrap();
+    let test = Test::new().tasks(
+        "[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\nsources = [\"tasks.toml\"]\n",
+    );
+    let fresh = |args: &[&str]| {
+        test.invoke_env(
+            &[
+                ("RUN_CACHE_DIR", cache.path().to_str().unwrap()),
+                ("RUN_LOG", "runner=debug"),
+            ],
+            args,
+        )
+        .ok()
+        .stderr_lacks("compiling plugin")
+    };
+    // Listing and help never even load it.
+    fresh(&["--list"])
+        .stdout_contains("greet [--name VALUE]")
+        .stderr_lacks("precompiled");
+    fresh(&["greet", "--help"])
+        .stdout_contains("--name VALUE  who to greet")
+        .stderr_lacks("precompiled");
+    // A dry run and a run load the embedded code.
+    fresh(&["-n", "greet"])
+        .stderr_contains("plugin `hello`: loaded the code precompiled into the binary");
+    fresh(&["greet"])
+        .stderr_contains("plugin `hello`: loaded the code precompiled into the binary");
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        cached
+            .iter()
+            .all(|n| !n.to_string_lossy().ends_with(".cwasm")),
+        "{cached:?}"
+    );
+}
+
+/// A test program the runner cannot describe would make every test using it
+/// fail for the wrong reason: each one loads. `foreach_program!` does not
+/// compile unless every program has a test named after it here.
+mod programs {
+    use crate::test::{FIXTURE, HOSTILE, Test};
+
+    macro_rules! assert_test_exists {
+        ($name:ident) => {
+            #[allow(unused_imports)]
+            use self::$name as _;
+        };
+    }
+    test_artifacts::foreach_program!(assert_test_exists);
+
+    fn describes(path: &str, name: &str) {
+        Test::new()
+            .invoke(&["plugin", "inspect", path])
+            .ok()
+            .stdout_contains(&format!("plugin        {name} "));
+    }
+
+    #[test]
+    fn fixture() {
+        describes(FIXTURE, "fixture");
+    }
+
+    #[test]
+    fn hostile() {
+        describes(HOSTILE, "hostile");
+    }
+}

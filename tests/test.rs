@@ -8,11 +8,11 @@ use std::process::{Command, Output, Stdio};
 use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
-/// The fixture plugin built from tests/programs by runner/build.rs.
-pub const FIXTURE: &str = env!("RUN_TEST_PROGRAM_FIXTURE");
+/// The fixture plugin built from tests/programs (by tests/artifacts).
+pub const FIXTURE: &str = test_artifacts::FIXTURE;
 
-/// The hostile plugin built from tests/hostile (no SDK) by runner/build.rs.
-pub const HOSTILE: &str = env!("RUN_TEST_PROGRAM_HOSTILE");
+/// The hostile plugin built from tests/hostile (no SDK, by tests/artifacts).
+pub const HOSTILE: &str = test_artifacts::HOSTILE;
 
 /// Precompiled components are shared by all tests, like a user's cache.
 pub fn cache_dir() -> PathBuf {

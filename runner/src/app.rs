@@ -177,7 +177,13 @@ fn invoke(cli: Cli, ui: Arc<Ui>) -> Result<i32, Error> {
             cli.task_args(),
             ui.clone(),
         ));
-        crate::ui::print(&dry_run::render(&file, &plan, &previews))?;
+        crate::ui::print(&dry_run::render(
+            &file,
+            &plan,
+            &previews,
+            cli.task_args(),
+            options.force,
+        ))?;
         let problems = dry_run::problems(&file, &plan, previews);
         for (task, error) in &problems {
             report::task_failed(&ui, task, error);

@@ -2,8 +2,11 @@
 //!
 //! Words fill the parameters in order; `--name VALUE` and `--name=VALUE` set
 //! one by name; `--` makes the rest positional; a variadic last parameter
-//! takes every remaining word. Without `params`, the words pass through as
-//! `$1`, `$2`, … unchecked.
+//! takes every remaining word. A flag (`flag = true`) is given by name only:
+//! `--name` makes it `true`, `--no-name` `false` again (the last one wins),
+//! and it is `false` when absent; flags are shell variables only, never
+//! `$1`, `$2`, …. Without `params`, the words pass through as `$1`, `$2`, …
+//! unchecked.
 
 use crate::config::model::Task;
 
@@ -38,6 +41,12 @@ pub enum ArgsError {
     },
     #[error("`--{name}` of task `{task}` needs a value")]
     NoValue { task: String, name: String },
+    #[error("`--{name}` of task `{task}` is a flag: it takes no value (got `{option}`)")]
+    FlagValue {
+        task: String,
+        name: String,
+        option: String,
+    },
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -47,10 +56,19 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// `target [files...]`-style usage: required names bare, optional ones in brackets.
+/// `target [files...] [--verbose]`-style usage: required names bare,
+/// optional ones in brackets, flags last.
 pub fn usage(task: &Task) -> String {
-    let mut parts = vec![format!("run {}", task.name)];
-    for p in &task.params {
+    std::iter::once(format!("run {}", task.name))
+        .chain(synopsis(task))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Each parameter's part of the usage, positional ones first, then flags.
+pub fn synopsis(task: &Task) -> Vec<String> {
+    let mut parts = Vec::new();
+    for p in task.params.iter().filter(|p| !p.flag) {
         let name = if p.variadic {
             format!("{}...", p.name)
         } else {
@@ -62,7 +80,10 @@ pub fn usage(task: &Task) -> String {
             parts.push(name);
         }
     }
-    parts.join(" ")
+    for p in task.params.iter().filter(|p| p.flag) {
+        parts.push(format!("[--{}]", p.name));
+    }
+    parts
 }
 
 pub fn bind(task: &Task, args: &[String]) -> Result<Bound, ArgsError> {
@@ -87,13 +108,29 @@ pub fn bind(task: &Task, args: &[String]) -> Result<Bound, ArgsError> {
                 Some((name, value)) => (name, Some(value.to_owned())),
                 None => (option, None),
             };
-            let Some(index) = params.iter().position(|p| p.name == name) else {
+            // `--no-NAME` turns a flag off.
+            let negated = name
+                .strip_prefix("no-")
+                .and_then(|base| params.iter().position(|p| p.flag && p.name == base));
+            let Some(index) = params.iter().position(|p| p.name == name).or(negated) else {
                 return Err(ArgsError::UnknownOption {
                     task: task.name.clone(),
                     option: format!("--{name}"),
                     suggestion: crate::error::suggest(name, params.iter().map(|p| p.name.as_str())),
                 });
             };
+            if params[index].flag {
+                if inline.is_some() {
+                    return Err(ArgsError::FlagValue {
+                        task: task.name.clone(),
+                        name: params[index].name.clone(),
+                        option: word.clone(),
+                    });
+                }
+                let on = negated.is_none();
+                values[index] = Some(vec![on.to_string()]);
+                continue;
+            }
             let value = match inline.or_else(|| words.next().cloned()) {
                 Some(value) => value,
                 None => {
@@ -106,7 +143,9 @@ pub fn bind(task: &Task, args: &[String]) -> Result<Bound, ArgsError> {
             values[index].get_or_insert_with(Vec::new).push(value);
             continue;
         }
-        while next < params.len() && values[next].is_some() && !params[next].variadic {
+        while next < params.len()
+            && (params[next].flag || values[next].is_some() && !params[next].variadic)
+        {
             next += 1;
         }
         if next == params.len() {
@@ -126,6 +165,11 @@ pub fn bind(task: &Task, args: &[String]) -> Result<Bound, ArgsError> {
         env: Vec::new(),
     };
     for (param, value) in params.iter().zip(values) {
+        if param.flag {
+            let on = value.is_some_and(|v| v == ["true"]);
+            bound.env.push((param.name.clone(), on.to_string()));
+            continue;
+        }
         let value = match (value, &param.default) {
             (Some(value), _) => value,
             (None, Some(default)) => vec![default.clone()],
@@ -178,6 +222,59 @@ mod tests {
         assert_eq!(bound.positional, words(&["x", "slow"]));
         let bound = bind(&task(), &words(&["--mode", "m"])).unwrap();
         assert_eq!(bound.positional, words(&["all", "m"]));
+    }
+
+    fn flagged() -> Task {
+        let file = crate::config::parse(
+            std::path::Path::new("/p/tasks.toml"),
+            "[tasks.test]\ncommand = \"true\"\nparams = [{ name = \"files\", variadic = true }, { name = \"verbose\", flag = true }]\n",
+            &[],
+        )
+        .unwrap();
+        file.tasks[0].clone()
+    }
+
+    #[test]
+    fn a_flag_is_true_when_given_false_otherwise_and_never_positional() {
+        let bound = bind(&flagged(), &words(&["a", "--verbose", "b"])).unwrap();
+        assert_eq!(bound.positional, words(&["a", "b"]));
+        assert_eq!(
+            bound.env,
+            [
+                ("files".into(), "a b".into()),
+                ("verbose".into(), "true".into())
+            ]
+        );
+        let bound = bind(&flagged(), &words(&["a"])).unwrap();
+        assert_eq!(bound.env[1], ("verbose".into(), "false".into()));
+        // `--no-NAME` turns it off; the last one wins.
+        let bound = bind(&flagged(), &words(&["--verbose", "--no-verbose"])).unwrap();
+        assert_eq!(bound.env[1], ("verbose".into(), "false".into()));
+        let bound = bind(&flagged(), &words(&["--no-verbose", "--verbose"])).unwrap();
+        assert_eq!(bound.env[1], ("verbose".into(), "true".into()));
+        // After `--`, it is a word.
+        let bound = bind(&flagged(), &words(&["--", "--verbose"])).unwrap();
+        assert_eq!(bound.positional, words(&["--verbose"]));
+        assert_eq!(usage(&flagged()), "run test [files...] [--verbose]");
+    }
+
+    #[test]
+    fn a_flag_with_a_value_or_misspelt_is_refused() {
+        let e = bind(&flagged(), &words(&["--verbose=yes"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`--verbose` of task `test` is a flag: it takes no value (got `--verbose=yes`)"
+        );
+        let e = bind(&flagged(), &words(&["--verbos"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "task `test` has no option `--verbos`; did you mean `--verbose`?"
+        );
+        // `--no-` only negates flags.
+        assert!(matches!(
+            bind(&flagged(), &words(&["--no-files"])),
+            Err(ArgsError::UnknownOption { .. })
+        ));
     }
 
     #[test]

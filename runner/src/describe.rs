@@ -1,7 +1,8 @@
 //! What a plugin says about itself (`describe`), for `run plugin inspect`,
 //! `run TASK --help` and `run --dry-run`, and what one task of it needs
 //! (`needs`, for `--dry-run`). Asking compiles the plugin (cached) and calls
-//! them in a sandbox with no grants; `run --list` never does.
+//! them in a sandbox with no grants; `run --list` never does, nor does
+//! `TASK --help` for a built-in (its descriptor is embedded in the binary).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -23,6 +24,17 @@ pub struct Described {
 /// Loads the plugin (compiling it once into the cache) and asks it to describe itself.
 pub async fn describe(source: &PluginSource, ui: Arc<Ui>) -> Result<Described, TaskError> {
     describe_source(Source::resolve(source)?, ui).await
+}
+
+/// What the plugin says about itself: for a built-in, what it said when the
+/// binary was built (nothing is loaded or run); else [`describe`].
+pub async fn descriptor(source: &PluginSource, ui: Arc<Ui>) -> Result<Descriptor, TaskError> {
+    if let PluginSource::Builtin(name) = source
+        && let Some(describe) = plugin::builtin::get(name).and_then(|b| b.descriptor)
+    {
+        return Ok(describe());
+    }
+    describe(source, ui).await.map(|d| d.descriptor)
 }
 
 /// [`describe`] for a plugin whose bytes are already read. What it says is

@@ -1,6 +1,7 @@
 //! `run --dry-run TASK`: the plan, and nothing run. Order, each task's plugin
 //! and its digest, what the plugin needs (`describe` and `needs`) against what
-//! the task grants, config and limits.
+//! the task grants, config and limits, and whether each task with `sources`
+//! is up to date (`would skip: up to date`, `would run: sources changed (…)`).
 //!
 //! No plugin code runs with any grant: `describe` and `needs` are called in a
 //! sandbox with nothing granted (no files, network, environment, containers,
@@ -22,6 +23,7 @@ use crate::lock::Resolved;
 use crate::plugin::bindings::types::{RunMode, TaskContext};
 use crate::task_error::TaskError;
 use crate::ui::Ui;
+use crate::up_to_date::{self, Status};
 
 /// What a planned plugin task's plugin said in the empty sandbox.
 pub struct Previewed {
@@ -131,7 +133,14 @@ pub fn problems<'a>(
     problems
 }
 
-pub fn render(file: &TaskFile, plan: &Plan, previews: &Previews) -> String {
+/// The plan as text. `args` are the root task's; `force` is `--force`.
+pub fn render(
+    file: &TaskFile,
+    plan: &Plan,
+    previews: &Previews,
+    args: &[String],
+    force: bool,
+) -> String {
     let root = &file.tasks[plan.nodes[plan.root].task].name;
     let count = plan.nodes.len();
     let mut out = format!(
@@ -170,6 +179,14 @@ pub fn render(file: &TaskFile, plan: &Plan, previews: &Previews) -> String {
                 }
             }
         }
+        let digest = match previews.get(&node.task) {
+            Some(Ok(p)) => Some(p.described.source.digest.as_str()),
+            _ => None,
+        };
+        let args = if i == plan.root { args } else { &[] };
+        if let Some(line) = freshness(file, task, digest, args, force) {
+            writeln!(out, "       {line}").unwrap();
+        }
         if let Some(timeout) = task.timeout {
             writeln!(
                 out,
@@ -188,6 +205,37 @@ pub fn render(file: &TaskFile, plan: &Plan, previews: &Previews) -> String {
         }
     }
     out
+}
+
+/// `would skip: up to date` or `would run: sources changed (src/a.rs)`, for a
+/// task with `sources`: the check a run makes before the task, taken now.
+fn freshness(
+    file: &TaskFile,
+    task: &Task,
+    plugin_digest: Option<&str>,
+    args: &[String],
+    force: bool,
+) -> Option<String> {
+    if task.sources.is_empty() {
+        return None;
+    }
+    if let Action::Plugin { .. } = task.action
+        && plugin_digest.is_none()
+    {
+        return Some("would run: its plugin cannot be loaded".to_owned());
+    }
+    if force {
+        return Some("would run: --force".to_owned());
+    }
+    Some(
+        match up_to_date::fingerprint(file, task, plugin_digest, args) {
+            Err(error) => format!("would run: cannot take its fingerprint ({error})"),
+            Ok(now) => match up_to_date::status(file, task, &now) {
+                Status::Fresh => "would skip: up to date".to_owned(),
+                other => format!("would run: {other}"),
+            },
+        },
+    )
 }
 
 fn render_preview(out: &mut String, p: &Previewed) {

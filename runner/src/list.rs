@@ -29,6 +29,13 @@ fn synopsis(task: &Task, known: Option<&Known>) -> (String, usize) {
             .collect::<Vec<_>>()
             .join(" ")
     };
+    if let Action::Command { .. } = task.action
+        && !task.params.is_empty()
+    {
+        let plain = join(crate::command_args::synopsis(task));
+        let width = plain.chars().count();
+        return (plain, width);
+    }
     let mut plain = join(params.iter().map(|p| p.synopsis()).collect());
     if plain.chars().count() > MAX_ALIGN {
         let mut parts: Vec<String> = params

@@ -1,7 +1,7 @@
 //! A plugin task's parameters, for `run --list` and shell completion.
 //!
-//! They come from the descriptor cache ([`plugin::descriptors`]), keyed by
-//! digest: a built-in's digest is embedded, a URL plugin's is its pin, a path
+//! A built-in's descriptor is embedded in the binary. Others come from the
+//! descriptor cache ([`plugin::descriptors`]), keyed by digest: a URL plugin's is its pin, a path
 //! plugin's is its file's sha256 (remembered with the file's size, time and
 //! inode in [`plugin::stamps`], so an unchanged file is not hashed again). On a miss the plugin is described once (in
 //! the no-grant `describe` sandbox) and remembered; a URL plugin that was never
@@ -56,7 +56,14 @@ impl Lookup {
 
     fn look_up(&mut self, source: &PluginSource) -> Option<Known> {
         let known_digest = match source {
-            PluginSource::Builtin(name) => Some(builtin::get(name)?.digest.to_owned()),
+            // A built-in's descriptor is embedded: nothing to read or load.
+            PluginSource::Builtin(name) => {
+                let builtin = builtin::get(name)?;
+                if let Some(describe) = builtin.descriptor {
+                    return Some(Known::from(&describe()));
+                }
+                Some(builtin.digest.to_owned())
+            }
             PluginSource::Url { sha256, .. } => Some(sha256.clone()),
             // A file's digest is its content's: known from its stamp while
             // the file is unchanged, else it is read and hashed below.

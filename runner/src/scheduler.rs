@@ -375,7 +375,10 @@ impl Job {
     /// The fingerprint of a task with `sources` (not under `--plan`), taken
     /// before it runs; `None` when it has none or it cannot be taken (then
     /// the task runs and nothing is recorded).
-    fn fingerprint(&mut self, task: &crate::config::model::Task) -> Option<String> {
+    fn fingerprint(
+        &mut self,
+        task: &crate::config::model::Task,
+    ) -> Option<crate::up_to_date::Fingerprint> {
         if task.sources.is_empty() || self.plan_mode {
             return None;
         }

@@ -22,7 +22,9 @@ pub async fn render(task: &Task, ui: Arc<Ui>) -> String {
         }
         Action::Command { lines } if !task.params.is_empty() => {
             writeln!(out, "\nUsage: {}", crate::command_args::usage(task)).unwrap();
-            out.push_str("\nParameters (also $1, $2, … and shell variables of the same name):\n");
+            out.push_str(
+                "\nParameters (shell variables of the same name; all but flags also $1, $2, …):\n",
+            );
             for p in &task.params {
                 let mut notes = Vec::new();
                 if let Some(default) = &p.default {
@@ -30,6 +32,12 @@ pub async fn render(task: &Task, ui: Arc<Ui>) -> String {
                 }
                 if p.variadic {
                     notes.push("any number".to_owned());
+                }
+                if p.flag {
+                    notes.push(format!(
+                        "flag: `true` when given, `--no-{}` or absent: `false`",
+                        p.name
+                    ));
                 }
                 let help = p.help.as_deref().unwrap_or("");
                 let notes = if notes.is_empty() {
@@ -51,10 +59,10 @@ pub async fn render(task: &Task, ui: Arc<Ui>) -> String {
             }
         }
         Action::Plugin { source, .. } => {
-            match describe::describe(source, ui).await {
+            match describe::descriptor(source, ui).await {
                 Err(error) => writeln!(out, "\nPlugin: {error}").unwrap(),
-                Ok(described) => {
-                    let d = &described.descriptor;
+                Ok(descriptor) => {
+                    let d = &descriptor;
                     writeln!(out, "\nPlugin {} {}: {}", d.name, d.version, d.summary).unwrap();
                     let usage: Vec<String> = d
                         .parameters

@@ -52,13 +52,33 @@ fn matching(root: &Path, globs: &GlobSet) -> std::io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// A task's fingerprint, with what it was taken over: the definition's hash
+/// and each source file's, so a dry run can say what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// sha256 over the definition and every source file's path and content.
+    pub digest: String,
+    /// sha256 of the definition alone.
+    definition: String,
+    /// Each matching source file (relative, sorted) and its content's sha256.
+    files: Vec<(String, String)>,
+}
+
+/// What `.run/hashes/TASK` holds: the digest on its first line (all a run
+/// compares), then this as one JSON line (what a dry run explains with).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Detail {
+    definition: String,
+    files: Vec<(String, String)>,
+}
+
 /// The task's fingerprint now; `plugin_digest` is the plugin's sha256.
 pub fn fingerprint(
     file: &TaskFile,
     task: &Task,
     plugin_digest: Option<&str>,
     args: &[String],
-) -> std::io::Result<String> {
+) -> std::io::Result<Fingerprint> {
     let mut hash = Sha256::new();
     let definition = match &task.action {
         Action::Command { lines } => format!("command {lines:?} dir {:?}", task.dir),
@@ -69,54 +89,161 @@ pub fn fingerprint(
         ),
         Action::Group => "group".to_owned(),
     };
-    writeln!(
-        hash,
-        "{definition}\nenv {:?}\nargs {args:?}\ngenerates {:?}",
+    let definition = format!(
+        "{definition}\nenv {:?}\nargs {args:?}\ngenerates {:?}\n",
         task.env, task.generates
-    )?;
+    );
+    hash.write_all(definition.as_bytes())?;
+    let mut files = Vec::new();
     for path in matching(&file.root, &set(&task.sources)?)? {
         let mut content = Sha256::new();
         std::io::copy(
             &mut std::fs::File::open(file.root.join(&path))?,
             &mut content,
         )?;
-        writeln!(
-            hash,
-            "{} {}",
-            path.display(),
-            hex::encode(content.finalize())
-        )?;
+        let content = hex::encode(content.finalize());
+        writeln!(hash, "{} {content}", path.display())?;
+        files.push((path.display().to_string(), content));
     }
-    Ok(hex::encode(hash.finalize()))
+    Ok(Fingerprint {
+        digest: hex::encode(hash.finalize()),
+        definition: hex::encode(Sha256::digest(definition.as_bytes())),
+        files,
+    })
 }
 
-/// Whether every `generates` pattern matches an existing file.
-fn outputs_exist(file: &TaskFile, task: &Task) -> std::io::Result<bool> {
+/// Whether every `generates` pattern matches an existing file; the ones
+/// that match nothing.
+fn missing_outputs(file: &TaskFile, task: &Task) -> std::io::Result<Vec<String>> {
+    let mut missing = Vec::new();
     for pattern in &task.generates {
         if file.root.join(pattern).exists() {
             continue;
         }
         if matching(&file.root, &set(std::slice::from_ref(pattern))?)?.is_empty() {
-            return Ok(false);
+            missing.push(pattern.clone());
         }
     }
-    Ok(true)
+    Ok(missing)
+}
+
+/// Whether a task with `sources` would be skipped, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Fresh,
+    /// No successful run is recorded.
+    NeverRun,
+    /// The command, plugin, config, grants, env, arguments or `generates`.
+    DefinitionChanged,
+    /// Source files changed, new or gone since the recorded run.
+    SourcesChanged(Vec<String>),
+    /// A record without the detail to say what changed.
+    Changed,
+    /// `generates` patterns that match no file.
+    OutputsMissing(Vec<String>),
+    /// The fingerprint or the record cannot be read.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        /// At most this many paths are named.
+        const SHOWN: usize = 5;
+        let list = |items: &[String]| {
+            let mut shown = items[..items.len().min(SHOWN)].join(", ");
+            if items.len() > SHOWN {
+                shown.push_str(&format!(" and {} more", items.len() - SHOWN));
+            }
+            shown
+        };
+        match self {
+            Status::Fresh => write!(f, "up to date"),
+            Status::NeverRun => write!(f, "no successful run recorded"),
+            Status::DefinitionChanged => write!(f, "its definition changed"),
+            Status::SourcesChanged(paths) => write!(f, "sources changed ({})", list(paths)),
+            Status::Changed => write!(f, "sources or definition changed"),
+            Status::OutputsMissing(patterns) => {
+                write!(f, "generates missing ({})", list(patterns))
+            }
+            Status::Unreadable(error) => write!(f, "cannot check ({error})"),
+        }
+    }
+}
+
+/// Compares the fingerprint with the recorded one. Anything unreadable means
+/// "run it".
+pub fn status(file: &TaskFile, task: &Task, now: &Fingerprint) -> Status {
+    let stored = match std::fs::read_to_string(store(file, task)) {
+        Ok(stored) => stored,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Status::NeverRun,
+        Err(e) => return Status::Unreadable(e.to_string()),
+    };
+    let mut lines = stored.lines();
+    if lines.next().map(str::trim) != Some(now.digest.as_str()) {
+        let Some(detail) = lines
+            .next()
+            .and_then(|l| serde_json::from_str::<Detail>(l).ok())
+        else {
+            return Status::Changed;
+        };
+        if detail.definition != now.definition {
+            return Status::DefinitionChanged;
+        }
+        let before: std::collections::HashMap<&str, &str> = detail
+            .files
+            .iter()
+            .map(|(p, h)| (p.as_str(), h.as_str()))
+            .collect();
+        let after: std::collections::HashSet<&str> =
+            now.files.iter().map(|(p, _)| p.as_str()).collect();
+        let mut changed: Vec<String> = now
+            .files
+            .iter()
+            .filter(|(p, h)| before.get(p.as_str()) != Some(&h.as_str()))
+            .map(|(p, _)| p.clone())
+            .collect();
+        changed.extend(
+            detail
+                .files
+                .iter()
+                .filter(|(p, _)| !after.contains(p.as_str()))
+                .map(|(p, _)| format!("{p} (gone)")),
+        );
+        return if changed.is_empty() {
+            Status::Changed
+        } else {
+            Status::SourcesChanged(changed)
+        };
+    }
+    match missing_outputs(file, task) {
+        Ok(missing) if missing.is_empty() => Status::Fresh,
+        Ok(missing) => Status::OutputsMissing(missing),
+        Err(e) => Status::Unreadable(e.to_string()),
+    }
 }
 
 /// Whether the task can be skipped: its fingerprint is the stored one and its
-/// outputs exist. Anything unreadable means "run it".
-pub fn is_fresh(file: &TaskFile, task: &Task, fingerprint: &str) -> bool {
-    let stored = std::fs::read_to_string(store(file, task)).unwrap_or_default();
-    stored.trim() == fingerprint && outputs_exist(file, task).unwrap_or(false)
+/// outputs exist.
+pub fn is_fresh(file: &TaskFile, task: &Task, now: &Fingerprint) -> bool {
+    status(file, task, now) == Status::Fresh
 }
 
 /// Records the fingerprint after a successful run (whole or not at all).
-pub fn record(file: &TaskFile, task: &Task, fingerprint: &str) -> std::io::Result<()> {
+pub fn record(file: &TaskFile, task: &Task, fingerprint: &Fingerprint) -> std::io::Result<()> {
     let path = store(file, task);
     let dir = path.parent().expect("under .run/hashes");
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    writeln!(temp, "{fingerprint}")?;
+    let detail = Detail {
+        definition: fingerprint.definition.clone(),
+        files: fingerprint.files.clone(),
+    };
+    writeln!(
+        temp,
+        "{}\n{}",
+        fingerprint.digest,
+        serde_json::to_string(&detail)?
+    )?;
     temp.persist(&path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -143,7 +270,11 @@ mod tests {
             )
         };
         let base = plugin("");
-        let print = |f: &TaskFile, digest| fingerprint(f, &f.tasks[0], Some(digest), &[]).unwrap();
+        let print = |f: &TaskFile, digest| {
+            fingerprint(f, &f.tasks[0], Some(digest), &[])
+                .unwrap()
+                .digest
+        };
         let first = print(&base, "d1");
         assert_eq!(first, print(&base, "d1"));
         assert_ne!(first, print(&base, "d2"), "plugin digest");
@@ -177,11 +308,49 @@ mod tests {
         let task = &f.tasks[0];
         let print = fingerprint(&f, task, None, &[]).unwrap();
         assert!(!is_fresh(&f, task, &print));
+        assert_eq!(status(&f, task, &print), Status::NeverRun);
         record(&f, task, &print).unwrap();
         assert!(!is_fresh(&f, task, &print), "output missing");
+        assert_eq!(
+            status(&f, task, &print).to_string(),
+            "generates missing (out/*.bin)"
+        );
         std::fs::create_dir(dir.path().join("out")).unwrap();
         std::fs::write(dir.path().join("out/x.bin"), "").unwrap();
         assert!(is_fresh(&f, task, &print));
-        assert!(!is_fresh(&f, task, "other"));
+        let other = Fingerprint {
+            digest: "other".into(),
+            ..print.clone()
+        };
+        assert!(!is_fresh(&f, task, &other));
+    }
+
+    #[test]
+    fn the_status_names_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "1").unwrap();
+        std::fs::write(dir.path().join("b.c"), "1").unwrap();
+        let f = file(
+            dir.path(),
+            "[tasks.t]\ncommand = \"true\"\nsources = [\"*.c\"]\n",
+        );
+        let task = &f.tasks[0];
+        let now = || fingerprint(&f, task, None, &[]).unwrap();
+        record(&f, task, &now()).unwrap();
+        assert_eq!(status(&f, task, &now()), Status::Fresh);
+        std::fs::write(dir.path().join("b.c"), "2").unwrap();
+        std::fs::remove_file(dir.path().join("a.c")).unwrap();
+        std::fs::write(dir.path().join("c.c"), "").unwrap();
+        assert_eq!(
+            status(&f, task, &now()).to_string(),
+            "sources changed (b.c, c.c, a.c (gone))"
+        );
+        // Other arguments are another definition.
+        let args = fingerprint(&f, task, None, &["x".into()]).unwrap();
+        record(&f, task, &now()).unwrap();
+        assert_eq!(status(&f, task, &args), Status::DefinitionChanged);
+        // A record from before the detail line.
+        std::fs::write(store(&f, task), "0000\n").unwrap();
+        assert_eq!(status(&f, task, &now()), Status::Changed);
     }
 }

@@ -90,6 +90,8 @@ pub struct Param {
     pub default: Option<String>,
     /// Takes every remaining argument (only the last may).
     pub variadic: bool,
+    /// `--NAME` with no value: the variable is `true` when given, else `false`.
+    pub flag: bool,
     pub help: Option<String>,
 }
 

@@ -822,6 +822,7 @@ fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Pa
             name: String::new(),
             default: None,
             variadic: false,
+            flag: false,
             help: None,
         };
         for (key, value) in table(item, at)? {
@@ -830,15 +831,20 @@ fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Pa
                 "name" => param.name = string(value, &at)?,
                 "default" => param.default = Some(string(value, &at)?),
                 "help" => param.help = Some(string(value, &at)?),
-                "variadic" => {
-                    param.variadic = match value.get_ref() {
+                "variadic" | "flag" => {
+                    let set = match value.get_ref() {
                         DeValue::Boolean(b) => *b,
                         other => return Err(wrong_type(value, other, &at, Expected::Boolean)),
+                    };
+                    if key.get_ref().as_ref() == "flag" {
+                        param.flag = set;
+                    } else {
+                        param.variadic = set;
                     }
                 }
                 other => {
                     return Err(bad(format!(
-                        "unknown key `{other}` (a parameter has `name`, `default`, `variadic` and `help`)"
+                        "unknown key `{other}` (a parameter has `name`, `default`, `variadic`, `flag` and `help`)"
                     )));
                 }
             }
@@ -859,7 +865,18 @@ fn params(task: &str, value: &Item<'_>, at: &Key) -> Result<Vec<super::model::Pa
         if params.iter().any(|p| p.name == param.name) {
             return Err(bad(format!("`{}` is declared twice", param.name)));
         }
-        if let Some(last) = params.last().filter(|p| p.variadic) {
+        if param.flag && (param.default.is_some() || param.variadic) {
+            return Err(bad(format!(
+                "`{}` is a flag (`--{}`, no value): it takes no `default` and cannot be `variadic`",
+                param.name, param.name
+            )));
+        }
+        // Flags are given by name only, so they may follow the variadic.
+        if let Some(last) = params
+            .iter()
+            .rfind(|p| !p.flag)
+            .filter(|p| p.variadic && !param.flag)
+        {
             return Err(bad(format!(
                 "`{}` comes after the variadic `{}`, which takes every remaining argument",
                 param.name, last.name

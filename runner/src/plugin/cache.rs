@@ -141,6 +141,7 @@ pub fn load(engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Com
     let usable = REFUSED.get().is_none() && digest.bytes().all(|b| b.is_ascii_hexdigit());
     // The key is not even read (or created) when the cache is refused.
     let Some((dir, key)) = dir().filter(|_| usable).and_then(|dir| Some((dir, key()?))) else {
+        tracing::debug!("compiling plugin sha256:{digest} (in memory)");
         return Component::new(engine, bytes);
     };
     let entry = Entry::new(&dir, digest, engine);
@@ -161,6 +162,7 @@ pub fn load(engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Com
             entry.path.display()
         ),
     }
+    tracing::debug!("compiling plugin sha256:{digest}");
     let compiled = engine.precompile_component(bytes)?;
     if let Err(error) = entry.write(key, &compiled) {
         tracing::debug!(

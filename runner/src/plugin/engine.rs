@@ -4,10 +4,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
-
-use super::limits::MAX_MEMORY;
+use wasmtime::Engine;
 
 /// How often the epoch advances. A plugin running wasm code yields to the async
 /// runtime at every tick, which is what lets timeouts and Ctrl-C stop a busy loop.
@@ -25,34 +22,12 @@ pub fn engine() -> wasmtime::Result<&'static Engine> {
     Ok(engine)
 }
 
-fn base_config() -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    config
-}
-
-/// The pooling allocator makes instantiation cheap, but reserves address space up
-/// front; on a small VM that reservation can fail, so fall back to on-demand.
 fn create() -> wasmtime::Result<Engine> {
-    let mut pooled = base_config();
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(32)
-        .total_core_instances(256)
-        .total_memories(64)
-        .total_tables(256)
-        .total_stacks(32)
-        .max_memory_size(MAX_MEMORY as usize);
-    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    match Engine::new(&pooled) {
-        Ok(engine) => Ok(engine),
-        Err(error) => {
-            tracing::debug!(
-                "pooling allocator unavailable ({error:#}); using on-demand allocation"
-            );
-            Engine::new(&base_config())
-        }
+    let (engine, unpooled) = super::engine_config::create()?;
+    if let Some(error) = unpooled {
+        tracing::debug!("pooling allocator unavailable ({error:#}); using on-demand allocation");
     }
+    Ok(engine)
 }
 
 fn start_ticker(engine: Engine) {
@@ -67,24 +42,4 @@ fn start_ticker(engine: Engine) {
         .expect("failed to start the epoch thread");
 }
 
-/// A hex key for the engine's compilation settings: precompiled code is only
-/// valid for the same wasmtime version and configuration. SHA-256 over what
-/// `precompile_compatibility_hash` feeds a hasher, so the key is stable across
-/// builds of the runner (std's `DefaultHasher` promises no such thing).
-pub fn compatibility_key(engine: &Engine) -> String {
-    use std::hash::{Hash, Hasher};
-
-    struct Sha(Sha256);
-    impl Hasher for Sha {
-        fn write(&mut self, bytes: &[u8]) {
-            self.0.update(bytes);
-        }
-        fn finish(&self) -> u64 {
-            unreachable!("only the digest is read")
-        }
-    }
-
-    let mut hasher = Sha(Sha256::new());
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    hex::encode(&hasher.0.finalize()[..16])
-}
+pub use super::engine_config::compatibility_key;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const DEFAULT_MEMORY: u64 = 512 << 20;
 
 /// The most `memory` may raise it to: what the engine reserves per memory.
-pub const MAX_MEMORY: u64 = 4 << 30;
+pub use super::engine_config::MAX_MEMORY;
 
 /// Open handles a plugin may hold at once in each of its resource tables
 /// (WASI: files, directories, sockets, streams, pollables; and the runner's

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cache_key;
 pub mod descriptors;
 pub mod engine;
+pub mod engine_config;
 pub mod fetch;
 pub mod limits;
 pub mod link;
@@ -33,6 +34,8 @@ pub struct Source {
     pub name: String,
     pub digest: String,
     bytes: Bytes,
+    /// The built-in these bytes are, with its precompiled code.
+    builtin: Option<&'static builtin::Builtin>,
 }
 
 #[derive(Clone)]
@@ -164,6 +167,7 @@ impl Source {
                     name: builtin.name.to_owned(),
                     digest: builtin.digest.to_owned(),
                     bytes: Bytes::Static(builtin.bytes),
+                    builtin: Some(builtin),
                 })
             }
             PluginSource::Url { url, sha256 } => {
@@ -173,6 +177,7 @@ impl Source {
                     name: source.display_name(),
                     digest: sha256.clone(),
                     bytes: Bytes::Owned(bytes.into()),
+                    builtin: None,
                 })
             }
             PluginSource::Path(path) => {
@@ -182,6 +187,7 @@ impl Source {
                     name: source.display_name(),
                     digest: hex::encode(Sha256::digest(&bytes)),
                     bytes: Bytes::Owned(bytes.into()),
+                    builtin: None,
                 })
             }
         }
@@ -204,7 +210,13 @@ impl Source {
             reason: format!("{e:#}"),
         };
         let engine = engine::engine().map_err(compile_error)?;
-        let component = cache::load(engine, &self.digest, self.bytes()).map_err(compile_error)?;
+        let compile = || cache::load(engine, &self.digest, self.bytes());
+        let component = match self.builtin {
+            Some(b) => builtin::load(engine, b.name, b.precompiled, builtin::ENGINE_KEY, compile)
+                .map(|(component, _)| component),
+            None => compile(),
+        }
+        .map_err(compile_error)?;
         let wit_version =
             version::check(engine, &component).map_err(|source| LoadError::Version {
                 name: self.name.clone(),
