@@ -1210,7 +1210,7 @@ fn latency_keeps_the_clients_address_and_its_undo_refuses_no_connection() {
 fn recover_after_a_kill_during_setup_removes_the_proxy_and_every_helper() {
     let c = web(1);
     let test = Test::new().tasks(&tasks(&[&c.name], ""));
-    let mut run = Running::start(
+    let run = Running::start(
         &test,
         &[
             "chaos",
