@@ -2,7 +2,9 @@
 # Runs integration tests against Podman's Docker-compatible API: starts
 # `podman system service` on a socket of its own, loads the test images
 # into Podman (docker save | podman load, cached by image ID), and runs
-# `cargo test -p runner --test integration FILTER...` with DOCKER_HOST
+# `cargo test --workspace --test integration FILTER...` (the workspace, so
+# the build of `cargo test --workspace` is reused: `-p runner` unifies other
+# features and would compile wasmtime again) with DOCKER_HOST
 # pointing there, so `run` and the tests' own `docker` commands both use
 # Podman. Default filters: backup::
 #
@@ -48,4 +50,4 @@ export RUN_TEST_IMAGES_HA=0
 export RUN_TEST_PODMAN_HEALTHCHECKS=1
 filters=("$@")
 [ ${#filters[@]} -gt 0 ] || filters=(backup::)
-DOCKER_HOST="unix://$socket" cargo test -p runner --test integration -- "${filters[@]}" --test-threads 2
+DOCKER_HOST="unix://$socket" cargo test --workspace --test integration -- "${filters[@]}" --test-threads 2
