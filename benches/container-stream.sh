@@ -17,11 +17,11 @@ command -v zstd >/dev/null || apt-get install -y zstd >/dev/null
 bash tests/images/build.sh
 
 echo "bench: building release run"
-if ! CARGO_TARGET_DIR=target/bench cargo build --release -p runner >"${TMPDIR:-/tmp}/run-bench-build.log" 2>&1; then
+if ! CARGO_TARGET_DIR=target/bench cargo build --release -p runner -p test-artifacts >"${TMPDIR:-/tmp}/run-bench-build.log" 2>&1; then
   tail -30 "${TMPDIR:-/tmp}/run-bench-build.log"; echo "bench: release build failed"; exit 1
 fi
 RUN=$ROOT/target/bench/release/run
-FIXTURE=$ROOT/target/bench/wasm-plugins/wasm32-wasip2/release/test_programs.wasm
+FIXTURE=$ROOT/target/bench/wasm-test-programs/wasm32-wasip2/release/test_programs.wasm
 
 NAME=bench-pg-stream
 WORK=$(mktemp -d /var/tmp/run-bench.XXXXXX)

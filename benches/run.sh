@@ -18,7 +18,7 @@ FIXTURES="$ROOT/benches/fixtures"
 OUT="${BENCH_OUT:-$ROOT/docs/benchmarks.md}"
 export CARGO_TARGET_DIR="$ROOT/target/bench"
 RUN="$CARGO_TARGET_DIR/release/run"
-FIXTURE_WASM="$CARGO_TARGET_DIR/wasm-plugins/wasm32-wasip2/release/test_programs.wasm"
+FIXTURE_WASM="$CARGO_TARGET_DIR/wasm-test-programs/wasm32-wasip2/release/test_programs.wasm"
 WORK="$CARGO_TARGET_DIR/bench-results"
 # A cache of its own, so the "cached" numbers never depend on ~/.cache.
 export RUN_CACHE_DIR="$CARGO_TARGET_DIR/run-cache"
@@ -58,8 +58,11 @@ need_tools() {
 build_run() {
     say "building run (release) into $CARGO_TARGET_DIR"
     (cd "$ROOT" && cargo build --release -p runner)
+    # The fixture plugin is a test artifact, not part of a release build:
+    # tests/artifacts' build script builds it (into wasm-test-programs/).
+    (cd "$ROOT" && cargo build --release -p test-artifacts)
     [ -x "$RUN" ] || die "no binary at $RUN after the build"
-    [ -f "$FIXTURE_WASM" ] || die "no fixture plugin at $FIXTURE_WASM (runner/build.rs builds it)"
+    [ -f "$FIXTURE_WASM" ] || die "no fixture plugin at $FIXTURE_WASM (tests/artifacts/build.rs builds it)"
 }
 
 # hyperfine NAME COMMAND... : exports $WORK/NAME.json and .md
