@@ -77,10 +77,14 @@ fn json_has_kinds_grants_and_positions() {
     assert!(json["file"].as_str().unwrap().ends_with("tasks.toml"));
 }
 
-/// The files in the descriptor cache under `cache`.
+/// The descriptors (`DIGEST.json`) in the descriptor cache under `cache`
+/// (beside them, `files/` keeps path plugins' file stamps).
 fn cached_descriptors(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(cache.join("descriptors")) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -99,8 +103,10 @@ fn list_with_cache(test: &Test, cache: &std::path::Path) -> String {
 
 #[test]
 fn a_plugin_is_described_once_then_listed_from_the_descriptor_cache() {
+    // A path plugin: a built-in's descriptor is embedded and never cached.
     let cache = tempfile::tempdir().unwrap();
-    let test = Test::new().tasks("[tasks.greet]\nplugin = \"hello\"\n");
+    let test = Test::new().tasks("[tasks.greet]\nplugin = \"p.wasm\"\n");
+    std::fs::copy(crate::test::builtin_wasm("hello"), test.path("p.wasm")).unwrap();
     let list = || list_with_cache(&test, cache.path());
     assert_eq!(list(), "Available tasks:\n    greet [--name VALUE]\n");
     let cached = cached_descriptors(cache.path());
@@ -154,7 +160,7 @@ fn a_url_plugin_never_downloaded_is_listed_without_parameters_and_not_fetched() 
 
 #[test]
 fn a_path_plugin_shows_its_parameters() {
-    let hello = std::path::Path::new(crate::test::FIXTURE).with_file_name("hello.wasm");
+    let hello = crate::test::builtin_wasm("hello");
     Test::new()
         .tasks(&format!(
             "[tasks.greet]\ndescription = \"from a file\"\nplugin = \"{}\"\n",
@@ -168,7 +174,7 @@ fn a_path_plugin_shows_its_parameters() {
 #[test]
 fn a_path_plugin_is_hashed_again_only_when_its_file_changes() {
     let cache = tempfile::tempdir().unwrap();
-    let hello = std::path::Path::new(crate::test::FIXTURE).with_file_name("hello.wasm");
+    let hello = crate::test::builtin_wasm("hello");
     let test = Test::new().tasks("[tasks.greet]\nplugin = \"p.wasm\"\n");
     std::fs::copy(&hello, test.path("p.wasm")).unwrap();
     let list = || list_with_cache(&test, cache.path());
@@ -200,13 +206,15 @@ fn long_parameter_lists_collapse_into_options() {
 }
 
 /// Regression: each of 40 tasks of one plugin opened the plugin's cached
-/// descriptor (49 `openat` for 40 tasks); it is read once per plugin.
+/// descriptor (49 `openat` for 40 tasks); it is read once per plugin. A path
+/// plugin: a built-in's descriptor is embedded in the binary, never cached.
 #[test]
 fn a_plugins_cached_descriptor_is_read_once_for_all_its_tasks() {
     let tasks: String = (0..40)
-        .map(|i| format!("[tasks.greet{i}]\nplugin = \"hello\"\n\n"))
+        .map(|i| format!("[tasks.greet{i}]\nplugin = \"p.wasm\"\n\n"))
         .collect();
     let test = Test::new().tasks(&tasks);
+    std::fs::copy(crate::test::builtin_wasm("hello"), test.path("p.wasm")).unwrap();
     // Fills the cache first.
     test.invoke(&["--list"]).ok();
     let trace = test.path("trace");
@@ -223,11 +231,20 @@ fn a_plugins_cached_descriptor_is_read_once_for_all_its_tasks() {
     let output = command.output().expect("strace is installed");
     assert!(output.status.success(), "{output:?}");
     let trace = std::fs::read_to_string(trace).unwrap();
-    let opens = trace
+    // Once per plugin, not per task: its descriptor, and the path plugin's
+    // file stamp (which says whether the file must be hashed again).
+    let opens = |what: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains(what) && !l.contains("/descriptors/files/"))
+            .count()
+    };
+    assert_eq!(opens("/descriptors/"), 1, "{trace}");
+    let stamps = trace
         .lines()
-        .filter(|l| l.contains("/descriptors/"))
+        .filter(|l| l.contains("/descriptors/files/"))
         .count();
-    assert_eq!(opens, 1, "{trace}");
+    assert_eq!(stamps, 1, "{trace}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("greet39 [--name VALUE]"));
 }
 

@@ -255,7 +255,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// Another real component, to stand for "the same plugin, changed".
 fn other_component() -> Vec<u8> {
-    std::fs::read(std::path::Path::new(FIXTURE).with_file_name("hello.wasm")).unwrap()
+    std::fs::read(crate::test::builtin_wasm("hello")).unwrap()
 }
 
 fn url_task(url: &str, sha: &str) -> String {

@@ -364,9 +364,11 @@ fn a_compiled_file_swapped_by_a_granted_task_is_refused_and_the_pinned_plugin_ru
     use sha2::Digest;
     let test = Test::new()
         .tasks(
-            "[tasks.greet]\nplugin = \"hello\"\nallow = { write = [\"out\"] }\n\n[tasks.warm]\nplugin = \"{hostile}\"\nconfig = { mode = \"mode\" }\n",
+            "[tasks.greet]\nplugin = \"hello.wasm\"\nallow = { write = [\"out\"] }\n\n[tasks.warm]\nplugin = \"{hostile}\"\nconfig = { mode = \"mode\" }\n",
         )
         .dir("cache");
+    // hello as a path plugin: a built-in runs embedded code, never the cache's.
+    std::fs::copy(crate::test::builtin_wasm("hello"), test.path("hello.wasm")).unwrap();
     let cache = test.path("cache");
     let env = [("RUN_CACHE_DIR", cache.to_str().unwrap())];
     test.invoke_env(&env, &["greet"]).ok();
@@ -387,7 +389,7 @@ fn a_compiled_file_swapped_by_a_granted_task_is_refused_and_the_pinned_plugin_ru
     std::fs::write(
         test.path("tasks.toml"),
         format!(
-            "[tasks.greet]\nplugin = \"hello\"\nallow = {{ write = [\"out\"] }}\n\n[tasks.swap]\nplugin = \"{HOSTILE}\"\nconfig = {{ mode = \"copy\", from = \"cache/{}\", to = \"cache/{}\" }}\nallow = {{ write = [\"cache\"] }}\n",
+            "[tasks.greet]\nplugin = \"hello.wasm\"\nallow = {{ write = [\"out\"] }}\n\n[tasks.swap]\nplugin = \"{HOSTILE}\"\nconfig = {{ mode = \"copy\", from = \"cache/{}\", to = \"cache/{}\" }}\nallow = {{ write = [\"cache\"] }}\n",
             name(&hostile),
             name(&hello)
         ),

@@ -14,6 +14,25 @@ pub const FIXTURE: &str = test_artifacts::FIXTURE;
 /// The hostile plugin built from tests/hostile (no SDK, by tests/artifacts).
 pub const HOSTILE: &str = test_artifacts::HOSTILE;
 
+/// A built-in plugin's component file, as runner/build.rs left it before
+/// embedding it: `<target>/wasm-plugins/wasm32-wasip2/release/NAME.wasm`,
+/// beside the test programs' `<target>/wasm-test-programs/…`. Tests that need
+/// a real component *file* (a path plugin, a changed plugin) copy it; a
+/// built-in referenced by name never touches the compile or descriptor cache.
+pub fn builtin_wasm(name: &str) -> PathBuf {
+    let release = Path::new(FIXTURE).parent().unwrap();
+    let target = release.ancestors().nth(3).unwrap();
+    let path = target
+        .join("wasm-plugins/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "no built-in component at {}",
+        path.display()
+    );
+    path
+}
+
 /// Precompiled components are shared by all tests, like a user's cache.
 pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
