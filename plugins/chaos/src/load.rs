@@ -115,14 +115,19 @@ impl Load {
     /// Stops the loop and removes its files (once `from` runs again).
     pub fn stop(&self) -> Result<(), Error> {
         let p = &self.prefix;
-        // `.running` holds the loop's pid. A paused loop resumes mid-write, so
-        // it gets a moment to see the stop file; then it is killed (its pid
-        // checked first: a restarted container reuses pids).
+        // `.running` holds the loop's pid. The loop must end by itself: it
+        // runs orphaned under the container's PID 1, and PostgreSQL as PID 1
+        // takes a child that died by a signal, or an orphaned psql exiting 2,
+        // for a crashed backend and restarts (a just-promoted server then
+        // comes back in recovery). So it gets long enough to see the stop
+        // file (a write waits up to PGCONNECT_TIMEOUT=5 s on a stopped
+        // server; a paused loop resumes mid-write), and is killed only as a
+        // last resort (its pid checked first: a restarted container reuses pids).
         let alive = format!(
             "[ -e {p}.running ] && grep -q run-chaos-load /proc/$(cat {p}.running)/cmdline 2>/dev/null"
         );
         let script = format!(
-            "touch {p}.stop; i=0; while {alive} && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; \
+            "touch {p}.stop; i=0; while {alive} && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; \
              if {alive}; then kill $(cat {p}.running); fi; rm -f {p}.acked {p}.stop {p}.running"
         );
         let out = self
