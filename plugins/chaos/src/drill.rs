@@ -497,31 +497,13 @@ fn failover(
             {
                 env.report.event(format!("HAProxy stats: {e}"));
             }
-            if !dropped
-                && routing
-                    .status_of(primary)
-                    .is_ok_and(|s| s.as_deref() != Some("UP"))
-            {
-                dropped = true;
-                env.report
-                    .drill
-                    .insert("proxy_drops_old_ms".into(), json!(ms(fault_at.elapsed())));
-                env.report.event(format!(
-                    "{primary}: no longer a server of {} in HAProxy",
-                    routing.backend
-                ));
-            }
-            if let Some(new) = &leader
-                && !routed
-                && routing.status_of(new).ok().flatten().as_deref() == Some("UP")
-            {
-                routed = true;
-                env.report
-                    .drill
-                    .insert("proxy_routes_new_ms".into(), json!(ms(fault_at.elapsed())));
-                env.report
-                    .event(format!("{new}: HAProxy routes {} to it", routing.backend));
-            }
+            routing.watch(
+                primary,
+                leader.as_deref(),
+                (&mut dropped, &mut routed),
+                env.report,
+                fault_at,
+            );
         }
         if detected && !promoted {
             promoted = true;

@@ -2,9 +2,14 @@
 //! when the proxy stops sending writes to the old leader and starts sending
 //! them to the new one.
 
+use std::time::Instant;
+
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::check::http_get;
+use crate::drill::ms;
+use crate::report::Report;
 
 /// Where the stats are and which backend carries the writes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,6 +56,45 @@ impl Routing {
 /// Whether container `member` is the one `name` stands for: the same name,
 /// or a Compose service's container `PROJECT-SERVICE` for the service name
 /// (HAProxy servers, Sentinels' answers and DNS use service names).
+/// What a drill watches in HAProxy once per poll: the old server leaving
+/// the write backend (`dropped`) and the new one taking it over (`routed`),
+/// each timed from the fault and reported once.
+impl Routing {
+    pub fn watch(
+        &self,
+        old: &str,
+        new: Option<&str>,
+        (dropped, routed): (&mut bool, &mut bool),
+        report: &mut Report,
+        fault_at: Instant,
+    ) {
+        if !*dropped
+            && self
+                .status_of(old)
+                .is_ok_and(|s| s.as_deref() != Some("UP"))
+        {
+            *dropped = true;
+            report
+                .drill
+                .insert("proxy_drops_old_ms".into(), json!(ms(fault_at.elapsed())));
+            report.event(format!(
+                "{old}: no longer a server of {} in HAProxy",
+                self.backend
+            ));
+        }
+        if let Some(new) = new
+            && !*routed
+            && self.status_of(new).ok().flatten().as_deref() == Some("UP")
+        {
+            *routed = true;
+            report
+                .drill
+                .insert("proxy_routes_new_ms".into(), json!(ms(fault_at.elapsed())));
+            report.event(format!("{new}: HAProxy routes {} to it", self.backend));
+        }
+    }
+}
+
 pub fn names(member: &str, name: &str) -> bool {
     member == name || member.strip_suffix(name).is_some_and(|p| p.ends_with('-'))
 }

@@ -444,31 +444,13 @@ fn watch(
                 .event(format!("{old}: the Sentinels see it down"));
         }
         if let Some(routing) = &config.routing {
-            if !dropped
-                && routing
-                    .status_of(old)
-                    .is_ok_and(|s| s.as_deref() != Some("UP"))
-            {
-                dropped = true;
-                env.report
-                    .drill
-                    .insert("proxy_drops_old_ms".into(), json!(ms(fault_at.elapsed())));
-                env.report.event(format!(
-                    "{old}: no longer a server of {} in HAProxy",
-                    routing.backend
-                ));
-            }
-            if let Some(n) = &new
-                && !routed
-                && routing.status_of(n).ok().flatten().as_deref() == Some("UP")
-            {
-                routed = true;
-                env.report
-                    .drill
-                    .insert("proxy_routes_new_ms".into(), json!(ms(fault_at.elapsed())));
-                env.report
-                    .event(format!("{n}: HAProxy routes {} to it", routing.backend));
-            }
+            routing.watch(
+                old,
+                new.as_deref(),
+                (&mut dropped, &mut routed),
+                env.report,
+                fault_at,
+            );
         }
         if let (true, true, Some(n)) = (dropped, routed, &new) {
             return Ok(n.clone());
