@@ -107,8 +107,11 @@ fn a_second_interrupt_stops_a_plugin_that_is_still_cleaning_up() {
     let mut run = Running::start(&test, &["hold"]);
     run.wait_for("holding until cancelled");
     run.signal("-INT");
-    run.wait_for("waiting up to 30s for 1 plugin(s) to clean up");
-    run.wait_for("cleaning up for 60000 ms");
+    // The runner's line and the plugin's come from two writers, in either order.
+    run.wait_for_all(&[
+        "waiting up to 30s for 1 plugin(s) to clean up",
+        "cleaning up for 60000 ms",
+    ]);
     let again = Instant::now();
     run.signal("-INT");
     let (status, stderr) = run.finish();

@@ -55,6 +55,24 @@ impl Running {
         }
     }
 
+    /// Waits until each of `texts` was on a stderr line, in any order: for
+    /// lines from two writers (the runner and a plugin) whose order is up to
+    /// the scheduler.
+    pub fn wait_for_all(&mut self, texts: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut missing: Vec<&str> = texts.to_vec();
+        while !missing.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    missing.retain(|text| !line.contains(text));
+                    self.seen.push(line);
+                }
+                Err(_) => panic!("no {missing:?} on stderr; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
     /// The `run` process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()
