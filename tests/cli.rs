@@ -364,6 +364,56 @@ fn runner_options_after_the_task_name_where_unambiguous() {
         .run();
 }
 
+/// A command task that never reads `$1 $2 …` cannot want `--dry-run`: `run
+/// test --dry-run` ran the tests (a surprise); it now plans. One that reads
+/// them still gets every word, and one with `params` gives the runner its
+/// options and binds the rest.
+#[test]
+fn runner_options_after_a_command_task_that_reads_no_arguments() {
+    let tasks = "[tasks.test]\ncommand = \"echo ran > ran.txt\"\n\n[tasks.show]\ncommand = \"echo args: $@\"\n\n[tasks.build]\ncommand = \"echo target=$target fast=$fast\"\nparams = [{ name = \"target\", default = \"all\" }, { name = \"fast\", flag = true }]\n";
+    let (_, test) = Test::new()
+        .tasks(tasks)
+        .args(&["test", "--dry-run"])
+        .stdout_contains("Plan for `test` (1 task)")
+        .run();
+    assert!(!test.path("ran.txt").exists(), "the dry run ran the task");
+    Test::new()
+        .tasks(tasks)
+        .args(&["test", "-qj2"])
+        .stdout("")
+        .stderr("")
+        .run();
+    Test::new()
+        .tasks(tasks)
+        .args(&["-q", "show", "--dry-run", "-j2"])
+        .stdout("args: --dry-run -j2\n")
+        .run();
+    Test::new()
+        .tasks(tasks)
+        .args(&["build", "web", "--fast", "-n"])
+        .stdout_contains("Plan for `build` (1 task)")
+        .run();
+    Test::new()
+        .tasks(tasks)
+        .args(&[
+            "-q",
+            "build",
+            "--target",
+            "web",
+            "--fast",
+            "--no-fast",
+            "-q",
+        ])
+        .stdout("target=web fast=false\n")
+        .run();
+    Test::new()
+        .tasks(tasks)
+        .args(&["build", "--fsat"])
+        .stderr_contains("did you mean")
+        .status(2)
+        .run();
+}
+
 /// Regression: `run greet --nme Ada` exited 0.
 #[test]
 fn plugin_options_are_checked_against_declared_parameters() {

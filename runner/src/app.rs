@@ -73,7 +73,23 @@ fn settle(split: &mut invocation::Split, cli: &Cli) -> Result<(), invocation::Us
         return Ok(());
     };
     match &task.action {
-        Action::Command { .. } => Ok(()),
+        Action::Command { lines } if task.params.is_empty() => {
+            // Without `params` the words are `$1 $2 …`; a command that never
+            // reads them cannot want `--dry-run` or `-j4`: those are the runner's.
+            if lines
+                .iter()
+                .chain(&task.finally)
+                .any(|line| crate::command_args::reads_positional(line))
+            {
+                Ok(())
+            } else {
+                invocation::settle(split, Takes::Nothing, "")
+            }
+        }
+        Action::Command { .. } => {
+            let params = crate::command_args::as_options(&task.params);
+            invocation::settle(split, Takes::Params(&params), "")
+        }
         Action::Group => invocation::settle(split, Takes::Nothing, ""),
         Action::Plugin { source, .. } => {
             // Quiet: describing a plugin on a cache miss must not log yet.

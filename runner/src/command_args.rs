@@ -188,6 +188,55 @@ pub fn bind(task: &Task, args: &[String]) -> Result<Bound, ArgsError> {
     Ok(bound)
 }
 
+/// Whether a command line reads its positional parameters (`$1`…`$9`,
+/// `${1}`, `$@`, `$*`, `$#`): if no line of a task without `params` does, the
+/// words after its name cannot be meant for it, and the runner's options
+/// among them are the runner's (docs/cli.md). `$$` is the shell's PID, not a
+/// parameter. A line that reads them in a way this does not see (`eval`) can
+/// still be given its arguments after `--`.
+pub fn reads_positional(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'$' {
+            at += 1;
+            continue;
+        }
+        let next = bytes.get(at + 1).copied();
+        match next {
+            Some(b'$') => at += 2,
+            Some(b'1'..=b'9' | b'@' | b'*' | b'#') => return true,
+            Some(b'{') if matches!(bytes.get(at + 2), Some(b'1'..=b'9' | b'@' | b'*' | b'#')) => {
+                return true;
+            }
+            _ => at += 1,
+        }
+    }
+    false
+}
+
+/// A command task's `params` as the options the command line rule knows
+/// ([`crate::invocation::settle`]): each by name, a flag as a flag.
+pub fn as_options(
+    params: &[crate::config::model::Param],
+) -> Vec<crate::plugin::descriptors::Param> {
+    use crate::plugin::descriptors::{Param, ParamKind};
+    params
+        .iter()
+        .map(|p| Param {
+            name: p.name.clone(),
+            kind: if p.flag {
+                ParamKind::Flag
+            } else {
+                ParamKind::Option
+            },
+            help: p.help.clone().unwrap_or_default(),
+            default: p.default.clone(),
+            required: false,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +344,27 @@ mod tests {
         // After `--`, an option-looking word is a value.
         let bound = bind(&task(), &words(&["--", "t", "--mode"])).unwrap();
         assert_eq!(bound.positional, words(&["t", "--mode"]));
+    }
+
+    #[test]
+    fn positional_parameters_are_seen_where_the_shell_reads_them() {
+        for line in [
+            "echo $1",
+            "cargo test \"$@\"",
+            "echo ${2:-none}",
+            "echo $*",
+            "test $# -gt 0",
+            "a=$$; echo $9",
+        ] {
+            assert!(reads_positional(line), "{line}");
+        }
+        for line in [
+            "cargo test --workspace",
+            "echo $$ $HOME ${PATH}",
+            "echo $0 costs $",
+            "echo '$$1'",
+        ] {
+            assert!(!reads_positional(line), "{line}");
+        }
     }
 }

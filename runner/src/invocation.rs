@@ -228,6 +228,10 @@ pub enum Takes<'a> {
     Nothing,
     /// A plugin's declared parameters.
     Declared(&'a Known),
+    /// A command task's `params` (as options and flags): the runner's
+    /// options are taken, every other word is left for the task's own
+    /// binding, which reports unknown ones.
+    Params(&'a [crate::plugin::descriptors::Param]),
 }
 
 /// Moves the runner's options found after the task name (under the rule in
@@ -242,6 +246,7 @@ pub fn settle(split: &mut Split, takes: Takes<'_>, plugin: &str) -> Result<(), U
     let args = split.invocation.split_off(1);
     let params: &[crate::plugin::descriptors::Param] = match takes {
         Takes::Declared(known) => &known.parameters,
+        Takes::Params(params) => params,
         _ => &[],
     };
     let mut at = 0;
@@ -256,10 +261,14 @@ pub fn settle(split: &mut Split, takes: Takes<'_>, plugin: &str) -> Result<(), U
                 Some((name, value)) => (name, Some(value)),
                 None => (long, None),
             };
-            if let Some(param) = params
-                .iter()
-                .find(|p| p.name == name && p.kind != ParamKind::Positional)
-            {
+            if let Some(param) = params.iter().find(|p| {
+                p.kind != ParamKind::Positional
+                    && (p.name == name
+                        // A command task's flag is turned off with `--no-NAME`.
+                        || (matches!(takes, Takes::Params(_))
+                            && p.kind == ParamKind::Flag
+                            && name.strip_prefix("no-") == Some(p.name.as_str())))
+            }) {
                 let used = match (param.kind, inline) {
                     (ParamKind::Option, None) => {
                         if at + 1 >= args.len() {
