@@ -851,3 +851,87 @@ fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
     assert!(docker_output(&["inspect", &stranger]).status.success());
     let _ = docker_output(&["rm", "-f", &stranger]);
 }
+
+/// Issue 15: `deploy.replicas: 2` was refused ("one container per service").
+/// Now each replica is a container named as Compose names it, labelled with
+/// its number, waited for until healthy; scaling down removes the extra one,
+/// and `down` removes them all.
+#[test]
+fn replicas_run_one_container_each_named_and_numbered_as_compose_does() {
+    let compose = format!(
+        r#"services:
+  worker:
+    image: {BUSYBOX}
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+    deploy:
+      replicas: 2
+"#
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    let up = project.run(&[], &["up"]).status(0);
+    let (one, two) = (
+        format!("{}-worker-1", project.name),
+        format!("{}-worker-2", project.name),
+    );
+    for name in [&one, &two] {
+        assert!(
+            up.stderr
+                .contains(&format!("worker: created and started {name}"))
+                && up.stdout.contains(name.as_str()),
+            "{name}{}",
+            up.context()
+        );
+    }
+    assert_eq!(
+        up.stderr.matches("worker: ready (healthy)").count(),
+        2,
+        "each replica is waited for{}",
+        up.context()
+    );
+    let filter = format!("label=com.docker.compose.project={}", project.name);
+    let ps = docker(&[
+        "ps",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=com.docker.compose.service=worker",
+        "--format",
+        r#"{{.Names}} {{.Label "com.docker.compose.container-number"}} {{.Status}}"#,
+    ]);
+    let mut rows: Vec<&str> = ps.lines().collect();
+    rows.sort();
+    assert_eq!(rows.len(), 2, "{ps}");
+    assert!(rows[0].starts_with(&format!("{one} 1 Up")), "{ps}");
+    assert!(rows[1].starts_with(&format!("{two} 2 Up")), "{ps}");
+    assert!(rows.iter().all(|r| r.ends_with("(healthy)")), "{ps}");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains("worker: up to date");
+
+    // Scaled down: the second replica goes, gracefully, as under Compose.
+    let three = compose.replace("replicas: 2", "replicas: 1\n    scale: 1");
+    std::fs::write(project.test.path("stack/compose.yaml"), &three).unwrap();
+    let down_to_one = project.run(&[], &["up"]).status(0);
+    down_to_one.stderr_contains(&format!(
+        "worker: removed {one} (the service runs 1 container now)"
+    ));
+    assert!(!docker_output(&["inspect", &two]).status.success());
+    assert!(project.exists("worker"));
+
+    std::fs::write(project.test.path("stack/compose.yaml"), &compose).unwrap();
+    project.run(&[], &["up"]).status(0);
+    project
+        .run(&[], &["down"])
+        .status(0)
+        .stdout_contains(&format!("removed container {one}"))
+        .stdout_contains(&format!("removed container {two}"));
+    let left = docker(&["ps", "-aq", "--filter", &filter]);
+    assert!(left.trim().is_empty(), "down removes every replica: {left}");
+}

@@ -63,6 +63,7 @@ pub const SERVICE: &[&str] = &[
     "pid",
     "ipc",
     "devices",
+    "scale",
     "x-run",
 ];
 
@@ -70,7 +71,6 @@ pub const SERVICE: &[&str] = &[
 pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
     ("extends", "copy the extended service's keys into this one"),
     ("runtime", "the engine's default runtime is used"),
-    ("scale", "one container per service"),
     ("logging", "the engine's default log driver is used"),
     (
         "links",
