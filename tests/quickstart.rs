@@ -935,3 +935,53 @@ fn replicas_run_one_container_each_named_and_numbered_as_compose_does() {
     let left = docker(&["ps", "-aq", "--filter", &filter]);
     assert!(left.trim().is_empty(), "down removes every replica: {left}");
 }
+
+/// Issue 15: a local volume with `driver_opts` (`type: none, o: bind,
+/// device: DIR`) was refused. It is a bind of DIR in disguise, so it needs
+/// what a bind needs: without `allow.write` on DIR the task is refused
+/// naming it; with it, the container writes into DIR on the host.
+#[test]
+fn a_bind_volume_in_disguise_needs_the_grant_a_bind_needs() {
+    let compose = format!(
+        r#"services:
+  writer:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "echo written > /data/out.txt && sleep 600"]
+    volumes: ["shared:/data"]
+volumes:
+  shared:
+    driver: local
+    driver_opts: {{ type: none, o: bind, device: ./shared }}
+"#
+    );
+    let grants = r#"images = ["run-test/*"], networks = ["PROJECT-*"], volumes = ["PROJECT-*"]"#;
+    let refused = Project::new(&compose, grants);
+    std::fs::create_dir_all(refused.test.path("stack/shared")).unwrap();
+    for args in [&["--plan", "up"][..], &["up"]] {
+        refused
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("service `writer`")
+            .stderr_contains(
+                r#"add to the task in tasks.toml: allow = { write = ["stack/shared"] }"#,
+            );
+    }
+    assert!(!refused.exists("writer"), "nothing was created");
+
+    let granted = Project::new(&compose, &format!(r#"{grants}, write = ["stack/shared"]"#));
+    std::fs::create_dir_all(granted.test.path("stack/shared")).unwrap();
+    granted.run(&[], &["up"]).status(0);
+    let out = granted.test.path("stack/shared/out.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !out.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "written\n");
+    assert!(
+        granted.volumes().is_empty(),
+        "no engine volume stands in for the directory: {:?}",
+        granted.volumes()
+    );
+    granted.run(&[], &["down"]).status(0);
+    assert!(out.exists(), "down leaves the directory's files");
+}

@@ -11,7 +11,7 @@ use run_plugin_sdk::stacks::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::compose::{Condition, Healthcheck, Service, Stack};
+use crate::compose::{Condition, Healthcheck, LocalVolume, Service, Stack};
 use crate::config::Config;
 
 /// Labels on everything the plugin creates: Compose v2's own keys, so `docker
@@ -32,8 +32,6 @@ pub struct Planned {
     pub service: Service,
     /// The container's engine name.
     pub container: String,
-    /// Its number among the service's replicas (`com.docker.compose.container-number`).
-    pub number: u32,
     pub spec: ContainerSpec,
     pub hash: String,
     /// Exits by design: `restart: "no"` and awaited by `service_completed_successfully`.
@@ -215,9 +213,12 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
             },
         );
     }
+    // A local volume with `driver_opts` is mounted as what it is (a host
+    // directory or a tmpfs): no engine volume is created for it.
     let volumes = stack
         .volumes
         .iter()
+        .filter(|(_, def)| def.local.is_none())
         .map(|(key, def)| Named {
             key: key.clone(),
             name: volume_name(project, stack, key),
@@ -240,7 +241,6 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
             services.push(Planned {
                 service: service.clone(),
                 container,
-                number,
                 spec,
                 hash,
                 oneshot: awaited_to_finish && service.restart == RestartPolicy::No,
@@ -303,11 +303,30 @@ fn spec(
         let read_only = mount.read_only;
         spec.mounts.push(match mount.kind.as_str() {
             "volume" if mount.source.is_empty() => MountSpec::Anonymous(destination),
-            "volume" => MountSpec::Volume(VolumeMount {
-                volume: volume_name(project, stack, &mount.source),
-                destination,
-                read_only,
-            }),
+            "volume" => match stack
+                .volumes
+                .get(&mount.source)
+                .and_then(|v| v.local.clone())
+            {
+                // `type: none, o: bind, device: DIR`: a bind of DIR in
+                // disguise, so checked by the host as one (allow.read for
+                // `:ro`, allow.write otherwise; outside, refused naming it).
+                Some(LocalVolume::Bind(device)) => MountSpec::Bind(BindMount {
+                    source: config.relative_to_file(&device),
+                    destination,
+                    read_only,
+                }),
+                Some(LocalVolume::Tmpfs { size_bytes }) => MountSpec::Tmpfs(TmpfsMount {
+                    destination,
+                    size_bytes,
+                    mode: None,
+                }),
+                None => MountSpec::Volume(VolumeMount {
+                    volume: volume_name(project, stack, &mount.source),
+                    destination,
+                    read_only,
+                }),
+            },
             // Checked by the host against the task's read or write grants;
             // outside them, the refusal names the grant to add.
             "bind" => MountSpec::Bind(BindMount {
@@ -463,6 +482,8 @@ fn digest(spec: &ContainerSpec) -> String {
 #[cfg(test)]
 mod tests {
     use run_plugin_sdk::Context;
+
+    use run_plugin_sdk::stacks::TmpfsMount;
 
     use super::*;
     use crate::compose::{Sources, parse};
@@ -683,8 +704,8 @@ configs:
         .unwrap();
         let names: Vec<_> = p.replicas("w").map(|r| r.container.as_str()).collect();
         assert_eq!(names, ["demo-w-1", "demo-w-2", "demo-w-3"]);
-        for r in p.replicas("w") {
-            let number = r.number.to_string();
+        for (i, r) in p.replicas("w").enumerate() {
+            let number = (i + 1).to_string();
             assert!(r.spec.labels.contains(&(NUMBER_LABEL.to_string(), number)));
         }
         assert_eq!(
@@ -713,5 +734,78 @@ configs:
         assert!(!e.contains("81"), "{e}");
         let e = plan("services:\n  w: {image: x, deploy: {replicas: many}}\n").unwrap_err();
         assert!(e.contains("`many` is not a number of containers"), "{e}");
+    }
+
+    /// Issue 15: a local volume with `driver_opts` was refused. A bind in
+    /// disguise is now a bind (the host checks its grant), a tmpfs a tmpfs.
+    #[test]
+    fn local_volumes_with_driver_opts_are_what_they_mount() {
+        let p = plan(
+            r#"
+services:
+  a:
+    image: x
+    volumes: ["data:/data", "mem:/mem", "plain:/p:ro"]
+volumes:
+  data: {driver: local, driver_opts: {type: none, o: bind, device: ./shared}}
+  mem: {driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}}
+  plain:
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.service("a").spec.mounts,
+            [
+                MountSpec::Bind(BindMount {
+                    source: "demo/shared".into(),
+                    destination: "/data".into(),
+                    read_only: false
+                }),
+                MountSpec::Tmpfs(TmpfsMount {
+                    destination: "/mem".into(),
+                    size_bytes: Some(64 << 20),
+                    mode: None
+                }),
+                MountSpec::Volume(VolumeMount {
+                    volume: "demo-plain".into(),
+                    destination: "/p".into(),
+                    read_only: true
+                }),
+            ]
+        );
+        let names: Vec<_> = p.volumes.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["demo-plain"],
+            "no engine volume for a bind or a tmpfs"
+        );
+        let nfs = parse(
+            "services:\n  a: {image: x, volumes: [\"n:/n\"]}\nvolumes:\n  n: {driver_opts: {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}}\n",
+            &Sources {
+                lookup: &|_| None,
+                read: &|p| Err(p.to_owned()),
+            },
+        )
+        .unwrap();
+        assert!(
+            nfs.unsupported[0].starts_with(
+                "volumes.n.driver_opts (type `nfs`: the engine's host would mount a network share"
+            ),
+            "{:?}",
+            nfs.unsupported
+        );
+        let e = plan(
+            "services:\n  a: {image: x, volumes: [\"m:/m\"], scale: 2}\nvolumes:\n  m: {driver_opts: {type: tmpfs, device: tmpfs}}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("volumes.m: a tmpfs volume is mounted as each container's own memory, and 2 containers (`a`)"), "{e}");
+        let e = plan(
+            "services:\n  a: {image: x, volumes: [\"m:/m\"]}\nvolumes:\n  m: {driver_opts: {type: none, o: bind}}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("volumes.m.driver_opts: a bind (`o: bind`) needs `device`"),
+            "{e}"
+        );
     }
 }
