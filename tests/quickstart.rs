@@ -985,3 +985,43 @@ volumes:
     granted.run(&[], &["down"]).status(0);
     assert!(out.exists(), "down leaves the directory's files");
 }
+
+/// Issue 15: `extends` was refused. A service extending one of another file
+/// is that service with its own keys over it; the other file is read through
+/// the task's read grant (outside it, the refusal names the grant), and its
+/// relative paths are from its own directory, as under Compose.
+#[test]
+fn extends_reads_another_file_through_the_read_grant_with_its_own_paths() {
+    images::ensure();
+    let name = unique_name("run-test-qs");
+    let compose = "services:\n  app:\n    extends: { file: ../common/base.yaml, service: base }\n    command: [\"sleep\", \"5\"]\n";
+    let base = format!(
+        "services:\n  base:\n    image: {BUSYBOX}\n    command: [\"true\"]\n    volumes: [\"./conf:/etc/conf:ro\"]\n"
+    );
+    let task = |read: &str| {
+        format!(
+            "plugin = \"quickstart\"\nconfig = {{ file = \"stack/compose.yaml\", project = \"{name}\" }}\nallow = {{ read = [{read}], containers = [\"{name}-*\"], images = [\"run-test/*\"], networks = [\"{name}-*\"] }}\n"
+        )
+    };
+    let test = Test::new()
+        .tasks(&format!(
+            "[tasks.narrow]\n{}\n[tasks.wide]\n{}",
+            task(r#""stack""#),
+            task(r#""stack", "common""#)
+        ))
+        .file("stack/compose.yaml", compose)
+        .file("common/base.yaml", &base)
+        .file("common/conf/app.conf", "x=1\n");
+    test.invoke(&["--plan", "narrow"])
+        .status(1)
+        .stderr_contains("services.app.extends: `../common/base.yaml` cannot be read")
+        .stderr_contains(r#"allow = { read = ["common"] }"#);
+    let plan = test.invoke(&["--plan", "wide"]).status(0);
+    plan.stdout_contains(&format!("app ({BUSYBOX}) as {name}-app"));
+    // The bind is `common/conf` (from base.yaml's directory), granted by
+    // `common`; the command is the extending service's.
+    std::fs::remove_dir_all(test.path("common/conf")).unwrap();
+    test.invoke(&["--plan", "wide"])
+        .status(1)
+        .stderr_contains("common/conf");
+}

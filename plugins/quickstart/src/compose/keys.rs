@@ -64,12 +64,12 @@ pub const SERVICE: &[&str] = &[
     "ipc",
     "devices",
     "scale",
+    "extends",
     "x-run",
 ];
 
 /// Service keys of the specification this plugin cannot honour, with what to do.
 pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
-    ("extends", "copy the extended service's keys into this one"),
     ("runtime", "the engine's default runtime is used"),
     ("logging", "the engine's default log driver is used"),
     (

@@ -7,6 +7,7 @@
 //! service (readiness, see `Ready`).
 
 mod build;
+mod extends;
 mod keys;
 mod merge;
 mod service;
@@ -554,9 +555,10 @@ pub fn parse(text: &str, sources: &Sources) -> Result<Stack, Problems> {
     let mut document: Value =
         serde_yaml_ng::from_str(text).map_err(|e| vec![format!("not valid YAML: {e}")])?;
     merge::resolve(&mut document, "").map_err(|e| vec![format!("bad `<<` merge: {e}")])?;
+    let extended = extends::resolve(&mut document, sources.read);
     let mut reader = Reader {
         sources,
-        problems: Vec::new(),
+        problems: extended,
         unsupported: Vec::new(),
         notes: Vec::new(),
         missing: Vec::new(),
