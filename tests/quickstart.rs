@@ -970,6 +970,12 @@ volumes:
 
     let granted = Project::new(&compose, &format!(r#"{grants}, write = ["stack/shared"]"#));
     std::fs::create_dir_all(granted.test.path("stack/shared")).unwrap();
+    // `--plan` makes write grants read-only, yet a bind a real run would
+    // write is planned when a write grant covers it.
+    granted
+        .run(&[], &["--plan", "up"])
+        .status(0)
+        .stdout_contains("would start project");
     granted.run(&[], &["up"]).status(0);
     let out = granted.test.path("stack/shared/out.txt");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

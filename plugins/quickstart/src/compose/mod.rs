@@ -455,7 +455,15 @@ impl Reader<'_> {
                         ));
                     }
                 }
-                match opts.get("device").filter(|d| !d.is_empty()) {
+                // `device: ${TEST_DIR}` unset: the variable is what to report
+                // (with the prerequisites), not a missing device.
+                let from_variable = get(map, "device")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.contains('$'));
+                match opts
+                    .get("device")
+                    .filter(|d| !d.is_empty() || from_variable)
+                {
                     Some(device) => Some(LocalVolume::Bind(device.clone())),
                     None => {
                         self.problems.push(format!(
