@@ -61,9 +61,9 @@ pub fn resolve(document: &mut Value, read: &dyn Fn(&str) -> Result<String, Strin
     };
     for (key, service) in services.iter_mut() {
         let Some(name) = key.as_str() else { continue };
-        if !service
+        if service
             .as_mapping()
-            .is_some_and(|m| get(m, "extends").is_some())
+            .is_none_or(|m| get(m, "extends").is_none())
         {
             continue;
         }
