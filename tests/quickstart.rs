@@ -851,3 +851,183 @@ fn a_changed_service_is_recreated_and_status_shows_what_is_not_created() {
     assert!(docker_output(&["inspect", &stranger]).status.success());
     let _ = docker_output(&["rm", "-f", &stranger]);
 }
+
+/// Issue 15: `deploy.replicas: 2` was refused ("one container per service").
+/// Now each replica is a container named as Compose names it, labelled with
+/// its number, waited for until healthy; scaling down removes the extra one,
+/// and `down` removes them all.
+#[test]
+fn replicas_run_one_container_each_named_and_numbered_as_compose_does() {
+    let compose = format!(
+        r#"services:
+  worker:
+    image: {BUSYBOX}
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+    deploy:
+      replicas: 2
+"#
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    let up = project.run(&[], &["up"]).status(0);
+    let (one, two) = (
+        format!("{}-worker-1", project.name),
+        format!("{}-worker-2", project.name),
+    );
+    for name in [&one, &two] {
+        assert!(
+            up.stderr
+                .contains(&format!("worker: created and started {name}"))
+                && up.stdout.contains(name.as_str()),
+            "{name}{}",
+            up.context()
+        );
+    }
+    assert_eq!(
+        up.stderr.matches("worker: ready (healthy)").count(),
+        2,
+        "each replica is waited for{}",
+        up.context()
+    );
+    let filter = format!("label=com.docker.compose.project={}", project.name);
+    let ps = docker(&[
+        "ps",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=com.docker.compose.service=worker",
+        "--format",
+        r#"{{.Names}} {{.Label "com.docker.compose.container-number"}} {{.Status}}"#,
+    ]);
+    let mut rows: Vec<&str> = ps.lines().collect();
+    rows.sort();
+    assert_eq!(rows.len(), 2, "{ps}");
+    assert!(rows[0].starts_with(&format!("{one} 1 Up")), "{ps}");
+    assert!(rows[1].starts_with(&format!("{two} 2 Up")), "{ps}");
+    assert!(rows.iter().all(|r| r.ends_with("(healthy)")), "{ps}");
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains("worker: up to date");
+
+    // Scaled down: the second replica goes, gracefully, as under Compose.
+    let three = compose.replace("replicas: 2", "replicas: 1\n    scale: 1");
+    std::fs::write(project.test.path("stack/compose.yaml"), &three).unwrap();
+    let down_to_one = project.run(&[], &["up"]).status(0);
+    down_to_one.stderr_contains(&format!(
+        "worker: removed {one} (the service runs 1 container now)"
+    ));
+    assert!(!docker_output(&["inspect", &two]).status.success());
+    assert!(project.exists("worker"));
+
+    std::fs::write(project.test.path("stack/compose.yaml"), &compose).unwrap();
+    project.run(&[], &["up"]).status(0);
+    project
+        .run(&[], &["down"])
+        .status(0)
+        .stdout_contains(&format!("removed container {one}"))
+        .stdout_contains(&format!("removed container {two}"));
+    let left = docker(&["ps", "-aq", "--filter", &filter]);
+    assert!(left.trim().is_empty(), "down removes every replica: {left}");
+}
+
+/// Issue 15: a local volume with `driver_opts` (`type: none, o: bind,
+/// device: DIR`) was refused. It is a bind of DIR in disguise, so it needs
+/// what a bind needs: without `allow.write` on DIR the task is refused
+/// naming it; with it, the container writes into DIR on the host.
+#[test]
+fn a_bind_volume_in_disguise_needs_the_grant_a_bind_needs() {
+    let compose = format!(
+        r#"services:
+  writer:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "echo written > /data/out.txt && sleep 600"]
+    volumes: ["shared:/data"]
+volumes:
+  shared:
+    driver: local
+    driver_opts: {{ type: none, o: bind, device: ./shared }}
+"#
+    );
+    let grants = r#"images = ["run-test/*"], networks = ["PROJECT-*"], volumes = ["PROJECT-*"]"#;
+    let refused = Project::new(&compose, grants);
+    std::fs::create_dir_all(refused.test.path("stack/shared")).unwrap();
+    for args in [&["--plan", "up"][..], &["up"]] {
+        refused
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("service `writer`")
+            .stderr_contains(
+                r#"add to the task in tasks.toml: allow = { write = ["stack/shared"] }"#,
+            );
+    }
+    assert!(!refused.exists("writer"), "nothing was created");
+
+    let granted = Project::new(&compose, &format!(r#"{grants}, write = ["stack/shared"]"#));
+    std::fs::create_dir_all(granted.test.path("stack/shared")).unwrap();
+    // `--plan` makes write grants read-only, yet a bind a real run would
+    // write is planned when a write grant covers it.
+    granted
+        .run(&[], &["--plan", "up"])
+        .status(0)
+        .stdout_contains("would start project");
+    granted.run(&[], &["up"]).status(0);
+    let out = granted.test.path("stack/shared/out.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !out.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "written\n");
+    assert!(
+        granted.volumes().is_empty(),
+        "no engine volume stands in for the directory: {:?}",
+        granted.volumes()
+    );
+    granted.run(&[], &["down"]).status(0);
+    assert!(out.exists(), "down leaves the directory's files");
+}
+
+/// Issue 15: `extends` was refused. A service extending one of another file
+/// is that service with its own keys over it; the other file is read through
+/// the task's read grant (outside it, the refusal names the grant), and its
+/// relative paths are from its own directory, as under Compose.
+#[test]
+fn extends_reads_another_file_through_the_read_grant_with_its_own_paths() {
+    images::ensure();
+    let name = unique_name("run-test-qs");
+    let compose = "services:\n  app:\n    extends: { file: ../common/base.yaml, service: base }\n    command: [\"sleep\", \"5\"]\n";
+    let base = format!(
+        "services:\n  base:\n    image: {BUSYBOX}\n    command: [\"true\"]\n    volumes: [\"./conf:/etc/conf:ro\"]\n"
+    );
+    let task = |read: &str| {
+        format!(
+            "plugin = \"quickstart\"\nconfig = {{ file = \"stack/compose.yaml\", project = \"{name}\" }}\nallow = {{ read = [{read}], containers = [\"{name}-*\"], images = [\"run-test/*\"], networks = [\"{name}-*\"] }}\n"
+        )
+    };
+    let test = Test::new()
+        .tasks(&format!(
+            "[tasks.narrow]\n{}\n[tasks.wide]\n{}",
+            task(r#""stack""#),
+            task(r#""stack", "common""#)
+        ))
+        .file("stack/compose.yaml", compose)
+        .file("common/base.yaml", &base)
+        .file("common/conf/app.conf", "x=1\n");
+    test.invoke(&["--plan", "narrow"])
+        .status(1)
+        .stderr_contains("services.app.extends: `../common/base.yaml` cannot be read")
+        .stderr_contains(r#"allow = { read = ["common"] }"#);
+    let plan = test.invoke(&["--plan", "wide"]).status(0);
+    plan.stdout_contains(&format!("app ({BUSYBOX}) as {name}-app"));
+    // The bind is `common/conf` (from base.yaml's directory), granted by
+    // `common`; the command is the extending service's.
+    std::fs::remove_dir_all(test.path("common/conf")).unwrap();
+    test.invoke(&["--plan", "wide"])
+        .status(1)
+        .stderr_contains("common/conf");
+}

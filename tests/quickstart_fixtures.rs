@@ -4,6 +4,13 @@
 //! never into the repository). Each file is planned or refused with a reason;
 //! the count must not fall below what has been reached (docs/quickstart.md).
 //!
+//! Each task gets what a user running that file would give it: the
+//! variables Compose's own end-to-end tests set for it, and `allow.write`
+//! where the file binds a directory read-write. Three files are refused by
+//! Compose itself (an unknown key, an `env_file` that does not exist, an
+//! override file without `image` or `build`); they are counted apart, so
+//! the measure is "planned X of the Y files Compose accepts".
+//!
 //! `RUN_QS_FIXTURES_REPORT=1` prints every file's outcome.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +18,40 @@ use std::path::{Path, PathBuf};
 use crate::test::Test;
 
 /// Files planned at the last measure; a change that plans fewer fails here.
-const PLANNED_AT_LEAST: usize = 43;
+const PLANNED_AT_LEAST: usize = 51;
+
+/// Files Compose itself refuses, and why; each must be refused here too.
+const COMPOSE_REFUSES: &[(&str, &str)] = &[
+    ("wrong-composefile/compose.yaml", "wrongField"),
+    ("env_file/compose.yaml", "/doesnotexist/.env"),
+    (
+        "publish/oci/compose-override.yaml",
+        "`image` or `build` is required",
+    ),
+];
+
+/// What a user running `file` gives its task, as Compose's own e2e tests
+/// do (pkg/e2e in docker/compose): variables (`ROOT` stands for the
+/// project's absolute path) and extra grants (TOML, inside `allow`).
+fn given(file: &str) -> (&'static [(&'static str, &'static str)], &'static str) {
+    match file {
+        // TestLocalComposeLargeLogs: FILE is a file in a temporary directory.
+        "logs-test/cat.yaml" => (&[("FILE", "ROOT/tmp/large.txt")], r#"write = ["ROOT/tmp"]"#),
+        // TestProjectVolumeBind: TEST_DIR is a temporary directory.
+        "project-volume-bind-test/docker-compose.yml" => {
+            (&[("TEST_DIR", "ROOT/tmp")], r#"write = ["ROOT/tmp"]"#)
+        }
+        // The nested .env test runs from nested/sub, whose .env sets SUB=sub.
+        "nested/compose.yaml" => (&[("SUB", "sub")], ""),
+        // Compose's test only converts it uninterpolated; the Dockerfile is
+        // the one its context holds.
+        "simple-build-test/compose-interpolate.yaml" => (&[("MYVAR", "Dockerfile")], ""),
+        // Read-write binds of the fixture's own directories.
+        "volume-test/compose.yaml" => ((&[]), r#"write = ["fx/volume-test/static"]"#),
+        "watch/compose.yaml" => ((&[]), r#"write = ["fx/watch/dat", "fx/watch/data-logs"]"#),
+        _ => (&[], ""),
+    }
+}
 
 fn fixtures_root() -> Option<PathBuf> {
     let root =
@@ -81,20 +121,47 @@ fn real_compose_files_are_planned_or_refused_with_a_reason() {
     let mut files = Vec::new();
     compose_files(&root, "", &mut files);
     assert!(files.len() >= 40, "{files:?}");
+    let test = Test::new().tap(|t| copy_tree(&root, &t.path("fx")));
+    let here = test.path("");
+    let here = here.to_str().unwrap().trim_end_matches('/');
+    std::fs::create_dir_all(test.path("tmp")).unwrap();
+    std::fs::write(test.path("tmp/large.txt"), "a large text file\n").unwrap();
     let mut tasks = String::new();
     for (i, file) in files.iter().enumerate() {
+        let (env, allow) = given(file);
+        let names: Vec<String> = env.iter().map(|(k, _)| format!("\"{k}\"")).collect();
+        let allow = if allow.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", allow.replace("ROOT", here))
+        };
         tasks.push_str(&format!(
-            "[tasks.f{i}]\nplugin = \"quickstart\"\nconfig = {{ file = \"fx/{file}\" }}\nallow = {{ read = [\"fx\"], containers = [\"*\"], images = [\"*\"], networks = [\"*\"], volumes = [\"*\"], ports = [\"1-65535\"], namespaces = [\"container-network\"] }}\n\n"
+            "[tasks.f{i}]\nplugin = \"quickstart\"\nconfig = {{ file = \"fx/{file}\" }}\nenv = [{}]\nallow = {{ read = [\"fx\"], containers = [\"*\"], images = [\"*\"], networks = [\"*\"], volumes = [\"*\"], ports = [\"1-65535\"], namespaces = [\"container-network\"]{allow} }}\n\n",
+            names.join(", ")
         ));
     }
-    let test = Test::new()
-        .tasks(&tasks)
-        .tap(|t| copy_tree(&root, &t.path("fx")));
+    std::fs::write(test.path("tasks.toml"), tasks).unwrap();
     let mut planned = 0;
+    let mut compose_refuses = 0;
     let mut report = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        let out = test.invoke(&["--plan", &format!("f{i}")]);
-        if out.status == Some(0) && out.stdout.contains("would start project") {
+        let (env, _) = given(file);
+        let env: Vec<(&str, String)> = env
+            .iter()
+            .map(|(k, v)| (*k, v.replace("ROOT", here)))
+            .collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = test.invoke_env(&env, &["--plan", &format!("f{i}")]);
+        let refused_by_compose = COMPOSE_REFUSES.iter().find(|(f, _)| f == file);
+        if let Some((_, why)) = refused_by_compose {
+            assert!(
+                out.status != Some(0) && out.stderr.contains(why),
+                "{file} is refused by Compose ({why}), and must be here too{}",
+                out.context()
+            );
+            compose_refuses += 1;
+            report.push(format!("COMPOSE  {file}: {}", reason(&out.stderr)));
+        } else if out.status == Some(0) && out.stdout.contains("would start project") {
             planned += 1;
             report.push(format!("PLANNED  {file}"));
         } else {
@@ -106,7 +173,12 @@ fn real_compose_files_are_planned_or_refused_with_a_reason() {
             report.push(format!("REFUSED  {file}: {}", reason(&out.stderr)));
         }
     }
-    let summary = format!("{planned} of {} Compose files planned", files.len());
+    assert_eq!(compose_refuses, COMPOSE_REFUSES.len());
+    let accepted = files.len() - compose_refuses;
+    let summary = format!(
+        "planned {planned} of {accepted} Compose files that Compose accepts ({} files, {compose_refuses} refused by Compose itself)",
+        files.len()
+    );
     if std::env::var_os("RUN_QS_FIXTURES_REPORT").is_some() {
         eprintln!("{}\n{summary}", report.join("\n"));
     }

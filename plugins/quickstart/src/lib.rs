@@ -86,8 +86,16 @@ impl Plugin for Quickstart {
                     .map(|(_, v)| v.clone())
             })
         };
+        // A file the Compose file names (`env_file`, `extends.file`), read
+        // beneath the task's read grants; outside them, the grant to add.
         let read = |path: &str| {
-            std::fs::read_to_string(config.relative_to_file(path)).map_err(|e| e.to_string())
+            let at = config.relative_to_file(path);
+            std::fs::read_to_string(&at).map_err(|e| {
+                let dir = at.rsplit_once('/').map_or(".", |(d, _)| d);
+                format!(
+                    "{e} (read as `{at}`; a file outside the task's read grants needs one: allow = {{ read = [\"{dir}\"] }})"
+                )
+            })
         };
         let sources = compose::Sources {
             lookup: &lookup,

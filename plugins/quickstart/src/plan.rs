@@ -11,7 +11,7 @@ use run_plugin_sdk::stacks::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::compose::{Condition, Healthcheck, Service, Stack};
+use crate::compose::{Condition, Healthcheck, LocalVolume, Service, Stack};
 use crate::config::Config;
 
 /// Labels on everything the plugin creates: Compose v2's own keys, so `docker
@@ -25,6 +25,8 @@ pub const VOLUME_LABEL: &str = "com.docker.compose.volume";
 /// The spec's digest: a container whose digest differs is recreated.
 pub const HASH_LABEL: &str = "com.docker.compose.config-hash";
 
+/// One container of a service: a service with `deploy.replicas: N` has N,
+/// numbered from 1.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub service: Service,
@@ -58,18 +60,25 @@ pub struct Named {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub project: String,
-    /// In dependency order: every service after the ones it depends on.
+    /// In dependency order: every service after the ones it depends on; a
+    /// service's replicas one after another.
     pub services: Vec<Planned>,
     pub networks: Vec<Named>,
     pub volumes: Vec<Named>,
 }
 
 impl Plan {
+    /// The service's first container.
     pub fn service(&self, name: &str) -> &Planned {
         self.services
             .iter()
             .find(|p| p.service.name == name)
             .expect("depends_on names were checked when the file was read")
+    }
+
+    /// Every container of the service (its replicas).
+    pub fn replicas<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Planned> + 'a {
+        self.services.iter().filter(move |p| p.service.name == name)
     }
 
     /// The labels of a network or volume: the project's, and the key (`kind`
@@ -162,11 +171,20 @@ pub fn volume_name(project: &str, stack: &Stack, key: &str) -> String {
     }
 }
 
+/// The name of the service's container number `n`: `container_name`, else
+/// `PROJECT-SERVICE` for a single container, else `PROJECT-SERVICE-N` for
+/// each of its replicas, as Compose names them.
+fn replica_name(project: &str, service: &Service, n: u32) -> String {
+    match &service.container_name {
+        Some(name) => name.clone(),
+        None if service.replicas > 1 => format!("{project}-{}-{n}", service.name),
+        None => format!("{project}-{}", service.name),
+    }
+}
+
+/// The container another service's namespace joins: its first.
 fn container_name(project: &str, service: &Service) -> String {
-    service
-        .container_name
-        .clone()
-        .unwrap_or_else(|| format!("{project}-{}", service.name))
+    replica_name(project, service, 1)
 }
 
 pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, String> {
@@ -195,9 +213,12 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
             },
         );
     }
+    // A local volume with `driver_opts` is mounted as what it is (a host
+    // directory or a tmpfs): no engine volume is created for it.
     let volumes = stack
         .volumes
         .iter()
+        .filter(|(_, def)| def.local.is_none())
         .map(|(key, def)| Named {
             key: key.clone(),
             name: volume_name(project, stack, key),
@@ -212,19 +233,21 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
                 d.service == service.name && d.condition == Condition::CompletedSuccessfully
             })
         });
-        let container = container_name(project, service);
-        let mut spec = spec(stack, config, project, service, &container);
-        let hash = digest(&spec);
-        spec.labels.push((HASH_LABEL.into(), hash.clone()));
-        services.push(Planned {
-            service: service.clone(),
-            container,
-            spec,
-            hash,
-            oneshot: awaited_to_finish && service.restart == RestartPolicy::No,
-            timeout_ms: service.ready.timeout_ms.unwrap_or(config.timeout_ms),
-            waits_for: waits_for(stack, service),
-        });
+        for number in 1..=service.replicas {
+            let container = replica_name(project, service, number);
+            let mut spec = spec(stack, config, project, service, &container, number);
+            let hash = digest(&spec);
+            spec.labels.push((HASH_LABEL.into(), hash.clone()));
+            services.push(Planned {
+                service: service.clone(),
+                container,
+                spec,
+                hash,
+                oneshot: awaited_to_finish && service.restart == RestartPolicy::No,
+                timeout_ms: service.ready.timeout_ms.unwrap_or(config.timeout_ms),
+                waits_for: waits_for(stack, service),
+            });
+        }
     }
     Ok(Plan {
         project: project.to_owned(),
@@ -251,16 +274,18 @@ fn spec(
     project: &str,
     service: &Service,
     container: &str,
+    number: u32,
 ) -> ContainerSpec {
     let mut spec = ContainerSpec::new(container, image_name(project, service));
     spec.entrypoint = service.entrypoint.clone();
     spec.command = service.command.clone();
     spec.env = service.environment.clone();
     spec.labels = service.labels.clone();
+    let number = number.to_string();
     for (key, value) in [
         (PROJECT_LABEL, project),
         (SERVICE_LABEL, service.name.as_str()),
-        (NUMBER_LABEL, "1"),
+        (NUMBER_LABEL, number.as_str()),
         (ONEOFF_LABEL, "False"),
     ] {
         spec.labels.push((key.into(), value.into()));
@@ -278,11 +303,30 @@ fn spec(
         let read_only = mount.read_only;
         spec.mounts.push(match mount.kind.as_str() {
             "volume" if mount.source.is_empty() => MountSpec::Anonymous(destination),
-            "volume" => MountSpec::Volume(VolumeMount {
-                volume: volume_name(project, stack, &mount.source),
-                destination,
-                read_only,
-            }),
+            "volume" => match stack
+                .volumes
+                .get(&mount.source)
+                .and_then(|v| v.local.clone())
+            {
+                // `type: none, o: bind, device: DIR`: a bind of DIR in
+                // disguise, so checked by the host as one (allow.read for
+                // `:ro`, allow.write otherwise; outside, refused naming it).
+                Some(LocalVolume::Bind(device)) => MountSpec::Bind(BindMount {
+                    source: config.relative_to_file(&device),
+                    destination,
+                    read_only,
+                }),
+                Some(LocalVolume::Tmpfs { size_bytes }) => MountSpec::Tmpfs(TmpfsMount {
+                    destination,
+                    size_bytes,
+                    mode: None,
+                }),
+                None => MountSpec::Volume(VolumeMount {
+                    volume: volume_name(project, stack, &mount.source),
+                    destination,
+                    read_only,
+                }),
+            },
             // Checked by the host against the task's read or write grants;
             // outside them, the refusal names the grant to add.
             "bind" => MountSpec::Bind(BindMount {
@@ -438,6 +482,8 @@ fn digest(spec: &ContainerSpec) -> String {
 #[cfg(test)]
 mod tests {
     use run_plugin_sdk::Context;
+
+    use run_plugin_sdk::stacks::TmpfsMount;
 
     use super::*;
     use crate::compose::{Sources, parse};
@@ -646,5 +692,120 @@ configs:
         let b = plan(&STACK.replace("image: postgres", "image: postgres:16")).unwrap();
         assert_eq!(a.service("web").hash, b.service("web").hash);
         assert_ne!(a.service("db").hash, b.service("db").hash);
+    }
+
+    /// Issue 15: `deploy.replicas: 2` was refused; now N containers, named
+    /// and numbered as Compose names them.
+    #[test]
+    fn replicas_are_containers_named_and_numbered_as_compose_does() {
+        let p = plan(
+            "services:\n  w: {image: x, deploy: {replicas: 3}}\n  s: {image: x, network_mode: \"service:w\", depends_on: [w]}\n",
+        )
+        .unwrap();
+        let names: Vec<_> = p.replicas("w").map(|r| r.container.as_str()).collect();
+        assert_eq!(names, ["demo-w-1", "demo-w-2", "demo-w-3"]);
+        for (i, r) in p.replicas("w").enumerate() {
+            let number = (i + 1).to_string();
+            assert!(r.spec.labels.contains(&(NUMBER_LABEL.to_string(), number)));
+        }
+        assert_eq!(
+            p.service("s").spec.network_mode,
+            NetworkMode::Container("demo-w-1".into())
+        );
+        assert_eq!(p.services.last().unwrap().container, "demo-s");
+        let scale = plan("services:\n  w: {image: x, scale: 2}\n").unwrap();
+        assert_eq!(scale.replicas("w").count(), 2);
+        let e = plan(
+            "services:\n  w: {image: x, container_name: one, ports: [\"8080:80\", \"81\"], scale: 3, deploy: {replicas: 2}}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("services.w.scale: 3 and services.w.deploy.replicas: 2 disagree"),
+            "{e}"
+        );
+        assert!(
+            e.contains("services.w.container_name: `one` names one container"),
+            "{e}"
+        );
+        assert!(
+            e.contains("host port 8080 can be published by one of the 2 replicas only"),
+            "{e}"
+        );
+        assert!(!e.contains("81"), "{e}");
+        let e = plan("services:\n  w: {image: x, deploy: {replicas: many}}\n").unwrap_err();
+        assert!(e.contains("`many` is not a number of containers"), "{e}");
+    }
+
+    /// Issue 15: a local volume with `driver_opts` was refused. A bind in
+    /// disguise is now a bind (the host checks its grant), a tmpfs a tmpfs.
+    #[test]
+    fn local_volumes_with_driver_opts_are_what_they_mount() {
+        let p = plan(
+            r#"
+services:
+  a:
+    image: x
+    volumes: ["data:/data", "mem:/mem", "plain:/p:ro"]
+volumes:
+  data: {driver: local, driver_opts: {type: none, o: bind, device: ./shared}}
+  mem: {driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}}
+  plain:
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.service("a").spec.mounts,
+            [
+                MountSpec::Bind(BindMount {
+                    source: "demo/shared".into(),
+                    destination: "/data".into(),
+                    read_only: false
+                }),
+                MountSpec::Tmpfs(TmpfsMount {
+                    destination: "/mem".into(),
+                    size_bytes: Some(64 << 20),
+                    mode: None
+                }),
+                MountSpec::Volume(VolumeMount {
+                    volume: "demo-plain".into(),
+                    destination: "/p".into(),
+                    read_only: true
+                }),
+            ]
+        );
+        let names: Vec<_> = p.volumes.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["demo-plain"],
+            "no engine volume for a bind or a tmpfs"
+        );
+        let nfs = parse(
+            "services:\n  a: {image: x, volumes: [\"n:/n\"]}\nvolumes:\n  n: {driver_opts: {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}}\n",
+            &Sources {
+                lookup: &|_| None,
+                read: &|p| Err(p.to_owned()),
+            },
+        )
+        .unwrap();
+        assert!(
+            nfs.unsupported[0].starts_with(
+                "volumes.n.driver_opts (type `nfs`: the engine's host would mount a network share"
+            ),
+            "{:?}",
+            nfs.unsupported
+        );
+        let e = plan(
+            "services:\n  a: {image: x, volumes: [\"m:/m\"], scale: 2}\nvolumes:\n  m: {driver_opts: {type: tmpfs, device: tmpfs}}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("volumes.m: a tmpfs volume is mounted as each container's own memory, and 2 containers (`a`)"), "{e}");
+        let e = plan(
+            "services:\n  a: {image: x, volumes: [\"m:/m\"]}\nvolumes:\n  m: {driver_opts: {type: none, o: bind}}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("volumes.m.driver_opts: a bind (`o: bind`) needs `device`"),
+            "{e}"
+        );
     }
 }

@@ -14,7 +14,9 @@ use run_plugin_sdk::{Error, ErrorKind, images, log, stacks, volumes};
 
 use crate::compose::{Condition, Stack};
 use crate::config::Config;
-use crate::plan::{HASH_LABEL, NETWORK_LABEL, PROJECT_LABEL, Plan, Planned, VOLUME_LABEL};
+use crate::plan::{
+    HASH_LABEL, NETWORK_LABEL, PROJECT_LABEL, Plan, Planned, SERVICE_LABEL, VOLUME_LABEL,
+};
 use crate::{prereq, table, wait};
 
 const POLL: Duration = Duration::from_millis(200);
@@ -73,9 +75,11 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     table::print(plan)
 }
 
-/// Creates (or keeps) every service's container as soon as what it waits
-/// for is met; services whose dependencies are met start together.
+/// Creates (or keeps) every service's containers as soon as what it waits
+/// for is met; services whose dependencies are met start together. A
+/// condition on a service with replicas holds when it holds for each.
 fn start_graph(config: &Config, plan: &Plan, touched: &mut Vec<String>) -> Result<(), Error> {
+    // Containers created (or kept), by name.
     let mut started: BTreeSet<&str> = BTreeSet::new();
     // Conditions met, and when each pending one was first awaited.
     let mut met: BTreeSet<(&str, Condition)> = BTreeSet::new();
@@ -83,8 +87,7 @@ fn start_graph(config: &Config, plan: &Plan, touched: &mut Vec<String>) -> Resul
     while started.len() < plan.services.len() {
         let mut progress = false;
         for service in &plan.services {
-            let name = service.service.name.as_str();
-            if started.contains(name) {
+            if started.contains(service.container.as_str()) {
                 continue;
             }
             let ready = service
@@ -95,21 +98,21 @@ fn start_graph(config: &Config, plan: &Plan, touched: &mut Vec<String>) -> Resul
                 if ensure(plan, service)? {
                     touched.push(service.container.clone());
                 }
-                started.insert(name);
+                started.insert(service.container.as_str());
                 progress = true;
             }
         }
         // Every condition a waiting service needs of a started one.
         for service in &plan.services {
-            if started.contains(service.service.name.as_str()) {
+            if started.contains(service.container.as_str()) {
                 continue;
             }
             for (dependency, condition) in &service.waits_for {
                 let key = (dependency.as_str(), *condition);
-                if met.contains(&key) || !started.contains(dependency.as_str()) {
+                let mut replicas = plan.replicas(dependency);
+                if met.contains(&key) || !replicas.all(|r| started.contains(r.container.as_str())) {
                     continue;
                 }
-                let dep = plan.service(dependency);
                 let since = *awaited.entry(key).or_insert_with(|| {
                     log::info(format!(
                         "{}: waiting for {dependency} ({})",
@@ -118,25 +121,30 @@ fn start_graph(config: &Config, plan: &Plan, touched: &mut Vec<String>) -> Resul
                     ));
                     Instant::now()
                 });
-                let container = containers::open(&dep.container)?;
-                match wait::check(&container, dep, *condition, config.log_lines)? {
-                    Some(how) => {
-                        log::info(format!(
-                            "{dependency}: {how} after {:.1}s",
-                            since.elapsed().as_secs_f64()
-                        ));
-                        met.insert(key);
-                        progress = true;
+                let mut all = true;
+                let mut reached = "";
+                for dep in plan.replicas(dependency) {
+                    let container = containers::open(&dep.container)?;
+                    match wait::check(&container, dep, *condition, config.log_lines)? {
+                        Some(how) => reached = how,
+                        None if since.elapsed() >= Duration::from_millis(dep.timeout_ms) => {
+                            return Err(wait::timed_out(
+                                &container,
+                                dep,
+                                *condition,
+                                config.log_lines,
+                            ));
+                        }
+                        None => all = false,
                     }
-                    None if since.elapsed() >= Duration::from_millis(dep.timeout_ms) => {
-                        return Err(wait::timed_out(
-                            &container,
-                            dep,
-                            *condition,
-                            config.log_lines,
-                        ));
-                    }
-                    None => {}
+                }
+                if all {
+                    log::info(format!(
+                        "{dependency}: {reached} after {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    ));
+                    met.insert(key);
+                    progress = true;
                 }
             }
         }
@@ -251,15 +259,43 @@ fn short_id(id: &str) -> &str {
 }
 
 /// Containers of the project that the file no longer defines: left running
-/// (they may hold data), and named so `down` can be run.
+/// (they may hold data), and named so `down` can be run. A replica of a
+/// service beyond its `deploy.replicas` (the service was scaled down, or its
+/// single container is now numbered) is stopped and removed, as Compose does.
 fn warn_orphans(plan: &Plan) -> Result<(), Error> {
     for found in containers::list(Filter::ComposeProject(plan.project.clone()))? {
-        if !plan.services.iter().any(|s| s.container == found.name) {
-            log::warn(format!(
-                "container `{}` belongs to project `{}` but to no service of the file (renamed or removed?); `down` removes it",
-                found.name, plan.project
-            ));
+        if plan.services.iter().any(|s| s.container == found.name) {
+            continue;
         }
+        let service = found
+            .labels
+            .iter()
+            .find(|(k, _)| k == SERVICE_LABEL)
+            .map(|(_, v)| v.as_str());
+        if let Some(service) = service
+            && let Some(planned) = plan.services.iter().find(|s| s.service.name == service)
+        {
+            let container = containers::open(&found.id)?;
+            if found.state.is_running() {
+                container.stop(Some(planned.grace_seconds()))?;
+            }
+            container.remove()?;
+            log::info(format!(
+                "{service}: removed {} (the service runs {} container{} now)",
+                found.name,
+                planned.service.replicas,
+                if planned.service.replicas == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+            continue;
+        }
+        log::warn(format!(
+            "container `{}` belongs to project `{}` but to no service of the file (renamed or removed?); `down` removes it",
+            found.name, plan.project
+        ));
     }
     Ok(())
 }

@@ -115,7 +115,12 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
         lock: LockHost::new(&task.name, preopens.clone(), inv.plan),
         http: http_host(&task.name, &grants)?,
-        engine: EngineHost::new(&task.name, grants.clone(), preopens, inv.plan),
+        engine: EngineHost::new(&task.name, grants.clone(), preopens, inv.plan)
+            .with_planned_writes(if inv.plan {
+                task.allow.write.clone()
+            } else {
+                Vec::new()
+            }),
     });
     let mut store = new_store(state)?;
     let pre = prepare(&inv.component, inv.plugin)?;

@@ -42,15 +42,27 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "tags",
         "the image is tagged with `image` (or PROJECT-SERVICE) only",
     ),
-    ("ssh", "the classic builder has no SSH forwarding"),
+    (
+        "ssh",
+        "a BuildKit feature: builds go through the engine's classic builder, which forwards no SSH agent or key; fetch what needs SSH before the build and COPY it from the context",
+    ),
     ("secrets", "the classic builder has no build secrets"),
-    ("additional_contexts", "the classic builder has one context"),
+    (
+        "additional_contexts",
+        "a BuildKit feature: the engine's classic builder has one context; for `service:NAME`, give that service an `image:` name, FROM that name and depend on the service",
+    ),
     ("extra_hosts", "not passed to the builder"),
     ("shm_size", "not passed to the builder"),
     ("ulimits", "not passed to the builder"),
     ("isolation", "Windows containers are not supported"),
-    ("privileged", "builds are not privileged"),
-    ("entitlements", "builds are not privileged"),
+    (
+        "privileged",
+        "a BuildKit entitlement: no build runs privileged (it would need the engine's --allow-insecure-entitlement and no grant can give it)",
+    ),
+    (
+        "entitlements",
+        "BuildKit entitlements: no build runs privileged or on the host's network (they would need the engine's --allow-insecure-entitlement and no grant can give them)",
+    ),
     ("provenance", "no attestations are made"),
     ("sbom", "no attestations are made"),
 ];

@@ -63,14 +63,14 @@ pub const SERVICE: &[&str] = &[
     "pid",
     "ipc",
     "devices",
+    "scale",
+    "extends",
     "x-run",
 ];
 
 /// Service keys of the specification this plugin cannot honour, with what to do.
 pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
-    ("extends", "copy the extended service's keys into this one"),
     ("runtime", "the engine's default runtime is used"),
-    ("scale", "one container per service"),
     ("logging", "the engine's default log driver is used"),
     (
         "links",

@@ -7,6 +7,7 @@
 //! service (readiness, see `Ready`).
 
 mod build;
+mod extends;
 mod keys;
 mod merge;
 mod service;
@@ -58,6 +59,19 @@ pub struct ResourceDef {
     /// `name:`: the engine name, used as is.
     pub name: Option<String>,
     pub external: bool,
+    /// A volume of the `local` driver whose `driver_opts` make it a host
+    /// directory or a tmpfs: mounted as such, no engine volume created.
+    pub local: Option<LocalVolume>,
+}
+
+/// What `driver: local` with `driver_opts` mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalVolume {
+    /// `type: none, o: bind, device: PATH`: the host directory PATH, as
+    /// written (relative to the Compose file), checked by the host as a bind.
+    Bind(String),
+    /// `type: tmpfs`: memory, with `o: size=…` if given.
+    Tmpfs { size_bytes: Option<u64> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -373,11 +387,17 @@ impl Reader<'_> {
                             .push(format!("{at}.driver ({used}; only {driver})"));
                     }
                 }
-                for key in ["driver_opts", "ipam"] {
-                    if get(m, key).is_some() {
+                if let Some(opts) = get(m, "driver_opts") {
+                    if section == "volumes" {
+                        def.local = self.driver_opts(opts, &format!("{at}.driver_opts"));
+                    } else {
                         self.unsupported
-                            .push(format!("{at}.{key} (the engine's defaults are used)"));
+                            .push(format!("{at}.driver_opts (the engine's defaults are used)"));
                     }
+                }
+                if get(m, "ipam").is_some() {
+                    self.unsupported
+                        .push(format!("{at}.ipam (the engine's defaults are used)"));
                 }
                 for key in ["attachable", "enable_ipv6", "internal", "labels"] {
                     if get(m, key).is_some() {
@@ -389,6 +409,97 @@ impl Reader<'_> {
             defs.insert(key, def);
         }
         defs
+    }
+
+    /// A local volume's `driver_opts`: a host directory (`type: none, o:
+    /// bind, device: PATH`) or a tmpfs (`type: tmpfs`). Anything else (nfs,
+    /// cifs, a block device) is mounted by the engine's host from somewhere
+    /// no grant of the task names, so it is refused, saying what to use.
+    fn driver_opts(&mut self, value: &Value, at: &str) -> Option<LocalVolume> {
+        let map = {
+            let r = self.mapping(value, at);
+            self.ok(r)
+        }?;
+        let mut opts = BTreeMap::new();
+        for (k, v) in map {
+            let key = self.ok(key_str(k, at))?;
+            let text = {
+                let r = self.text(v, &join(at, &key));
+                self.ok(r)
+            }?;
+            opts.insert(key, text);
+        }
+        let kind = opts.get("type").map(String::as_str).unwrap_or("");
+        let options: Vec<&str> = opts
+            .get("o")
+            .map(|o| {
+                o.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for key in opts.keys() {
+            if !matches!(key.as_str(), "type" | "o" | "device") {
+                self.unsupported.push(format!(
+                    "{at}.{key} (only `type`, `o` and `device` of the local driver)"
+                ));
+            }
+        }
+        match kind {
+            "none" if options.iter().any(|o| matches!(*o, "bind" | "rbind")) => {
+                for option in &options {
+                    if !matches!(*option, "bind" | "rbind" | "rw" | "ro") {
+                        self.unsupported.push(format!(
+                            "{at}.o (`{option}`: only bind, rbind, ro and rw for a host directory)"
+                        ));
+                    }
+                }
+                // `device: ${TEST_DIR}` unset: the variable is what to report
+                // (with the prerequisites), not a missing device.
+                let from_variable = get(map, "device")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.contains('$'));
+                match opts
+                    .get("device")
+                    .filter(|d| !d.is_empty() || from_variable)
+                {
+                    Some(device) => Some(LocalVolume::Bind(device.clone())),
+                    None => {
+                        self.problems.push(format!(
+                            "{at}: a bind (`o: bind`) needs `device`: the host directory"
+                        ));
+                        None
+                    }
+                }
+            }
+            "tmpfs" => {
+                let mut size_bytes = None;
+                for option in &options {
+                    match option.split_once('=') {
+                        Some(("size", size)) => {
+                            size_bytes =
+                                self.ok(parse_bytes(size).map_err(|e| format!("{at}.o: {e}")));
+                        }
+                        _ => self.unsupported.push(format!(
+                            "{at}.o (`{option}`: only `size=` for a tmpfs volume)"
+                        )),
+                    }
+                }
+                Some(LocalVolume::Tmpfs { size_bytes })
+            }
+            other => {
+                let what = if other.is_empty() {
+                    "no `type`".to_owned()
+                } else {
+                    format!("type `{other}`")
+                };
+                self.unsupported.push(format!(
+                    "{at} ({what}: the engine's host would mount a network share or a device that no grant of the task names; mount it on the host and bind the directory instead, with `type: none, o: bind, device: DIR` or a bind mount, inside allow.read or allow.write)"
+                ));
+                None
+            }
+        }
     }
 
     /// Top-level `secrets` or `configs`: file-based ones, by path.
@@ -452,9 +563,10 @@ pub fn parse(text: &str, sources: &Sources) -> Result<Stack, Problems> {
     let mut document: Value =
         serde_yaml_ng::from_str(text).map_err(|e| vec![format!("not valid YAML: {e}")])?;
     merge::resolve(&mut document, "").map_err(|e| vec![format!("bad `<<` merge: {e}")])?;
+    let extended = extends::resolve(&mut document, sources.read);
     let mut reader = Reader {
         sources,
-        problems: Vec::new(),
+        problems: extended,
         unsupported: Vec::new(),
         notes: Vec::new(),
         missing: Vec::new(),
@@ -584,6 +696,29 @@ fn check_references(stack: &Stack) -> Problems {
                     ));
                 }
             }
+        }
+    }
+    // quickstart mounts a tmpfs volume as each container's own tmpfs: one
+    // container only, or their data would silently differ.
+    for (key, def) in &stack.volumes {
+        if !matches!(def.local, Some(LocalVolume::Tmpfs { .. })) {
+            continue;
+        }
+        let users: Vec<&Service> = stack
+            .services
+            .iter()
+            .filter(|s| {
+                s.volumes
+                    .iter()
+                    .any(|m| m.kind == "volume" && &m.source == key)
+            })
+            .collect();
+        let containers: u32 = users.iter().map(|s| s.replicas).sum();
+        if containers > 1 {
+            problems.push(format!(
+                "volumes.{key}: a tmpfs volume is mounted as each container's own memory, and {containers} containers ({}) would share it; give each service its own (`tmpfs:`) or use a volume without `driver_opts`",
+                users.iter().map(|s| format!("`{}`", s.name)).collect::<Vec<_>>().join(", ")
+            ));
         }
     }
     problems

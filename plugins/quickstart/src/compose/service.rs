@@ -93,6 +93,8 @@ pub struct Service {
     pub ipc: Option<String>,
     /// `devices`: host path, container path, permissions.
     pub devices: Vec<(String, String, String)>,
+    /// `deploy.replicas` (or `scale`): how many containers run the service.
+    pub replicas: u32,
     pub ready: Ready,
 }
 
@@ -137,6 +139,7 @@ impl Service {
             pid: None,
             ipc: None,
             devices: Vec::new(),
+            replicas: 1,
             ready: Ready::default(),
         }
     }
@@ -370,6 +373,7 @@ impl Reader<'_> {
             }
             .unwrap_or_default();
         }
+        s.replicas = self.replicas(map, &path, &s);
         let files = |r: &mut Self, v: &Value, p: String| r.file_mounts(v, &p);
         s.secrets = field!("secrets", files);
         s.configs = field!("configs", files);
@@ -885,8 +889,8 @@ impl Reader<'_> {
         }
     }
 
-    /// `deploy`: `resources` is honoured, `replicas` only as 1; the rest is
-    /// Swarm's and ignored, as `docker compose` does.
+    /// `deploy`: `resources` is honoured (`replicas` is read by
+    /// `replicas`); the rest is Swarm's and ignored, as `docker compose` does.
     fn deploy(&mut self, value: &Value, path: &str, mut limits: Limits) -> Result<Limits, String> {
         let map = self.mapping(value, path)?;
         self.keys(
@@ -905,13 +909,6 @@ impl Reader<'_> {
             &[],
             path,
         );
-        if let Some(r) = get(map, "replicas") {
-            let n = self.text(r, &format!("{path}.replicas"))?;
-            if n != "1" {
-                self.unsupported
-                    .push(format!("{path}.replicas ({n}; one container per service)"));
-            }
-        }
         if let Some(resources) = get(map, "resources") {
             let at = format!("{path}.resources");
             let resources = self.mapping(resources, &at)?;
@@ -956,6 +953,65 @@ impl Reader<'_> {
             }
         }
         Ok(limits)
+    }
+
+    /// `deploy.replicas` and `scale` (which must agree, as under Compose):
+    /// the number of containers, each named `PROJECT-SERVICE-N`. A fixed
+    /// host port or a `container_name` can belong to one container only.
+    fn replicas(&mut self, map: &serde_yaml_ng::Mapping, path: &str, s: &Service) -> u32 {
+        let mut given: Vec<(String, u32)> = Vec::new();
+        let deploy = get(map, "deploy").and_then(Value::as_mapping);
+        for (at, value) in [
+            (
+                format!("{path}.deploy.replicas"),
+                deploy.and_then(|d| get(d, "replicas")),
+            ),
+            (format!("{path}.scale"), get(map, "scale")),
+        ] {
+            let Some(value) = value else { continue };
+            let Some(text) = ({
+                let r = self.text(value, &at);
+                self.ok(r)
+            }) else {
+                continue;
+            };
+            match text.trim().parse::<u32>() {
+                Ok(0) => self.unsupported.push(format!(
+                    "{at} (0: no container; disable the service with `profiles` instead)"
+                )),
+                Ok(n) => given.push((at, n)),
+                Err(_) => self
+                    .problems
+                    .push(format!("{at}: `{text}` is not a number of containers")),
+            }
+        }
+        let n = match given.as_slice() {
+            [] => return 1,
+            [(_, n)] => *n,
+            [(a, n), (b, m)] => {
+                if n != m {
+                    self.problems
+                        .push(format!("{b}: {m} and {a}: {n} disagree; keep one of them"));
+                }
+                *n
+            }
+            _ => unreachable!("two keys at most"),
+        };
+        if n > 1 {
+            if let Some(name) = &s.container_name {
+                self.problems.push(format!(
+                    "{path}.container_name: `{name}` names one container, and the service runs {n}; remove it (the replicas are named PROJECT-{}-1 ... -{n})",
+                    s.name
+                ));
+            }
+            for port in s.ports.iter().filter(|p| p.host_port.is_some()) {
+                self.problems.push(format!(
+                    "{path}.ports: host port {} can be published by one of the {n} replicas only; leave the host port out (the engine picks one per replica) or run one replica",
+                    port.host_port.unwrap_or_default()
+                ));
+            }
+        }
+        n
     }
 
     /// A service's `secrets` or `configs`: names, or `{source, target}`.

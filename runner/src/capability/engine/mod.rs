@@ -53,6 +53,10 @@ pub struct Scope {
     pub(crate) grants: Grants,
     pub(crate) preopens: Vec<Preopen>,
     pub(crate) plan: bool,
+    /// Under `--plan`, the task's write grants, which the plan makes
+    /// read-only: a bind a real run would write is checked against them
+    /// (nothing is created under `--plan`, so nothing is written).
+    pub(crate) planned_writes: Vec<String>,
     /// Whether each container exec'd in has `sh` (for the exec watchdog),
     /// asked once per container and run.
     pub(crate) shells: std::sync::Mutex<std::collections::HashMap<ids::ContainerId, bool>>,
@@ -79,6 +83,7 @@ impl EngineHost {
                 grants,
                 preopens,
                 plan,
+                planned_writes: Vec::new(),
                 shells: Default::default(),
             },
             handles: ResourceTable::new(),
@@ -89,6 +94,12 @@ impl EngineHost {
     /// For `describe` and `needs`: nothing granted.
     pub fn none(task: &str) -> EngineHost {
         EngineHost::new(task, Grants::default(), Vec::new(), true)
+    }
+
+    /// Under `--plan`: the task's write grants as written (see `Scope::planned_writes`).
+    pub fn with_planned_writes(mut self, writes: Vec<String>) -> EngineHost {
+        self.scope.planned_writes = writes;
+        self
     }
 
     /// Uses `engine` instead of connecting to Docker (tests, other backends).

@@ -172,6 +172,19 @@ impl Scope {
     }
 
     fn bind_source(&self, source: &str, write: bool) -> HostResult<String> {
+        if write && self.plan {
+            // `--plan` made the task's write grants read-only; a bind that
+            // a real run would write is granted if one of them covers it.
+            let planned: Vec<_> = self
+                .preopens
+                .iter()
+                .filter(|p| self.planned_writes.contains(&p.guest))
+                .cloned()
+                .collect();
+            if let Ok(host) = paths::bind_source(&planned, source, false) {
+                return Ok(host.to_string_lossy().into_owned());
+            }
+        }
         let host = paths::bind_source(&self.preopens, source, write).map_err(|e| match e {
             // A bind's source is a directory: grant that directory.
             PathError::NotGranted(path, _) => {

@@ -823,3 +823,36 @@ async fn engine_info_reports_the_product_and_needs_a_container_grant() {
         Some(HostError::Denied(_))
     ));
 }
+
+/// Issue 15: `--plan` makes write grants read-only, so a read-write bind a
+/// real run is granted was refused under `--plan`, naming the write grant
+/// the task already has. It is checked against the task's write grants.
+#[tokio::test]
+async fn under_plan_a_read_write_bind_is_checked_against_the_write_grants() {
+    use crate::capability::engine::EngineHost;
+    use crate::capability::files::Preopen;
+    let mut rig = rig(demo(), true);
+    // As `--plan` opens them: every directory read-only.
+    let preopens = vec![
+        Preopen::trusted(&rig.path("out"), "out", false).unwrap(),
+        Preopen::trusted(&rig.path("in"), "in", false).unwrap(),
+    ];
+    rig.host = EngineHost::new("t", demo(), preopens, true)
+        .with_planned_writes(vec!["out".into()])
+        .with_engine(rig.fake.arc());
+    let bind = |source: &str| {
+        let mut s = spec("demo-web");
+        s.mounts = vec![MountSpec::Bind(BindMount {
+            source: source.into(),
+            destination: "/d".into(),
+            read_only: false,
+        })];
+        s
+    };
+    rig.host.check_container(bind("out")).await.unwrap();
+    let denied = denial(rig.host.check_container(bind("in")).await);
+    assert_eq!(denied.grant, Some(Grant::new(GrantKind::Write, "in")));
+    // Creating stays refused under `--plan`, after the same checks.
+    assert!(create(&mut rig, bind("out")).await.is_err());
+    assert!(rig.fake.changes().is_empty());
+}
