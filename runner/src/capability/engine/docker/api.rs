@@ -13,7 +13,7 @@ use bollard::query_parameters as q;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::super::backend::{
-    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream,
+    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, Product, PullStream,
 };
 use super::super::ids::{ContainerId, ExecId, ImageId, NetworkId, VolumeName};
 use super::super::limits::{self, CALL_LIMIT, STREAM_IDLE_LIMIT};
@@ -483,5 +483,35 @@ impl Engine for Docker {
     async fn info(&self) -> Result<SystemInfo, EngineError> {
         self.call("asking the engine's facts", self.client.info())
             .await
+    }
+
+    async fn product(&self) -> Result<Product, EngineError> {
+        self.product
+            .get_or_try_init(|| async { Ok(Product::of(&self.version().await?)) })
+            .await
+            .cloned()
+    }
+
+    async fn run_health_check(
+        &self,
+        id: &ContainerId,
+        timeout: std::time::Duration,
+    ) -> Result<(), EngineError> {
+        let product = self.product().await?;
+        if !product.leaves_health_checks_to_host() {
+            return Err(EngineError::Unsupported {
+                address: self.address.clone(),
+                call: "running a health check on demand".into(),
+                product: product.name(),
+            });
+        }
+        super::libpod::run_health_check(
+            &self.raw,
+            &self.base,
+            &self.address,
+            id,
+            CALL_LIMIT + timeout,
+        )
+        .await
     }
 }

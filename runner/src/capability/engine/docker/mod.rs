@@ -5,6 +5,7 @@
 
 mod api;
 pub mod endpoint;
+mod libpod;
 mod transport;
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::{Stream, TryStreamExt};
 
-use super::backend::{ByteStream, EngineError};
+use super::backend::{ByteStream, EngineError, Product};
 use super::limits::{self, CALL_LIMIT, CLIENT_TIMEOUT, STREAM_IDLE_LIMIT};
 use endpoint::{Endpoint, Host, SettingsError};
 
@@ -21,6 +22,14 @@ pub struct Docker {
     /// The endpoint as shown to the user (`tcp://h:2376 (TLS, from DOCKER_HOST)`).
     address: String,
     local: bool,
+    /// The same engine for the raw calls bollard has no method for
+    /// (`libpod.rs`): the connection of a `tcp://` or `ssh://` engine is
+    /// bollard's too; a unix socket gets its own.
+    raw: Arc<transport::Transport>,
+    /// `http://AUTHORITY` of the raw calls' URIs.
+    base: String,
+    /// Which program answers, asked once (`Engine::product`).
+    product: tokio::sync::OnceCell<Product>,
 }
 
 /// The engine the process's settings choose (`endpoint.rs`), without
@@ -45,22 +54,25 @@ impl Docker {
             reason,
         };
         let timeout = CLIENT_TIMEOUT.as_secs();
+        let raw = Arc::new(
+            transport::Transport::new(&endpoint.host, endpoint.tls.as_ref())
+                .map_err(unreachable)?,
+        );
+        let authority = match &endpoint.host {
+            Host::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Host::Tcp { host, port } => format!("{host}:{port}"),
+            _ => "docker".to_owned(),
+        };
+        let base = format!("http://{authority}");
         let client = match &endpoint.host {
             Host::Unix(_) => bollard::Docker::connect_with_host(&endpoint.host.url())
                 .map_err(|e| unreachable(e.to_string()))?
                 .with_timeout(CLIENT_TIMEOUT),
-            other => {
-                let transport = Arc::new(
-                    transport::Transport::new(other, endpoint.tls.as_ref()).map_err(unreachable)?,
-                );
-                let authority = match other {
-                    Host::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-                    Host::Tcp { host, port } => format!("{host}:{port}"),
-                    _ => "docker".to_owned(),
-                };
+            _ => {
+                let transport = raw.clone();
                 bollard::Docker::connect_with_custom_transport(
                     move |request| transport.clone().request(request),
-                    Some(format!("http://{authority}")),
+                    Some(base.clone()),
                     timeout,
                     bollard::API_DEFAULT_VERSION,
                 )
@@ -83,6 +95,9 @@ impl Docker {
             client,
             address,
             local: endpoint.is_local(),
+            raw,
+            base,
+            product: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -1,0 +1,234 @@
+//! The few calls of Podman's own API (libpod) the runner needs where the
+//! Docker-compatible API has none: running a container's health check now
+//! (Podman leaves the schedule to systemd timers, absent in CI containers).
+//! Sent as a raw request through the runner's transport (`transport.rs`),
+//! over the same socket or connection as everything else. The path holds
+//! only a checked container ID (`ids.rs`), never a plugin's string.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+
+use super::super::backend::EngineError;
+use super::super::ids::ContainerId;
+use super::transport::Transport;
+
+/// The libpod API version the path names: Podman 4.0 and later answer it.
+const LIBPOD_VERSION: &str = "v4.0.0";
+
+/// Answers larger than this are not Podman's.
+const ANSWER_LIMIT: usize = 64 << 10;
+
+/// `GET /v4.0.0/libpod/containers/{id}/healthcheck` (Podman 4.3 answers
+/// `POST` with 405): runs the check once, records it in the container's
+/// health log and state as a timer would, and answers the check's result.
+pub fn health_check_path(id: &ContainerId) -> String {
+    format!(
+        "/{LIBPOD_VERSION}/libpod/containers/{}/healthcheck",
+        id.as_str()
+    )
+}
+
+/// Podman's error document: `{"cause": ..., "message": ..., "response": 409}`.
+#[derive(serde::Deserialize)]
+struct PodmanError {
+    message: Option<String>,
+    cause: Option<String>,
+}
+
+/// The words of a failed answer: Podman's `message` (else its `cause`,
+/// else the body as text).
+pub fn error_message(body: &[u8]) -> String {
+    match serde_json::from_slice::<PodmanError>(body) {
+        Ok(PodmanError {
+            message: Some(m), ..
+        }) if !m.is_empty() => m,
+        Ok(PodmanError { cause: Some(c), .. }) if !c.is_empty() => c,
+        _ => String::from_utf8_lossy(body).trim().to_owned(),
+    }
+}
+
+/// Runs the health check of container `id` through `transport` (the
+/// engine at `address`, its URIs starting with `base`), within `limit`.
+/// 404 is `NotFound`, 409 (no health check, not running) is `Conflict`, in
+/// Podman's words.
+pub async fn run_health_check(
+    transport: &Arc<Transport>,
+    base: &str,
+    address: &str,
+    id: &ContainerId,
+    limit: Duration,
+) -> Result<(), EngineError> {
+    let operation = format!(
+        "running the health check of container {} (Podman)",
+        id.short()
+    );
+    let request = http::Request::get(format!("{base}{}", health_check_path(id)))
+        .body(http_body_util::Either::Left(http_body_util::Full::new(
+            bytes::Bytes::new(),
+        )))
+        .map_err(|e| EngineError::Failed {
+            address: address.to_owned(),
+            message: e.to_string(),
+        })?;
+    super::super::limits::within(operation, limit, async {
+        let response = transport
+            .clone()
+            .request(request)
+            .await
+            .map_err(|e| super::engine_error(address, e))?;
+        let status = response.status();
+        let body = http_body_util::Limited::new(response.into_body(), ANSWER_LIMIT)
+            .collect()
+            .await
+            .map_err(|e| EngineError::Unreachable {
+                address: address.to_owned(),
+                reason: format!("reading Podman's answer: {e}"),
+            })?
+            .to_bytes();
+        match status.as_u16() {
+            200..=299 => Ok(()),
+            404 => Err(EngineError::NotFound(error_message(&body))),
+            409 => Err(EngineError::Conflict(error_message(&body))),
+            code => Err(EngineError::Failed {
+                address: address.to_owned(),
+                message: format!(
+                    "Podman's health-check call (GET {}) answered HTTP {code}: {}",
+                    health_check_path(id),
+                    error_message(&body)
+                ),
+            }),
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_holds_only_the_checked_id() {
+        let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(
+            health_check_path(&id),
+            format!("/v4.0.0/libpod/containers/{}/healthcheck", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn podmans_errors_keep_its_words() {
+        // As Podman 4.3.1 answers a container without a health check.
+        let body = br#"{"cause":"container 02f0 has no defined healthcheck","message":"container 02f0 has no defined healthcheck","response":409}"#;
+        assert_eq!(
+            error_message(body),
+            "container 02f0 has no defined healthcheck"
+        );
+        assert_eq!(error_message(b"Method Not Allowed\n"), "Method Not Allowed");
+    }
+
+    /// A one-request engine on a unix socket: answers `status` and `body`,
+    /// and hands back the request head it read.
+    async fn engine(
+        status: &'static str,
+        body: &'static str,
+    ) -> (
+        tempfile::TempDir,
+        Arc<Transport>,
+        tokio::task::JoinHandle<String>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("podman.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early");
+                head.extend_from_slice(&buf[..n]);
+            }
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let transport =
+            Arc::new(Transport::new(&super::super::endpoint::Host::Unix(path), None).unwrap());
+        (dir, transport, served)
+    }
+
+    #[tokio::test]
+    async fn a_health_check_is_one_get_by_id_on_the_engines_socket() {
+        let (_dir, transport, served) = engine("200 OK", r#"{"Status":"healthy"}"#).await;
+        let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
+        run_health_check(
+            &transport,
+            "http://docker",
+            "unix:///x",
+            &id,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        let head = served.await.unwrap();
+        assert!(
+            head.starts_with(&format!(
+                "GET /v4.0.0/libpod/containers/{}/healthcheck HTTP/1.1\r\n",
+                "ab".repeat(32)
+            )),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_container_without_a_check_is_a_conflict_in_podmans_words() {
+        let (_dir, transport, _served) = engine(
+            "409 Conflict",
+            r#"{"cause":"no check","message":"container abab has no defined healthcheck","response":409}"#,
+        )
+        .await;
+        let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
+        let error = run_health_check(
+            &transport,
+            "http://docker",
+            "unix:///x",
+            &id,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error,
+            EngineError::Conflict("container abab has no defined healthcheck".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn another_answer_names_the_call_and_the_status() {
+        let (_dir, transport, _served) =
+            engine("405 Method Not Allowed", "Method Not Allowed").await;
+        let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
+        let error = run_health_check(
+            &transport,
+            "http://docker",
+            "unix:///x",
+            &id,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "Podman's health-check call (GET /v4.0.0/libpod/containers/{}/healthcheck) answered HTTP 405: Method Not Allowed",
+                "ab".repeat(32)
+            )
+        );
+    }
+}
