@@ -103,6 +103,13 @@ impl Product {
     pub fn leaves_health_checks_to_host(&self) -> bool {
         matches!(self, Product::Podman { .. })
     }
+
+    /// Whether the archive API reaches a container's volumes only while it
+    /// runs: Podman 4.3 reads a stopped container's volume with misnamed
+    /// entries and writes into its root filesystem instead of the volume.
+    pub fn archives_volumes_only_while_running(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
 }
 
 /// What `build_image` builds; every field travels in the query string.
