@@ -104,6 +104,12 @@ impl Product {
         matches!(self, Product::Podman { .. })
     }
 
+    /// Whether images built or loaded without a registry are named
+    /// `localhost/...` (Podman), where Docker names them as tagged.
+    pub fn names_local_images_localhost(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
+
     /// Whether the archive API reaches a container's volumes only while it
     /// runs: Podman 4.3 reads a stopped container's volume with misnamed
     /// entries and writes into its root filesystem instead of the volume.

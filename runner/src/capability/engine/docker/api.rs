@@ -17,7 +17,7 @@ use super::super::backend::{
 };
 use super::super::ids::{ContainerId, ExecId, ImageId, NetworkId, VolumeName};
 use super::super::limits::{self, CALL_LIMIT, STREAM_IDLE_LIMIT};
-use super::{Docker, engine_error, not_modified, pid_in_namespace};
+use super::{Docker, engine_error, not_modified, pid_in_namespace, with_short_names};
 
 /// Exec output lines longer than this are split by bollard's decoder, not lost.
 const EXEC_OUTPUT_CAPACITY: usize = 1 << 20;
@@ -355,11 +355,19 @@ impl Engine for Docker {
     }
 
     async fn list_images(&self) -> Result<Vec<ImageSummary>, EngineError> {
-        self.call(
-            "listing images",
-            self.client.list_images(None::<q::ListImagesOptions>),
-        )
-        .await
+        let mut images = self
+            .call(
+                "listing images",
+                self.client.list_images(None::<q::ListImagesOptions>),
+            )
+            .await?;
+        if self.product().await?.names_local_images_localhost() {
+            for image in &mut images {
+                image.repo_tags = with_short_names(&image.repo_tags);
+                image.repo_digests = with_short_names(&image.repo_digests);
+            }
+        }
+        Ok(images)
     }
 
     async fn inspect_image(&self, id: &ImageId) -> Result<ImageInspect, EngineError> {

@@ -189,6 +189,27 @@ pub async fn shared() -> Result<std::sync::Arc<dyn super::backend::Engine>, Engi
         .cloned()
 }
 
+/// `names` and, for each `localhost/PATH...` (Podman's name for an image
+/// built or loaded without a registry), `PATH...` too: the name Podman itself
+/// resolves to it (`podman run run-test/postgres:15`), and the one a
+/// tasks.toml written for Docker uses. A path whose first part looks like a
+/// registry (`localhost/registry.io/x`) gets no short name: it would name
+/// another registry.
+fn with_short_names(names: &[String]) -> Vec<String> {
+    let mut all = names.to_vec();
+    for name in names {
+        if let Some(short) = name.strip_prefix("localhost/") {
+            let first = short.split('/').next().unwrap_or_default();
+            let registry_like =
+                short.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+            if !registry_like && !all.iter().any(|n| n == short) {
+                all.push(short.to_owned());
+            }
+        }
+    }
+    all
+}
+
 /// The PID a process has inside its innermost PID namespace, from
 /// `/proc/PID/status` (`NSpid: 30387 7` -> 7), when this machine can see it.
 fn pid_in_namespace(host_pid: i64) -> Option<i64> {
@@ -206,6 +227,28 @@ mod tests {
         let pid = i64::from(std::process::id());
         assert!(pid_in_namespace(pid).is_some());
         assert_eq!(pid_in_namespace(-1), None);
+    }
+
+    #[test]
+    fn podmans_local_images_are_also_found_by_their_short_names() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            with_short_names(&names(&["localhost/run-test/postgres:15"])),
+            names(&["localhost/run-test/postgres:15", "run-test/postgres:15"])
+        );
+        assert_eq!(
+            with_short_names(&names(&["localhost/busybox@sha256:ab"])),
+            names(&["localhost/busybox@sha256:ab", "busybox@sha256:ab"])
+        );
+        // Another registry's path, or a name that is not Podman's local one: as is.
+        for kept in [
+            "localhost/registry.example.com/app:1",
+            "localhost/localhost:5000/app:1",
+            "docker.io/library/busybox:latest",
+            "quay.io/localhost/app:1",
+        ] {
+            assert_eq!(with_short_names(&names(&[kept])), names(&[kept]));
+        }
     }
 
     #[test]
