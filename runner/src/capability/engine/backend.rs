@@ -104,6 +104,12 @@ impl Product {
         matches!(self, Product::Podman { .. })
     }
 
+    /// Whether the container list has states Docker has no word for
+    /// (Podman's `stopped`, `configured`), which bollard refuses.
+    pub fn lists_states_of_its_own(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
+
     /// Whether images built or loaded without a registry are named
     /// `localhost/...` (Podman), where Docker names them as tagged.
     pub fn names_local_images_localhost(&self) -> bool {

@@ -33,6 +33,10 @@ impl Engine for Docker {
     }
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {
+        if self.product().await?.lists_states_of_its_own() {
+            let api = self.client.client_version().to_string();
+            return self.raw().list_containers(&api, CALL_LIMIT).await;
+        }
         let options = q::ListContainersOptions {
             all: true,
             ..Default::default()
@@ -513,13 +517,6 @@ impl Engine for Docker {
                 product: product.name(),
             });
         }
-        super::libpod::run_health_check(
-            &self.raw,
-            &self.base,
-            &self.address,
-            id,
-            CALL_LIMIT + timeout,
-        )
-        .await
+        self.raw().run_health_check(id, CALL_LIMIT + timeout).await
     }
 }

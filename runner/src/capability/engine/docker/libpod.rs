@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 
+use bollard::models::ContainerSummary;
+
 use super::super::backend::EngineError;
 use super::super::ids::ContainerId;
 use super::transport::Transport;
@@ -49,59 +51,137 @@ pub fn error_message(body: &[u8]) -> String {
     }
 }
 
-/// Runs the health check of container `id` through `transport` (the
-/// engine at `address`, its URIs starting with `base`), within `limit`.
-/// 404 is `NotFound`, 409 (no health check, not running) is `Conflict`, in
-/// Podman's words.
-pub async fn run_health_check(
-    transport: &Arc<Transport>,
-    base: &str,
-    address: &str,
-    id: &ContainerId,
-    limit: Duration,
-) -> Result<(), EngineError> {
-    let operation = format!(
-        "running the health check of container {} (Podman)",
-        id.short()
-    );
-    let request = http::Request::get(format!("{base}{}", health_check_path(id)))
-        .body(http_body_util::Either::Left(http_body_util::Full::new(
-            bytes::Bytes::new(),
-        )))
-        .map_err(|e| EngineError::Failed {
-            address: address.to_owned(),
-            message: e.to_string(),
-        })?;
-    super::super::limits::within(operation, limit, async {
-        let response = transport
-            .clone()
-            .request(request)
-            .await
-            .map_err(|e| super::engine_error(address, e))?;
-        let status = response.status();
-        let body = http_body_util::Limited::new(response.into_body(), ANSWER_LIMIT)
-            .collect()
-            .await
-            .map_err(|e| EngineError::Unreachable {
+/// The raw calls' connection: the engine's transport, the start of its
+/// URIs (`http://AUTHORITY`) and its address for messages.
+pub struct Raw<'a> {
+    pub transport: &'a Arc<Transport>,
+    pub base: &'a str,
+    pub address: &'a str,
+}
+
+impl Raw<'_> {
+    /// `GET path` (a path built from checked identities only), within
+    /// `limit`; the body of a 2xx answer of at most `most` bytes. 404 is
+    /// `NotFound`, 409 `Conflict`, in Podman's words; another status names
+    /// the call (`what`) and the status.
+    async fn get(
+        &self,
+        what: &str,
+        path: &str,
+        most: usize,
+        limit: Duration,
+    ) -> Result<bytes::Bytes, EngineError> {
+        let address = self.address;
+        let request = http::Request::get(format!("{}{path}", self.base))
+            .body(http_body_util::Either::Left(http_body_util::Full::new(
+                bytes::Bytes::new(),
+            )))
+            .map_err(|e| EngineError::Failed {
                 address: address.to_owned(),
-                reason: format!("reading Podman's answer: {e}"),
-            })?
-            .to_bytes();
-        match status.as_u16() {
-            200..=299 => Ok(()),
-            404 => Err(EngineError::NotFound(error_message(&body))),
-            409 => Err(EngineError::Conflict(error_message(&body))),
-            code => Err(EngineError::Failed {
-                address: address.to_owned(),
-                message: format!(
-                    "Podman's health-check call (GET {}) answered HTTP {code}: {}",
-                    health_check_path(id),
-                    error_message(&body)
-                ),
-            }),
+                message: e.to_string(),
+            })?;
+        super::super::limits::within(what, limit, async {
+            let response = self
+                .transport
+                .clone()
+                .request(request)
+                .await
+                .map_err(|e| super::engine_error(address, e))?;
+            let status = response.status();
+            let body = http_body_util::Limited::new(response.into_body(), most)
+                .collect()
+                .await
+                .map_err(|e| EngineError::Unreachable {
+                    address: address.to_owned(),
+                    reason: format!("reading Podman's answer: {e}"),
+                })?
+                .to_bytes();
+            match status.as_u16() {
+                200..=299 => Ok(body),
+                404 => Err(EngineError::NotFound(error_message(&body))),
+                409 => Err(EngineError::Conflict(error_message(&body))),
+                code => Err(EngineError::Failed {
+                    address: address.to_owned(),
+                    message: format!(
+                        "Podman's answer to {what} (GET {path}) was HTTP {code}: {}",
+                        error_message(&body)
+                    ),
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Runs the health check of container `id` within `limit`. 409 (no
+    /// health check, not running) is `Conflict`.
+    pub async fn run_health_check(
+        &self,
+        id: &ContainerId,
+        limit: Duration,
+    ) -> Result<(), EngineError> {
+        let what = format!("running the health check of container {}", id.short());
+        self.get(&what, &health_check_path(id), ANSWER_LIMIT, limit)
+            .await
+            .map(drop)
+    }
+
+    /// Every container, through the Docker-compatible `GET
+    /// /vX.Y/containers/json?all=1`, with Podman's own states made Docker's
+    /// ([`docker_states`]): bollard refuses the whole list over one
+    /// `stopped` container.
+    pub async fn list_containers(
+        &self,
+        api: &str,
+        limit: Duration,
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
+        let body = self
+            .get(
+                "listing containers",
+                &format!("/v{api}/containers/json?all=1"),
+                LIST_LIMIT,
+                limit,
+            )
+            .await?;
+        let failed = |e: serde_json::Error| EngineError::Failed {
+            address: self.address.to_owned(),
+            message: format!("Podman's container list: {e}"),
+        };
+        let mut list: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(failed)?;
+        for container in &mut list {
+            docker_states(container);
         }
-    })
-    .await
+        serde_json::from_value(serde_json::Value::Array(list)).map_err(failed)
+    }
+}
+
+/// A container list of this size is not Podman's.
+const LIST_LIMIT: usize = 256 << 20;
+
+/// Podman lists a container's `State` in its own words: `stopped` (stopped
+/// after running) is Docker's `exited`, `configured` and `initialized`
+/// (never started) are `created`; a state Docker has no word for is left
+/// empty rather than failing the list.
+pub fn docker_states(container: &mut serde_json::Value) {
+    const DOCKERS: [&str; 8] = [
+        "created",
+        "running",
+        "paused",
+        "restarting",
+        "exited",
+        "removing",
+        "dead",
+        "stopping",
+    ];
+    let Some(state) = container.get_mut("State") else {
+        return;
+    };
+    let docker = match state.as_str() {
+        Some("stopped") => "exited",
+        Some("configured" | "initialized") => "created",
+        Some(s) if DOCKERS.contains(&s) => return,
+        _ => "",
+    };
+    *state = serde_json::Value::String(docker.to_owned());
 }
 
 #[cfg(test)]
@@ -126,6 +206,44 @@ mod tests {
             "container 02f0 has no defined healthcheck"
         );
         assert_eq!(error_message(b"Method Not Allowed\n"), "Method Not Allowed");
+    }
+
+    fn raw(transport: &Arc<Transport>) -> Raw<'_> {
+        Raw {
+            transport,
+            base: "http://docker",
+            address: "unix:///x",
+        }
+    }
+
+    #[tokio::test]
+    async fn podmans_own_states_are_listed_as_dockers() {
+        let (_dir, transport, served) = engine(
+            "200 OK",
+            r#"[{"Id": "a", "State": "stopped"}, {"Id": "b", "State": "running"}, {"Id": "c", "State": "configured"}, {"Id": "d", "State": "unknown"}, {"Id": "e"}]"#,
+        )
+        .await;
+        let list = raw(&transport)
+            .list_containers("1.41", Duration::from_secs(10))
+            .await
+            .unwrap();
+        use bollard::models::ContainerSummaryStateEnum as S;
+        let states: Vec<_> = list.iter().map(|c| c.state).collect();
+        assert_eq!(
+            states,
+            [
+                Some(S::EXITED),
+                Some(S::RUNNING),
+                Some(S::CREATED),
+                Some(S::EMPTY),
+                None
+            ]
+        );
+        let head = served.await.unwrap();
+        assert!(
+            head.starts_with("GET /v1.41/containers/json?all=1 HTTP/1.1\r\n"),
+            "{head}"
+        );
     }
 
     /// A one-request engine on a unix socket: answers `status` and `body`,
@@ -167,15 +285,10 @@ mod tests {
     async fn a_health_check_is_one_get_by_id_on_the_engines_socket() {
         let (_dir, transport, served) = engine("200 OK", r#"{"Status":"healthy"}"#).await;
         let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
-        run_health_check(
-            &transport,
-            "http://docker",
-            "unix:///x",
-            &id,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+        raw(&transport)
+            .run_health_check(&id, Duration::from_secs(10))
+            .await
+            .unwrap();
         let head = served.await.unwrap();
         assert!(
             head.starts_with(&format!(
@@ -194,15 +307,10 @@ mod tests {
         )
         .await;
         let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
-        let error = run_health_check(
-            &transport,
-            "http://docker",
-            "unix:///x",
-            &id,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap_err();
+        let error = raw(&transport)
+            .run_health_check(&id, Duration::from_secs(10))
+            .await
+            .unwrap_err();
         assert_eq!(
             error,
             EngineError::Conflict("container abab has no defined healthcheck".into())
@@ -214,19 +322,14 @@ mod tests {
         let (_dir, transport, _served) =
             engine("405 Method Not Allowed", "Method Not Allowed").await;
         let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
-        let error = run_health_check(
-            &transport,
-            "http://docker",
-            "unix:///x",
-            &id,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap_err();
+        let error = raw(&transport)
+            .run_health_check(&id, Duration::from_secs(10))
+            .await
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             format!(
-                "Podman's health-check call (GET /v4.0.0/libpod/containers/{}/healthcheck) answered HTTP 405: Method Not Allowed",
+                "Podman's answer to running the health check of container abababababab (GET /v4.0.0/libpod/containers/{}/healthcheck) was HTTP 405: Method Not Allowed",
                 "ab".repeat(32)
             )
         );

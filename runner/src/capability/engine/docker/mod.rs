@@ -101,6 +101,15 @@ impl Docker {
         })
     }
 
+    /// The raw calls bollard has no method for (`libpod.rs`).
+    fn raw(&self) -> libpod::Raw<'_> {
+        libpod::Raw {
+            transport: &self.raw,
+            base: &self.base,
+            address: &self.address,
+        }
+    }
+
     fn error(&self, error: bollard::errors::Error) -> EngineError {
         engine_error(&self.address, error)
     }
