@@ -18,6 +18,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 command -v podman >/dev/null || { echo "podman is not installed (apt-get install podman)" >&2; exit 1; }
+# Compose service names resolve on Podman's CNI networks (Debian's default
+# backend) only through the dnsname plugin.
+if [ "$(podman info --format '{{.Host.NetworkBackend}}')" = cni ] && [ ! -x /usr/lib/cni/dnsname ]; then
+    echo "Podman's CNI networks have no DNS without the dnsname plugin (apt-get install golang-github-containernetworking-plugin-dnsname)" >&2
+    exit 1
+fi
 bash tests/images/build.sh
 
 work=$(mktemp -d /tmp/run-podman.XXXXXX)
@@ -45,8 +51,10 @@ done
 
 # The HA stack's images are not needed here (and would be built anew in Podman).
 export RUN_TEST_IMAGES_HA=0
-# Podman runs health checks from systemd timers, absent here: the tests'
-# own waits run them (the runner's `wait-healthy` cannot: see docs/container.md).
+# Podman runs health checks from systemd timers, absent here. The runner
+# runs them itself while it waits (docs/container.md); the tests' own waits
+# for the containers they start (`docker` CLI, tests/support/images.rs) run
+# `podman healthcheck run` when told to.
 export RUN_TEST_PODMAN_HEALTHCHECKS=1
 filters=("$@")
 [ ${#filters[@]} -gt 0 ] || filters=(backup::)
