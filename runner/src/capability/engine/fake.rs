@@ -371,7 +371,20 @@ impl Engine for FakeEngine {
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {
         self.record("list_containers".into());
-        Ok(self.lock().containers.iter().map(Self::summary).collect())
+        let state = self.lock();
+        // Podman lists no HostConfig (its inspect has it).
+        let podman = state.product.contains("Podman");
+        Ok(state
+            .containers
+            .iter()
+            .map(Self::summary)
+            .map(|mut summary| {
+                if podman {
+                    summary.host_config = None;
+                }
+                summary
+            })
+            .collect())
     }
 
     async fn inspect_container(
