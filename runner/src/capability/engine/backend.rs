@@ -104,8 +104,8 @@ impl Product {
         matches!(self, Product::Podman { .. })
     }
 
-    /// Whether the container list has states Docker has no word for
-    /// (Podman's `stopped`, `configured`), which bollard refuses.
+    /// Whether the container list and inspect have states Docker has no
+    /// word for (Podman's `stopped`, `configured`), which bollard refuses.
     pub fn lists_states_of_its_own(&self) -> bool {
         matches!(self, Product::Podman { .. })
     }

@@ -52,6 +52,10 @@ impl Engine for Docker {
         &self,
         id: &ContainerId,
     ) -> Result<ContainerInspectResponse, EngineError> {
+        if self.product().await?.lists_states_of_its_own() {
+            let api = self.client.client_version().to_string();
+            return self.raw().inspect_container(&api, id, CALL_LIMIT).await;
+        }
         self.call(
             format!("inspecting container {}", id.short()),
             self.client

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 
-use bollard::models::ContainerSummary;
+use bollard::models::{ContainerInspectResponse, ContainerSummary};
 
 use super::super::backend::EngineError;
 use super::super::ids::ContainerId;
@@ -152,16 +152,55 @@ impl Raw<'_> {
         }
         serde_json::from_value(serde_json::Value::Array(list)).map_err(failed)
     }
+
+    /// Container `id` in detail, through the Docker-compatible `GET
+    /// /vX.Y/containers/{id}/json`, with Podman's own `State.Status` made
+    /// Docker's ([`docker_state`]): a container that just exited can be
+    /// `stopped` there too.
+    pub async fn inspect_container(
+        &self,
+        api: &str,
+        id: &ContainerId,
+        limit: Duration,
+    ) -> Result<ContainerInspectResponse, EngineError> {
+        let body = self
+            .get(
+                &format!("inspecting container {}", id.short()),
+                &format!("/v{api}/containers/{}/json", id.as_str()),
+                LIST_LIMIT,
+                limit,
+            )
+            .await?;
+        let failed = |e: serde_json::Error| EngineError::Failed {
+            address: self.address.to_owned(),
+            message: format!("Podman's container inspect: {e}"),
+        };
+        let mut inspect: serde_json::Value = serde_json::from_slice(&body).map_err(failed)?;
+        if let Some(status) = inspect
+            .get_mut("State")
+            .and_then(|state| state.get_mut("Status"))
+        {
+            docker_state(status);
+        }
+        serde_json::from_value(inspect).map_err(failed)
+    }
 }
 
 /// A container list of this size is not Podman's.
 const LIST_LIMIT: usize = 256 << 20;
 
-/// Podman lists a container's `State` in its own words: `stopped` (stopped
-/// after running) is Docker's `exited`, `configured` and `initialized`
-/// (never started) are `created`; a state Docker has no word for is left
-/// empty rather than failing the list.
+/// Podman lists a container's `State` in its own words.
 pub fn docker_states(container: &mut serde_json::Value) {
+    if let Some(state) = container.get_mut("State") {
+        docker_state(state);
+    }
+}
+
+/// A state in Podman's words made Docker's: `stopped` (stopped after
+/// running) is `exited`, `configured` and `initialized` (never started) are
+/// `created`; a state Docker has no word for is left empty rather than
+/// failing the whole answer.
+pub fn docker_state(state: &mut serde_json::Value) {
     const DOCKERS: [&str; 8] = [
         "created",
         "running",
@@ -172,9 +211,6 @@ pub fn docker_states(container: &mut serde_json::Value) {
         "dead",
         "stopping",
     ];
-    let Some(state) = container.get_mut("State") else {
-        return;
-    };
     let docker = match state.as_str() {
         Some("stopped") => "exited",
         Some("configured" | "initialized") => "created",
@@ -242,6 +278,32 @@ mod tests {
         let head = served.await.unwrap();
         assert!(
             head.starts_with("GET /v1.41/containers/json?all=1 HTTP/1.1\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stopped_container_is_inspected_as_exited() {
+        let (_dir, transport, served) = engine(
+            "200 OK",
+            r#"{"Id": "a", "State": {"Status": "stopped", "Running": false, "ExitCode": 0}}"#,
+        )
+        .await;
+        let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
+        let inspect = raw(&transport)
+            .inspect_container("1.41", &id, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            inspect.state.unwrap().status,
+            Some(bollard::models::ContainerStateStatusEnum::EXITED)
+        );
+        let head = served.await.unwrap();
+        assert!(
+            head.starts_with(&format!(
+                "GET /v1.41/containers/{}/json HTTP/1.1\r\n",
+                "ab".repeat(32)
+            )),
             "{head}"
         );
     }
