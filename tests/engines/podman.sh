@@ -12,12 +12,42 @@
 # CAP_SYS_RESOURCE (as in many CI containers): the containers.conf written
 # here says so, and CONTAINERS_CONF points Podman at it.
 #
+# With RUN_TEST_PODMAN_USER=NAME, Podman runs rootless as that user (who
+# needs ranges in /etc/subuid and /etc/subgid; uidmap and slirp4netns
+# installed): the service, the image loads and the tests' own `podman`
+# commands run as NAME; the tests and `run` stay root and reach its socket.
+#
 #   bash tests/engines/podman.sh                 # backup tests
 #   bash tests/engines/podman.sh backup:: chaos::
+#   RUN_TEST_PODMAN_USER=podrunner bash tests/engines/podman.sh backup::
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 command -v podman >/dev/null || { echo "podman is not installed (apt-get install podman)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/run-podman.XXXXXX)
+chmod 755 "$work"
+printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+export CONTAINERS_CONF="$work/containers.conf"
+user=${RUN_TEST_PODMAN_USER:-}
+if [ -n "$user" ]; then
+    home=$(getent passwd "$user" | cut -d: -f6)
+    [ -n "$home" ] || { echo "no user $user" >&2; exit 1; }
+    grep -q "^$user:" /etc/subuid || { echo "$user has no range in /etc/subuid" >&2; exit 1; }
+    chown "$user": "$work"
+    mkdir -m 700 "$work/runtime"
+    chown "$user": "$work/runtime"
+    # Every `podman` from here on (this script's, the tests') runs as $user.
+    mkdir "$work/bin"
+    cat >"$work/bin/podman" <<EOF
+#!/bin/sh
+cd /
+exec runuser -u $user -- env HOME=$home XDG_RUNTIME_DIR=$work/runtime CONTAINERS_CONF=$CONTAINERS_CONF $(command -v podman) "\$@"
+EOF
+    chmod 755 "$work/bin/podman"
+    export PATH="$work/bin:$PATH"
+fi
+
 # Compose service names resolve on Podman's CNI networks (Debian's default
 # backend) only through the dnsname plugin.
 if [ "$(podman info --format '{{.Host.NetworkBackend}}')" = cni ] && [ ! -x /usr/lib/cni/dnsname ]; then
@@ -26,9 +56,6 @@ if [ "$(podman info --format '{{.Host.NetworkBackend}}')" = cni ] && [ ! -x /usr
 fi
 bash tests/images/build.sh
 
-work=$(mktemp -d /tmp/run-podman.XXXXXX)
-printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
-export CONTAINERS_CONF="$work/containers.conf"
 socket="$work/podman.sock"
 podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &
 service=$!
@@ -40,7 +67,6 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 [ -S "$socket" ] || { cat "$work/service.log" >&2; exit 1; }
-
 # The test images, unless Podman has them already (same image ID).
 for image in run-test/postgres:15 run-test/busybox:latest run-test/chaos-helper:latest; do
     id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || continue
