@@ -610,10 +610,16 @@ fn a_runner_killed_mid_backup_leaves_no_backup_and_the_next_run_works() {
 }
 
 /// The programs running in `container` (`docker top`, so the image needs no
-/// `ps`).
+/// `ps`). Podman runs `ps` in the container for `-o` (the PostgreSQL image
+/// has none) but reads its own descriptors (`pid,comm`) from /proc.
 fn programs(container: &str) -> Vec<String> {
-    docker(&["top", container, "-o", "pid,comm"])
-        .lines()
+    let docker_form = images::docker_output(&["top", container, "-o", "pid,comm"]);
+    let out = if docker_form.status.success() {
+        String::from_utf8_lossy(&docker_form.stdout).into_owned()
+    } else {
+        docker(&["top", container, "pid,comm"])
+    };
+    out.lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
         .collect()

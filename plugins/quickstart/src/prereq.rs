@@ -11,6 +11,28 @@ use crate::plan::Plan;
 /// Exit code when a prerequisite is missing (nothing was changed).
 pub const EXIT_PREREQUISITE: u8 = 3;
 
+/// The oldest Podman accepted: its libpod API v4 runs health checks on
+/// demand, which the runner does where no systemd timer does.
+const MIN_PODMAN: (u64, u64) = (4, 0);
+
+/// Why the engine is too old, if it is. `min_engine_version` is a Docker
+/// Engine version; Podman numbers its releases apart (4.3 is not older
+/// than Docker 20.10), so Podman is held to [`MIN_PODMAN`].
+fn engine_too_old(min_docker: (u64, u64), product: &str, version: &str) -> Option<String> {
+    let (minimum, what) = if product == "podman" {
+        (MIN_PODMAN, "upgrade Podman")
+    } else {
+        (min_docker, "upgrade Docker (or lower `min_engine_version`)")
+    };
+    let (major, minor) = minimum;
+    match parse_version(version) {
+        Some(v) if v < minimum => Some(format!(
+            "the engine is {product} {version}, older than {major}.{minor}: {what}"
+        )),
+        _ => None,
+    }
+}
+
 pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     let mut problems: Vec<String> = Vec::new();
     match stacks::engine_info() {
@@ -19,14 +41,11 @@ pub fn check(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
                 "engine: {} {} (API {}) at {}",
                 info.product, info.version, info.api_version, info.address
             ));
-            let (major, minor) = config.min_engine_version;
-            match parse_version(&info.version) {
-                Some(v) if v < config.min_engine_version => problems.push(format!(
-                    "the engine is version {}, older than {major}.{minor}: upgrade Docker (or lower `min_engine_version`)",
-                    info.version
-                )),
-                _ => {}
-            }
+            problems.extend(engine_too_old(
+                config.min_engine_version,
+                &info.product,
+                &info.version,
+            ));
             match info.free_bytes {
                 Some(free) if free < config.min_free_bytes => problems.push(format!(
                     "only {} free on {} (the engine's data), {} needed: free space (`docker system prune`) or lower `min_free_mb`",
@@ -154,5 +173,26 @@ fn mib(bytes: u64) -> String {
         format!("{} GiB", bytes >> 30)
     } else {
         format!("{} MiB", bytes >> 20)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_is_held_to_its_own_minimum_not_dockers() {
+        assert_eq!(engine_too_old((20, 10), "podman", "4.3.1"), None);
+        assert_eq!(
+            engine_too_old((20, 10), "podman", "3.4.4").as_deref(),
+            Some("the engine is podman 3.4.4, older than 4.0: upgrade Podman")
+        );
+        assert_eq!(engine_too_old((20, 10), "docker", "20.10.24+dfsg1"), None);
+        assert_eq!(
+            engine_too_old((20, 10), "docker", "19.03.15").as_deref(),
+            Some(
+                "the engine is docker 19.03.15, older than 20.10: upgrade Docker (or lower `min_engine_version`)"
+            )
+        );
     }
 }

@@ -48,6 +48,11 @@ pub fn check(
     condition: Condition,
     log_lines: u32,
 ) -> Result<Option<&'static str>, Error> {
+    if condition == Condition::Healthy {
+        // Where the engine leaves health checks to the runner (Podman
+        // without systemd), this runs one when it is due.
+        container.poll_health()?;
+    }
     let details = container.inspect()?;
     let running = details.state.is_running();
     let exited = !running && details.state != ContainerState::Created;

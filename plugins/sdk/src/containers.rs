@@ -261,6 +261,32 @@ impl Container {
         Ok(self.handle.wait_healthy(timeout_seconds)?)
     }
 
+    /// Its health now, as one look of [`wait_healthy`](Self::wait_healthy)
+    /// takes it: where the engine leaves health checks to the runner
+    /// (Podman without systemd), a check that is due by the container's own
+    /// interval runs first. For a plugin that watches several containers
+    /// at once; a container still starting, unhealthy or stopped is an
+    /// answer here, not an error.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// use run_plugin_sdk::containers::HealthStatus;
+    /// let db = run_plugin_sdk::containers::open("db")?;
+    /// if db.poll_health()?.status == HealthStatus::Healthy {
+    ///     println!("db is ready");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_health(&self) -> Result<Health, Error> {
+        use crate::__private::bindings::runner::plugin::engine_types::Error as EngineError;
+        match self.handle.wait_healthy(0) {
+            Ok(health) => Ok(health),
+            // Not healthy yet, unhealthy or stopped: the state says which.
+            Err(EngineError::Timeout(_) | EngineError::Conflict(_)) => Ok(self.inspect()?.health),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// The last `tail` lines of its stdout and stderr (at most 1 MiB).
     ///
     /// ```no_run

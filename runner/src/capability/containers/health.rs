@@ -2,13 +2,21 @@
 //! running, without a health check), and fails with what a person needs to
 //! see: the last health check's output when it is unhealthy, its exit code
 //! and last log lines when it exited, both after the time limit.
+//!
+//! Docker runs a container's health check itself. Podman leaves the schedule
+//! to systemd timers; without systemd (CI containers, most dev containers)
+//! no check ever runs and the container stays `starting`. So while waiting on
+//! Podman the host runs the check itself, through Podman's libpod API, by ID,
+//! at the check's own interval (`schedule.rs`), as Docker would.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use tokio::time::Instant;
 
+use super::schedule::{EngineTimes, HealthRuns, Schedule};
 use super::{ContainerHandle, POLL, convert};
-use crate::capability::engine::backend::Engine;
+use crate::capability::engine::backend::{Engine, EngineError};
 use crate::capability::engine::stream::Tail;
 use crate::capability::engine::{HostError, HostResult};
 use crate::grant::Object;
@@ -20,10 +28,13 @@ const EXIT_LOG_BYTES: usize = 8 << 10;
 
 pub async fn wait_healthy(
     engine: &dyn Engine,
+    runs: &HealthRuns,
     handle: &ContainerHandle,
     limit: Duration,
 ) -> HostResult<Health> {
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = Instant::now() + limit;
+    // Whether the host runs the checks (Podman), asked once a check is awaited.
+    let mut runs_checks: Option<bool> = None;
     loop {
         let inspect = engine
             .inspect_container(&handle.id)
@@ -60,7 +71,28 @@ pub async fn wait_healthy(
             }
             _ => {}
         }
-        if tokio::time::Instant::now() >= deadline {
+        if health.status == HealthStatus::Starting && running {
+            let schedule =
+                Schedule::of(inspect.config.as_ref().and_then(|c| c.healthcheck.as_ref()));
+            if let Some(schedule) = schedule {
+                let host_runs = match runs_checks {
+                    Some(known) => known,
+                    None => {
+                        *runs_checks.insert(engine.product().await?.leaves_health_checks_to_host())
+                    }
+                };
+                let times = EngineTimes::of(&inspect, SystemTime::now());
+                if host_runs && runs.start_if_due(&handle.id, &schedule, times, Instant::now()) {
+                    match engine.run_health_check(&handle.id, schedule.timeout).await {
+                        Ok(()) => continue,
+                        // It stopped meanwhile: the next look says how.
+                        Err(EngineError::Conflict(_)) => {}
+                        Err(e) => return Err(e.on(Object::Container, &handle.name)),
+                    }
+                }
+            }
+        }
+        if Instant::now() >= deadline {
             let status = match health.status {
                 HealthStatus::Starting => "starting",
                 _ if running => "running",

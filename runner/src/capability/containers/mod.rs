@@ -6,6 +6,7 @@
 mod convert;
 pub mod exec;
 mod health;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +25,7 @@ use crate::plugin::bindings::containers::{
 use crate::plugin::bindings::engine_types::{Compression, FileInfo, Signal};
 
 pub use convert::{protocol_name, summary_volumes};
+pub use schedule::HealthRuns;
 
 /// The most a `logs` call returns (its last bytes).
 pub const LOGS_LIMIT: usize = 1 << 20;
@@ -237,6 +239,7 @@ impl HostContainer for EngineHost {
         let engine = self.engine().await?;
         health::wait_healthy(
             engine.as_ref(),
+            &self.scope.health_runs,
             &handle,
             Duration::from_secs(timeout_seconds.into()),
         )

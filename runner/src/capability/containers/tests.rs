@@ -484,6 +484,88 @@ async fn wait_healthy_reports_the_last_failing_check() {
     assert_eq!(health.status, HealthStatus::Healthy);
 }
 
+/// A fake Podman with container `app-1`, `starting` until its health check
+/// (every `interval` seconds) runs: then `result`. Its ID.
+fn podman_starting(rig: &Rig, result: bollard::models::HealthStatusEnum, interval: i64) -> String {
+    rig.fake.state.lock().unwrap().product = "Podman Engine".into();
+    let id = rig.fake.container("app-1", "busybox:latest");
+    rig.fake.edit(&id, |c| {
+        c.health = Some(bollard::models::HealthStatusEnum::STARTING);
+        c.healthcheck = Some(bollard::models::HealthConfig {
+            test: Some(vec!["CMD".into(), "pg_isready".into()]),
+            interval: Some(interval * 1_000_000_000),
+            ..Default::default()
+        });
+        c.check_result = Some(result);
+    });
+    id
+}
+
+fn health_checks_run(rig: &Rig, id: &str) -> usize {
+    let call = format!("run_health_check {id}");
+    rig.fake.calls().iter().filter(|c| **c == call).count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_podman_wait_healthy_runs_the_health_check_itself_by_id() {
+    let mut rig = Rig::new(containers(&["app-*"]));
+    let id = podman_starting(&rig, bollard::models::HealthStatusEnum::HEALTHY, 1);
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let health = rig.host.wait_healthy(again(&h), 30).await.unwrap();
+    assert_eq!(health.status, HealthStatus::Healthy);
+    assert_eq!(health_checks_run(&rig, &id), 1);
+    // Due one interval after the wait began (the fake reports no start time).
+    let waited = start.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(1) && waited < std::time::Duration::from_secs(2),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_podman_health_checks_run_at_their_interval_and_no_more() {
+    let mut rig = Rig::new(containers(&["app-*"]));
+    // A check that keeps failing in its start period: still `starting`.
+    let id = podman_starting(&rig, bollard::models::HealthStatusEnum::STARTING, 2);
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    let error = rig.host.wait_healthy(again(&h), 7).await.err().unwrap();
+    assert!(matches!(error, HostError::Timeout { .. }), "{error}");
+    // At 2, 4 and 6 s.
+    assert_eq!(health_checks_run(&rig, &id), 3);
+    // Polls (a zero timeout, as quickstart polls) share the schedule: none is due yet.
+    rig.host.wait_healthy(again(&h), 0).await.err().unwrap();
+    assert_eq!(health_checks_run(&rig, &id), 3);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    rig.host.wait_healthy(again(&h), 0).await.err().unwrap();
+    assert_eq!(health_checks_run(&rig, &id), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_docker_the_engine_runs_its_own_health_checks() {
+    let mut rig = Rig::new(containers(&["app-*"]));
+    let id = podman_starting(&rig, bollard::models::HealthStatusEnum::HEALTHY, 1);
+    rig.fake.state.lock().unwrap().product = "Engine".into();
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    let error = rig.host.wait_healthy(again(&h), 3).await.err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "waiting for container `app-1` to be healthy (it is starting; last health check: ) did not finish within 3s"
+    );
+    assert_eq!(health_checks_run(&rig, &id), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_podman_a_container_without_a_health_check_is_not_checked() {
+    let mut rig = Rig::new(containers(&["app-*"]));
+    rig.fake.state.lock().unwrap().product = "Podman Engine".into();
+    let id = rig.fake.container("app-1", "busybox:latest");
+    let h = rig.host.open("app-1".into()).await.unwrap();
+    let health = rig.host.wait_healthy(again(&h), 3).await.unwrap();
+    assert_eq!(health.status, HealthStatus::None);
+    assert_eq!(health_checks_run(&rig, &id), 0);
+}
+
 #[tokio::test]
 async fn logs_are_capped_to_their_last_mebibyte() {
     let mut rig = Rig::new(containers(&["app-*"]));

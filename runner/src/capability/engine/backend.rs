@@ -43,6 +43,85 @@ pub enum EngineError {
     /// A call that did not answer within its time limit (`limits.rs`).
     #[error("{operation} did not finish within {}", humantime::format_duration(*limit))]
     TimedOut { operation: String, limit: Duration },
+    /// A call this engine does not have (`call`: what was asked).
+    #[error("{call} is not supported by the engine at {address} ({product})")]
+    Unsupported {
+        address: String,
+        call: String,
+        product: &'static str,
+    },
+}
+
+/// Which program answers the engine API, where the runner must tell them
+/// apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Product {
+    Docker,
+    /// Podman's Docker-compatible API (`podman system service`).
+    Podman {
+        version: String,
+    },
+}
+
+impl Product {
+    /// From the engine's `/version`: Podman names a component `Podman
+    /// Engine` (4.x); anything else speaks the API as Docker.
+    pub fn of(version: &SystemVersion) -> Product {
+        let podman = version
+            .components
+            .iter()
+            .flatten()
+            .find(|c| c.name.to_ascii_lowercase().contains("podman"));
+        match podman {
+            Some(component) => Product::Podman {
+                version: component.version.clone(),
+            },
+            None if version
+                .platform
+                .as_ref()
+                .is_some_and(|p| p.name.to_ascii_lowercase().contains("podman")) =>
+            {
+                Product::Podman {
+                    version: version.version.clone().unwrap_or_default(),
+                }
+            }
+            None => Product::Docker,
+        }
+    }
+
+    /// `docker`, `podman`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Product::Docker => "docker",
+            Product::Podman { .. } => "podman",
+        }
+    }
+
+    /// Whether a health check runs only when someone runs it: Podman
+    /// schedules checks with systemd timers, which a CI container lacks,
+    /// and the host cannot tell whether they run.
+    pub fn leaves_health_checks_to_host(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
+
+    /// Whether the container list and inspect have states Docker has no
+    /// word for (Podman's `stopped`, `configured`), which bollard refuses.
+    pub fn lists_states_of_its_own(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
+
+    /// Whether images built or loaded without a registry are named
+    /// `localhost/...` (Podman), where Docker names them as tagged.
+    pub fn names_local_images_localhost(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
+
+    /// Whether the archive API reaches a container's volumes only while it
+    /// runs: Podman 4.3 reads a stopped container's volume with misnamed
+    /// entries and writes into its root filesystem instead of the volume.
+    pub fn archives_volumes_only_while_running(&self) -> bool {
+        matches!(self, Product::Podman { .. })
+    }
 }
 
 /// What `build_image` builds; every field travels in the query string.
@@ -174,4 +253,64 @@ pub trait Engine: Send + Sync {
 
     async fn version(&self) -> Result<SystemVersion, EngineError>;
     async fn info(&self) -> Result<SystemInfo, EngineError>;
+
+    /// Which program answers (from `version`; the Docker backend asks once).
+    async fn product(&self) -> Result<Product, EngineError> {
+        Ok(Product::of(&self.version().await?))
+    }
+
+    /// Runs the container's health check once, now, as the engine's own
+    /// schedule would, and records it in the container's health; bounded by
+    /// the check's `timeout` plus the call limit. Only where the product
+    /// leaves checks to the host (Podman: its libpod API); `Unsupported`
+    /// elsewhere. `Conflict` when the container has no check or is not
+    /// running.
+    async fn run_health_check(
+        &self,
+        id: &ContainerId,
+        timeout: Duration,
+    ) -> Result<(), EngineError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_is_told_by_its_engine_component() {
+        // `/version` as Podman 4.3.1 (Debian) answers it, shortened.
+        let podman: SystemVersion = serde_json::from_str(
+            r#"{"Platform": {"Name": "linux/amd64/debian-12"},
+                "Components": [
+                  {"Name": "Podman Engine", "Version": "4.3.1", "Details": {"APIVersion": "4.3.1", "MinAPIVersion": "4.0.0"}},
+                  {"Name": "Conmon", "Version": "conmon version 2.1.6, commit: unknown"},
+                  {"Name": "OCI Runtime (runc)", "Version": "runc version 1.1.5+ds1"}],
+                "Version": "4.3.1", "ApiVersion": "1.41", "MinAPIVersion": "1.24", "Os": "linux", "Arch": "amd64"}"#,
+        )
+        .unwrap();
+        let product = Product::of(&podman);
+        assert_eq!(
+            product,
+            Product::Podman {
+                version: "4.3.1".into()
+            }
+        );
+        assert!(product.leaves_health_checks_to_host());
+        assert_eq!(product.name(), "podman");
+        // Docker Engine 20.10 (Debian): its component is `Engine`.
+        let docker: SystemVersion = serde_json::from_str(
+            r#"{"Platform": {"Name": ""},
+                "Components": [
+                  {"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"ApiVersion": "1.41"}},
+                  {"Name": "containerd", "Version": "1.6.20~ds1"},
+                  {"Name": "runc", "Version": "1.1.5+ds1"}],
+                "Version": "20.10.24+dfsg1", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}"#,
+        )
+        .unwrap();
+        let product = Product::of(&docker);
+        assert_eq!(product, Product::Docker);
+        assert!(!product.leaves_health_checks_to_host());
+        // An engine that names no component is Docker's API as Docker answers it.
+        assert_eq!(Product::of(&SystemVersion::default()), Product::Docker);
+    }
 }

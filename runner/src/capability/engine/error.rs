@@ -128,6 +128,9 @@ impl From<EngineError> for HostError {
             }
             EngineError::Failed { address, message } => HostError::Engine { address, message },
             EngineError::TimedOut { operation, limit } => HostError::Timeout { operation, limit },
+            unsupported @ EngineError::Unsupported { .. } => {
+                HostError::Unsupported(unsupported.to_string())
+            }
         }
     }
 }

@@ -11,10 +11,10 @@ use std::task::{Context, Poll};
 use bollard::models::{
     ContainerConfig, ContainerCreateBody, ContainerInspectResponse, ContainerState,
     ContainerStateStatusEnum, ContainerSummary, ContainerSummaryStateEnum, CreateImageInfo,
-    EndpointSettings, ExecConfig, ExecInspectResponse, Health, HealthStatusEnum, HealthcheckResult,
-    HostConfig, ImageInspect, ImageSummary, MountPoint, Network, NetworkCreateRequest,
-    NetworkSettings, SystemInfo, SystemVersion, SystemVersionComponents, Volume,
-    VolumeCreateRequest,
+    EndpointSettings, ExecConfig, ExecInspectResponse, Health, HealthConfig, HealthStatusEnum,
+    HealthcheckResult, HostConfig, ImageInspect, ImageSummary, MountPoint, Network,
+    NetworkCreateRequest, NetworkSettings, SystemInfo, SystemVersion, SystemVersionComponents,
+    Volume, VolumeCreateRequest,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -39,6 +39,10 @@ pub struct FakeContainer {
     pub mounts: Vec<(String, String, String)>,
     pub health: Option<HealthStatusEnum>,
     pub health_output: String,
+    /// Its health check's configuration, as inspect shows it.
+    pub healthcheck: Option<HealthConfig>,
+    /// What `run_health_check` makes `health` (Podman's on-demand check).
+    pub check_result: Option<HealthStatusEnum>,
     pub network_mode: String,
     pub exit_code: i64,
     pub body: Option<ContainerCreateBody>,
@@ -160,6 +164,8 @@ impl FakeEngine {
             mounts: Vec::new(),
             health: None,
             health_output: String::new(),
+            healthcheck: None,
+            check_result: None,
             network_mode: "bridge".into(),
             exit_code: 0,
             body: None,
@@ -365,7 +371,20 @@ impl Engine for FakeEngine {
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {
         self.record("list_containers".into());
-        Ok(self.lock().containers.iter().map(Self::summary).collect())
+        let state = self.lock();
+        // Podman lists no HostConfig (its inspect has it).
+        let podman = state.product.contains("Podman");
+        Ok(state
+            .containers
+            .iter()
+            .map(Self::summary)
+            .map(|mut summary| {
+                if podman {
+                    summary.host_config = None;
+                }
+                summary
+            })
+            .collect())
     }
 
     async fn inspect_container(
@@ -397,6 +416,7 @@ impl Engine for FakeEngine {
             config: Some(ContainerConfig {
                 image: Some(c.image.clone()),
                 labels: Some(c.labels.clone()),
+                healthcheck: c.healthcheck.clone(),
                 ..Default::default()
             }),
             host_config: Some(HostConfig {
@@ -458,6 +478,8 @@ impl Engine for FakeEngine {
             mounts,
             health: None,
             health_output: String::new(),
+            healthcheck: None,
+            check_result: None,
             network_mode: host.network_mode.clone().unwrap_or_default(),
             exit_code: 0,
             body: Some(body.clone()),
@@ -898,6 +920,37 @@ impl Engine for FakeEngine {
             docker_root_dir: Some("/var/lib/docker".into()),
             ..Default::default()
         })
+    }
+
+    /// As Podman: the check's result (`check_result`) becomes the health.
+    async fn run_health_check(
+        &self,
+        id: &ContainerId,
+        _timeout: std::time::Duration,
+    ) -> Result<(), EngineError> {
+        self.record(format!("run_health_check {id}"));
+        let product = self.product().await?;
+        if !product.leaves_health_checks_to_host() {
+            return Err(EngineError::Unsupported {
+                address: "fake".into(),
+                call: "running a health check on demand".into(),
+                product: product.name(),
+            });
+        }
+        let c = self.find(id)?;
+        if c.state != ContainerStateStatusEnum::RUNNING {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        if c.healthcheck.is_none() {
+            return Err(EngineError::Conflict(format!(
+                "container {id} has no defined healthcheck"
+            )));
+        }
+        let result = c.check_result;
+        self.edit(id.as_str(), |c| c.health = result.or(c.health));
+        Ok(())
     }
 }
 

@@ -60,6 +60,8 @@ pub struct Scope {
     /// Whether each container exec'd in has `sh` (for the exec watchdog),
     /// asked once per container and run.
     pub(crate) shells: std::sync::Mutex<std::collections::HashMap<ids::ContainerId, bool>>,
+    /// The health checks the host ran itself (Podman), per container.
+    pub(crate) health_runs: crate::capability::containers::HealthRuns,
 }
 
 impl std::ops::Deref for EngineHost {
@@ -85,6 +87,7 @@ impl EngineHost {
                 plan,
                 planned_writes: Vec::new(),
                 shells: Default::default(),
+                health_runs: Default::default(),
             },
             handles: ResourceTable::new(),
             backend: None,

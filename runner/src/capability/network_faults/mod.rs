@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use wasmtime::component::Resource;
 
 use crate::capability::containers::ContainerHandle;
-use crate::capability::engine::backend::Engine;
+use crate::capability::engine::backend::{Engine, EngineError};
 use crate::capability::engine::ids::{ContainerId, ImageId};
 use crate::capability::engine::limits;
 use crate::capability::engine::resolve::listed;
@@ -303,19 +303,26 @@ impl Host for EngineHost {
         let target = self.handle(&target)?;
         let engine = self.engine().await?;
         let mode = format!("container:{}", target.id);
-        let mut names: Vec<String> = listed(engine.list_containers().await?)
-            .into_iter()
-            .filter(|c| {
-                let helper = c.summary.labels.as_ref().and_then(|l| l.get(HELPER_LABEL));
-                let joined = c
-                    .summary
-                    .host_config
-                    .as_ref()
-                    .and_then(|h| h.network_mode.as_ref());
-                helper.map(String::as_str) == Some("netns") && joined == Some(&mode)
-            })
-            .map(|c| c.name)
-            .collect();
+        let mut names = Vec::new();
+        for c in listed(engine.list_containers().await?) {
+            let helper = c.summary.labels.as_ref().and_then(|l| l.get(HELPER_LABEL));
+            if helper.map(String::as_str) != Some("netns") {
+                continue;
+            }
+            // Podman lists no HostConfig: its inspect has the network mode.
+            let joined = match c.summary.host_config.and_then(|h| h.network_mode) {
+                Some(listed) => Some(listed),
+                None => match engine.inspect_container(&c.id).await {
+                    Ok(inspect) => inspect.host_config.and_then(|h| h.network_mode),
+                    // Removed meanwhile: not a helper any more.
+                    Err(EngineError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            if joined.as_ref() == Some(&mode) {
+                names.push(c.name);
+            }
+        }
         names.sort();
         Ok(names)
     }

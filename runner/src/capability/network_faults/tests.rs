@@ -165,6 +165,32 @@ async fn a_detached_helper_is_listed_and_removed_by_name() {
     assert!(rig.host.helpers(again(&target)).await.unwrap().is_empty());
 }
 
+/// Podman lists containers without their HostConfig: a helper is found by
+/// the network mode its inspect shows (it was never found, and chaos left
+/// its latency proxies behind).
+#[tokio::test]
+async fn on_podman_helpers_are_found_by_the_network_mode_inspect_shows() {
+    let mut rig = rig(&["run-test/chaos-helper"], false);
+    rig.fake.state.lock().unwrap().product = "Podman Engine".into();
+    let target = open(&mut rig, "app-1").await;
+    let mut req = request(true);
+    req.command = vec!["sleep".into(), "600".into()];
+    let result = rig.host.run(again(&target), req).await.unwrap();
+    // A labelled container in no namespace of `app-1` is not one.
+    let forged = rig
+        .fake
+        .container("run-netns-forged", "run-test/chaos-helper:latest");
+    rig.fake.edit(&forged, |c| {
+        c.labels.insert("run.helper".into(), "netns".into());
+    });
+    assert_eq!(
+        rig.host.helpers(again(&target)).await.unwrap(),
+        std::slice::from_ref(&result.helper)
+    );
+    rig.host.remove(result.helper.clone()).await.unwrap();
+    assert!(rig.host.helpers(again(&target)).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn remove_answers_the_same_not_found_for_anything_else() {
     let mut rig = rig(&["run-test/chaos-helper"], false);

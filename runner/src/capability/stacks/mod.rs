@@ -221,20 +221,12 @@ impl Host for EngineHost {
         let engine = self.engine().await?;
         let version = engine.version().await?;
         let info = engine.info().await?;
-        let podman = version
-            .components
-            .iter()
-            .flatten()
-            .any(|c| c.name.to_ascii_lowercase().contains("podman"))
-            || version
-                .platform
-                .as_ref()
-                .is_some_and(|p| p.name.to_ascii_lowercase().contains("podman"));
+        let product = crate::capability::engine::backend::Product::of(&version);
         let root_dir = info.docker_root_dir.unwrap_or_default();
         let local = engine.is_local();
         Ok(EngineFacts {
             address: engine.address().to_owned(),
-            product: if podman { "podman" } else { "docker" }.to_owned(),
+            product: product.name().to_owned(),
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             os: version.os.unwrap_or_default(),

@@ -3,15 +3,21 @@
 //! image is involved), with the volume as a typed volume mount (never a bind,
 //! never a host path), no network, and removed when done, or when the call is
 //! dropped half-way.
+//!
+//! Docker's archive API reaches the volume of a helper that was created and
+//! never started. Podman's (4.3) does not: it reads a stopped container's
+//! volume with its entries misnamed (`/a` for `run-volume/a`) and writes
+//! into the container's own filesystem instead of the volume. On Podman the
+//! archive calls go through a running helper ([`Helper::running`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 
-use crate::capability::engine::HostResult;
 use crate::capability::engine::backend::Engine;
 use crate::capability::engine::ids::{ContainerId, ImageId, VolumeName};
+use crate::capability::engine::{HostError, HostResult};
 
 /// Where a helper mounts the volume it reaches. Snapshots hold paths under it
 /// (`run-volume/...`), and restores extract at `/`.
@@ -38,6 +44,9 @@ impl Helper {
             cmd: command,
             // The volume's files belong to whoever the service runs as.
             user: Some("0:0".into()),
+            // A running helper (Podman's) is removed at once, without the
+            // grace period a stop signal would get.
+            stop_signal: Some("SIGKILL".into()),
             network_disabled: Some(true),
             labels: Some(HashMap::from([
                 ("run.helper".to_owned(), "volume".to_owned()),
@@ -63,6 +72,27 @@ impl Helper {
             id,
             removed: false,
         })
+    }
+
+    /// A helper that runs `sleep` (from the image) until removed, so the
+    /// engine has the volume mounted (Podman); `call` names the call for the
+    /// error when the image has no `sleep`.
+    pub async fn running(
+        engine: Arc<dyn Engine>,
+        image: &ImageId,
+        volume: &VolumeName,
+        call: &str,
+    ) -> HostResult<Helper> {
+        // An hour at most, should the runner die before removing it.
+        let sleep = ["sleep", "3600"].map(str::to_owned).to_vec();
+        let helper = Helper::create(engine.clone(), image, volume, Some(sleep)).await?;
+        if let Err(e) = engine.start_container(&helper.id).await {
+            return Err(HostError::Conflict(format!(
+                "{call} on Podman reaches volume `{volume}` through a running helper container, which runs `sleep` from the image of the granted container that mounts it; it did not start: {}",
+                HostError::from(e)
+            )));
+        }
+        Ok(helper)
     }
 
     pub async fn remove(mut self) {

@@ -119,8 +119,17 @@ impl EngineHost {
             .scope
             .helper_image(engine.as_ref(), &reachable, "volumes.snapshot")
             .await?;
-        // Created, never started: the archive API reads the volume through it.
-        let helper = Helper::create(engine.clone(), &image, &reachable.name, None).await?;
+        // Created, never started: the archive API reads the volume through
+        // it (Podman's only through a running one: `helper.rs`).
+        let helper = if engine
+            .product()
+            .await?
+            .archives_volumes_only_while_running()
+        {
+            Helper::running(engine.clone(), &image, &reachable.name, "volumes.snapshot").await?
+        } else {
+            Helper::create(engine.clone(), &image, &reachable.name, None).await?
+        };
         let source = engine.download(&helper.id, MOUNT_POINT);
         let written = self.scope.write_stream(source, file, compression).await;
         helper.remove().await;
@@ -173,6 +182,23 @@ impl EngineHost {
         let helper = Helper::create(engine.clone(), &image, &reachable.name, Some(clear)).await?;
         let cleared = empty_volume(engine.as_ref(), &helper, volume).await;
         let result = match cleared {
+            Ok(())
+                if engine
+                    .product()
+                    .await?
+                    .archives_volumes_only_while_running() =>
+            {
+                match Helper::running(engine.clone(), &image, &reachable.name, "volumes.restore")
+                    .await
+                {
+                    Ok(running) => {
+                        let uploaded = engine.upload(&running.id, "/", tar).await;
+                        running.remove().await;
+                        uploaded.map_err(HostError::from)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             Ok(()) => engine
                 .upload(&helper.id, "/", tar)
                 .await

@@ -311,3 +311,59 @@ async fn changes_are_refused_under_plan() {
     }
     assert!(rig.fake.changes().is_empty());
 }
+
+#[tokio::test]
+async fn on_podman_volumes_are_archived_through_a_running_helper() {
+    let mut rig = rig(containers(&["app-*"]), false);
+    rig.fake.state.lock().unwrap().product = "Podman Engine".into();
+    let info = rig
+        .host
+        .snapshot("pgdata".into(), "out/pg.tar".into(), Compression::None)
+        .await
+        .unwrap();
+    assert_eq!(info.bytes, 10);
+    let app = crate::capability::engine::fake::id_of("app-1");
+    rig.fake
+        .edit(&app, |c| c.state = ContainerStateStatusEnum::EXITED);
+    std::fs::write(rig.path("in/v.tar"), b"new contents").unwrap();
+    rig.host
+        .restore("pgdata".into(), "in/v.tar".into(), Compression::None)
+        .await
+        .unwrap();
+
+    let state = rig.fake.state.lock().unwrap();
+    let commands: Vec<String> = state
+        .created
+        .iter()
+        .map(|(_, body)| body.cmd.clone().unwrap_or_default().join(" "))
+        .collect();
+    // The snapshot's helper sleeps; the restore empties with one and
+    // uploads through another that sleeps.
+    assert_eq!(commands[0], "sleep 3600");
+    assert!(commands[1].starts_with("sh -c cd /run-volume && rm -rf"));
+    assert_eq!(commands[2], "sleep 3600");
+    for (_, body) in &state.created {
+        assert_eq!(body.stop_signal.as_deref(), Some("SIGKILL"));
+    }
+    // Each archive call reaches a helper that was started first.
+    let calls: Vec<&String> = state
+        .calls
+        .iter()
+        .filter(|c| {
+            c.starts_with("start_container") || c.starts_with("download") || c.starts_with("upload")
+        })
+        .collect();
+    let id = |call: &str| call.split(' ').nth(1).unwrap().to_owned();
+    assert_eq!(calls.len(), 5, "{calls:?}");
+    assert!(calls[0].starts_with("start_container") && calls[1].starts_with("download"));
+    assert_eq!(id(calls[0]), id(calls[1]));
+    assert!(calls[4].starts_with("upload") && calls[3].starts_with("start_container"));
+    assert_eq!(id(calls[3]), id(calls[4]));
+    assert_eq!(state.uploads[0].2, b"new contents");
+    assert!(
+        state
+            .containers
+            .iter()
+            .all(|c| !c.labels.contains_key("run.helper"))
+    );
+}

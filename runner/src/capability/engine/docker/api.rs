@@ -13,11 +13,11 @@ use bollard::query_parameters as q;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::super::backend::{
-    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, PullStream,
+    BuildOptions, ByteStream, Engine, EngineError, ExecChunk, ExecSession, Product, PullStream,
 };
 use super::super::ids::{ContainerId, ExecId, ImageId, NetworkId, VolumeName};
 use super::super::limits::{self, CALL_LIMIT, STREAM_IDLE_LIMIT};
-use super::{Docker, engine_error, not_modified, pid_in_namespace};
+use super::{Docker, engine_error, not_modified, pid_in_namespace, with_short_names};
 
 /// Exec output lines longer than this are split by bollard's decoder, not lost.
 const EXEC_OUTPUT_CAPACITY: usize = 1 << 20;
@@ -33,6 +33,10 @@ impl Engine for Docker {
     }
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {
+        if self.product().await?.lists_states_of_its_own() {
+            let api = self.client.client_version().to_string();
+            return self.raw().list_containers(&api, CALL_LIMIT).await;
+        }
         let options = q::ListContainersOptions {
             all: true,
             ..Default::default()
@@ -48,6 +52,10 @@ impl Engine for Docker {
         &self,
         id: &ContainerId,
     ) -> Result<ContainerInspectResponse, EngineError> {
+        if self.product().await?.lists_states_of_its_own() {
+            let api = self.client.client_version().to_string();
+            return self.raw().inspect_container(&api, id, CALL_LIMIT).await;
+        }
         self.call(
             format!("inspecting container {}", id.short()),
             self.client
@@ -355,11 +363,19 @@ impl Engine for Docker {
     }
 
     async fn list_images(&self) -> Result<Vec<ImageSummary>, EngineError> {
-        self.call(
-            "listing images",
-            self.client.list_images(None::<q::ListImagesOptions>),
-        )
-        .await
+        let mut images = self
+            .call(
+                "listing images",
+                self.client.list_images(None::<q::ListImagesOptions>),
+            )
+            .await?;
+        if self.product().await?.names_local_images_localhost() {
+            for image in &mut images {
+                image.repo_tags = with_short_names(&image.repo_tags);
+                image.repo_digests = with_short_names(&image.repo_digests);
+            }
+        }
+        Ok(images)
     }
 
     async fn inspect_image(&self, id: &ImageId) -> Result<ImageInspect, EngineError> {
@@ -483,5 +499,28 @@ impl Engine for Docker {
     async fn info(&self) -> Result<SystemInfo, EngineError> {
         self.call("asking the engine's facts", self.client.info())
             .await
+    }
+
+    async fn product(&self) -> Result<Product, EngineError> {
+        self.product
+            .get_or_try_init(|| async { Ok(Product::of(&self.version().await?)) })
+            .await
+            .cloned()
+    }
+
+    async fn run_health_check(
+        &self,
+        id: &ContainerId,
+        timeout: std::time::Duration,
+    ) -> Result<(), EngineError> {
+        let product = self.product().await?;
+        if !product.leaves_health_checks_to_host() {
+            return Err(EngineError::Unsupported {
+                address: self.address.clone(),
+                call: "running a health check on demand".into(),
+                product: product.name(),
+            });
+        }
+        self.raw().run_health_check(id, CALL_LIMIT + timeout).await
     }
 }

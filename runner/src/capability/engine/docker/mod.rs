@@ -5,6 +5,7 @@
 
 mod api;
 pub mod endpoint;
+mod libpod;
 mod transport;
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::{Stream, TryStreamExt};
 
-use super::backend::{ByteStream, EngineError};
+use super::backend::{ByteStream, EngineError, Product};
 use super::limits::{self, CALL_LIMIT, CLIENT_TIMEOUT, STREAM_IDLE_LIMIT};
 use endpoint::{Endpoint, Host, SettingsError};
 
@@ -21,6 +22,14 @@ pub struct Docker {
     /// The endpoint as shown to the user (`tcp://h:2376 (TLS, from DOCKER_HOST)`).
     address: String,
     local: bool,
+    /// The same engine for the raw calls bollard has no method for
+    /// (`libpod.rs`): the connection of a `tcp://` or `ssh://` engine is
+    /// bollard's too; a unix socket gets its own.
+    raw: Arc<transport::Transport>,
+    /// `http://AUTHORITY` of the raw calls' URIs.
+    base: String,
+    /// Which program answers, asked once (`Engine::product`).
+    product: tokio::sync::OnceCell<Product>,
 }
 
 /// The engine the process's settings choose (`endpoint.rs`), without
@@ -45,22 +54,25 @@ impl Docker {
             reason,
         };
         let timeout = CLIENT_TIMEOUT.as_secs();
+        let raw = Arc::new(
+            transport::Transport::new(&endpoint.host, endpoint.tls.as_ref())
+                .map_err(unreachable)?,
+        );
+        let authority = match &endpoint.host {
+            Host::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Host::Tcp { host, port } => format!("{host}:{port}"),
+            _ => "docker".to_owned(),
+        };
+        let base = format!("http://{authority}");
         let client = match &endpoint.host {
             Host::Unix(_) => bollard::Docker::connect_with_host(&endpoint.host.url())
                 .map_err(|e| unreachable(e.to_string()))?
                 .with_timeout(CLIENT_TIMEOUT),
-            other => {
-                let transport = Arc::new(
-                    transport::Transport::new(other, endpoint.tls.as_ref()).map_err(unreachable)?,
-                );
-                let authority = match other {
-                    Host::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-                    Host::Tcp { host, port } => format!("{host}:{port}"),
-                    _ => "docker".to_owned(),
-                };
+            _ => {
+                let transport = raw.clone();
                 bollard::Docker::connect_with_custom_transport(
                     move |request| transport.clone().request(request),
-                    Some(format!("http://{authority}")),
+                    Some(base.clone()),
                     timeout,
                     bollard::API_DEFAULT_VERSION,
                 )
@@ -83,7 +95,19 @@ impl Docker {
             client,
             address,
             local: endpoint.is_local(),
+            raw,
+            base,
+            product: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The raw calls bollard has no method for (`libpod.rs`).
+    fn raw(&self) -> libpod::Raw<'_> {
+        libpod::Raw {
+            transport: &self.raw,
+            base: &self.base,
+            address: &self.address,
+        }
     }
 
     fn error(&self, error: bollard::errors::Error) -> EngineError {
@@ -174,6 +198,27 @@ pub async fn shared() -> Result<std::sync::Arc<dyn super::backend::Engine>, Engi
         .cloned()
 }
 
+/// `names` and, for each `localhost/PATH...` (Podman's name for an image
+/// built or loaded without a registry), `PATH...` too: the name Podman itself
+/// resolves to it (`podman run run-test/postgres:15`), and the one a
+/// tasks.toml written for Docker uses. A path whose first part looks like a
+/// registry (`localhost/registry.io/x`) gets no short name: it would name
+/// another registry.
+fn with_short_names(names: &[String]) -> Vec<String> {
+    let mut all = names.to_vec();
+    for name in names {
+        if let Some(short) = name.strip_prefix("localhost/") {
+            let first = short.split('/').next().unwrap_or_default();
+            let registry_like =
+                short.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+            if !registry_like && !all.iter().any(|n| n == short) {
+                all.push(short.to_owned());
+            }
+        }
+    }
+    all
+}
+
 /// The PID a process has inside its innermost PID namespace, from
 /// `/proc/PID/status` (`NSpid: 30387 7` -> 7), when this machine can see it.
 fn pid_in_namespace(host_pid: i64) -> Option<i64> {
@@ -191,6 +236,28 @@ mod tests {
         let pid = i64::from(std::process::id());
         assert!(pid_in_namespace(pid).is_some());
         assert_eq!(pid_in_namespace(-1), None);
+    }
+
+    #[test]
+    fn podmans_local_images_are_also_found_by_their_short_names() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            with_short_names(&names(&["localhost/run-test/postgres:15"])),
+            names(&["localhost/run-test/postgres:15", "run-test/postgres:15"])
+        );
+        assert_eq!(
+            with_short_names(&names(&["localhost/busybox@sha256:ab"])),
+            names(&["localhost/busybox@sha256:ab", "busybox@sha256:ab"])
+        );
+        // Another registry's path, or a name that is not Podman's local one: as is.
+        for kept in [
+            "localhost/registry.example.com/app:1",
+            "localhost/localhost:5000/app:1",
+            "docker.io/library/busybox:latest",
+            "quay.io/localhost/app:1",
+        ] {
+            assert_eq!(with_short_names(&names(&[kept])), names(&[kept]));
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! transport: `tcp://` (plain, or TLS with the runner's own rustls, as the
 //! `http` capability uses it) and `ssh://` (the remote engine's own
 //! `docker system dial-stdio` through the ssh client, as the docker CLI
-//! does). Each connection speaks HTTP/1.1 (hyper) with upgrades, so exec and
+//! does). A local socket is bollard's own transport; this one reaches it
+//! too, for the raw calls bollard has no method for (Podman's libpod API,
+//! `libpod.rs`). Each connection speaks HTTP/1.1 (hyper) with upgrades, so exec and
 //! its stdin stream over it, and a half-close (the end of an exec's stdin)
 //! reaches the engine as one: TCP `shutdown(SHUT_WR)`, TLS `close_notify`
 //! then `shutdown`, ssh's stdin closed. Idle connections are kept for the
@@ -60,6 +62,9 @@ enum Dialer {
     Ssh {
         args: Vec<String>,
     },
+    Unix {
+        path: std::path::PathBuf,
+    },
 }
 
 pub struct Transport {
@@ -68,8 +73,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// The transport for `host` (tcp:// or ssh://) with `tls`; a problem with
-    /// the TLS files names the file and where it came from.
+    /// The transport for `host` with `tls`; a problem with the TLS files
+    /// names the file and where it came from.
     pub fn new(host: &Host, tls: Option<&Tls>) -> Result<Transport, String> {
         let dialer = match (host, tls) {
             (Host::Tcp { host, port }, None) => Dialer::Tcp {
@@ -86,7 +91,7 @@ impl Transport {
             (Host::Ssh { user, host, port }, _) => Dialer::Ssh {
                 args: ssh_args(user.as_deref(), host, *port),
             },
-            (Host::Unix(_), _) => return Err("a unix socket is bollard's own transport".into()),
+            (Host::Unix(path), _) => Dialer::Unix { path: path.clone() },
         };
         Ok(Transport {
             dialer,
@@ -178,6 +183,9 @@ impl Transport {
             Dialer::Ssh { args } => {
                 let (stream, stderr) = SshStream::spawn(args)?;
                 Ok((Box::new(stream), Some(stderr)))
+            }
+            Dialer::Unix { path } => {
+                Ok((Box::new(tokio::net::UnixStream::connect(path).await?), None))
             }
         }
     }
