@@ -653,8 +653,8 @@ fn rewind_lines(log: &str) -> Vec<&str> {
 
 /// Whether the old primary needed pg_rewind to rejoin: the lines about it in
 /// its log since `mark` (its last line before the fault). Reported as
-/// `pg_rewind` (true/false) and `pg_rewind_log`; a log that cannot be read
-/// leaves both out.
+/// `pg_rewind` (true/false), `pg_rewind_runs` (finished runs) and
+/// `pg_rewind_log`; a log that cannot be read leaves them out.
 fn report_rewind(env: &mut Env<'_>, old: &str, mark: &str) {
     let log = match containers::open(old).and_then(|c| c.logs(5000)) {
         Ok(log) => log,
@@ -669,13 +669,14 @@ fn report_rewind(env: &mut Env<'_>, old: &str, mark: &str) {
         _ => &log[..],
     };
     let lines = rewind_lines(since);
-    // Patroni may run it more than once (a rewind that failed is retried
-    // after crash recovery): each run is counted.
+    // Patroni logs `running pg_rewind from X in progress` every loop while
+    // it runs, and `pg_rewind exit code=N` once at the end: a run is the
+    // latter (a failed rewind may be retried after crash recovery).
     let runs = lines
         .iter()
-        .filter(|l| l.contains("running pg_rewind"))
+        .filter(|l| l.contains("pg_rewind exit code="))
         .count();
-    let rewound = runs > 0;
+    let rewound = runs > 0 || lines.iter().any(|l| l.contains("running pg_rewind"));
     env.report.drill.insert("pg_rewind".into(), json!(rewound));
     env.report
         .drill
