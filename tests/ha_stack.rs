@@ -564,7 +564,19 @@ fn the_ha_stack_comes_up_survives_both_failover_drills_and_goes_down() {
 
     // The other two faults on the leader, through `run`: a stop (Patroni
     // hands over within its 60 s grace period) and a partition (the cut-off
-    // leader demotes itself; it usually needs pg_rewind to rejoin).
+    // leader demotes itself; it usually needs pg_rewind to rejoin). The stop
+    // fault leaves the timeout to the engine, which takes the container's
+    // own: Compose's stop_grace_period, set by `run up`.
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.Config.StopTimeout}}",
+            &stack.container("patroni-1")
+        ])
+        .trim(),
+        "60"
+    );
     for fault in ["stop", "partition"] {
         let leader = stack.pg_primaries();
         assert_eq!(leader.len(), 1, "{leader:?}");

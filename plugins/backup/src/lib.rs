@@ -96,7 +96,7 @@ impl Plugin for Backup {
                 // --plan does not allow: say how it will be chosen.
                 println!(
                     "would ask {} whether each is in recovery (`SELECT pg_is_in_recovery()`), \
-                     refuse unless exactly one is the primary, and {} it",
+                     refuse unless exactly one is the primary, and {} that one",
                     postgres_list(targets),
                     match config.mode {
                         Mode::Restore => "restore into",

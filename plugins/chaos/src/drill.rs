@@ -387,11 +387,25 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             }
         ));
     }
-    let not_replicas: Vec<&str> = live
-        .iter()
-        .copied()
-        .filter(|m| *m != leader && replica_check.run_on(Some(m)).is_err())
-        .collect();
+    // The other replicas follow the new leader by restarting their WAL
+    // receiver; one that does so while the old leader rejoins (a stop heals
+    // in seconds) is not streaming yet at this instant: wait for it, within
+    // the drill's timeout. A drill already failed (a split brain, the wrong
+    // primaries) is checked once, not waited on.
+    let wait = if problems.is_empty() {
+        timeout
+    } else {
+        Duration::ZERO
+    };
+    let mut not_replicas: Vec<&str> = Vec::new();
+    let _ = poll(wait, || {
+        not_replicas = live
+            .iter()
+            .copied()
+            .filter(|m| *m != leader && replica_check.run_on(Some(m)).is_err())
+            .collect();
+        not_replicas.is_empty().then_some(())
+    });
     if !not_replicas.is_empty() {
         problems.push(format!(
             "not a healthy replica after the drill ({}): {}",

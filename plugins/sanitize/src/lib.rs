@@ -87,14 +87,14 @@ impl Plugin for Sanitize {
             // does not allow: say how it will be chosen.
             println!(
                 "would ask {} whether each is in recovery (`SELECT pg_is_in_recovery()`), \
-                 refuse unless exactly one is the primary, and {} it",
+                 refuse unless exactly one is the primary, and {} that one",
                 targets
                     .iter()
                     .map(|t| format!("`{t}`"))
                     .collect::<Vec<_>>()
                     .join(", "),
                 match config.mode {
-                    Mode::Sanitize => "dump the database from",
+                    Mode::Sanitize => "dump the database of",
                     Mode::Seed => "seed the database in",
                 }
             );
