@@ -1,7 +1,8 @@
-//! The task's `config` table: which container, where the backups go, how many
-//! to keep, and what to do.
+//! The task's `config` table: which container (or which members of a
+//! replicated cluster, the primary of them chosen when the task runs), where
+//! the backups go, how many to keep, and what to do.
 
-use run_plugin_sdk::{Context, Error, names};
+use run_plugin_sdk::{Context, Error, names, postgres};
 use serde::Deserialize;
 
 /// What a run does.
@@ -27,10 +28,21 @@ enum Volumes {
     Many(Vec<String>),
 }
 
+/// Which member of `targets` to act on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The one that is not in recovery (the Patroni leader).
+    #[default]
+    Primary,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    container: String,
+    container: Option<String>,
+    targets: Option<Vec<String>>,
+    role: Option<Role>,
     #[serde(default = "default_user")]
     user: String,
     #[serde(default = "default_dir")]
@@ -61,8 +73,12 @@ fn default_keep() -> usize {
 /// The validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The container to back up (must be in `allow.containers`).
+    /// The container to back up (must be in `allow.containers`). With
+    /// `targets`, empty until [`Config::resolve`] names the primary.
     pub container: String,
+    /// The members of a replicated cluster, each granted; the run acts on
+    /// the one that is the primary when it starts.
+    pub targets: Option<Vec<String>>,
     /// The database role pg_dumpall/psql connect as.
     pub user: String,
     /// The directory backups are written to (a write grant) or read from.
@@ -84,10 +100,53 @@ impl Config {
     pub fn from_context(ctx: &Context) -> Result<Config, Error> {
         let raw: Raw = ctx.config()?;
         let invalid = |field: &str, why: &str| ctx.invalid_config(field, why);
-        if raw.container.trim().is_empty() {
-            return Err(invalid("container", "must name a container"));
-        }
-        let name = raw.name.unwrap_or_else(|| raw.container.clone());
+        let (container, targets) = match (raw.container, raw.targets) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "targets",
+                    "give either `container` or `targets` (the cluster's members), not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "container",
+                    "missing: name the container (`container = \"pg\"`), or the cluster's members (`targets = [\"pg-1\", \"pg-2\"]`)",
+                ));
+            }
+            (Some(container), None) => {
+                if raw.role.is_some() {
+                    return Err(invalid(
+                        "role",
+                        "chooses among `targets`; with one `container` there is nothing to choose",
+                    ));
+                }
+                if container.trim().is_empty() {
+                    return Err(invalid("container", "must name a container"));
+                }
+                (container, None)
+            }
+            (None, Some(targets)) => {
+                if targets.is_empty() || targets.iter().any(|t| t.trim().is_empty()) {
+                    return Err(invalid(
+                        "targets",
+                        "must name at least one container, each non-empty",
+                    ));
+                }
+                (String::new(), Some(targets))
+            }
+        };
+        let name = match (raw.name, &targets) {
+            (Some(name), _) => name,
+            (None, None) => container.clone(),
+            // Every member's backups are one series: after a failover the
+            // next backup continues it, and --latest finds the newest.
+            (None, Some(targets)) => common_stem(targets).ok_or_else(|| {
+                invalid(
+                    "name",
+                    "is needed with `targets` whose names share no prefix: the backups' file name prefix, the same whichever member leads",
+                )
+            })?,
+        };
         // The name, database and volume names become parts of file names.
         names::file_name_part(&name).map_err(|why| invalid("name", &why))?;
         if raw.keep == 0 {
@@ -128,7 +187,8 @@ impl Config {
             }
         }
         Ok(Config {
-            container: raw.container,
+            container,
+            targets,
             user: raw.user,
             dir,
             keep: raw.keep,
@@ -144,13 +204,67 @@ impl Config {
     pub fn path(&self, file: &str) -> String {
         format!("{}/{file}", self.dir)
     }
+
+    /// Every container the task must grant: the one container, or every
+    /// member of `targets`.
+    pub fn containers(&self) -> Vec<String> {
+        match &self.targets {
+            Some(targets) => targets.clone(),
+            None => vec![self.container.clone()],
+        }
+    }
+
+    /// With `targets`: asks each member whether it is in recovery and
+    /// makes the one primary this run's container; fails naming every
+    /// member and its role unless exactly one is.
+    pub fn resolve(mut self) -> Result<Config, Error> {
+        let Some(targets) = &self.targets else {
+            return Ok(self);
+        };
+        let members = postgres::survey(targets, &self.user)?;
+        let primary = postgres::the_primary(&members)?.to_owned();
+        run_plugin_sdk::log::info(format!(
+            "`{primary}` is the primary of {}",
+            members
+                .iter()
+                .map(|m| format!("{} ({})", m.name, m.role))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        self.container = primary;
+        Ok(self)
+    }
+}
+
+/// The longest common prefix of `names`, without a trailing member number
+/// or separator: `ha-patroni-1`, `ha-patroni-2` → `ha-patroni`.
+fn common_stem(names: &[String]) -> Option<String> {
+    let first = names.first()?;
+    let mut len = first.len();
+    for n in &names[1..] {
+        len = len.min(
+            first
+                .bytes()
+                .zip(n.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    let mut stem = &first[..len];
+    if names.len() == 1 {
+        stem = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+    }
+    let stem = stem
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .trim_end_matches(['-', '_', '.']);
+    (!stem.is_empty()).then(|| stem.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use run_plugin_sdk::{Context, ErrorKind};
 
-    use super::{Config, Mode};
+    use super::{Config, Mode, common_stem};
 
     fn config(json: &str) -> Result<Config, run_plugin_sdk::Error> {
         Config::from_context(&Context::new("backup", Vec::new(), json))
@@ -185,8 +299,40 @@ mod tests {
         let e = config(r#"{"container": "a", "name": "a/b"}"#).unwrap_err();
         assert!(e.message().contains("field `name`"), "{e}");
         let e = config(r#"{"user": "x"}"#).unwrap_err();
-        assert!(e.message().contains("missing field `container`"), "{e}");
+        assert!(e.message().contains("field `container`"), "{e}");
         let e = config(r#"{"container": "a", "mode": "dump"}"#).unwrap_err();
         assert!(e.message().contains("field `mode`"), "{e}");
+    }
+
+    #[test]
+    fn targets_name_one_series_after_their_common_stem() {
+        let c = config(
+            r#"{"targets": ["ha-patroni-1", "ha-patroni-2", "ha-patroni-3"], "role": "primary"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.name, "ha-patroni");
+        assert_eq!(c.container, "");
+        assert_eq!(
+            c.containers(),
+            ["ha-patroni-1", "ha-patroni-2", "ha-patroni-3"]
+        );
+        let s = |v: &[&str]| common_stem(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&["pg-1"]), Some("pg".into()));
+        assert_eq!(s(&["db-a", "db-b"]), Some("db".into()));
+        assert_eq!(s(&["a1", "b1"]), None);
+        let e = config(r#"{"targets": ["x1", "y2"]}"#).unwrap_err();
+        assert!(e.message().contains("field `name`"), "{e}");
+    }
+
+    #[test]
+    fn targets_and_container_exclude_each_other() {
+        let e = config(r#"{"container": "a", "targets": ["b"]}"#).unwrap_err();
+        assert!(e.message().contains("field `targets`"), "{e}");
+        let e = config(r#"{"container": "a", "role": "primary"}"#).unwrap_err();
+        assert!(e.message().contains("field `role`"), "{e}");
+        let e = config(r#"{"targets": []}"#).unwrap_err();
+        assert!(e.message().contains("field `targets`"), "{e}");
+        let e = config(r#"{"targets": ["a"], "role": "leader"}"#).unwrap_err();
+        assert!(e.message().contains("field `role`"), "{e}");
     }
 }

@@ -70,12 +70,12 @@ impl Plugin for Backup {
     /// container's own, reachable through its grant.
     fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
         let config = Config::from_context(ctx)?;
-        let mut needs = vec![Grant::containers(&config.container)];
+        let mut needs: Vec<Grant> = config.containers().iter().map(Grant::containers).collect();
         needs.push(match config.mode {
             Mode::Backup | Mode::Snapshot => Grant::write(&config.dir),
             Mode::Restore | Mode::RestoreSnapshot => Grant::read(&config.dir),
         });
-        if ctx.flag("verify") && config.mode == Mode::Backup {
+        if ctx.flag("verify") && config.mode == Mode::Backup && config.targets.is_none() {
             needs.push(Grant::containers(verify::throwaway_glob(&config)));
         }
         Ok(needs)
@@ -89,6 +89,24 @@ impl Plugin for Backup {
                 ctx.task()
             )));
         }
+        if let Some(targets) = &config.targets {
+            refuse_with_targets(&ctx, &config)?;
+            if ctx.is_plan() {
+                // Which member is the primary is asked with exec, which
+                // --plan does not allow: say how it will be chosen.
+                println!(
+                    "would ask {} whether each is in recovery (`SELECT pg_is_in_recovery()`), \
+                     refuse unless exactly one is the primary, and {} that one",
+                    postgres_list(targets),
+                    match config.mode {
+                        Mode::Restore => "restore into",
+                        _ => "back up",
+                    }
+                );
+                return Ok(());
+            }
+        }
+        let config = config.resolve()?;
         match config.mode {
             Mode::Backup => dump::run(&ctx, &config),
             Mode::Restore => restore::run(&ctx, &config),
@@ -99,6 +117,46 @@ impl Plugin for Backup {
 }
 
 export_plugin!(Backup);
+
+/// What a task naming a cluster's members (`targets`) cannot do, and why.
+/// Both snapshot modes freeze or replace a member's data directory under
+/// the orchestrator that manages it, and `--verify` starts the member's
+/// image on its own.
+fn refuse_with_targets(ctx: &Context, config: &Config) -> Result<(), Error> {
+    let why = match config.mode {
+        Mode::Snapshot => {
+            "a snapshot pauses (or stops) the container while its volumes are copied, and pausing \
+             the primary of a Patroni cluster for longer than its leader lock's TTL (seconds) makes \
+             the replicas elect another leader: a failover caused by a backup. Take a dump instead \
+             (mode = \"backup\"): pg_dumpall reads a consistent snapshot while the primary serves"
+        }
+        Mode::RestoreSnapshot => {
+            "restoring a volume replaces a member's data directory under Patroni, which would then \
+             either fail to rejoin (a timeline the others never had) or, on the leader, serve old \
+             data as the primary. Restore a dump (mode = \"restore\") into the primary instead: it \
+             replicates to every member"
+        }
+        Mode::Backup if ctx.flag("verify") => {
+            "--verify restores into a throwaway container of the member's image, and a cluster \
+             member's image starts its orchestrator (Patroni needs the cluster's etcd), not a \
+             standalone server. Verify with a `container = …` task whose image runs PostgreSQL alone"
+        }
+        Mode::Backup | Mode::Restore => return Ok(()),
+    };
+    Err(Error::unsupported(format!(
+        "task `{}` names a cluster's members (`targets`): {why}",
+        ctx.task()
+    )))
+}
+
+/// `a`, `b` and `c`.
+fn postgres_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
 
 /// Fails unless the container can run commands: exec needs it running and
 /// not paused.
@@ -169,6 +227,19 @@ mod tests {
                 Grant::containers("pg"),
                 Grant::write("backups"),
                 Grant::containers("pg-verify-*")
+            ]
+        );
+    }
+
+    #[test]
+    fn targets_need_every_member_and_no_throwaway() {
+        let members = r#"{"targets": ["ha-patroni-1", "ha-patroni-2"], "role": "primary"}"#;
+        assert_eq!(
+            needs(members, &["--verify"]),
+            [
+                Grant::containers("ha-patroni-1"),
+                Grant::containers("ha-patroni-2"),
+                Grant::write("backups")
             ]
         );
     }

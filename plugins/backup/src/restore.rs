@@ -61,7 +61,11 @@ pub fn load(
     file: &str,
     database: Option<&str>,
 ) -> Result<(), Error> {
-    let request = ExecRequest::new(command(config, database))
+    let server = match database {
+        Some(_) => Server::default(),
+        None => server(config, container)?,
+    };
+    let request = ExecRequest::new(command(config, database, &server))
         .stdin_file(config.path(file))
         .stdin_compression(Compression::Zstd);
     let what = format!("restoring {file} into container `{}`", container.name());
@@ -70,14 +74,65 @@ pub fn load(
     Ok(())
 }
 
+/// What a cluster restore needs to know of the server it goes into.
+#[derive(Debug, Default)]
+struct Server {
+    /// Its roles (but the built-in `pg_*` ones): a cluster dump must not
+    /// drop and recreate them.
+    roles: Vec<String>,
+    /// PostgreSQL 13 or later: `DROP DATABASE … WITH (FORCE)` exists.
+    force_drop: bool,
+}
+
+fn server(config: &Config, container: &Container) -> Result<Server, Error> {
+    let request = ExecRequest::new([
+        "psql",
+        "-XAtq",
+        "-U",
+        &config.user,
+        "-d",
+        "postgres",
+        "-c",
+        "SELECT current_setting('server_version_num')",
+        "-c",
+        "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
+    ]);
+    let out = container.exec_ok(
+        &request,
+        &format!("listing the roles of container `{}`", container.name()),
+    )?;
+    let text = out.stdout_text();
+    let mut lines = text.lines();
+    let version: u32 = lines
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Server {
+        roles: lines.map(str::to_owned).collect(),
+        force_drop: version >= 130_000,
+    })
+}
+
 /// The restore command. A pg_dumpall dump made with --clean drops and
-/// recreates every role, including the one psql is connected as; PostgreSQL
-/// refuses that ("current user cannot be dropped"), which with
-/// ON_ERROR_STOP would abort the restore after the databases were already
-/// dropped. Those two lines are filtered out in the container (the role
-/// already exists, and the dump's ALTER ROLE still restores its
-/// attributes). A per-database dump has no roles and goes to psql directly.
-fn command(config: &Config, database: Option<&str>) -> Vec<String> {
+/// recreates every role. PostgreSQL refuses to drop the role psql is
+/// connected as ("current user cannot be dropped"), and a role that holds
+/// privileges (Patroni's `rewind` user may run pg_ls_dir and friends) or
+/// owns objects cannot be dropped either; with ON_ERROR_STOP either would
+/// abort the restore after the databases were already dropped. So the
+/// `DROP ROLE` and `CREATE ROLE` lines of every role the server already has
+/// (`roles`, in both spellings pg_dumpall may use) are filtered out in the
+/// container: the role exists, and the dump's `ALTER ROLE` still restores
+/// its attributes and password.
+///
+/// Each database the dump replaces is dropped first, and a server with
+/// sessions in it refuses ("being accessed by other users"): Patroni itself
+/// stays connected to `postgres`. From PostgreSQL 13 on, the dump's
+/// `DROP DATABASE [IF EXISTS] X;` lines (pg_dumpall writes `DROP DATABASE
+/// postgres;` for the databases it recreates) become `… WITH (FORCE)`, which ends
+/// those sessions (a client of a database being replaced loses its
+/// connection either way). A per-database dump has no roles, drops objects
+/// rather than the database, and goes to psql directly.
+fn command(config: &Config, database: Option<&str>, server: &Server) -> Vec<String> {
     let user = config.user.clone();
     if let Some(db) = database {
         return vec![
@@ -92,19 +147,37 @@ fn command(config: &Config, database: Option<&str>) -> Vec<String> {
         ];
     }
     // pipefail where the shell has it (bash, busybox ash); the guard makes
-    // a missing grep fail loudly instead of feeding psql nothing.
+    // a missing grep fail loudly instead of feeding psql nothing. The role
+    // names arrive as arguments (never in the script's text) and become
+    // fixed-string patterns: for each one, four are appended and it is
+    // shifted off.
     let script = r#"command -v grep >/dev/null 2>&1 || { echo "restoring needs grep in the container" >&2; exit 127; }
 (set -o pipefail) 2>/dev/null && set -o pipefail
-grep -v -x -F -e "DROP ROLE IF EXISTS $2;" -e "CREATE ROLE $2;" -e "DROP ROLE IF EXISTS $3;" -e "CREATE ROLE $3;" | psql -U "$1" -v ON_ERROR_STOP=1 -q -d postgres"#;
-    vec![
+u=$1; force=$2; shift 2
+for r do set -- "$@" -e "DROP ROLE IF EXISTS $r;" -e "CREATE ROLE $r;"; shift; done
+if [ "$force" = force ]; then
+  command -v sed >/dev/null 2>&1 || { echo "restoring needs sed in the container" >&2; exit 127; }
+  grep -v -x -F "$@" | sed -e 's/^\(DROP DATABASE [^;]*\);$/\1 WITH (FORCE);/' | psql -U "$u" -v ON_ERROR_STOP=1 -q -d postgres
+else
+  grep -v -x -F "$@" | psql -U "$u" -v ON_ERROR_STOP=1 -q -d postgres
+fi"#;
+    let mut command: Vec<String> = vec![
         "sh".into(),
         "-c".into(),
         script.into(),
         "restore".into(),
         user.clone(),
-        user.clone(),
-        quoted_identifier(&user),
-    ]
+        if server.force_drop { "force" } else { "" }.into(),
+    ];
+    let mut names: Vec<&str> = server.roles.iter().map(String::as_str).collect();
+    if !names.contains(&user.as_str()) {
+        names.push(&user);
+    }
+    for name in names {
+        command.push(name.to_owned());
+        command.push(quoted_identifier(name));
+    }
+    command
 }
 
 /// `name` as a quoted SQL identifier. This is how pg_dumpall writes a role
@@ -207,4 +280,41 @@ pub fn choose(
         Some(0),
     )?;
     Ok(vec![entries[picked].clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    use run_plugin_sdk::Context;
+
+    use super::{Server, command};
+    use crate::config::Config;
+
+    #[test]
+    fn a_cluster_restore_keeps_every_existing_role_in_both_spellings() {
+        let config =
+            Config::from_context(&Context::new("r", Vec::new(), r#"{"container": "pg"}"#)).unwrap();
+        let server = Server {
+            roles: vec!["postgres".to_owned(), "rewind".to_owned()],
+            force_drop: true,
+        };
+        let c = command(&config, None, &server);
+        assert_eq!(&c[..2], ["sh", "-c"]);
+        assert_eq!(
+            &c[3..],
+            [
+                "restore",
+                "postgres",
+                "force",
+                "postgres",
+                "\"postgres\"",
+                "rewind",
+                "\"rewind\""
+            ]
+        );
+        // The connecting user is kept even when the listing missed it; no
+        // FORCE before PostgreSQL 13.
+        let c = command(&config, None, &Server::default());
+        assert_eq!(&c[4..], ["postgres", "", "postgres", "\"postgres\""]);
+        assert_eq!(command(&config, Some("shop"), &server)[0], "psql");
+    }
 }

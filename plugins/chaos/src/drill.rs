@@ -279,6 +279,11 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             (Some(load), n)
         }
     };
+    // The old primary's last log line: what it logs after this is what it
+    // did through the fault and the heal (e.g. Patroni's pg_rewind).
+    let log_mark = containers::open(primary)
+        .and_then(|c| c.logs(1))
+        .unwrap_or_default();
     // 3. The fault.
     let fault_unix = unix_ms();
     let entry = match env.apply(&kind, primary) {
@@ -319,6 +324,9 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             heal_start,
             timeout,
         );
+    }
+    if healed.is_ok() && !fence {
+        report_rewind(env, primary, &log_mark);
     }
     // 5. The load stops only now: what it wrote during the heal counts too.
     let acks = load.as_ref().map(|load| {
@@ -379,11 +387,25 @@ pub fn run(config: &DrillConfig, env: &mut Env<'_>) -> Result<(), Error> {
             }
         ));
     }
-    let not_replicas: Vec<&str> = live
-        .iter()
-        .copied()
-        .filter(|m| *m != leader && replica_check.run_on(Some(m)).is_err())
-        .collect();
+    // The other replicas follow the new leader by restarting their WAL
+    // receiver; one that does so while the old leader rejoins (a stop heals
+    // in seconds) is not streaming yet at this instant: wait for it, within
+    // the drill's timeout. A drill already failed (a split brain, the wrong
+    // primaries) is checked once, not waited on.
+    let wait = if problems.is_empty() {
+        timeout
+    } else {
+        Duration::ZERO
+    };
+    let mut not_replicas: Vec<&str> = Vec::new();
+    let _ = poll(wait, || {
+        not_replicas = live
+            .iter()
+            .copied()
+            .filter(|m| *m != leader && replica_check.run_on(Some(m)).is_err())
+            .collect();
+        not_replicas.is_empty().then_some(())
+    });
     if !not_replicas.is_empty() {
         problems.push(format!(
             "not a healthy replica after the drill ({}): {}",
@@ -633,6 +655,68 @@ fn rejoin(
     split
 }
 
+/// The lines a rejoining node logs about pg_rewind (Patroni: `running
+/// pg_rewind from patroni-2`, `pg_rewind exit code=0`, and pg_rewind's own
+/// `servers diverged at WAL location …`).
+fn rewind_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains("pg_rewind") && !l.contains("pg_rewind is not needed"))
+        .map(str::trim)
+        .collect()
+}
+
+/// Whether the old primary needed pg_rewind to rejoin: the lines about it in
+/// its log since `mark` (its last line before the fault). Reported as
+/// `pg_rewind` (true/false), `pg_rewind_runs` (finished runs) and
+/// `pg_rewind_log`; a log that cannot be read leaves them out.
+fn report_rewind(env: &mut Env<'_>, old: &str, mark: &str) {
+    let log = match containers::open(old).and_then(|c| c.logs(5000)) {
+        Ok(log) => log,
+        Err(e) => {
+            log::warn(format!("{old}: cannot read its log for pg_rewind: {e}"));
+            return;
+        }
+    };
+    let mark = mark.trim_end();
+    let since = match (mark.is_empty(), log.rfind(mark)) {
+        (false, Some(at)) => &log[at + mark.len()..],
+        _ => &log[..],
+    };
+    let lines = rewind_lines(since);
+    // Patroni logs `running pg_rewind from X in progress` every loop while
+    // it runs, and `pg_rewind exit code=N` once at the end: a run is the
+    // latter (a failed rewind may be retried after crash recovery).
+    let runs = lines
+        .iter()
+        .filter(|l| l.contains("pg_rewind exit code="))
+        .count();
+    let rewound = runs > 0 || lines.iter().any(|l| l.contains("running pg_rewind"));
+    env.report.drill.insert("pg_rewind".into(), json!(rewound));
+    env.report
+        .drill
+        .insert("pg_rewind_runs".into(), json!(runs));
+    if lines.is_empty() {
+        env.report
+            .event(format!("{old}: no pg_rewind in its log since the fault"));
+        return;
+    }
+    env.report
+        .drill
+        .insert("pg_rewind_log".into(), json!(lines));
+    let diverged = lines
+        .iter()
+        .find_map(|l| l.split_once("servers diverged at ").map(|(_, at)| at));
+    env.report.event(format!(
+        "{old}: {}{}",
+        match runs {
+            0 => "logged about pg_rewind".to_owned(),
+            1 => "rewound with pg_rewind to rejoin".to_owned(),
+            n => format!("rewound with pg_rewind to rejoin ({n} runs)"),
+        },
+        diverged.map_or_else(String::new, |at| format!(" (servers diverged at {at})"))
+    ));
+}
+
 /// How long the load's loop may run if nobody stops it.
 fn load_limit(timeout: Duration) -> Duration {
     timeout * 3 + Duration::from_secs(60)
@@ -726,6 +810,24 @@ mod tests {
         // Fault at 1 150: the write at 1 200 was in flight; writes again at 16 000.
         assert_eq!(outage(&acks, 1_150), Some((14_850, 14_800)));
         assert_eq!(outage(&acks[..3], 5_000), None);
+    }
+
+    #[test]
+    fn the_rewind_is_read_from_patronis_log() {
+        let log = "2026-12-05 08:46:59,677 INFO: demoted self because DCS is not accessible and I was a leader
+2026-12-05 08:47:01,611 INFO: running pg_rewind from patroni-2
+2026-12-05 08:47:06,675 INFO: pg_rewind exit code=0
+2026-12-05 08:47:06,675 INFO:  stderr=pg_rewind: servers diverged at WAL location 0/403D038 on timeline 1
+2026-12-05 08:47:07,000 INFO: no action. I am (patroni-3), a secondary, and following a leader";
+        assert_eq!(
+            super::rewind_lines(log),
+            [
+                "2026-12-05 08:47:01,611 INFO: running pg_rewind from patroni-2",
+                "2026-12-05 08:47:06,675 INFO: pg_rewind exit code=0",
+                "2026-12-05 08:47:06,675 INFO:  stderr=pg_rewind: servers diverged at WAL location 0/403D038 on timeline 1"
+            ]
+        );
+        assert!(super::rewind_lines("INFO: Lock owner: patroni-2; I am patroni-3").is_empty());
     }
 
     #[test]

@@ -582,7 +582,10 @@ impl Env<'_> {
         };
         match kind {
             Kind::Pause => target.pause().map(|()| None),
-            Kind::Stop => target.stop(Some(10)).map(|()| None),
+            // The container's own stop timeout (Compose's `stop_grace_period`,
+            // which the quickstart plugin sets), else the engine's 10 s: a
+            // Patroni leader gets the time it needs to hand over cleanly.
+            Kind::Stop => target.stop(None).map(|()| None),
             Kind::Kill { signal } => target.kill(*signal).map(|()| None),
             Kind::Restart => target.restart(Some(10)).map(|()| None),
             Kind::Remove => target.remove().map(|()| None),

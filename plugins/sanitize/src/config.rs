@@ -8,7 +8,7 @@
 //! ```
 
 use run_plugin_sdk::serde_json::Value;
-use run_plugin_sdk::{Context, Error, names};
+use run_plugin_sdk::{Context, Error, names, postgres};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -21,12 +21,23 @@ pub enum Mode {
     Seed,
 }
 
+/// Which member of `targets` to dump from or seed into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The one that is not in recovery (the Patroni leader).
+    #[default]
+    Primary,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
     #[serde(default)]
     mode: Mode,
     container: Option<String>,
+    targets: Option<Vec<String>>,
+    role: Option<Role>,
     database: Option<String>,
     #[serde(default = "default_user")]
     user: String,
@@ -82,6 +93,9 @@ pub struct Config {
     pub name: String,
     pub policy: Option<PolicySource>,
     pub key_env: String,
+    /// The members of a replicated cluster: the container above is the one
+    /// of them that is the primary when the run starts ([`Config::resolve`]).
+    pub targets: Option<Vec<String>>,
 }
 
 impl Config {
@@ -102,9 +116,34 @@ impl Config {
         {
             return Err(invalid("database", "must be a database name"));
         }
+        // `targets` stands for the container: the primary among them, named
+        // when the run starts (until then, empty).
+        let targets = raw.targets.clone();
+        let container = match (&raw.container, &raw.targets) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "targets",
+                    "give either `container` or `targets` (the cluster's members), not both",
+                ));
+            }
+            (None, Some(t)) if t.is_empty() || t.iter().any(|t| t.trim().is_empty()) => {
+                return Err(invalid(
+                    "targets",
+                    "must name at least one container, each non-empty",
+                ));
+            }
+            (None, Some(_)) => Some(String::new()),
+            (Some(_), None) if raw.role.is_some() => {
+                return Err(invalid(
+                    "role",
+                    "chooses among `targets`; with one `container` there is nothing to choose",
+                ));
+            }
+            (container, None) => container.clone(),
+        };
         let (source, target) = match raw.mode {
             Mode::Sanitize => {
-                let source = match (&raw.container, &raw.database, &raw.input) {
+                let source = match (&container, &raw.database, &raw.input) {
                     (Some(_), _, Some(_)) => {
                         return Err(invalid(
                             "input",
@@ -138,7 +177,7 @@ impl Config {
                 (Some(source), None)
             }
             Mode::Seed => {
-                let (Some(container), Some(database)) = (&raw.container, &raw.database) else {
+                let (Some(container), Some(database)) = (&container, &raw.database) else {
                     return Err(invalid(
                         "container",
                         "seeding needs `container` and `database` to restore into",
@@ -188,7 +227,48 @@ impl Config {
             name,
             policy,
             key_env: raw.key_env,
+            targets,
         })
+    }
+
+    /// Every container the task must grant for its dump or its seed: the
+    /// one container, or every member of `targets`.
+    pub fn containers(&self) -> Vec<String> {
+        if let Some(targets) = &self.targets {
+            return targets.clone();
+        }
+        match (&self.source, &self.target) {
+            (Some(Source::Container { container, .. }), _) | (_, Some((container, _))) => {
+                vec![container.clone()]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// With `targets`: asks each member whether it is in recovery and puts
+    /// the one primary in place of the container; fails naming every
+    /// member and its role unless exactly one is.
+    pub fn resolve(mut self) -> Result<Config, Error> {
+        let Some(targets) = &self.targets else {
+            return Ok(self);
+        };
+        let members = postgres::survey(targets, &self.user)?;
+        let primary = postgres::the_primary(&members)?.to_owned();
+        run_plugin_sdk::log::info(format!(
+            "`{primary}` is the primary of {}",
+            members
+                .iter()
+                .map(|m| format!("{} ({})", m.name, m.role))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if let Some(Source::Container { container, .. }) = &mut self.source {
+            *container = primary.clone();
+        }
+        if let Some((container, _)) = &mut self.target {
+            *container = primary;
+        }
+        Ok(self)
     }
 
     /// `DIR/FILE`.
@@ -230,6 +310,27 @@ mod tests {
                 .unwrap();
         assert_eq!(c.mode, Mode::Seed);
         assert_eq!(c.target, Some(("dev".into(), "app".into())));
+    }
+
+    #[test]
+    fn targets_stand_for_the_container_in_both_modes() {
+        let c = config(
+            r#"{"targets": ["ha-patroni-1", "ha-patroni-2"], "role": "primary", "database": "shop", "policy": "p.toml"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.containers(), ["ha-patroni-1", "ha-patroni-2"]);
+        assert_eq!(c.name, "shop");
+        let c = config(
+            r#"{"mode": "seed", "targets": ["a-1", "a-2"], "database": "dev", "name": "shop"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.containers(), ["a-1", "a-2"]);
+        let e = config(r#"{"targets": ["a"], "container": "b", "database": "d", "policy": "p"}"#)
+            .unwrap_err();
+        assert!(e.contains("field `targets`"), "{e}");
+        let e = config(r#"{"container": "b", "role": "primary", "database": "d", "policy": "p"}"#)
+            .unwrap_err();
+        assert!(e.contains("field `role`"), "{e}");
     }
 
     #[test]

@@ -57,17 +57,18 @@ impl Plugin for Sanitize {
     fn needs(ctx: &Context) -> Result<Vec<Grant>, Error> {
         let config = Config::from_context(ctx)?;
         let mut needs = Vec::new();
-        match &config.source {
-            Some(Source::Container { container, .. }) => needs.push(Grant::containers(container)),
-            Some(Source::File(file)) => needs.push(Grant::read(dir_of(file))),
-            None => {}
+        if let Some(Source::Container { .. }) = &config.source {
+            needs.extend(config.containers().iter().map(Grant::containers));
+        }
+        if let Some(Source::File(file)) = &config.source {
+            needs.push(Grant::read(dir_of(file)));
         }
         if let Some(PolicySource::File(file)) = &config.policy {
             needs.push(Grant::read(dir_of(file)));
         }
         match &config.target {
-            Some((container, _)) => {
-                needs.push(Grant::containers(container));
+            Some(_) => {
+                needs.extend(config.containers().iter().map(Grant::containers));
                 needs.push(Grant::read(&config.dir));
                 needs.push(Grant::env(&config.key_env));
             }
@@ -81,6 +82,25 @@ impl Plugin for Sanitize {
 
     fn run(ctx: Context) -> Result<(), Error> {
         let config = Config::from_context(&ctx)?;
+        if let (Some(targets), true) = (&config.targets, ctx.is_plan()) {
+            // Which member is the primary is asked with exec, which --plan
+            // does not allow: say how it will be chosen.
+            println!(
+                "would ask {} whether each is in recovery (`SELECT pg_is_in_recovery()`), \
+                 refuse unless exactly one is the primary, and {} that one",
+                targets
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match config.mode {
+                    Mode::Sanitize => "dump the database of",
+                    Mode::Seed => "seed the database in",
+                }
+            );
+            return Ok(());
+        }
+        let config = config.resolve()?;
         match config.mode {
             Mode::Sanitize => snapshot::run(&ctx, &config),
             Mode::Seed => seed::run(&ctx, &config),

@@ -6,7 +6,8 @@
 //! task, [`Error`] for failures, [`Grant`]s for what a task needs, and one
 //! module per host interface ([`log`], [`prompt`], [`cancel`], [`lock`],
 //! [`containers`], [`volumes`], [`images`], [`network_faults`], [`stacks`]),
-//! and [`http`] for downloads through the host (`allow.http`).
+//! and [`http`] for downloads through the host (`allow.http`); [`postgres`]
+//! finds the primary of a set of PostgreSQL containers through [`containers`].
 //! Files, network and environment go through `std` (WASI), limited to the
 //! task's grants.
 //!
@@ -50,6 +51,7 @@ pub mod lock;
 pub mod log;
 pub mod names;
 pub mod network_faults;
+pub mod postgres;
 pub mod prompt;
 pub mod stacks;
 pub mod time;
