@@ -1,4 +1,5 @@
-//! Writing a small file so that a full disk is reported as such.
+//! Writing a small file so that a full disk is reported as such, and a large
+//! one that the host writes and hashes ([`NewFile`]).
 //!
 //! Under WASI a failed stream write (what `File::write` does) reaches the
 //! plugin as a bare `EIO` ("I/O error (os error 29)"): a full disk, a quota
@@ -10,6 +11,9 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
+
+use crate::__private::bindings::runner::plugin::files::{self as wit, FileError};
+use crate::{Access, Error};
 
 /// Creates (or truncates) `path`, writes all of `bytes` with positioned
 /// writes and syncs it to disk. A full disk fails with
@@ -72,6 +76,141 @@ impl io::Write for Positioned {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// A file the host writes for the plugin (the `files` interface), hashing
+/// it with SHA-256 as it goes: for a large output published with its
+/// digest, which the plugin then neither computes in wasm nor could make up.
+///
+/// It is written under a hidden temporary name beside `path` and appears
+/// there only on [`NewFile::commit`]; dropped before that (or left by a run
+/// that failed or was killed), nothing is at `path` and what was there is
+/// untouched. Writes go to the host in pieces of at most
+/// [`NewFile::MAX_WRITE`] bytes (wrap it in a `BufWriter` for small writes).
+///
+/// ```no_run
+/// use std::io::Write;
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::NewFile::create("out/big.sql")?;
+/// file.write_all(b"...").map_err(|e| file.error(e))?;
+/// let written = file.finish()?; // synced; size and SHA-256 from the host
+/// println!("{} bytes, sha256 {}", written.bytes, written.sha256);
+/// file.commit()?; // now at out/big.sql
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct NewFile {
+    file: wit::NewFile,
+    path: String,
+}
+
+/// What a finished [`NewFile`] holds, as the host wrote it.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::NewFile::create("out/empty")?;
+/// let written: run_plugin_sdk::file::Written = file.finish()?;
+/// assert_eq!(written.bytes, 0);
+/// # Ok(()) }
+/// ```
+pub use wit::Written;
+
+impl NewFile {
+    /// The most the host takes in one write; larger writes are split.
+    pub const MAX_WRITE: usize = 4 << 20;
+
+    /// Starts writing `path`, a file in a write-granted directory (never
+    /// through a symlink). Refused under `run --plan`.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(path: &str) -> Result<NewFile, Error> {
+        let file = wit::NewFile::create(path).map_err(|e| file_error(path, e))?;
+        Ok(NewFile {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Ends the writing: everything reaches the disk, and the host answers
+    /// the size and SHA-256 of what it wrote.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// let sha256 = file.finish()?.sha256;
+    /// # Ok(()) }
+    /// ```
+    pub fn finish(&mut self) -> Result<Written, Error> {
+        self.file.finish().map_err(|e| file_error(&self.path, e))
+    }
+
+    /// After [`NewFile::finish`]: renames the file to its path, replacing
+    /// what was there.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// file.finish()?;
+    /// file.commit()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn commit(self) -> Result<(), Error> {
+        self.file.commit().map_err(|e| file_error(&self.path, e))
+    }
+
+    /// The [`Error`] for an I/O error of a write to this file (a full disk
+    /// is named as such).
+    ///
+    /// ```no_run
+    /// use std::io::Write;
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// file.write_all(b"x").map_err(|e| file.error(e))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error(&self, error: io::Error) -> Error {
+        Error::io(&self.path, Access::Write, error)
+    }
+}
+
+impl io::Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(Self::MAX_WRITE);
+        self.file.write(&buf[..n]).map_err(io_error)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A write's failure as `std::io` has it: a full disk keeps its kind, so
+/// [`Error::io`] names it.
+fn io_error(error: FileError) -> io::Error {
+    match error {
+        FileError::Full(_) => io::Error::new(io::ErrorKind::StorageFull, "no space left on device"),
+        FileError::Denied(denial) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            Error::from(denial).message().to_owned(),
+        ),
+        FileError::Io((_, reason)) => io::Error::other(reason),
+    }
+}
+
+fn file_error(path: &str, error: FileError) -> Error {
+    match error {
+        FileError::Denied(denial) => Error::from(denial),
+        FileError::Full(path) => Error::io(&path, Access::Write, io::ErrorKind::StorageFull.into()),
+        FileError::Io((at, reason)) => {
+            let at = if at.is_empty() { path.to_owned() } else { at };
+            Error::failed(format!("cannot write `{at}`: {reason}"))
+        }
     }
 }
 
