@@ -504,3 +504,49 @@ fn the_host_writes_no_file_outside_a_write_grant_nor_under_plan() {
         .stderr_contains("nothing is written under `run --plan`");
     assert!(!test.path("out/x.sql").exists());
 }
+
+#[test]
+fn the_host_reads_ahead_only_granted_regular_files() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "secret").unwrap();
+    let test = Test::new()
+        .file("docs/in.txt", "read by the host\n")
+        .dir("out");
+    symlink(outside.path().join("secret"), test.path("docs/link")).unwrap();
+    let cases = [
+        ("docs/in.txt", None),
+        (
+            "elsewhere/x",
+            Some("`elsewhere/x` is not inside a directory granted to this task for reading"),
+        ),
+        (
+            "docs/../x",
+            Some("`docs/../x` leaves its granted directory"),
+        ),
+        ("docs/link", Some("`docs/link` is a symlink (to `")),
+    ];
+    let tasks: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            format!(
+                "[tasks.t{i}]\nplugin = \"{{fixture}}\"\nconfig = {{ mode = \"read-file\", path = \"{path}\" }}\nallow = {{ write = [\"out\"], read = [\"docs\"] }}\n\n"
+            )
+        })
+        .collect();
+    let test = test.tasks(&tasks);
+    for (i, (_, refusal)) in cases.iter().enumerate() {
+        let outcome = test.invoke(&[&format!("t{i}")]);
+        match refusal {
+            None => {
+                outcome.ok().stdout_contains("read by the host\n");
+            }
+            Some(message) => {
+                outcome
+                    .status(1)
+                    .stderr_contains(message)
+                    .stderr_lacks("secret\n");
+            }
+        }
+    }
+}

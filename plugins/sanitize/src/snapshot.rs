@@ -8,11 +8,11 @@
 //! writing it, for the manifest. The raw dump taken from the container lives
 //! in `.NAME.dump.partial` only while the run lasts.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufReader};
 
 use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
-use run_plugin_sdk::file::NewFile;
+use run_plugin_sdk::file::{NewFile, ReadFile};
 use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
@@ -219,14 +219,15 @@ fn write(
 ) -> Result<Manifest, Error> {
     let mut out = NewFile::create(output)?;
     log::info(format!("sanitizing {dump}"));
+    // Read by the host, ahead of the engine, in large pieces (WASI reads
+    // are of 64 KiB, each a round trip to a thread of the host's).
     let open = || {
-        File::open(dump)
+        ReadFile::open(dump)
             .map(|f| BufReader::with_capacity(BUFFER, f))
-            .map_err(|e| engine::Error::Read(format!("{dump}: {e}")))
+            .map_err(|e| engine::Error::Read(e.message().to_owned()))
     };
-    if let Err(e) = File::open(dump) {
-        return Err(Error::io(dump, Access::Read, e));
-    }
+    // The first refusal (not granted, a symlink, missing) as the SDK names it.
+    drop(ReadFile::open(dump)?);
     let report = engine::sanitize(open, &mut out, policy, key).map_err(|e| match e {
         engine::Error::Policy { .. } | engine::Error::Plan(_) => {
             Error::invalid_input(e.to_string())

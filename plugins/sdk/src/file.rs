@@ -1,5 +1,6 @@
-//! Writing a small file so that a full disk is reported as such, and a large
-//! one that the host writes and hashes ([`NewFile`]).
+//! Writing a small file so that a full disk is reported as such, a large
+//! one that the host writes and hashes ([`NewFile`]), and a large one the
+//! host reads ahead ([`ReadFile`]).
 //!
 //! Under WASI a failed stream write (what `File::write` does) reaches the
 //! plugin as a bare `EIO` ("I/O error (os error 29)"): a full disk, a quota
@@ -129,7 +130,7 @@ impl NewFile {
     /// # Ok(()) }
     /// ```
     pub fn create(path: &str) -> Result<NewFile, Error> {
-        let file = wit::NewFile::create(path).map_err(|e| file_error(path, e))?;
+        let file = wit::NewFile::create(path).map_err(|e| file_error(path, Access::Write, e))?;
         Ok(NewFile {
             file,
             path: path.to_owned(),
@@ -146,7 +147,9 @@ impl NewFile {
     /// # Ok(()) }
     /// ```
     pub fn finish(&mut self) -> Result<Written, Error> {
-        self.file.finish().map_err(|e| file_error(&self.path, e))
+        self.file
+            .finish()
+            .map_err(|e| file_error(&self.path, Access::Write, e))
     }
 
     /// After [`NewFile::finish`]: renames the file to its path, replacing
@@ -160,7 +163,9 @@ impl NewFile {
     /// # Ok(()) }
     /// ```
     pub fn commit(self) -> Result<(), Error> {
-        self.file.commit().map_err(|e| file_error(&self.path, e))
+        self.file
+            .commit()
+            .map_err(|e| file_error(&self.path, Access::Write, e))
     }
 
     /// The [`Error`] for an I/O error of a write to this file (a full disk
@@ -190,6 +195,65 @@ impl io::Write for NewFile {
     }
 }
 
+/// A file the host reads for the plugin (the `files` interface), ahead of
+/// it on a thread of its own, in large pieces: for streaming a large input,
+/// where WASI's `std::fs::File` reads at most 64 KiB per call.
+///
+/// ```no_run
+/// use std::io::Read;
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+/// let mut text = String::new();
+/// file.read_to_string(&mut text).map_err(|e| file.error(e))?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ReadFile {
+    file: wit::ReadFile,
+    path: String,
+}
+
+impl ReadFile {
+    /// Opens `path`, a regular file in a read- or write-granted directory
+    /// (never through a symlink).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn open(path: &str) -> Result<ReadFile, Error> {
+        let file = wit::ReadFile::open(path).map_err(|e| file_error(path, Access::Read, e))?;
+        Ok(ReadFile {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The [`Error`] for an I/O error of a read of this file.
+    ///
+    /// ```no_run
+    /// use std::io::Read;
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+    /// let mut buf = [0; 16];
+    /// file.read(&mut buf).map_err(|e| file.error(e))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error(&self, error: io::Error) -> Error {
+        Error::io(&self.path, Access::Read, error)
+    }
+}
+
+impl io::Read for ReadFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let max = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let bytes = self.file.read(max).map_err(io_error)?;
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+}
+
 /// A write's failure as `std::io` has it: a full disk keeps its kind, so
 /// [`Error::io`] names it.
 fn io_error(error: FileError) -> io::Error {
@@ -203,13 +267,13 @@ fn io_error(error: FileError) -> io::Error {
     }
 }
 
-fn file_error(path: &str, error: FileError) -> Error {
+fn file_error(path: &str, access: Access, error: FileError) -> Error {
     match error {
         FileError::Denied(denial) => Error::from(denial),
         FileError::Full(path) => Error::io(&path, Access::Write, io::ErrorKind::StorageFull.into()),
         FileError::Io((at, reason)) => {
             let at = if at.is_empty() { path.to_owned() } else { at };
-            Error::failed(format!("cannot write `{at}`: {reason}"))
+            Error::failed(format!("cannot {} `{at}`: {reason}", access.as_str()))
         }
     }
 }

@@ -21,6 +21,7 @@ wasmtime::component::bindgen!({
         "runner:plugin/log.progress": crate::capability::log::ProgressHandle,
         "runner:plugin/lock.held-lock": crate::capability::lock::HeldLock,
         "runner:plugin/files.new-file": crate::capability::files::host::NewFileHandle,
+        "runner:plugin/files.read-file": crate::capability::files::host::ReadFileHandle,
     },
 });
 

@@ -42,6 +42,11 @@ enum Mode {
     /// Writes `content`, `times` times, through the host's `files`
     /// interface, prints the size and SHA-256 the host answers, and commits
     /// unless `commit = false` (then the run fails, dropping the file).
+    /// Reads `path` through the host's `files` interface (read ahead by the
+    /// host) and prints it.
+    ReadFile {
+        path: String,
+    },
     NewFile {
         path: String,
         content: String,
@@ -188,6 +193,14 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::List { path } => list(&path),
+            Mode::ReadFile { path } => {
+                use std::io::Read as _;
+                let mut file = run_plugin_sdk::file::ReadFile::open(&path)?;
+                let mut text = String::new();
+                file.read_to_string(&mut text).map_err(|e| file.error(e))?;
+                print!("{text}");
+                Ok(())
+            }
             Mode::NewFile {
                 path,
                 content,

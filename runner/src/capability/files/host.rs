@@ -15,9 +15,14 @@
 //! (the second core does that work), and what the host holds per file is
 //! bounded by `QUEUE` chunks of at most `MAX_WRITE` bytes; a task holds at
 //! most `MAX_OPEN` files being written at once.
+//!
+//! A `read-file` is the other way: the host reads a granted file ahead of
+//! the plugin on a blocking thread, in `READ_CHUNK` pieces, at most `QUEUE`
+//! of them waiting, and the plugin takes them as they come; a task holds at
+//! most `MAX_OPEN` of those too.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,15 +33,18 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 use crate::capability::files::Preopen;
 use crate::capability::paths::{self, NewFile, PathError};
 use crate::grant::{Grant, GrantKind};
-use crate::plugin::bindings::files::{FileError, Host, HostNewFile, Written};
+use crate::plugin::bindings::files::{FileError, Host, HostNewFile, HostReadFile, Written};
 use crate::plugin::bindings::types::{Denial, ObjectKind};
 
 /// The most one `write` may carry.
 pub const MAX_WRITE: usize = 4 << 20;
 /// Chunks waiting to be written, per file.
 const QUEUE: usize = 4;
-/// Files a task may be writing at once (open, not yet finished).
+/// Files a task may be writing at once (open, not yet finished), and
+/// files it may have open for reading.
 pub const MAX_OPEN: usize = 16;
+/// What the host reads ahead at a time.
+const READ_CHUNK: usize = 1 << 20;
 
 /// One plugin store's files being written.
 pub struct FilesHost {
@@ -46,6 +54,8 @@ pub struct FilesHost {
     handles: ResourceTable,
     /// Files being written now (`Writing`), shared with their slots.
     writing: Arc<AtomicUsize>,
+    /// Files open for reading, shared with their slots.
+    reading: Arc<AtomicUsize>,
 }
 
 /// One of the `MAX_OPEN` places for a file being written, given back when
@@ -118,6 +128,7 @@ impl FilesHost {
             plan,
             handles: ResourceTable::new(),
             writing: Arc::new(AtomicUsize::new(0)),
+            reading: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -132,14 +143,17 @@ impl FilesHost {
         &mut self.handles
     }
 
-    fn denial(&self, guest: &str, reason: String) -> FileError {
+    /// A refusal of `guest`, naming the grant of `kind` that would allow it.
+    fn denial(&self, guest: &str, kind: GrantKind, reason: String) -> FileError {
         let dir = std::path::Path::new(guest)
             .parent()
             .map(|p| p.to_string_lossy().into_owned())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| ".".to_owned());
-        let grant = Grant::new(GrantKind::Write, dir);
-        tracing::warn!(task = %self.task, "refused to write `{guest}`: {reason}");
+        let grant = Grant::new(kind, dir);
+        let writing = kind == GrantKind::Write;
+        let verb = if writing { "write" } else { "read" };
+        tracing::warn!(task = %self.task, "refused to {verb} `{guest}`: {reason}");
         FileError::Denied(Denial {
             object: ObjectKind::File,
             name: guest.to_owned(),
@@ -148,7 +162,7 @@ impl FilesHost {
             granted: self
                 .preopens
                 .iter()
-                .filter(|p| p.writable)
+                .filter(|p| p.writable || !writing)
                 .map(|p| p.guest.clone())
                 .collect(),
             reason: Some(reason),
@@ -157,7 +171,11 @@ impl FilesHost {
 
     async fn create(&mut self, guest: &str) -> Result<NewFileHandle, FileError> {
         if self.plan {
-            return Err(self.denial(guest, "nothing is written under `run --plan`".to_owned()));
+            return Err(self.denial(
+                guest,
+                GrantKind::Write,
+                "nothing is written under `run --plan`".to_owned(),
+            ));
         }
         let Some(slot) = Slot::take(&self.writing) else {
             return Err(FileError::Io((
@@ -165,18 +183,9 @@ impl FilesHost {
                 format!("this task is already writing {MAX_OPEN} files, the most at once"),
             )));
         };
-        let (file, new) =
-            paths::create_write(&self.preopens, guest)
-                .await
-                .map_err(|e| match e {
-                    PathError::NotGranted(..)
-                    | PathError::Escapes(_)
-                    | PathError::Symlink { .. } => self.denial(guest, e.to_string()),
-                    PathError::NotAFile(path) => {
-                        FileError::Io((path, "it is not a regular file".to_owned()))
-                    }
-                    PathError::Io(path, message) => FileError::Io((path, message)),
-                })?;
+        let (file, new) = paths::create_write(&self.preopens, guest)
+            .await
+            .map_err(|e| self.path_error(guest, GrantKind::Write, e))?;
         let file = file.into_std().await;
         let (chunks, queue) = mpsc::channel(QUEUE);
         let writer = tokio::task::spawn_blocking(move || write_all(file, queue));
@@ -190,6 +199,121 @@ impl FilesHost {
                 _slot: slot,
             },
         })
+    }
+}
+
+/// A `read-file` resource.
+pub struct ReadFileHandle {
+    guest: String,
+    /// Chunks read ahead; an empty one is the end of the file.
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// The chunk being handed out, and how much of it was.
+    current: Vec<u8>,
+    taken: usize,
+    end: bool,
+    _slot: Slot,
+}
+
+impl FilesHost {
+    async fn open_read(&mut self, guest: &str) -> Result<ReadFileHandle, FileError> {
+        let Some(slot) = Slot::take(&self.reading) else {
+            return Err(FileError::Io((
+                guest.to_owned(),
+                format!(
+                    "this task already has {MAX_OPEN} files open for reading, the most at once"
+                ),
+            )));
+        };
+        let file = paths::open_read(&self.preopens, guest)
+            .await
+            .map_err(|e| self.path_error(guest, GrantKind::Read, e))?
+            .into_std()
+            .await;
+        let (sender, chunks) = mpsc::channel(QUEUE);
+        tokio::task::spawn_blocking(move || read_ahead(file, sender));
+        Ok(ReadFileHandle {
+            guest: guest.to_owned(),
+            chunks,
+            current: Vec::new(),
+            taken: 0,
+            end: false,
+            _slot: slot,
+        })
+    }
+
+    fn path_error(&self, guest: &str, kind: GrantKind, error: PathError) -> FileError {
+        match error {
+            PathError::NotGranted(..) | PathError::Escapes(_) | PathError::Symlink { .. } => {
+                self.denial(guest, kind, error.to_string())
+            }
+            PathError::NotAFile(path) => {
+                FileError::Io((path, "it is not a regular file".to_owned()))
+            }
+            PathError::Io(path, message) => FileError::Io((path, message)),
+        }
+    }
+}
+
+/// The reader thread: reads `file` to its end in chunks, until the plugin
+/// drops it (the queue closes).
+fn read_ahead(mut file: File, chunks: mpsc::Sender<io::Result<Vec<u8>>>) {
+    loop {
+        let mut chunk = vec![0; READ_CHUNK];
+        let mut filled = 0;
+        let result = loop {
+            match file.read(&mut chunk[filled..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    filled += n;
+                    if filled == chunk.len() {
+                        break Ok(());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        chunk.truncate(filled);
+        let end = result.is_ok() && chunk.is_empty();
+        let failed = result.is_err();
+        let message = result.map(|()| chunk);
+        if chunks.blocking_send(message).is_err() || end || failed {
+            return;
+        }
+    }
+}
+
+impl ReadFileHandle {
+    async fn read(&mut self, max: u32) -> Result<Vec<u8>, FileError> {
+        let max = (max as usize).min(MAX_WRITE);
+        if self.taken == self.current.len() {
+            if self.end {
+                return Ok(Vec::new());
+            }
+            match self.chunks.recv().await {
+                Some(Ok(chunk)) => {
+                    self.end = chunk.is_empty();
+                    self.current = chunk;
+                    self.taken = 0;
+                }
+                Some(Err(e)) => return Err(io_error(&self.guest, &e)),
+                None => {
+                    return Err(FileError::Io((
+                        self.guest.clone(),
+                        "the host stopped reading it".to_owned(),
+                    )));
+                }
+            }
+        }
+        let n = max.min(self.current.len() - self.taken);
+        if self.taken == 0 && n == self.current.len() {
+            // The whole chunk: handed over, not copied.
+            self.taken = 0;
+            return Ok(std::mem::take(&mut self.current));
+        }
+        let piece = self.current[self.taken..self.taken + n].to_vec();
+        self.taken += n;
+        Ok(piece)
     }
 }
 
@@ -414,6 +538,32 @@ impl HostNewFile for FilesHost {
         // removes the temporary file, unless it was committed.
         let handle = self.handles.delete(this)?;
         drop(handle);
+        Ok(())
+    }
+}
+
+impl HostReadFile for FilesHost {
+    async fn open(
+        &mut self,
+        path: String,
+    ) -> wasmtime::Result<Result<Resource<ReadFileHandle>, FileError>> {
+        match FilesHost::open_read(self, &path).await {
+            Ok(handle) => Ok(Ok(self.handles.push(handle)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn read(
+        &mut self,
+        this: Resource<ReadFileHandle>,
+        max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, FileError>> {
+        Ok(self.handles.get_mut(&this)?.read(max).await)
+    }
+
+    async fn drop(&mut self, this: Resource<ReadFileHandle>) -> wasmtime::Result<()> {
+        // Closing the queue stops the reader thread at its next chunk.
+        self.handles.delete(this)?;
         Ok(())
     }
 }

@@ -173,3 +173,62 @@ fn a_full_disk_is_named_as_such() {
     let error = io::Error::from(io::ErrorKind::PermissionDenied);
     assert!(matches!(io_error("out/x", &error), FileError::Io(_)));
 }
+
+#[test]
+fn a_file_read_ahead_reads_whole_and_in_any_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected: Vec<u8> = (0..(READ_CHUNK * 3 + 12_345) as u32)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    std::fs::write(dir.path().join("in.sql"), &expected).unwrap();
+    let mut host = host(dir.path(), false);
+    block_on(async {
+        for max in [1 << 20, 100_000, 7, 5 << 20] {
+            // Through the read-only grant too.
+            let mut file = host.open_read("docs/in.sql").await.unwrap();
+            let mut got = Vec::new();
+            loop {
+                let piece = file.read(max).await.unwrap();
+                if piece.is_empty() {
+                    break;
+                }
+                assert!(piece.len() <= (max as usize).min(MAX_WRITE));
+                got.extend_from_slice(&piece);
+            }
+            assert_eq!(got.len(), expected.len(), "{max}");
+            assert!(got == expected, "{max}");
+            assert!(file.read(max).await.unwrap().is_empty());
+        }
+    });
+}
+
+#[test]
+fn reads_outside_the_grants_through_symlinks_or_of_fifos_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.path().join("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_bits_truncate(0o600),
+        0,
+    )
+    .unwrap();
+    let mut host = host(dir.path(), false);
+    block_on(async {
+        for path in ["elsewhere/x", "docs/../x", "/etc/passwd", "docs/link"] {
+            match host.open_read(path).await {
+                Err(FileError::Denied(denial)) => assert_eq!(denial.name, path),
+                Err(other) => panic!("{path}: {other:?}"),
+                Ok(_) => panic!("{path}: opened"),
+            }
+        }
+        // A FIFO would block the reader: refused at once.
+        assert!(matches!(
+            host.open_read("docs/fifo").await,
+            Err(FileError::Io((_, why))) if why.contains("not a regular file")
+        ));
+    });
+}
