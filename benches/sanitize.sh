@@ -7,8 +7,9 @@
 # three ways, on the same file, in the same run:
 #   native  plugins/sanitize/engine/examples/mask.rs: the engine compiled for the host
 #   wasm    `run sanitize` (release build): the same engine as the built-in
-#           plugin, in wasmtime, reading and writing through WASI, plus the
-#           plugin's own work (sha256 of the output for the manifest)
+#           plugin, in wasmtime, writing through the host's `files`
+#           interface, which computes the SHA-256 for the manifest on a
+#           thread of its own
 #   sed     `sed -E` with three regexes (emails, phone-like digit runs, card
 #           numbers): the floor a shell script gets, without keys, rules per
 #           column, checksums, uniqueness, PII checks or sampling

@@ -417,3 +417,136 @@ fn hard_links_and_renames_cannot_lead_out() {
         .stdout_contains("ok hard-link `out/f` as `out/a/b/f`");
     assert!(Path::new(&test.path("out/a/b/f")).is_file());
 }
+
+/// A fixture task writing `content` to `path` through the host's `files`
+/// interface (`commit = false`: it fails after finishing, dropping it).
+fn new_file_task(name: &str, path: &str, content: &str, extra: &str) -> String {
+    format!(
+        "[tasks.{name}]\nplugin = \"{{fixture}}\"\nconfig = {{ mode = \"new-file\", path = \"{path}\", content = \"{content}\"{extra} }}\nallow = {{ write = [\"out\"], read = [\"docs\"] }}\n\n"
+    )
+}
+
+#[test]
+fn a_file_the_host_writes_has_the_digest_of_its_bytes_and_appears_when_committed() {
+    use sha2::{Digest, Sha256};
+    let test = Test::new()
+        .dir("docs")
+        .file("out/x.sql", "old")
+        .tasks(&format!(
+            "{}{}",
+            new_file_task("write", "out/x.sql", "0123456789", ", times = 300000"),
+            new_file_task("drop", "out/y.sql", "abc", ", commit = false"),
+        ));
+    let expected = "0123456789".repeat(300_000);
+    let sha = hex::encode(Sha256::digest(expected.as_bytes()));
+    test.invoke(&["write"]).ok().stdout_contains(&format!(
+        "out/x.sql: 3000000 bytes, sha256 {sha}\ncommitted out/x.sql"
+    ));
+    assert_eq!(
+        std::fs::read_to_string(test.path("out/x.sql")).unwrap(),
+        expected
+    );
+    // Finished but not committed (the plugin failed): nothing under its
+    // name, and no temporary file left.
+    test.invoke(&["drop"])
+        .status(1)
+        .stdout_contains("out/y.sql: 3 bytes")
+        .stderr_contains("not committing out/y.sql");
+    let left: Vec<_> = std::fs::read_dir(test.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["x.sql"]);
+}
+
+#[test]
+fn the_host_writes_no_file_outside_a_write_grant_nor_under_plan() {
+    let outside = tempfile::tempdir().unwrap();
+    let test = Test::new().dir("docs").dir("out");
+    symlink(outside.path(), test.path("out/link")).unwrap();
+    let cases = [
+        (
+            "docs/x.sql",
+            "`docs/x.sql` is not inside a directory granted to this task for writing",
+        ),
+        (
+            "elsewhere/x.sql",
+            "`elsewhere/x.sql` is not inside a directory granted to this task for writing",
+        ),
+        (
+            "out/../x.sql",
+            "`out/../x.sql` leaves its granted directory",
+        ),
+        (
+            "out/link/x.sql",
+            "`out/link/x.sql` passes through a symlink, `out/link` (to `",
+        ),
+    ];
+    let tasks: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| new_file_task(&format!("t{i}"), path, "x", ""))
+        .collect();
+    let test = test.tasks(&format!(
+        "{tasks}{}",
+        new_file_task("planned", "out/x.sql", "x", "")
+    ));
+    for (i, (path, message)) in cases.iter().enumerate() {
+        test.invoke(&[&format!("t{i}")])
+            .status(1)
+            .stderr_contains(message);
+        assert!(!test.path("x.sql").exists(), "{path}");
+        assert!(!test.path("elsewhere").exists(), "{path}");
+    }
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+    test.invoke(&["--plan", "planned"])
+        .status(1)
+        .stderr_contains("nothing is written under `run --plan`");
+    assert!(!test.path("out/x.sql").exists());
+}
+
+#[test]
+fn the_host_reads_ahead_only_granted_regular_files() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "secret").unwrap();
+    let test = Test::new()
+        .file("docs/in.txt", "read by the host\n")
+        .dir("out");
+    symlink(outside.path().join("secret"), test.path("docs/link")).unwrap();
+    let cases = [
+        ("docs/in.txt", None),
+        (
+            "elsewhere/x",
+            Some("`elsewhere/x` is not inside a directory granted to this task for reading"),
+        ),
+        (
+            "docs/../x",
+            Some("`docs/../x` leaves its granted directory"),
+        ),
+        ("docs/link", Some("`docs/link` is a symlink (to `")),
+    ];
+    let tasks: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            format!(
+                "[tasks.t{i}]\nplugin = \"{{fixture}}\"\nconfig = {{ mode = \"read-file\", path = \"{path}\" }}\nallow = {{ write = [\"out\"], read = [\"docs\"] }}\n\n"
+            )
+        })
+        .collect();
+    let test = test.tasks(&tasks);
+    for (i, (_, refusal)) in cases.iter().enumerate() {
+        let outcome = test.invoke(&[&format!("t{i}")]);
+        match refusal {
+            None => {
+                outcome.ok().stdout_contains("read by the host\n");
+            }
+            Some(message) => {
+                outcome
+                    .status(1)
+                    .stderr_contains(message)
+                    .stderr_lacks("secret\n");
+            }
+        }
+    }
+}

@@ -7,8 +7,9 @@
 //! without the key.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
+use run_plugin_sdk::file::NewFile;
 use run_plugin_sdk::{Access, Error, log};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -96,47 +97,14 @@ pub fn path_for(data: &str) -> String {
     format!("{data}.manifest.json")
 }
 
-/// A writer that hashes and counts what passes through it.
-pub struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    pub fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// The inner writer, the byte count and the sha256 (lowercase hex).
-    pub fn finish(self) -> (W, u64, String) {
-        (self.inner, self.bytes, hex(&self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Publishes a finished snapshot: the manifest is written and synced under
-/// a temporary name, then `partial` and the manifest are renamed into
-/// place. A crash in between leaves a manifest that does not match its file,
-/// which seeding refuses.
-pub fn commit(partial: &str, data: &str, manifest: &Manifest) -> Result<(), Error> {
-    let manifest_path = path_for(data);
+/// a temporary name, then the snapshot (`data`, finished: written and
+/// synced) and the manifest are renamed into place. A crash in between
+/// leaves a manifest that does not match its file, which seeding refuses.
+/// On failure the manifest's temporary file goes, and the snapshot's with
+/// `data` when it was not renamed yet.
+pub fn commit(data: NewFile, data_path: &str, manifest: &Manifest) -> Result<(), Error> {
+    let manifest_path = path_for(data_path);
     let tmp = format!("{manifest_path}.tmp");
     let result = (|| {
         let mut text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
@@ -145,12 +113,11 @@ pub fn commit(partial: &str, data: &str, manifest: &Manifest) -> Result<(), Erro
         // a full disk is named as such (see the SDK's `file`).
         run_plugin_sdk::file::write_synced(&tmp, text.as_bytes())
             .map_err(|e| Error::io(&manifest_path, Access::Write, e))?;
-        fs::rename(partial, data).map_err(|e| Error::io(data, Access::Write, e))?;
+        data.commit()?;
         fs::rename(&tmp, &manifest_path).map_err(|e| Error::io(&manifest_path, Access::Write, e))
     })();
     if result.is_err() {
         remove_quietly(&tmp);
-        remove_quietly(partial);
     }
     result
 }
@@ -271,11 +238,7 @@ pub fn now_rfc3339() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use super::{
-        Hashing, Key, Manifest, SCHEMA, SampleInfo, TableCounts, now_rfc3339, path_for, verify,
-    };
+    use super::{Key, Manifest, SCHEMA, SampleInfo, TableCounts, now_rfc3339, path_for, verify};
     use crate::engine::mask::Masker;
     use sha2::{Digest, Sha256};
 
@@ -391,18 +354,6 @@ mod tests {
         let e = verify(&data, &key(KEY)).unwrap_err().to_string();
         assert!(e.contains("it does not match its manifest"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn the_writer_hashes_what_it_writes() {
-        let mut w = Hashing::new(Vec::new());
-        w.write_all(b"abc").unwrap();
-        let (inner, bytes, sha) = w.finish();
-        assert_eq!((inner.as_slice(), bytes), (&b"abc"[..], 3));
-        assert_eq!(
-            sha,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

@@ -2,20 +2,22 @@
 //! file), run the engine over it, and publish the result with its manifest.
 //!
 //! Nothing is written at the output path until the whole output is written,
-//! synced and described: the engine writes `.NAME.sql.partial`, which is
-//! removed on any failure. The raw dump taken from the container lives in
-//! `.NAME.dump.partial` only while the run lasts.
+//! synced and described: the engine writes through the host's `files`
+//! interface, which keeps the output under a hidden temporary name until it
+//! is committed (removed on any failure) and computes its SHA-256 while
+//! writing it, for the manifest. The raw dump taken from the container lives
+//! in `.NAME.dump.partial` only while the run lasts.
 
-use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter};
+use std::fs;
+use std::io::{self, BufReader};
 
 use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
-use run_plugin_sdk::file::Positioned;
+use run_plugin_sdk::file::{NewFile, ReadFile};
 use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
 use crate::engine::{self, COMPLETE_MARKER, Policy};
-use crate::manifest::{self, Hashing, Manifest, SampleInfo, TableCounts};
+use crate::manifest::{self, Manifest, SampleInfo, TableCounts};
 
 /// The environment variable that must be `1` to run (or pass --sanitized).
 pub const GUARD_ENV: &str = "SANITIZED";
@@ -25,13 +27,16 @@ pub const GUARD_EXIT_CODE: u8 = 3;
 /// The shortest key accepted: a short key can be guessed, and then every
 /// masked value can be confirmed.
 const MIN_KEY_LEN: usize = 16;
-/// Dumps are read in large chunks; the engine itself streams line by line.
+/// Dumps are read in large chunks; the engine itself streams line by line
+/// (and writes in large pieces, so the output needs no buffer of its own).
 const BUFFER: usize = 1 << 20;
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let policy = load_policy(ctx, config)?;
     let source = config.source.clone().expect("sanitize mode has a source");
     let output = config.path(&config.file());
+    // Where the output was written before the host did it (removed if a
+    // run of an older version left it).
     let partial = config.path(&format!(".{}.partial", config.file()));
     let raw = config.path(&format!(".{}.dump.partial", config.name));
     if ctx.is_plan() {
@@ -99,13 +104,8 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
         }
     };
 
-    let result = write(
-        config, &policy, &key, &dump_path, &partial, &described, &output,
-    );
+    let result = write(config, &policy, &key, &dump_path, &described, &output);
     manifest::remove_quietly(&raw);
-    if result.is_err() {
-        manifest::remove_quietly(&partial);
-    }
     let manifest = result?;
     let before: u64 = manifest.tables.iter().map(|t| t.rows_before).sum();
     let after: u64 = manifest.tables.iter().map(|t| t.rows_after).sum();
@@ -207,28 +207,27 @@ fn pg_dump(config: &Config, container: &str, database: &str, raw: &str) -> Resul
     Ok(())
 }
 
-/// Runs the engine from `dump` into `partial`, then publishes it.
+/// Runs the engine from `dump` into a new file for `output`, then publishes
+/// it with its manifest. The new file is removed if anything fails.
 fn write(
     config: &Config,
     policy: &Policy,
     key: &[u8],
     dump: &str,
-    partial: &str,
     described: &str,
     output: &str,
 ) -> Result<Manifest, Error> {
-    let file = File::create(partial).map_err(|e| Error::io(partial, Access::Write, e))?;
-    // Positioned writes: a full disk is named as such (see the SDK's `file`).
-    let mut out = Hashing::new(BufWriter::with_capacity(BUFFER, Positioned::new(file)));
+    let mut out = NewFile::create(output)?;
     log::info(format!("sanitizing {dump}"));
+    // Read by the host, ahead of the engine, in large pieces (WASI reads
+    // are of 64 KiB, each a round trip to a thread of the host's).
     let open = || {
-        File::open(dump)
+        ReadFile::open(dump)
             .map(|f| BufReader::with_capacity(BUFFER, f))
-            .map_err(|e| engine::Error::Read(format!("{dump}: {e}")))
+            .map_err(|e| engine::Error::Read(e.message().to_owned()))
     };
-    if let Err(e) = File::open(dump) {
-        return Err(Error::io(dump, Access::Read, e));
-    }
+    // The first refusal (not granted, a symlink, missing) as the SDK names it.
+    drop(ReadFile::open(dump)?);
     let report = engine::sanitize(open, &mut out, policy, key).map_err(|e| match e {
         engine::Error::Policy { .. } | engine::Error::Plan(_) => {
             Error::invalid_input(e.to_string())
@@ -237,17 +236,11 @@ fn write(
         | engine::Error::Syntax { .. }
         | engine::Error::Unsupported { .. }
         | engine::Error::Incomplete => Error::failed(format!("{dump}: {e}")),
-        engine::Error::Write(why) => Error::failed(format!("writing {partial}: {why}")),
+        engine::Error::Write(why) => Error::failed(format!("writing {output}: {why}")),
         other => Error::failed(other.to_string()),
     })?;
-    let (writer, bytes, sha256) = out.finish();
-    let file = writer
-        .into_inner()
-        .map_err(|e| Error::io(partial, Access::Write, e.into_error()))?
-        .into_inner();
-    file.sync_all()
-        .map_err(|e| Error::io(partial, Access::Write, e))?;
-    drop(file);
+    // Synced; the size and digest are the host's, of the bytes it wrote.
+    let written = out.finish()?;
     let mut manifest = Manifest {
         schema: manifest::SCHEMA.into(),
         file: config.file(),
@@ -270,11 +263,11 @@ fn write(
                 rows_after: *after,
             })
             .collect(),
-        bytes,
-        sha256,
+        bytes: written.bytes,
+        sha256: written.sha256,
         mac: String::new(),
     };
     manifest.sign(&engine::mask::Masker::new(key));
-    manifest::commit(partial, output, &manifest)?;
+    manifest::commit(out, output, &manifest)?;
     Ok(manifest)
 }

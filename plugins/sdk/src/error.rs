@@ -50,7 +50,7 @@ pub enum Access {
 }
 
 impl Access {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Write => "write",

@@ -1,4 +1,6 @@
-//! Writing a small file so that a full disk is reported as such.
+//! Writing a small file so that a full disk is reported as such, a large
+//! one that the host writes and hashes ([`NewFile`]), and a large one the
+//! host reads ahead ([`ReadFile`]).
 //!
 //! Under WASI a failed stream write (what `File::write` does) reaches the
 //! plugin as a bare `EIO` ("I/O error (os error 29)"): a full disk, a quota
@@ -10,6 +12,9 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
+
+use crate::__private::bindings::runner::plugin::files::{self as wit, FileError};
+use crate::{Access, Error};
 
 /// Creates (or truncates) `path`, writes all of `bytes` with positioned
 /// writes and syncs it to disk. A full disk fails with
@@ -72,6 +77,204 @@ impl io::Write for Positioned {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// A file the host writes for the plugin (the `files` interface), hashing
+/// it with SHA-256 as it goes: for a large output published with its
+/// digest, which the plugin then neither computes in wasm nor could make up.
+///
+/// It is written under a hidden temporary name beside `path` and appears
+/// there only on [`NewFile::commit`]; dropped before that (or left by a run
+/// that failed or was killed), nothing is at `path` and what was there is
+/// untouched. Writes go to the host in pieces of at most
+/// [`NewFile::MAX_WRITE`] bytes (wrap it in a `BufWriter` for small writes).
+///
+/// ```no_run
+/// use std::io::Write;
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::NewFile::create("out/big.sql")?;
+/// file.write_all(b"...").map_err(|e| file.error(e))?;
+/// let written = file.finish()?; // synced; size and SHA-256 from the host
+/// println!("{} bytes, sha256 {}", written.bytes, written.sha256);
+/// file.commit()?; // now at out/big.sql
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct NewFile {
+    file: wit::NewFile,
+    path: String,
+}
+
+/// What a finished [`NewFile`] holds, as the host wrote it.
+///
+/// ```no_run
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::NewFile::create("out/empty")?;
+/// let written: run_plugin_sdk::file::Written = file.finish()?;
+/// assert_eq!(written.bytes, 0);
+/// # Ok(()) }
+/// ```
+pub use wit::Written;
+
+impl NewFile {
+    /// The most the host takes in one write; larger writes are split.
+    pub const MAX_WRITE: usize = 4 << 20;
+
+    /// Starts writing `path`, a file in a write-granted directory (never
+    /// through a symlink). Refused under `run --plan`.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(path: &str) -> Result<NewFile, Error> {
+        let file = wit::NewFile::create(path).map_err(|e| file_error(path, Access::Write, e))?;
+        Ok(NewFile {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Ends the writing: everything reaches the disk, and the host answers
+    /// the size and SHA-256 of what it wrote.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// let sha256 = file.finish()?.sha256;
+    /// # Ok(()) }
+    /// ```
+    pub fn finish(&mut self) -> Result<Written, Error> {
+        self.file
+            .finish()
+            .map_err(|e| file_error(&self.path, Access::Write, e))
+    }
+
+    /// After [`NewFile::finish`]: renames the file to its path, replacing
+    /// what was there.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// file.finish()?;
+    /// file.commit()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn commit(self) -> Result<(), Error> {
+        self.file
+            .commit()
+            .map_err(|e| file_error(&self.path, Access::Write, e))
+    }
+
+    /// The [`Error`] for an I/O error of a write to this file (a full disk
+    /// is named as such).
+    ///
+    /// ```no_run
+    /// use std::io::Write;
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::NewFile::create("out/x.sql")?;
+    /// file.write_all(b"x").map_err(|e| file.error(e))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error(&self, error: io::Error) -> Error {
+        Error::io(&self.path, Access::Write, error)
+    }
+}
+
+impl io::Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(Self::MAX_WRITE);
+        self.file.write(&buf[..n]).map_err(io_error)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A file the host reads for the plugin (the `files` interface), ahead of
+/// it on a thread of its own, in large pieces: for streaming a large input,
+/// where WASI's `std::fs::File` reads at most 64 KiB per call.
+///
+/// ```no_run
+/// use std::io::Read;
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let mut file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+/// let mut text = String::new();
+/// file.read_to_string(&mut text).map_err(|e| file.error(e))?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ReadFile {
+    file: wit::ReadFile,
+    path: String,
+}
+
+impl ReadFile {
+    /// Opens `path`, a regular file in a read- or write-granted directory
+    /// (never through a symlink).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn open(path: &str) -> Result<ReadFile, Error> {
+        let file = wit::ReadFile::open(path).map_err(|e| file_error(path, Access::Read, e))?;
+        Ok(ReadFile {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The [`Error`] for an I/O error of a read of this file.
+    ///
+    /// ```no_run
+    /// use std::io::Read;
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+    /// let mut buf = [0; 16];
+    /// file.read(&mut buf).map_err(|e| file.error(e))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error(&self, error: io::Error) -> Error {
+        Error::io(&self.path, Access::Read, error)
+    }
+}
+
+impl io::Read for ReadFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let max = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let bytes = self.file.read(max).map_err(io_error)?;
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+}
+
+/// A write's failure as `std::io` has it: a full disk keeps its kind, so
+/// [`Error::io`] names it.
+fn io_error(error: FileError) -> io::Error {
+    match error {
+        FileError::Full(_) => io::Error::new(io::ErrorKind::StorageFull, "no space left on device"),
+        FileError::Denied(denial) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            Error::from(denial).message().to_owned(),
+        ),
+        FileError::Io((_, reason)) => io::Error::other(reason),
+    }
+}
+
+fn file_error(path: &str, access: Access, error: FileError) -> Error {
+    match error {
+        FileError::Denied(denial) => Error::from(denial),
+        FileError::Full(path) => Error::io(&path, Access::Write, io::ErrorKind::StorageFull.into()),
+        FileError::Io((at, reason)) => {
+            let at = if at.is_empty() { path.to_owned() } else { at };
+            Error::failed(format!("cannot {} `{at}`: {reason}", access.as_str()))
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! and [`http`] for downloads through the host (`allow.http`); [`postgres`]
 //! finds the primary of a set of PostgreSQL containers through [`containers`].
 //! Files, network and environment go through `std` (WASI), limited to the
-//! task's grants.
+//! task's grants; [`file::NewFile`] is a file the host writes and hashes
+//! (the `files` interface).
 //!
 //! Where a WIT record is already the right Rust type (an exec request, a
 //! container's details, a container spec), the SDK re-exports the generated

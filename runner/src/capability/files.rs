@@ -12,6 +12,9 @@
 //! The directory so opened is the one WASI gets: see [`apply`]. Inside a
 //! preopen, wasmtime-wasi (cap-std) refuses `..` and symlinks that leave it,
 //! and `capability::links` refuses symlinks a plugin makes that point out.
+//!
+//! [`host`] is the `files` interface: files the host writes and hashes for
+//! the plugin, beneath the same opened grants.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -218,6 +221,8 @@ pub fn apply(builder: &mut WasiCtxBuilder, preopens: &[Preopen]) -> wasmtime::Re
     }
     Ok(())
 }
+
+pub mod host;
 
 #[cfg(test)]
 mod tests;

@@ -41,6 +41,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     bindings::prompt::add_to_linker::<HostState, prompt::Prompt>(linker, |s| &mut s.prompt)?;
     bindings::cancel::add_to_linker::<HostState, cancel::Cancel>(linker, |s| &mut s.cancel)?;
     bindings::lock::add_to_linker::<HostState, lock::Lock>(linker, |s| &mut s.lock)?;
+    bindings::files::add_to_linker::<HostState, files::host::Files>(linker, |s| &mut s.files)?;
     bindings::engine_types::add_to_linker::<HostState, engine::EngineData>(linker, |s| {
         &mut s.engine
     })?;

@@ -20,11 +20,13 @@ wasmtime::component::bindgen!({
         "runner:plugin/containers.container": crate::capability::containers::ContainerHandle,
         "runner:plugin/log.progress": crate::capability::log::ProgressHandle,
         "runner:plugin/lock.held-lock": crate::capability::lock::HeldLock,
+        "runner:plugin/files.new-file": crate::capability::files::host::NewFileHandle,
+        "runner:plugin/files.read-file": crate::capability::files::host::ReadFileHandle,
     },
 });
 
 pub use self::exports::runner::plugin::handler;
 pub use self::runner::plugin::{
-    cancel, containers, engine_types, images, lock, log, network_faults, prompt, stacks, types,
-    volumes,
+    cancel, containers, engine_types, files, images, lock, log, network_faults, prompt, stacks,
+    types, volumes,
 };

@@ -17,7 +17,7 @@ use super::state::{HostState, Parts};
 use crate::capability::{
     self,
     engine::EngineHost,
-    files,
+    files::{self, host::FilesHost},
     http::{self, HttpHost},
     lock::LockHost,
     log::LogHost,
@@ -114,6 +114,7 @@ pub async fn run(inv: Invocation<'_>) -> Result<Outcome, TaskError> {
         log: LogHost::new(&task.name, inv.ui.clone()),
         prompt: PromptHost::new(&task.name, inv.ui.clone()),
         lock: LockHost::new(&task.name, preopens.clone(), inv.plan),
+        files: FilesHost::new(&task.name, preopens.clone(), inv.plan),
         http: http_host(&task.name, &grants)?,
         engine: EngineHost::new(&task.name, grants.clone(), preopens, inv.plan)
             .with_planned_writes(if inv.plan {
@@ -225,6 +226,7 @@ pub async fn preview(
         prompt: PromptHost::new(plugin, unanswered),
         engine: EngineHost::none(plugin),
         lock: LockHost::none(plugin),
+        files: FilesHost::none(plugin),
         http: HttpHost::none(plugin),
     });
     let mut store = new_store(state)?;

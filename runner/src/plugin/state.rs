@@ -10,8 +10,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capability::{
-    cancel::CancelHost, engine::EngineHost, http::HttpHost, lock::LockHost, log::LogHost,
-    network::Lookups, prompt::PromptHost,
+    cancel::CancelHost, engine::EngineHost, files::host::FilesHost, http::HttpHost, lock::LockHost,
+    log::LogHost, network::Lookups, prompt::PromptHost,
 };
 
 pub struct HostState {
@@ -26,6 +26,7 @@ pub struct HostState {
     pub engine: EngineHost,
     pub cancel: CancelHost,
     pub lock: LockHost,
+    pub files: FilesHost,
     pub http: HttpHost,
     pub http_ctx: WasiHttpCtx,
 }
@@ -40,6 +41,7 @@ pub struct Parts {
     pub prompt: PromptHost,
     pub engine: EngineHost,
     pub lock: LockHost,
+    pub files: FilesHost,
     pub http: HttpHost,
 }
 
@@ -59,6 +61,7 @@ impl HostState {
             engine: parts.engine,
             cancel: CancelHost::default(),
             lock: parts.lock,
+            files: parts.files,
             http: parts.http,
             http_ctx: WasiHttpCtx::new(),
         };
@@ -66,6 +69,7 @@ impl HostState {
         state.table.set_max_capacity(limit);
         state.log.table().set_max_capacity(limit);
         state.lock.table().set_max_capacity(limit);
+        state.files.table().set_max_capacity(limit);
         state.engine.handles.set_max_capacity(limit);
         state
     }

@@ -39,6 +39,7 @@ pub const WIT: &[(&str, &str)] = embed!("wit":
     "cancel.wit",
     "containers.wit",
     "engine-types.wit",
+    "files.wit",
     "images.wit",
     "lock.wit",
     "log.wit",

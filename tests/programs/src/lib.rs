@@ -39,6 +39,22 @@ enum Mode {
     List {
         path: String,
     },
+    /// Writes `content`, `times` times, through the host's `files`
+    /// interface, prints the size and SHA-256 the host answers, and commits
+    /// unless `commit = false` (then the run fails, dropping the file).
+    /// Reads `path` through the host's `files` interface (read ahead by the
+    /// host) and prints it.
+    ReadFile {
+        path: String,
+    },
+    NewFile {
+        path: String,
+        content: String,
+        #[serde(default = "one")]
+        times: usize,
+        #[serde(default = "yes")]
+        commit: bool,
+    },
     SymlinkRead {
         path: String,
     },
@@ -177,6 +193,20 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::List { path } => list(&path),
+            Mode::ReadFile { path } => {
+                use std::io::Read as _;
+                let mut file = run_plugin_sdk::file::ReadFile::open(&path)?;
+                let mut text = String::new();
+                file.read_to_string(&mut text).map_err(|e| file.error(e))?;
+                print!("{text}");
+                Ok(())
+            }
+            Mode::NewFile {
+                path,
+                content,
+                times,
+                commit,
+            } => new_file(&path, &content, times, commit),
             Mode::Env => {
                 let mut vars: Vec<(String, String)> = std::env::vars().collect();
                 vars.sort();
@@ -408,3 +438,28 @@ fn flood(kb: u64) -> Result<(), Error> {
 }
 
 export_plugin!(Fixture);
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn new_file(path: &str, content: &str, times: usize, commit: bool) -> Result<(), Error> {
+    use run_plugin_sdk::file::NewFile;
+    let mut file = NewFile::create(path)?;
+    for _ in 0..times {
+        file.write_all(content.as_bytes())
+            .map_err(|e| file.error(e))?;
+    }
+    let written = file.finish()?;
+    println!("{path}: {} bytes, sha256 {}", written.bytes, written.sha256);
+    if !commit {
+        return Err(Error::failed(format!("not committing {path}")));
+    }
+    file.commit()?;
+    println!("committed {path}");
+    Ok(())
+}

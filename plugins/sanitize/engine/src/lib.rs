@@ -143,7 +143,6 @@ pub fn sanitize<R: BufRead, W: Write>(
         masked,
         input_bytes: schema.bytes,
         output_bytes: written.bytes,
-        output_blake3: written.blake3,
         columns,
     })
 }

@@ -36,8 +36,6 @@ pub type Counts = BTreeMap<TableName, (u64, u64)>;
 pub struct Written {
     pub counts: Counts,
     pub bytes: u64,
-    /// BLAKE3 of the output, lowercase hex.
-    pub blake3: String,
 }
 
 /// What the pass needs besides its input and output.
@@ -52,11 +50,10 @@ pub struct Context<'a> {
     pub utf8: bool,
 }
 
-/// The output, gathered into large writes, and its digest.
+/// The output, gathered into large writes.
 struct Output<W> {
     out: W,
     buf: Vec<u8>,
-    digest: blake3::Hasher,
     bytes: u64,
 }
 
@@ -65,7 +62,6 @@ impl<W: Write> Output<W> {
         if self.buf.len() + bytes.len() > OUTPUT_BUFFER {
             self.flush_buffer()?;
             if bytes.len() > OUTPUT_BUFFER {
-                self.digest.update(bytes);
                 self.bytes += bytes.len() as u64;
                 return self.out.write_all(bytes).map_err(write_error);
             }
@@ -83,7 +79,6 @@ impl<W: Write> Output<W> {
     }
 
     fn flush_buffer(&mut self) -> Result<(), Error> {
-        self.digest.update(&self.buf);
         self.bytes += self.buf.len() as u64;
         self.out.write_all(&self.buf).map_err(write_error)?;
         self.buf.clear();
@@ -105,7 +100,6 @@ pub fn rewrite<R: Read, W: Write>(
     let mut out = Output {
         out,
         buf: Vec::with_capacity(OUTPUT_BUFFER + 4096),
-        digest: blake3::Hasher::new(),
         bytes: 0,
     };
     let mut counts = Counts::new();
@@ -188,7 +182,6 @@ pub fn rewrite<R: Read, W: Write>(
     Ok(Written {
         counts,
         bytes: out.bytes,
-        blake3: out.digest.finalize().to_hex().to_string(),
     })
 }
 

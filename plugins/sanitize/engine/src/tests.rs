@@ -489,13 +489,9 @@ fn copy_lines_inside_function_bodies_are_not_data() {
 }
 
 #[test]
-fn the_report_carries_the_digest_of_the_output() {
+fn the_report_carries_the_size_of_the_output() {
     let (out, report) = run(DUMP, POLICY, b"k").unwrap();
     assert_eq!(report.output_bytes, out.len() as u64);
-    assert_eq!(
-        report.output_blake3,
-        blake3::hash(out.as_bytes()).to_hex().to_string()
-    );
 }
 
 #[test]
