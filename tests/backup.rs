@@ -128,6 +128,30 @@ fn a_backup_restores_row_for_row() {
     assert_eq!(pg.psql(ROWS), before);
 }
 
+/// The restore leaves out the `DROP ROLE`/`CREATE ROLE` lines of roles the
+/// server has and adds `WITH (FORCE)` to `DROP DATABASE`: lines of the dump's
+/// SQL, never of its data. A row that reads exactly like one of them was
+/// removed or rewritten by the line filter before.
+#[test]
+fn rows_that_read_like_the_filtered_statements_are_restored_as_they_were() {
+    images::ensure();
+    let pg = Container::postgres("backup-sqlish-rows");
+    let name = pg.name.clone();
+    pg.psql(
+        "create table notes (body text); \
+         insert into notes values ('DROP ROLE IF EXISTS postgres;'), ('CREATE ROLE postgres;'), \
+         ('DROP DATABASE postgres;'), ('DROP DATABASE IF EXISTS shop;');",
+    );
+    let rows = "select body from notes order by body;";
+    let before = pg.psql(rows);
+    assert_eq!(before.lines().count(), 4, "{before}");
+    let project = Test::new().tasks(&tasks(&name, ""));
+    project.invoke(&["backup"]).ok();
+    pg.psql("delete from notes;");
+    project.invoke(&["--yes", "restore", "--latest"]).ok();
+    assert_eq!(pg.psql(rows), before);
+}
+
 #[test]
 fn a_restore_over_existing_data_replaces_it() {
     images::ensure();

@@ -147,20 +147,25 @@ fn command(config: &Config, database: Option<&str>, server: &Server) -> Vec<Stri
         ];
     }
     // pipefail where the shell has it (bash, busybox ash); the guard makes
-    // a missing grep fail loudly instead of feeding psql nothing. The role
+    // a missing awk fail loudly instead of feeding psql nothing. The role
     // names arrive as arguments (never in the script's text) and become
-    // fixed-string patterns: for each one, four are appended and it is
-    // shifted off.
-    let script = r#"command -v grep >/dev/null 2>&1 || { echo "restoring needs grep in the container" >&2; exit 127; }
+    // whole lines to leave out: for each one, two are appended and it is
+    // shifted off; awk takes them out of ARGV so it reads the dump from
+    // stdin. Only lines outside COPY blocks are filtered or rewritten: a
+    // table row that reads `DROP DATABASE x;` or `CREATE ROLE x;` is data
+    // and is restored as it was.
+    let script = r#"command -v awk >/dev/null 2>&1 || { echo "restoring needs awk in the container" >&2; exit 127; }
 (set -o pipefail) 2>/dev/null && set -o pipefail
 u=$1; force=$2; shift 2
-for r do set -- "$@" -e "DROP ROLE IF EXISTS $r;" -e "CREATE ROLE $r;"; shift; done
-if [ "$force" = force ]; then
-  command -v sed >/dev/null 2>&1 || { echo "restoring needs sed in the container" >&2; exit 127; }
-  grep -v -x -F "$@" | sed -e 's/^\(DROP DATABASE [^;]*\);$/\1 WITH (FORCE);/' | psql -U "$u" -v ON_ERROR_STOP=1 -q -d postgres
-else
-  grep -v -x -F "$@" | psql -U "$u" -v ON_ERROR_STOP=1 -q -d postgres
-fi"#;
+for r do set -- "$@" "DROP ROLE IF EXISTS $r;" "CREATE ROLE $r;"; shift; done
+awk -v force="$force" '
+BEGIN { for (i = 1; i < ARGC; i++) { skip[ARGV[i]] = 1; delete ARGV[i] } }
+copy { print; if ($0 == "\\.") copy = 0; next }
+/^COPY .* FROM stdin;$/ { copy = 1; print; next }
+($0 in skip) { next }
+force == "force" && /^DROP DATABASE [^;]*;$/ { sub(/;$/, " WITH (FORCE);"); print; next }
+{ print }
+' "$@" | psql -U "$u" -v ON_ERROR_STOP=1 -q -d postgres"#;
     let mut command: Vec<String> = vec![
         "sh".into(),
         "-c".into(),

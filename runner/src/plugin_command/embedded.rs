@@ -28,6 +28,7 @@ pub const SDK_SOURCES: &[(&str, &str)] = embed!("plugins/sdk/src":
     "log.rs",
     "names.rs",
     "network_faults.rs",
+    "postgres.rs",
     "prompt.rs",
     "stacks.rs",
     "time.rs",
