@@ -270,6 +270,12 @@ pub fn settle(split: &mut Split, takes: Takes<'_>, plugin: &str) -> Result<(), U
                             && name.strip_prefix("no-") == Some(p.name.as_str())))
             }) {
                 let used = match (param.kind, inline) {
+                    // A command task's own binding checks its words and
+                    // words its errors (command_args): only step over them.
+                    (ParamKind::Option, None) if matches!(takes, Takes::Params(_)) => {
+                        (args.len() - at).min(2)
+                    }
+                    _ if matches!(takes, Takes::Params(_)) => 1,
                     (ParamKind::Option, None) => {
                         if at + 1 >= args.len() {
                             return Err(UsageError::MissingValue {
