@@ -1375,16 +1375,13 @@ fn a_target_restarted_mid_fault_is_reported_lost() {
     docker(&["restart", "-t", "1", &c.name]);
     let (status, log) = run.finish();
     assert_eq!(status, Some(1), "{log}");
-    assert!(
-        log.contains("did not hold") && log.contains("restarted"),
-        "{log}"
-    );
+    // A restart is a stop, then a start: the check may see either (on
+    // Podman the stopped moment lasts longer); both say the fault is gone.
+    let lost = |text: &str| text.contains("restarted") || text.contains("stopped (exited)");
+    assert!(log.contains("did not hold") && lost(&log), "{log}");
     let report = reports(&test).pop().unwrap();
     let fault = &report["faults"][0];
-    assert!(
-        fault["lost"].as_str().unwrap().contains("restarted"),
-        "{report}"
-    );
+    assert!(lost(fault["lost"].as_str().unwrap()), "{report}");
     assert!(fault["lost_at_ms"].as_u64().unwrap() < 8000, "{report}");
     assert_restored(&c);
 }
