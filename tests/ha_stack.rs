@@ -13,6 +13,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::scan::advisories;
 use crate::support::images::{self, docker, docker_output, unique_name};
 use crate::test::{Outcome, Test};
 
@@ -268,17 +269,6 @@ allow = {{ containers = ["{n}-sentinel-*", "{n}-redis-*", "{n}-client"], images 
             .map(str::to_owned)
             .collect()
     }
-}
-
-/// `../shared/data/advisories/NAME` from the workspace root, absolute.
-fn advisories(name: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = root
-        .ancestors()
-        .map(|d| d.join("../shared/data/advisories"))
-        .find(|d| d.is_dir())
-        .expect("../shared/data/advisories next to the workspace");
-    dir.join(name).canonicalize().unwrap().display().to_string()
 }
 
 /// The manifest of the newest backup in `backups/` (by name: the stamp).

@@ -19,7 +19,7 @@ use crate::test::Test;
 
 /// `../shared/data/advisories/NAME` from the workspace root (the nearest
 /// ancestor that has it), absolute: tasks grant it by that path.
-fn advisories(name: &str) -> String {
+pub fn advisories(name: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = root
         .ancestors()

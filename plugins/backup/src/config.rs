@@ -221,16 +221,7 @@ impl Config {
         let Some(targets) = &self.targets else {
             return Ok(self);
         };
-        let members = postgres::survey(targets, &self.user)?;
-        let primary = postgres::the_primary(&members)?.to_owned();
-        run_plugin_sdk::log::info(format!(
-            "`{primary}` is the primary of {}",
-            members
-                .iter()
-                .map(|m| format!("{} ({})", m.name, m.role))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        let primary = postgres::primary_name(targets, &self.user)?;
         self.container = primary;
         Ok(self)
     }

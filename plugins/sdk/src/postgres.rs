@@ -98,6 +98,23 @@ pub fn primary(names: &[impl AsRef<str>], user: &str) -> Result<Container, Error
     containers::open(name)
 }
 
+/// The name of the one primary among `names` (as [`primary`]), logged with
+/// every member's role: what a plugin acting on "the cluster's primary"
+/// (backup, sanitize) resolves its container to.
+pub fn primary_name(names: &[impl AsRef<str>], user: &str) -> Result<String, Error> {
+    let members = survey(names, user)?;
+    let primary = the_primary(&members)?.to_owned();
+    crate::log::info(format!(
+        "`{primary}` is the primary of {}",
+        members
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.role))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(primary)
+}
+
 /// The name of the one member that reported [`Role::Primary`], or an error
 /// naming every member and its role.
 ///
