@@ -25,6 +25,7 @@ mod capability_log;
 mod capability_netns;
 mod capability_network;
 mod capability_prompt;
+mod capability_stdio;
 mod chaos;
 mod cli;
 mod commands;

@@ -76,8 +76,10 @@ pub async fn execute(
     let mut first_failure = None;
     let mut interrupted = false;
     let mut stopping = false;
-    let interrupt = shutdown_signal();
-    tokio::pin!(interrupt);
+    // Listening starts here and never stops for the run: a second interrupt
+    // that comes while the first is being handled is kept, not lost between
+    // two listeners (a listener created later would not see it).
+    let mut interrupts = Interrupts::listen();
 
     // Event-driven, so a run is linear in tasks and edges: each task counts
     // the waits not yet done; a finished task updates only its dependents.
@@ -147,12 +149,12 @@ pub async fn execute(
                     }
                 };
             }
-            () = &mut interrupt, if !interrupted => {
+            () = interrupts.next(), if !interrupted => {
                 // Plugins that listen for cancellation get a grace period to put
                 // things back; then dropping the futures stops plugins at their
                 // next epoch tick and kills command children (kill_on_drop).
                 interrupted = true;
-                grace_period(&ui).await;
+                grace_period(&ui, &mut interrupts).await;
                 running.abort_all();
                 while running.join_next().await.is_some() {}
                 // `finally` runs even for a task stopped by the interrupt.
@@ -264,7 +266,7 @@ async fn confirm(ui: &Ui, question: &str) -> Result<(), TaskError> {
 /// for cancellation are still running, waits for them to finish cleaning up,
 /// at most `cancel::GRACE` or until a second interrupt. Other tasks are not
 /// waited for: the caller stops them as soon as this returns.
-async fn grace_period(ui: &Ui) {
+async fn grace_period(ui: &Ui, interrupts: &mut Interrupts) {
     use crate::capability::cancel;
     cancel::request();
     let waiting = cancel::graceful_plugins();
@@ -289,7 +291,7 @@ async fn grace_period(ui: &Ui) {
         () = tokio::time::sleep(cancel::GRACE) => {
             ui.progress.suspend(|| crate::say!("run: the grace period is over; stopping"));
         }
-        () = shutdown_signal() => {
+        () = interrupts.next() => {
             let left = cancel::graceful_plugins();
             ui.progress.suspend(|| crate::say!(
                 "run: interrupted again; stopping now, without waiting for {left} plugin(s) still cleaning up"
@@ -298,13 +300,30 @@ async fn grace_period(ui: &Ui) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("cannot listen for SIGTERM");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from the start of the run.
+/// Each listener remembers a signal delivered while nobody was waiting on
+/// it, so [`Interrupts::next`] sees every interrupt after the previous one.
+struct Interrupts {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupts {
+            interrupt: signal(SignalKind::interrupt()).expect("cannot listen for SIGINT"),
+            terminate: signal(SignalKind::terminate()).expect("cannot listen for SIGTERM"),
+        }
+    }
+
+    /// Resolves on the next Ctrl-C or SIGTERM. Cancel-safe: dropped while
+    /// waiting, it loses no signal.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 

@@ -75,6 +75,13 @@ enum Mode {
         etag: Option<String>,
     },
     Loop,
+    /// Writes `lines` lines to stderr, each as three writes `ms` apart
+    /// ("NAME line I", " of", " N\n"): a line that reaches the host in pieces.
+    Pieces {
+        name: String,
+        lines: u32,
+        ms: u64,
+    },
     Sleep {
         ms: u64,
     },
@@ -239,6 +246,21 @@ impl Plugin for Fixture {
                 Ok(())
             }
             Mode::Loop => spin(),
+            Mode::Pieces { name, lines, ms } => {
+                use std::io::Write as _;
+                let mut stderr = std::io::stderr();
+                for i in 1..=lines {
+                    for piece in [
+                        format!("{name} line {i}"),
+                        " of".into(),
+                        format!(" {lines}\n"),
+                    ] {
+                        let _ = stderr.write_all(piece.as_bytes());
+                        std::thread::sleep(Duration::from_millis(ms));
+                    }
+                }
+                Ok(())
+            }
             Mode::Sleep { ms } => {
                 std::thread::sleep(Duration::from_millis(ms));
                 println!("slept {ms} ms");
