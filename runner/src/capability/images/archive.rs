@@ -41,6 +41,8 @@ pub enum ArchiveProblem {
     NoManifest,
     #[error("it ended inside an entry")]
     Truncated,
+    #[error("`{0}` has its size in a PAX header, which a new size would contradict")]
+    PaxSized(String),
 }
 
 /// What is held until it is complete.
@@ -193,7 +195,8 @@ impl Renamer {
             return Err(ArchiveProblem::BadHeader(at));
         }
         let header = tar::Header::from_byte_slice(&block[..]);
-        let size = match self.next_size.take() {
+        let pax_size = self.next_size.take();
+        let size = match pax_size {
             Some(size) => size,
             None => header
                 .entry_size()
@@ -219,6 +222,9 @@ impl Renamer {
         };
         self.offset += padded(size);
         match held {
+            Some(Held::Manifest | Held::Repositories) if pax_size.is_some() => {
+                Err(ArchiveProblem::PaxSized(name))
+            }
             Some(_) if size > HELD_LIMIT => Err(ArchiveProblem::TooLarge { name, size }),
             Some(held) => {
                 self.state = State::Hold {
@@ -288,7 +294,6 @@ impl Renamer {
                 out.extend_from_slice(&data);
             }
             Some(content) => {
-                // A size from a PAX header would contradict the new one.
                 let mut header = tar::Header::from_byte_slice(&header[..]).clone();
                 header.set_size(content.len() as u64);
                 header.set_cksum();
@@ -484,6 +489,26 @@ mod tests {
         assert_eq!(
             renamed(&builder.into_inner().unwrap(), &[], 512),
             Err(ArchiveProblem::NotOneImage(2))
+        );
+        // A manifest whose size a PAX header gives: a new size in its own
+        // header would be overridden by the PAX one.
+        let mut builder = tar::Builder::new(Vec::new());
+        let manifest = br#"[{"Config":"a"}]"#;
+        let record = format!("11 size={}\n", manifest.len());
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(record.len() as u64);
+        builder
+            .append_data(&mut header, "PaxHeaders/manifest.json", record.as_bytes())
+            .unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_size(manifest.len() as u64);
+        builder
+            .append_data(&mut header, "manifest.json", &manifest[..])
+            .unwrap();
+        assert_eq!(
+            renamed(&builder.into_inner().unwrap(), &[], 512),
+            Err(ArchiveProblem::PaxSized("manifest.json".into()))
         );
     }
 }
