@@ -329,10 +329,7 @@ fn images_of_granted_containers_can_be_exported_and_others_are_denied() {
     let (ok, _, stderr) = output(&test);
     assert!(ok, "{stderr}");
     let tar = std::fs::read(test.path("out/image.tar")).unwrap();
-    assert!(
-        tar.windows(13).any(|w| w == b"manifest.json"),
-        "a docker-save archive"
-    );
+    assert_eq!(archive_names(&tar), serde_json::json!([BUSYBOX]));
     let stderr = refused(call(
         r#"call = "image-inspect", image = "someone/else:1""#,
         &allow,
@@ -341,6 +338,97 @@ fn images_of_granted_containers_can_be_exported_and_others_are_denied() {
         stderr.contains("image `someone/else:1` is not granted to task `t`"),
         "{stderr}"
     );
+}
+
+/// The `RepoTags` of a `docker save` archive's one image.
+fn archive_names(tar_bytes: &[u8]) -> serde_json::Value {
+    let mut archive = tar::Archive::new(tar_bytes);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("manifest.json") {
+            let manifest: serde_json::Value = serde_json::from_reader(&mut entry).unwrap();
+            assert_eq!(manifest.as_array().map(Vec::len), Some(1), "{manifest}");
+            return manifest[0]["RepoTags"].clone();
+        }
+    }
+    panic!("not a docker-save archive: no manifest.json");
+}
+
+/// An export names exactly the reference asked for, never the image's
+/// other tags (other tasks' names, which an engine may write into its own
+/// archive), and no name when asked by ID; `docker load` takes it back.
+#[test]
+fn an_exported_archive_names_only_the_reference_asked_for() {
+    let repository = unique_name("run-test/cap-export");
+    let (asked, other) = (format!("{repository}:1"), format!("{repository}-other:1"));
+    struct Untag(Vec<String>);
+    impl Drop for Untag {
+        fn drop(&mut self) {
+            for tag in &self.0 {
+                let _ = docker_output(&["rmi", tag]);
+            }
+        }
+    }
+    let _untag = Untag(vec![asked.clone(), other.clone()]);
+    // An image of its own (a label), so its tags are this test's alone.
+    let mut build = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &asked, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = build.stdin.take().unwrap();
+        write!(
+            stdin,
+            "FROM {BUSYBOX}\nLABEL run-test.export={repository}\n"
+        )
+        .unwrap();
+    }
+    let built = build.wait_with_output().unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    docker(&["tag", &asked, &other]);
+    let id = docker(&["image", "inspect", "-f", "{{.Id}}", &asked]);
+    let id = id.trim();
+    let id = if id.starts_with("sha256:") {
+        id.to_owned()
+    } else {
+        format!("sha256:{id}")
+    };
+    let allow = format!(r#"images = ["{asked}"], write = ["out"]"#);
+    for (image, names) in [
+        (asked.as_str(), serde_json::json!([asked])),
+        (id.as_str(), serde_json::json!([])),
+    ] {
+        let test = call(
+            &format!(r#"call = "image-export", image = "{image}", file = "out/image.tar""#),
+            &allow,
+        );
+        let (ok, _, stderr) = output(&test);
+        assert!(ok, "{image}: {stderr}");
+        let tar = std::fs::read(test.path("out/image.tar")).unwrap();
+        assert_eq!(archive_names(&tar), names, "{image}");
+        assert!(
+            !String::from_utf8_lossy(&tar).contains(&format!("{repository}-other")),
+            "{image}: the archive names another tag"
+        );
+        if image == asked {
+            docker(&["rmi", &asked]);
+            let path = test.path("out/image.tar");
+            docker(&["load", "-i", path.to_str().unwrap()]);
+            let loaded = docker(&["image", "inspect", "-f", "{{.Id}}", &asked]);
+            assert!(
+                id.ends_with(loaded.trim().trim_start_matches("sha256:")),
+                "{loaded}"
+            );
+        }
+    }
 }
 
 #[test]

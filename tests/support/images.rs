@@ -8,8 +8,8 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -120,6 +120,41 @@ pub fn docker_output(args: &[&str]) -> Output {
         .unwrap_or_else(|err| panic!("cannot run `docker {}`: {err}", args.join(" ")))
 }
 
+/// Whether the engine the tests talk to is Podman (`docker version` names
+/// a `Podman Engine` component); asked once.
+pub fn engine_is_podman() -> bool {
+    static PODMAN: OnceLock<bool> = OnceLock::new();
+    *PODMAN.get_or_init(|| {
+        docker(&[
+            "version",
+            "--format",
+            "{{range .Server.Components}}{{.Name}};{{end}}",
+        ])
+        .contains("Podman Engine")
+    })
+}
+
+/// Two containers where one reaches the other as `db`
+/// ([`Container::linked_pair`]); removed, with the network, when dropped.
+pub struct LinkedPair {
+    pub victim: Container,
+    pub app: Container,
+    /// The victim's named volume.
+    pub volume: String,
+    network: Option<String>,
+}
+
+impl Drop for LinkedPair {
+    fn drop(&mut self) {
+        // The network goes once no container is on it (the volume goes with
+        // the victim's own drop).
+        let _ = docker_output(&["rm", "-f", &self.app.name, &self.victim.name]);
+        if let Some(network) = &self.network {
+            let _ = docker_output(&["network", "rm", network]);
+        }
+    }
+}
+
 /// A container removed (with its volumes) when dropped.
 pub struct Container {
     pub name: String,
@@ -180,10 +215,15 @@ impl Container {
         container
     }
 
-    /// A victim holding the named volume `TAG-secret` at /data, and a
-    /// busybox `TAG-app-…` started with `--link VICTIM:db`, so the victim
-    /// shows as `APP/db` to the engine: (victim, app, volume).
-    pub fn linked_pair(tag: &str) -> (Container, Container, String) {
+    /// A victim holding the named volume `TAG-secret` at /data, and a busybox
+    /// `TAG-app-…` that reaches the victim as `db`. On Docker through a
+    /// legacy `--link VICTIM:db`, so the victim shows as `APP/db` among the
+    /// engine's names. Podman has no legacy links (`docker run --link`:
+    /// "bad parameter: link is not supported"); there the same name comes
+    /// from what it offers instead, the network alias `db` on a network both
+    /// join (`TAG-net`, removed with the pair). Either way the app resolves
+    /// `db` to the victim's address (checked here), so the alias is real.
+    pub fn linked_pair(tag: &str) -> LinkedPair {
         ensure();
         let volume = format!("{tag}-secret");
         docker(&[
@@ -193,21 +233,54 @@ impl Container {
             &format!("{LABEL}=1"),
             &volume,
         ]);
+        let mount = format!("{volume}:/data");
+        let network = engine_is_podman().then(|| format!("{tag}-net"));
+        let mut victim_args = vec!["-v", mount.as_str()];
+        if let Some(network) = &network {
+            docker(&[
+                "network",
+                "create",
+                "--label",
+                &format!("{LABEL}=1"),
+                network,
+            ]);
+            victim_args.extend(["--network", network, "--network-alias", "db"]);
+        }
         let mut victim = Container::run(
             &format!("{tag}-victim"),
-            &["-v", &format!("{volume}:/data")],
+            &victim_args,
             BUSYBOX,
             &["sleep", "86400"],
         );
         victim.volumes.push(volume.clone());
         let link = format!("{}:db", victim.name);
+        let app_args = match &network {
+            Some(network) => ["--network", network.as_str()],
+            None => ["--link", link.as_str()],
+        };
         let app = Container::run(
             &format!("{tag}-app"),
-            &["--link", &link],
+            &app_args,
             BUSYBOX,
             &["sleep", "86400"],
         );
-        (victim, app, volume)
+        let pair = LinkedPair {
+            victim,
+            app,
+            volume,
+            network,
+        };
+        let address = pair
+            .victim
+            .inspect("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        let ping = pair.app.exec(&["ping", "-c", "1", "-W", "5", "db"]);
+        let said = String::from_utf8_lossy(&ping.stdout);
+        assert!(
+            said.contains(&format!("PING db ({address})")),
+            "the app does not reach the victim as `db`: {said}{}",
+            String::from_utf8_lossy(&ping.stderr)
+        );
+        pair
     }
 
     /// A busybox container running `args` (default: `sleep 86400`).

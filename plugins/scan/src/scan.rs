@@ -6,9 +6,9 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use run_plugin_sdk::containers;
 use run_plugin_sdk::images::{self, Compression};
 use run_plugin_sdk::{Access, Context, Error, log};
+use run_plugin_sdk::{containers, stacks};
 
 use crate::advisory::database::{Database, FORMAT_VERSION};
 use crate::advisory::load;
@@ -154,13 +154,23 @@ pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     if config.hardening {
         // Every state: a created or stopped container starts again with the
         // same settings.
+        let mut podman: Option<bool> = None;
         for c in containers::list(config.containers.as_str())? {
             let name = c.name;
             let details = containers::open(&c.id)?.inspect()?;
-            findings.extend(hardening::audit(
-                &name,
-                &hardening::inspect::settings(&details.raw_json()?),
-            ));
+            let settings = hardening::inspect::settings(&details.raw_json()?);
+            findings.extend(hardening::audit(&name, &settings));
+            // Podman 4.3 inspects every IPC mode, `--ipc host` too, as
+            // `shareable`: there the rule cannot be checked, and says so.
+            if settings.ipc_mode.as_ref().map(|m| m.value.as_str()) == Some("shareable")
+                && *podman.get_or_insert_with(|| {
+                    stacks::engine_info().is_ok_and(|facts| facts.product == "podman")
+                })
+            {
+                warnings.push(format!(
+                    "{name}: RUN-H017 (host IPC namespace) not checked: Podman inspects every IPC mode, `--ipc host` too, as `shareable`"
+                ));
+            }
             audited.push(Audited {
                 target: name,
                 kind: "container",

@@ -184,6 +184,16 @@ impl ImageRef {
             .find(|c| c.contains(':') || c.contains('@'))
             .unwrap_or_default()
     }
+
+    /// The familiar `name:tag` (`:latest` implied) that `docker save NAME`
+    /// writes as the image's name in the archive; none for a reference by
+    /// digest alone, which names no tag.
+    pub fn tagged(&self) -> Option<String> {
+        if self.digest.is_some() && self.tag.is_none() {
+            return None;
+        }
+        self.candidates().into_iter().find(|c| !c.contains('@'))
+    }
 }
 
 fn is_reference_char(c: char) -> bool {
@@ -380,6 +390,29 @@ mod tests {
             reference("run-test/postgres:15").familiar(),
             "run-test/postgres:15"
         );
+    }
+
+    #[test]
+    fn the_tag_an_archive_names() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        for (text, tagged) in [
+            ("busybox", Some("busybox:latest".to_owned())),
+            (
+                "docker.io/library/busybox:1.36",
+                Some("busybox:1.36".to_owned()),
+            ),
+            (
+                "localhost:5000/app",
+                Some("localhost:5000/app:latest".to_owned()),
+            ),
+            (
+                &format!("run-test/app:2@{digest}"),
+                Some("run-test/app:2".to_owned()),
+            ),
+            (&format!("run-test/app@{digest}"), None),
+        ] {
+            assert_eq!(reference(text).tagged(), tagged, "{text}");
+        }
     }
 
     #[test]

@@ -112,6 +112,36 @@ mod tests {
         assert_eq!(ids(&audit("c", &settings(&hardened()))), Vec::<&str>::new());
     }
 
+    /// Podman 4.3 inspects `--cap-drop ALL` as the default capabilities it
+    /// dropped; one of them kept is not every capability dropped.
+    #[test]
+    fn podmans_cap_drop_all_is_every_default_capability_by_name() {
+        let podmans = [
+            "AUDIT_WRITE",
+            "CHOWN",
+            "DAC_OVERRIDE",
+            "FOWNER",
+            "FSETID",
+            "KILL",
+            "MKNOD",
+            "NET_BIND_SERVICE",
+            "NET_RAW",
+            "SETFCAP",
+            "SETGID",
+            "SETPCAP",
+            "SETUID",
+            "SYS_CHROOT",
+        ];
+        let mut doc = hardened();
+        doc["HostConfig"]["CapDrop"] = json!(podmans);
+        assert_eq!(ids(&audit("c", &settings(&doc))), Vec::<&str>::new());
+        // libpod's own spelling.
+        doc["HostConfig"]["CapDrop"] = json!(podmans.map(|c| format!("CAP_{c}")));
+        assert_eq!(ids(&audit("c", &settings(&doc))), Vec::<&str>::new());
+        doc["HostConfig"]["CapDrop"] = json!(&podmans[1..]);
+        assert_eq!(ids(&audit("c", &settings(&doc))), ["RUN-H004"]);
+    }
+
     /// Each rule fires on one change to the hardened container, and on
     /// nothing else: every rule shown firing and not firing.
     #[test]

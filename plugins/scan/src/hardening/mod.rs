@@ -169,6 +169,37 @@ fn cap(name: &str) -> String {
     upper.strip_prefix("CAP_").unwrap_or(&upper).to_owned()
 }
 
+/// The capabilities a container gets unless told otherwise: Docker's
+/// default set, and Podman 4.3's (`default_capabilities` in its
+/// containers.conf). Dropping each of them leaves none, as `ALL` does.
+const DEFAULT_CAPS: [&str; 14] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// `cap_drop: [ALL]`, or every default capability by name: Podman's
+/// inspect lists `--cap-drop ALL` as the defaults it dropped
+/// (`CapDrop: ["AUDIT_WRITE", "CHOWN", ...]`), never as `ALL`.
+fn drops_every_capability(cap_drop: &[At<String>]) -> bool {
+    let dropped: Vec<String> = cap_drop.iter().map(|c| cap(&c.value)).collect();
+    dropped.iter().any(|c| c == "ALL")
+        || DEFAULT_CAPS
+            .iter()
+            .all(|default| dropped.iter().any(|c| c == default))
+}
+
 /// The rules `settings` break, as findings on `target`.
 pub fn audit(target: &str, settings: &Settings) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -226,7 +257,7 @@ pub fn audit(target: &str, settings: &Settings) -> Vec<Finding> {
             );
         }
     }
-    if !settings.cap_drop.iter().any(|c| cap(&c.value) == "ALL") {
+    if !drops_every_capability(&settings.cap_drop) {
         add(
             "RUN-H004",
             settings.cap_drop.first().and_then(|c| c.line),

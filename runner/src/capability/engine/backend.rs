@@ -116,12 +116,68 @@ impl Product {
         matches!(self, Product::Podman { .. })
     }
 
+    /// Image names (tags, digests) as a plugin is shown them: Docker's
+    /// familiar form, the one a tasks.toml written for Docker uses, once
+    /// each, without the engine's `<none>:<none>`. Docker writes names that
+    /// way already; Podman qualifies every one (`docker.io/library/alpine:3`,
+    /// and `localhost/run-test/postgres:15` for an image loaded or built
+    /// without a registry, which `podman run run-test/postgres:15` finds),
+    /// so the same plugin would see other names on each engine.
+    pub fn shown_image_names(&self, names: &[String]) -> Vec<String> {
+        let mut shown: Vec<String> = Vec::new();
+        for name in names.iter().filter(|n| n.as_str() != "<none>:<none>") {
+            let name = match self {
+                Product::Docker => name.as_str(),
+                Product::Podman { .. } => podman_familiar_name(name),
+            };
+            if !shown.iter().any(|s| s == name) {
+                shown.push(name.to_owned());
+            }
+        }
+        shown
+    }
+
     /// Whether the archive API reaches a container's volumes only while it
     /// runs: Podman 4.3 reads a stopped container's volume with misnamed
     /// entries and writes into its root filesystem instead of the volume.
     pub fn archives_volumes_only_while_running(&self) -> bool {
         matches!(self, Product::Podman { .. })
     }
+}
+
+/// `PATH...` for `localhost/PATH...`, Podman's name for an image built or
+/// loaded without a registry; none for another name, or for a path whose
+/// first part looks like a registry (`localhost/registry.io/x` names that
+/// registry's image).
+pub fn podman_local_short_name(name: &str) -> Option<&str> {
+    let short = name.strip_prefix("localhost/")?;
+    (!starts_with_registry(short)).then_some(short)
+}
+
+/// Whether `path`'s first part would be read as a registry host.
+fn starts_with_registry(path: &str) -> bool {
+    match path.split_once('/') {
+        Some((first, _)) => first.contains(['.', ':']) || first == "localhost",
+        None => false,
+    }
+}
+
+/// A name as Podman writes it, in Docker's familiar form:
+/// `localhost/PATH` -> `PATH` ([`podman_local_short_name`]),
+/// `docker.io/library/NAME` -> `NAME`, `docker.io/ORG/NAME` -> `ORG/NAME`
+/// (unless that would read as another registry); anything else as is.
+pub fn podman_familiar_name(name: &str) -> &str {
+    if let Some(short) = podman_local_short_name(name) {
+        return short;
+    }
+    if let Some(hub) = name.strip_prefix("docker.io/") {
+        return match hub.strip_prefix("library/") {
+            Some(official) if !official.contains('/') => official,
+            _ if !starts_with_registry(hub) => hub,
+            _ => name,
+        };
+    }
+    name
 }
 
 /// What `build_image` builds; every field travels in the query string.
@@ -312,5 +368,45 @@ mod tests {
         assert!(!product.leaves_health_checks_to_host());
         // An engine that names no component is Docker's API as Docker answers it.
         assert_eq!(Product::of(&SystemVersion::default()), Product::Docker);
+    }
+
+    #[test]
+    fn podmans_image_names_are_shown_in_dockers_familiar_form() {
+        let podman = Product::Podman {
+            version: "4.3.1".into(),
+        };
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            podman.shown_image_names(&names(&[
+                "localhost/run-test/busybox:latest",
+                "run-test/busybox:latest",
+                "docker.io/library/alpine:3",
+                "docker.io/bitnami/redis:7",
+                "<none>:<none>",
+            ])),
+            names(&["run-test/busybox:latest", "alpine:3", "bitnami/redis:7"])
+        );
+        assert_eq!(
+            Product::Docker.shown_image_names(&names(&["localhost/app:1", "<none>:<none>"])),
+            names(&["localhost/app:1"])
+        );
+        for (podmans, familiar) in [
+            ("localhost/busybox@sha256:ab", "busybox@sha256:ab"),
+            ("docker.io/library/a/b:1", "library/a/b:1"),
+            // Another registry's path stays as it is: shortened, it would
+            // name that registry.
+            (
+                "localhost/registry.example.com/app:1",
+                "localhost/registry.example.com/app:1",
+            ),
+            (
+                "localhost/localhost:5000/app:1",
+                "localhost/localhost:5000/app:1",
+            ),
+            ("docker.io/my.org/app:1", "docker.io/my.org/app:1"),
+            ("quay.io/localhost/app:1", "quay.io/localhost/app:1"),
+        ] {
+            assert_eq!(podman_familiar_name(podmans), familiar);
+        }
     }
 }

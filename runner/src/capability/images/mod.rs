@@ -7,6 +7,7 @@
 //! (`build/`) need `allow.images` for the tag and every base image, and
 //! `allow.read` for the context.
 
+mod archive;
 mod build;
 mod pull;
 #[cfg(test)]
@@ -16,7 +17,7 @@ use std::collections::HashSet;
 
 use bollard::models::{ImageInspect, ImageSummary};
 
-use crate::capability::engine::backend::Engine;
+use crate::capability::engine::backend::{Engine, Product};
 use crate::capability::engine::ids::ImageId;
 use crate::capability::engine::{EngineHost, HostError, HostResult, Scope, sorted_labels};
 use crate::grant::image::{ImageName, ImageRef};
@@ -62,16 +63,6 @@ pub fn find<'a>(images: &'a [ImageSummary], name: &ImageName) -> Option<&'a Imag
             })
         }
     }
-}
-
-/// The tags of an image, without the engine's `<none>:<none>`.
-fn tags(image: &ImageSummary) -> Vec<String> {
-    image
-        .repo_tags
-        .iter()
-        .filter(|t| t.as_str() != "<none>:<none>")
-        .cloned()
-        .collect()
 }
 
 impl Scope {
@@ -153,18 +144,13 @@ impl Scope {
     }
 }
 
-fn details(inspect: ImageInspect, summary: &ImageSummary) -> ImageDetails {
+fn details(inspect: ImageInspect, summary: &ImageSummary, product: &Product) -> ImageDetails {
     let raw = serde_json::to_string(&inspect).unwrap_or_default();
     let config = inspect.config.unwrap_or_default();
     ImageDetails {
         id: inspect.id.unwrap_or_else(|| summary.id.clone()),
-        tags: inspect
-            .repo_tags
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| t != "<none>:<none>")
-            .collect(),
-        digests: inspect.repo_digests.unwrap_or_default(),
+        tags: product.shown_image_names(&inspect.repo_tags.unwrap_or_default()),
+        digests: product.shown_image_names(&inspect.repo_digests.unwrap_or_default()),
         layers: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
         os: inspect.os.unwrap_or_default(),
         architecture: inspect.architecture.unwrap_or_default(),
@@ -186,13 +172,14 @@ impl Host for EngineHost {
     async fn list(&mut self) -> HostResult<Vec<WitSummary>> {
         let engine = self.engine().await?;
         let used = self.scope.images_in_use(engine.as_ref()).await?;
+        let product = engine.product().await?;
         let mut images: Vec<WitSummary> = engine
             .list_images()
             .await?
             .into_iter()
             .filter(|i| used.contains(&i.id) || self.scope.grants_image_names(i))
             .map(|i| WitSummary {
-                tags: tags(&i),
+                tags: product.shown_image_names(&i.repo_tags),
                 id: i.id,
                 size: u64::try_from(i.size).unwrap_or(0),
                 created: i.created,
@@ -209,7 +196,8 @@ impl Host for EngineHost {
             .inspect_image(&resolved.id)
             .await
             .map_err(|e| e.on(Object::Image, &image))?;
-        Ok(details(inspect, &resolved.summary))
+        let product = engine.product().await?;
+        Ok(details(inspect, &resolved.summary, &product))
     }
 
     async fn export(
@@ -221,9 +209,19 @@ impl Host for EngineHost {
         let engine = self.engine().await?;
         let resolved = self.scope.reachable_image(engine.as_ref(), &image).await?;
         self.refuse_in_plan("images.export")?;
-        // By ID: the archive holds the image without its tags (tag it after
-        // `docker load`), and a tag moved meanwhile cannot change what is saved.
-        let source = engine.export_image(&resolved.id);
+        // By ID, so a tag moved meanwhile cannot change what is saved; the
+        // archive then names exactly the reference asked for, whatever the
+        // engine wrote (`archive.rs`), and nothing when asked by ID.
+        let repo_tags = match self.scope.image_name(&image)? {
+            ImageName::Reference(reference) => reference.tagged().into_iter().collect(),
+            ImageName::Id(_) => Vec::new(),
+        };
+        let source = archive::name_exactly(
+            engine.export_image(&resolved.id),
+            repo_tags,
+            format!("exporting image `{image}`"),
+            engine.address().to_owned(),
+        );
         Ok(self
             .scope
             .write_stream(source, &file, compression)

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 
-use super::super::backend::EngineError;
+use super::super::backend::{EngineError, podman_familiar_name};
 use super::super::ids::ContainerId;
 use super::transport::Transport;
 
@@ -149,6 +149,9 @@ impl Raw<'_> {
         let mut list: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(failed)?;
         for container in &mut list {
             docker_states(container);
+            if let Some(image) = container.get_mut("Image") {
+                familiar_image(image);
+            }
         }
         serde_json::from_value(serde_json::Value::Array(list)).map_err(failed)
     }
@@ -182,7 +185,26 @@ impl Raw<'_> {
         {
             docker_state(status);
         }
+        if let Some(image) = inspect
+            .get_mut("Config")
+            .and_then(|config| config.get_mut("Image"))
+        {
+            familiar_image(image);
+        }
         serde_json::from_value(inspect).map_err(failed)
+    }
+}
+
+/// The image a container was made from, as a tasks.toml written for Docker
+/// names it: Podman lists and inspects `localhost/run-test/busybox:latest`
+/// where Docker says `run-test/busybox:latest`, as it was asked for
+/// ([`podman_familiar_name`]). The familiar name finds the same image.
+fn familiar_image(image: &mut serde_json::Value) {
+    if let Some(name) = image.as_str() {
+        let familiar = podman_familiar_name(name);
+        if familiar != name {
+            *image = serde_json::Value::String(familiar.to_owned());
+        }
     }
 }
 
@@ -256,7 +278,7 @@ mod tests {
     async fn podmans_own_states_are_listed_as_dockers() {
         let (_dir, transport, served) = engine(
             "200 OK",
-            r#"[{"Id": "a", "State": "stopped"}, {"Id": "b", "State": "running"}, {"Id": "c", "State": "configured"}, {"Id": "d", "State": "unknown"}, {"Id": "e"}]"#,
+            r#"[{"Id": "a", "State": "stopped", "Image": "localhost/run-test/busybox:latest"}, {"Id": "b", "State": "running", "Image": "docker.io/library/alpine:3"}, {"Id": "c", "State": "configured"}, {"Id": "d", "State": "unknown"}, {"Id": "e"}]"#,
         )
         .await;
         let list = raw(&transport)
@@ -275,6 +297,17 @@ mod tests {
                 None
             ]
         );
+        let images: Vec<_> = list.iter().map(|c| c.image.as_deref()).collect();
+        assert_eq!(
+            images,
+            [
+                Some("run-test/busybox:latest"),
+                Some("alpine:3"),
+                None,
+                None,
+                None
+            ]
+        );
         let head = served.await.unwrap();
         assert!(
             head.starts_with("GET /v1.41/containers/json?all=1 HTTP/1.1\r\n"),
@@ -286,7 +319,7 @@ mod tests {
     async fn a_stopped_container_is_inspected_as_exited() {
         let (_dir, transport, served) = engine(
             "200 OK",
-            r#"{"Id": "a", "State": {"Status": "stopped", "Running": false, "ExitCode": 0}}"#,
+            r#"{"Id": "a", "State": {"Status": "stopped", "Running": false, "ExitCode": 0}, "Config": {"Image": "localhost/run-test/busybox:latest"}}"#,
         )
         .await;
         let id = ContainerId::parse(&"ab".repeat(32)).unwrap();
@@ -297,6 +330,10 @@ mod tests {
         assert_eq!(
             inspect.state.unwrap().status,
             Some(bollard::models::ContainerStateStatusEnum::EXITED)
+        );
+        assert_eq!(
+            inspect.config.unwrap().image.as_deref(),
+            Some("run-test/busybox:latest")
         );
         let head = served.await.unwrap();
         assert!(

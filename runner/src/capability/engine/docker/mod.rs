@@ -207,13 +207,10 @@ pub async fn shared() -> Result<std::sync::Arc<dyn super::backend::Engine>, Engi
 fn with_short_names(names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     for name in names {
-        if let Some(short) = name.strip_prefix("localhost/") {
-            let first = short.split('/').next().unwrap_or_default();
-            let registry_like =
-                short.contains('/') && (first.contains(['.', ':']) || first == "localhost");
-            if !registry_like && !all.iter().any(|n| n == short) {
-                all.push(short.to_owned());
-            }
+        if let Some(short) = super::backend::podman_local_short_name(name)
+            && !all.iter().any(|n| n == short)
+        {
+            all.push(short.to_owned());
         }
     }
     all
