@@ -670,9 +670,10 @@ fn independent_services_start_together() {
         &compose,
         r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
     );
-    let start = std::time::Instant::now();
     let up = project.run(&[], &["up"]).status(0);
-    let took = start.elapsed();
+    // Event order, not wall time (which a loaded machine stretches: 14.9 s
+    // at load 20): each service was started before any became healthy, so
+    // the three waited for their health at the same time.
     for service in ["a", "b", "c"] {
         assert!(
             up.stderr_at(&format!("{service}: created and started")) < up.stderr_at("a: healthy"),
@@ -681,8 +682,6 @@ fn independent_services_start_together() {
         );
     }
     assert!(up.stderr_at("c: healthy") < up.stderr_at("last: created and started"));
-    // One after another would take at least 12 s.
-    assert!(took.as_secs() < 11, "up took {took:?}{}", up.context());
 }
 
 /// Issue 15: an image changed under the same tag was never picked up ("up to
