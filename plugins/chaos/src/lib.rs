@@ -29,6 +29,7 @@ mod plan;
 mod report;
 mod rounds;
 mod sentinel;
+mod size;
 mod spec;
 mod verify;
 
