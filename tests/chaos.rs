@@ -12,6 +12,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::images::{self, BUSYBOX, Container, POSTGRES, docker, docker_output};
@@ -1729,4 +1730,484 @@ fn a_rate_on_one_port_slows_that_port_only_and_remove_removes() {
     );
     let gone = docker_output(&["inspect", &c.name]);
     assert!(!gone.status.success(), "{} still exists", c.name);
+}
+
+/// A file of `c`'s cgroup for `controller` (`cpuacct`, `memory`), found from
+/// outside the tool: the cgroup `/proc/<pid>/cgroup` names for its first
+/// process (cgroup v1).
+fn cgroup_file(c: &Container, controller: &str, file: &str) -> PathBuf {
+    container_cgroup_file(&c.name, controller, file)
+}
+
+/// [`cgroup_file`] of any container, by name.
+fn container_cgroup_file(name: &str, controller: &str, file: &str) -> PathBuf {
+    let pid = docker(&["inspect", "-f", "{{.State.Pid}}", name]);
+    let pid = pid.trim();
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = text
+        .lines()
+        .find_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            controllers
+                .split(',')
+                .any(|k| k == controller)
+                .then(|| path.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no {controller} cgroup in /proc/{pid}/cgroup:\n{text}"));
+    Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(path.trim_start_matches('/'))
+        .join(file)
+}
+
+fn read_number(path: &Path) -> u64 {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// CPUs' worth of time the cgroup used over `window` (1.0: one CPU all along).
+fn cpu_rate(usage: &Path, window: Duration) -> f64 {
+    let (before, start) = (read_number(usage), Instant::now());
+    std::thread::sleep(window);
+    let used = read_number(usage) - before;
+    used as f64 / start.elapsed().as_nanos() as f64
+}
+
+/// Removes the stress helpers of a target when dropped, should a test fail
+/// before the tool removed them (they outlive their target).
+struct NoStressLeft(String);
+
+impl Drop for NoStressLeft {
+    fn drop(&mut self) {
+        let filter = format!("label=run.netns.target={}", self.0);
+        let ids = docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            "label=run.helper=stress",
+            "--filter",
+            &filter,
+        ]);
+        for id in ids.split_whitespace() {
+            let _ = docker_output(&["rm", "-f", id]);
+        }
+    }
+}
+
+/// The stress helpers of `c`, running or not, by the labels the host sets.
+fn stress_helpers(c: &Container) -> String {
+    docker(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        "label=run.helper=stress",
+        "--filter",
+        &format!("label=run.netns.target={}", c.name),
+    ])
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn stress_loads_the_targets_cgroup_within_its_cpu_limit_and_stops_after() {
+    // Half a CPU at most: two workers at 100% are held to it only if they
+    // run in the target's cgroup.
+    let c = Container::run(
+        "run-test-chaos-stress",
+        &["--cpus", "0.5"],
+        BUSYBOX,
+        &["sleep", "86400"],
+    );
+    let _cleanup = NoStressLeft(c.name.clone());
+    let usage = cgroup_file(&c, "cpuacct", "cpuacct.usage");
+    let cgroup = Path::new("/").join(
+        usage
+            .parent()
+            .unwrap()
+            .strip_prefix("/sys/fs/cgroup/cpuacct")
+            .unwrap(),
+    );
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let idle = cpu_rate(&usage, Duration::from_secs(1));
+    let mut load = Running::start(
+        &test,
+        &[
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--cpu",
+            "2",
+            "--duration",
+            "8s",
+        ],
+    );
+    load.wait_for("chaos: applied");
+    let helper = stress_helpers(&c);
+    assert!(!helper.is_empty(), "no stress helper runs");
+    // The helper's own cgroup, a child of the target's.
+    let helper_usage = container_cgroup_file(&helper, "cpuacct", "cpuacct.usage");
+    assert!(
+        helper_usage.starts_with(usage.parent().unwrap()),
+        "the helper's cgroup {} is not under the target's {}",
+        helper_usage.display(),
+        usage.display()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (target_before, helper_before, start) = (
+        read_number(&usage),
+        read_number(&helper_usage),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let elapsed = start.elapsed().as_nanos() as f64;
+    let during = (read_number(&usage) - target_before) as f64 / elapsed;
+    let by_helper = (read_number(&helper_usage) - helper_before) as f64 / elapsed;
+    let (status, log) = load.finish();
+    assert_eq!(status, Some(0), "{log}");
+    let after = cpu_rate(&usage, Duration::from_secs(2));
+    eprintln!(
+        "target's cgroup: {idle:.3} CPU idle, {during:.3} under stress ({by_helper:.3} by the helper; limit 0.5), {after:.3} after"
+    );
+    assert!(idle < 0.05, "idle {idle}");
+    // On a shared machine the workers get what the scheduler gives them
+    // (idle is 0.001; under a load average of 16, 0.07 was seen): the
+    // target's usage rises by what the helper used, never past the limit.
+    assert!(
+        (0.03..=0.6).contains(&during),
+        "two workers in a cgroup limited to 0.5 CPU used {during:.3} CPU"
+    );
+    assert!(
+        (during - by_helper).abs() < 0.05,
+        "the target's rise ({during:.3}) is not the helper's use ({by_helper:.3})"
+    );
+    assert!(
+        after < 0.05,
+        "the load went on after the fault: {after:.3} CPU"
+    );
+    assert!(stress_helpers(&c).is_empty(), "the helper is left");
+    // The report says what ran, and where.
+    assert!(
+        log.contains("stress-ng --cpu 2 --cpu-load 100 --timeout 13s")
+            && log.contains(&format!("cgroup {}", cgroup.display())),
+        "{log}"
+    );
+    assert!(log.contains("undone after"), "{log}");
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn memory_stress_counts_against_the_targets_memory_and_its_limit_holds() {
+    let c = Container::run(
+        "run-test-chaos-stressmem",
+        &["--memory", "64m"],
+        BUSYBOX,
+        &["sleep", "86400"],
+    );
+    let _cleanup = NoStressLeft(c.name.clone());
+    let usage = cgroup_file(&c, "memory", "memory.usage_in_bytes");
+    let failcnt = cgroup_file(&c, "memory", "memory.failcnt");
+    let oom_control = cgroup_file(&c, "memory", "memory.oom_control");
+    // Times the limit was hit (a charge failed) or the OOM killer ran in it.
+    let limit_hits = || {
+        let oom_kills: u64 = std::fs::read_to_string(&oom_control)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .map_or(0, |n| n.trim().parse().unwrap());
+        read_number(&failcnt) + oom_kills
+    };
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mib = |n: u64| n as f64 / f64::from(1 << 20);
+    // Within the limit: the target's usage rises by what the worker holds.
+    let before = read_number(&usage);
+    let mut load = Running::start(
+        &test,
+        &[
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--memory",
+            "32m",
+            "--duration",
+            "6s",
+        ],
+    );
+    load.wait_for("chaos: applied");
+    let mut peak = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(4) {
+        peak = peak.max(read_number(&usage));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, log) = load.finish();
+    assert_eq!(status, Some(0), "{log}");
+    eprintln!(
+        "target's memory: {:.1} MiB before, {:.1} MiB at most under a 32 MiB stress",
+        mib(before),
+        mib(peak)
+    );
+    assert!(
+        peak >= before + (28 << 20),
+        "a 32 MiB stress raised the target's memory from {:.1} to {:.1} MiB only",
+        mib(before),
+        mib(peak)
+    );
+    // Beyond the limit: held to 64 MiB, the limit hit (failcnt).
+    let fails = limit_hits();
+    let mut load = Running::start(
+        &test,
+        &[
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--memory",
+            "256m",
+            "--duration",
+            "5s",
+        ],
+    );
+    load.wait_for("chaos: applied");
+    let mut peak = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        peak = peak.max(read_number(&usage));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, log) = load.finish();
+    assert_eq!(status, Some(0), "{log}");
+    let hits = limit_hits() - fails;
+    eprintln!(
+        "a 256 MiB stress in a 64 MiB target: {:.1} MiB at most, the limit hit {hits} times",
+        mib(peak)
+    );
+    assert!(
+        peak <= 64 << 20,
+        "{:.1} MiB is over the 64 MiB limit",
+        mib(peak)
+    );
+    assert!(
+        peak >= 48 << 20,
+        "the load did not reach the limit: {:.1} MiB",
+        mib(peak)
+    );
+    assert!(hits > 0, "the limit was never hit");
+    assert_eq!(c.inspect("{{.State.Status}}"), "running");
+    assert!(stress_helpers(&c).is_empty(), "the helper is left");
+}
+
+#[test]
+fn after_sigkill_of_the_runner_recover_removes_the_stress_helper() {
+    let c = Container::busybox("run-test-chaos-stresskill", &[]);
+    let _cleanup = NoStressLeft(c.name.clone());
+    let usage = cgroup_file(&c, "cpuacct", "cpuacct.usage");
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut load = Running::start(
+        &test,
+        &[
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--cpu",
+            "1",
+            "--duration",
+            "300s",
+        ],
+    );
+    load.wait_for("chaos: applied");
+    load.signal("-KILL");
+    load.finish();
+    let left = stress_helpers(&c);
+    assert!(!left.is_empty(), "the killed run left no helper");
+    let loaded = cpu_rate(&usage, Duration::from_secs(2));
+    assert!(
+        loaded > 0.03,
+        "the left helper loads the target: {loaded:.3} CPU"
+    );
+    let journal = std::fs::read_to_string(test.path(".chaos/journal.json")).unwrap();
+    assert!(
+        journal.contains("\"stress\"") && journal.contains(&left),
+        "{journal}"
+    );
+
+    let out = run(&test, &["chaos", "--recover"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 fault(s) undone")
+            && stdout.contains(&format!("removed helper container {left}")),
+        "{stdout}"
+    );
+    assert!(stress_helpers(&c).is_empty(), "recover left the helper");
+    std::thread::sleep(Duration::from_millis(300));
+    let after = cpu_rate(&usage, Duration::from_secs(2));
+    assert!(
+        after < 0.05,
+        "the load went on after --recover: {after:.3} CPU"
+    );
+    assert!(!test.path(".chaos/journal.json").exists());
+}
+
+#[test]
+fn stress_is_refused_without_grants_or_stress_ng_and_the_plan_shows_the_cgroup() {
+    let c = Container::busybox("run-test-chaos-stressno", &[]);
+    let _cleanup = NoStressLeft(c.name.clone());
+    let usage = cgroup_file(&c, "cpuacct", "cpuacct.usage");
+    let cgroup = Path::new("/")
+        .join(
+            usage
+                .parent()
+                .unwrap()
+                .strip_prefix("/sys/fs/cgroup/cpuacct")
+                .unwrap(),
+        )
+        .display()
+        .to_string();
+    let stress = [
+        "chaos",
+        "stress",
+        "--target",
+        &c.name,
+        "--cpu",
+        "1",
+        "--duration",
+        "5s",
+    ];
+    // The target not granted: refused before anything runs, naming the grant.
+    let test = Test::new().tasks(&tasks(&["run-test-chaos-somebody-else"], ""));
+    let out = run(&test, &stress);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("containers = [\"{}\"]", c.name)),
+        "{stderr}"
+    );
+    // The helper image not granted.
+    let test = Test::new().tasks(&format!(
+        "[tasks.chaos]\nplugin = \"chaos\"\nconfig = {{ helper-image = \"{HELPER}\" }}\nallow = {{ containers = [\"{}\"], write = [\".chaos\"] }}\n",
+        c.name
+    ));
+    let out = run(&test, &stress);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("images = [\"{HELPER}\"]")),
+        "{stderr}"
+    );
+    // A granted image without stress-ng: said, nothing left.
+    let test = Test::new().tasks(&format!(
+        "[tasks.chaos]\nplugin = \"chaos\"\nconfig = {{ helper-image = \"{BUSYBOX}\" }}\nallow = {{ containers = [\"{}\"], images = [\"{BUSYBOX}\"], write = [\".chaos\"] }}\n",
+        c.name
+    ));
+    let out = run(&test, &stress);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("the helper image `{BUSYBOX}` has no stress-ng")),
+        "{stderr}"
+    );
+    assert!(stress_helpers(&c).is_empty(), "a helper is left");
+    assert!(!test.path(".chaos/journal.json").exists());
+    // Nothing to load: refused by the dry run already.
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let out = run(
+        &test,
+        &[
+            "--dry-run",
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--duration",
+            "5s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("stress needs --cpu"), "{stderr}");
+    // The plan: the target's cgroup as the host resolves it, and the command.
+    let out = run(
+        &test,
+        &[
+            "--plan",
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--cpu",
+            "1",
+            "--cpu-load",
+            "50",
+            "--memory",
+            "16m",
+            "--duration",
+            "5s",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("`{}`: cgroup {cgroup}", c.name)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "stress-ng --cpu 1 --cpu-load 50 --vm 1 --vm-bytes 16777216 --vm-keep --timeout 10s --metrics-brief"
+        ),
+        "{stdout}"
+    );
+    assert!(stress_helpers(&c).is_empty(), "the plan started a helper");
+}
+
+#[test]
+fn a_target_removed_under_a_stress_loses_it_and_its_helper_is_removed() {
+    let c = Container::busybox("run-test-chaos-stressgone", &[]);
+    let _cleanup = NoStressLeft(c.name.clone());
+    let test = Test::new().tasks(&tasks(&[&c.name], ""));
+    let mut load = Running::start(
+        &test,
+        &[
+            "chaos",
+            "stress",
+            "--target",
+            &c.name,
+            "--cpu",
+            "1",
+            "--duration",
+            "6s",
+        ],
+    );
+    load.wait_for("chaos: applied");
+    let helper = stress_helpers(&c);
+    assert!(!helper.is_empty(), "no stress helper runs");
+    docker(&["rm", "-f", &c.name]);
+    let (status, log) = load.finish();
+    assert_ne!(status, Some(0), "a lost stress fails the task:\n{log}");
+    assert!(log.contains("was removed"), "{log}");
+    assert!(
+        log.contains(&format!("removed helper container {helper}")),
+        "{log}"
+    );
+    assert!(
+        stress_helpers(&c).is_empty(),
+        "the helper outlived its target"
+    );
+    assert!(!test.path(".chaos/journal.json").exists());
 }

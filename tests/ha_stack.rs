@@ -25,6 +25,7 @@ const FILES: &[&str] = &[
     "haproxy/sentinels.conf",
     "redis/redis.conf",
     "redis/sentinel.conf",
+    "migrate.sh",
 ];
 
 /// Removes whatever the project left (containers, network, volumes), even
@@ -102,6 +103,10 @@ allow = {{ containers = ["{n}-patroni-1", "{n}-patroni-2", "{n}-patroni-3"], wri
 before = ["ha-backup"]
 command = "docker exec {n}-client psql -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS demo WITH (FORCE)' -c 'CREATE DATABASE demo'"
 
+[tasks.ha-migrate]
+before = ["ha-backup"]
+command = "HA_CLIENT={n}-client sh ha/migrate.sh"
+
 [tasks.ha-sanitize]
 plugin = "sanitize"
 config = {{ targets = ["{n}-patroni-1", "{n}-patroni-2", "{n}-patroni-3"], role = "primary", database = "demo", name = "ha-demo", dir = "snapshots", policy = "sanitize/policy.toml" }}
@@ -152,6 +157,15 @@ allow = {{ containers = ["{n}-sentinel-*", "{n}-redis-*", "{n}-client"], images 
         for f in FILES {
             let text = std::fs::read_to_string(repo.join(f)).unwrap();
             test = test.file(&format!("ha/{f}"), &text);
+        }
+        // The repository's migrations, which `ha-migrate` applies.
+        for entry in std::fs::read_dir(repo.join("../../migrations")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            test = test.file(
+                &format!("migrations/{name}"),
+                &std::fs::read_to_string(&path).unwrap(),
+            );
         }
         let env = [
             ("HA_SYNCHRONOUS_MODE", "on".to_owned()),
@@ -515,6 +529,27 @@ fn the_ha_stack_comes_up_survives_both_failover_drills_and_goes_down() {
         ),
         "0"
     );
+
+    // Migrations go to the new leader after a backup, each file once (the
+    // second run applies none), and work (002's trigger logs 001's table).
+    stack
+        .run_env(&[], &["ha-migrate"])
+        .ok()
+        .stdout_contains(&format!("backed up container `{leader}`"))
+        .stdout_contains("applied 001_app_settings.sql")
+        .stdout_contains("2 migration(s) applied; 2 in schema_migrations");
+    stack
+        .run_env(&[], &["ha-migrate"])
+        .ok()
+        .stdout_contains("0 migration(s) applied; 2 in schema_migrations");
+    assert_eq!(
+        stack.sql(
+            "demo",
+            "UPDATE app_settings SET value = 'dark' WHERE key = 'theme' RETURNING value"
+        ),
+        "dark"
+    );
+    assert_eq!(stack.sql("demo", "SELECT new_value FROM audit_log"), "dark");
 
     // The stack's images, scanned through its containers.
     let t = Instant::now();

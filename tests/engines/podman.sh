@@ -57,7 +57,9 @@ fi
 bash tests/images/build.sh
 
 socket="$work/podman.sock"
-podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &
+# In $work: conmon leaves a file `oom` in the service's directory when a
+# container is OOM-killed (the chaos memory stress does that on purpose).
+(cd "$work" && exec podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1) &
 service=$!
 cleanup() {
     kill "$service" 2>/dev/null || true

@@ -7,7 +7,9 @@
 #   run-test/postgres:15      Debian bookworm (debootstrap minbase) + postgresql-15
 #                             (imported as run-test/postgres-base:15, plus STOPSIGNAL)
 #   run-test/chaos-helper:latest  Debian bookworm minbase + iproute2, iptables,
-#                             python3-minimal: the chaos plugin's network helper
+#                             python3-minimal, stress-ng: the chaos plugin's
+#                             helper (network faults and CPU/memory stress),
+#                             labelled run.test.chaos-helper=$CHAOS_HELPER_RECIPE
 #
 # Then it runs build-ha.sh, which builds the images of the HA dev stack
 # (demo/ha: etcd, Patroni, HAProxy, Redis, a client), each rebuilt when its
@@ -29,6 +31,10 @@ POSTGRES_IMAGE=run-test/postgres:15
 POSTGRES_BASE_IMAGE=run-test/postgres-base:15
 BUSYBOX_IMAGE=run-test/busybox:latest
 CHAOS_HELPER_IMAGE=run-test/chaos-helper:latest
+# The chaos helper's recipe: bumped when its packages change, so an image
+# built before (e.g. without stress-ng) is rebuilt rather than kept.
+CHAOS_HELPER_RECIPE=2
+CHAOS_HELPER_PACKAGES=(iproute2 iptables python3-minimal stress-ng)
 SUITE=bookworm
 CACHE=${RUN_TEST_IMAGE_CACHE:-/var/cache/run-test-images}
 LOCK=/tmp/run-test-images.lock
@@ -39,7 +45,13 @@ die() { echo "images: error: $*" >&2; exit 1; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 need_rebuild() {
-    [ "${RUN_TEST_IMAGES_REBUILD:-0}" = 1 ] || ! have_image "$1"
+    [ "${RUN_TEST_IMAGES_REBUILD:-0}" = 1 ] || ! have_image "$1" || ! recipe_current "$1"
+}
+
+# An image is current unless it is the chaos helper built from another recipe.
+recipe_current() {
+    [ "$1" != "$CHAOS_HELPER_IMAGE" ] ||
+        [ "$(docker image inspect -f '{{index .Config.Labels "run.test.chaos-helper"}}' "$1" 2>/dev/null)" = "$CHAOS_HELPER_RECIPE" ]
 }
 
 command -v docker >/dev/null 2>&1 || die "docker CLI not found; these tests need a Docker Engine"
@@ -368,17 +380,18 @@ build_chaos_helper() {
         DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 HOME=/root)
     {
         "${in_root[@]}" apt-get update &&
-            "${in_root[@]}" apt-get install -y --no-install-recommends iproute2 iptables python3-minimal
+            "${in_root[@]}" apt-get install -y --no-install-recommends "${CHAOS_HELPER_PACKAGES[@]}"
     } >"$work/apt.log" 2>&1 || {
         tail -n 40 "$work/apt.log" >&2
-        die "installing iproute2, iptables and python3-minimal in the chroot failed"
+        die "installing ${CHAOS_HELPER_PACKAGES[*]} in the chroot failed"
     }
     unmount_all
     rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf" "$root/etc/dpkg/dpkg.cfg.d/run-test-unsafe-io"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* \
         "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/i18n "$root"/tmp/*
     tar --numeric-owner -C "$root" -c . |
-        docker import --change 'CMD ["sleep", "infinity"]' - "$CHAOS_HELPER_IMAGE" >/dev/null
+        docker import --change 'CMD ["sleep", "infinity"]' \
+            --change "LABEL run.test.chaos-helper=$CHAOS_HELPER_RECIPE" - "$CHAOS_HELPER_IMAGE" >/dev/null
     cleanup_work
     trap - EXIT INT TERM
     say "built $CHAOS_HELPER_IMAGE"

@@ -10,6 +10,7 @@ use crate::duration;
 use crate::journal::{Entry, Journal};
 use crate::net::{self, Direction};
 use crate::report::Report;
+use crate::size;
 use crate::spec::Fields;
 
 /// A fault, validated.
@@ -51,9 +52,24 @@ pub enum Kind {
         name: &'static str,
         spec: String,
     },
+    /// CPU and memory load (stress-ng) in a helper in the target's cgroup.
+    Stress {
+        cpu_workers: u32,
+        cpu_load: u8,
+        memory_bytes: u64,
+        /// stress-ng's own end: the fault's duration and a margin, so a
+        /// helper left by a killed runner stops loading the target anyway.
+        timeout_seconds: u32,
+    },
 }
 
-pub const NAMES: &str = "pause, stop, kill, restart, remove, loss, delay, bandwidth, partition, duplicate, corrupt, reorder";
+pub const NAMES: &str = "pause, stop, kill, restart, remove, loss, delay, bandwidth, partition, duplicate, corrupt, reorder, stress";
+
+/// How long stress-ng runs past the fault's duration before it ends by
+/// itself (undo removes it at the end of the duration anyway).
+const STRESS_MARGIN_SECONDS: u64 = 5;
+/// The most CPU workers a stress starts (the host's own limit is higher).
+const MAX_CPU_WORKERS: u32 = 256;
 
 /// `--percent` of a fault: above 0, at most 100.
 fn share(fault: &str, percent: Option<f64>) -> Result<f64, Error> {
@@ -199,6 +215,51 @@ impl Kind {
                     spec,
                 }
             }
+            "stress" => {
+                let cpu_workers = f.cpu.unwrap_or(0);
+                if cpu_workers > MAX_CPU_WORKERS {
+                    return Err(Error::invalid_input(format!(
+                        "--cpu {cpu_workers}: at most {MAX_CPU_WORKERS} CPU workers"
+                    )));
+                }
+                let cpu_load = match f.cpu_load {
+                    None => 100.0,
+                    // `--cpu 0` (no CPU workers) leaves a configured load unused.
+                    Some(_) if f.cpu == Some(0) => 100.0,
+                    Some(_) if cpu_workers == 0 => {
+                        return Err(Error::invalid_input(
+                            "--cpu-load is the load of each CPU worker: give --cpu too (e.g. --cpu 2 --cpu-load 80)",
+                        ));
+                    }
+                    Some(l) if (1.0..=100.0).contains(&l) && l.fract() == 0.0 => l,
+                    Some(l) => {
+                        return Err(Error::invalid_input(format!(
+                            "--cpu-load {l} must be a whole percent from 1 to 100"
+                        )));
+                    }
+                };
+                // `--memory 0`: no memory worker (over a task's default).
+                let memory_bytes = match f.memory.as_deref().map(str::trim) {
+                    None | Some("0") => 0,
+                    Some(text) => size::bytes(text)?,
+                };
+                if cpu_workers == 0 && memory_bytes == 0 {
+                    return Err(Error::invalid_input(
+                        "stress needs --cpu (CPU workers) or --memory (bytes to allocate), or both \
+                         (e.g. --cpu 2 --cpu-load 80 --memory 256m)",
+                    ));
+                }
+                let hold = crate::spec::fault_duration(f)?;
+                let timeout =
+                    hold.as_secs() + u64::from(hold.subsec_nanos() > 0) + STRESS_MARGIN_SECONDS;
+                Kind::Stress {
+                    cpu_workers,
+                    cpu_load: cpu_load as u8,
+                    memory_bytes,
+                    timeout_seconds: u32::try_from(timeout)
+                        .map_err(|_| Error::invalid_input("--duration is too long for a stress"))?,
+                }
+            }
             other => {
                 return Err(Error::invalid_input(format!(
                     "unknown fault `{other}`; faults are {NAMES}"
@@ -219,6 +280,33 @@ impl Kind {
             Kind::Bandwidth { .. } => "bandwidth",
             Kind::Partition { .. } => "partition",
             Kind::Netem { name, .. } => name,
+            Kind::Stress { .. } => "stress",
+        }
+    }
+
+    /// Faults made by a helper container from the helper image.
+    pub fn needs_helper(&self) -> bool {
+        self.is_network() || matches!(self, Kind::Stress { .. })
+    }
+
+    /// The host's request for a stress fault (its numbers; the host writes
+    /// the command), tagged with the fault's id.
+    pub fn stress_request(&self, image: &str, id: &str) -> Option<network_faults::StressRequest> {
+        match *self {
+            Kind::Stress {
+                cpu_workers,
+                cpu_load,
+                memory_bytes,
+                timeout_seconds,
+            } => Some(network_faults::StressRequest {
+                image: image.to_owned(),
+                cpu_workers,
+                cpu_load,
+                memory_bytes,
+                timeout_seconds,
+                tag: id.to_owned(),
+            }),
+            _ => None,
         }
     }
 
@@ -307,6 +395,21 @@ impl Kind {
                 }
             }
             Kind::Netem { spec, .. } => format!("netem {spec}"),
+            Kind::Stress {
+                cpu_workers,
+                cpu_load,
+                memory_bytes,
+                ..
+            } => {
+                let mut parts = Vec::new();
+                if *cpu_workers > 0 {
+                    parts.push(format!("{cpu_workers} CPU worker(s) at {cpu_load}%"));
+                }
+                if *memory_bytes > 0 {
+                    parts.push(format!("{} of memory", size::show(*memory_bytes)));
+                }
+                format!("stressed with {}", parts.join(" and "))
+            }
         }
     }
 }
@@ -456,6 +559,20 @@ pub fn addresses(peer: &str) -> Result<Vec<String>, Error> {
     Ok(ips)
 }
 
+/// The refusal of a helper fault without a helper image.
+pub fn missing_image(kind: &Kind) -> Error {
+    let tools = if matches!(kind, Kind::Stress { .. }) {
+        "stress-ng"
+    } else {
+        "tc and iptables"
+    };
+    Error::invalid_input(format!(
+        "the {} fault needs a helper image with {tools}: set helper-image in the task's config \
+         (or --helper-image) and grant it in allow.images",
+        kind.name()
+    ))
+}
+
 /// Context every fault needs.
 pub struct Env<'a> {
     pub journal: &'a Journal,
@@ -467,18 +584,14 @@ pub struct Env<'a> {
 
 impl Env<'_> {
     fn image(&self, kind: &Kind) -> Result<String, Error> {
-        self.image.map(str::to_owned).ok_or_else(|| {
-            Error::invalid_input(format!(
-                "the {} fault needs a helper image with tc and iptables: set helper-image in the task's config \
-                 (or --helper-image) and grant it in allow.images",
-                kind.name()
-            ))
-        })
+        self.image
+            .map(str::to_owned)
+            .ok_or_else(|| missing_image(kind))
     }
 
     /// Applies `kind` to `target`, journaled first; returns the entry to undo.
     pub fn apply(&mut self, kind: &Kind, target: &str) -> Result<Entry, Error> {
-        let image = if kind.is_network() {
+        let image = if kind.needs_helper() {
             Some(self.image(kind)?)
         } else {
             None
@@ -500,9 +613,10 @@ impl Env<'_> {
             started_at: None,
         };
         // What the fault is bound to: a restart gives the container a new
-        // network namespace (without the fault) and a new start time.
+        // network namespace (without the fault) and a new start time; a
+        // re-created container has a new cgroup (without the stress).
         let opened = containers::open(target);
-        if kind.is_network()
+        if kind.needs_helper()
             && let Ok(c) = &opened
             && let Ok(details) = c.inspect()
         {
@@ -520,6 +634,7 @@ impl Env<'_> {
                 if let Some(made) = made {
                     entry.detail = format!("{} ({})", entry.detail, made.method);
                     entry.qdisc |= made.qdisc;
+                    entry.helper = made.helper.or(entry.helper);
                     self.journal.record(&entry)?;
                 }
                 if kind.is_instant() {
@@ -639,6 +754,20 @@ impl Env<'_> {
                 net::partition(target, image, id, &peers, *reject, *direction).map(Some)
             }
             Kind::Netem { name, spec } => net::netem_only(target, image, id, spec, name).map(Some),
+            Kind::Stress { .. } => {
+                let request = kind.stress_request(image, id).expect("a stress fault");
+                let placed = network_faults::stress(target, &request)?;
+                Ok(Some(net::Made {
+                    method: format!(
+                        "`{}` in helper {}, cgroup {}",
+                        placed.command.join(" "),
+                        placed.helper,
+                        placed.cgroup_parent
+                    ),
+                    qdisc: false,
+                    helper: Some(placed.helper),
+                }))
+            }
         }
     }
 
@@ -761,6 +890,23 @@ fn lost(entry: &Entry) -> Option<String> {
             "`{}` was started again (at {})",
             entry.target, details.started_at
         )),
+        // A stress is in the container's cgroup, which a restart keeps
+        // (the helper runs on in it) and a re-creation replaces.
+        "stress"
+            if entry.container_id.is_some()
+                && entry.container_id.as_deref() != Some(details.id.as_str()) =>
+        {
+            Some(format!(
+                "`{}` is another container now (recreated; the load is in the old one's cgroup)",
+                entry.target
+            ))
+        }
+        "stress" if !details.state.is_running() => Some(format!(
+            "`{}` stopped ({}); nothing of it runs to be loaded",
+            entry.target,
+            details.state.as_str()
+        )),
+        "stress" => None,
         _ if entry.container_id.is_some() => {
             if entry.container_id.as_deref() != Some(details.id.as_str()) {
                 Some(format!(
@@ -797,6 +943,22 @@ pub fn undo(entry: &Entry) -> Result<Vec<String>, Error> {
                     .and_then(|c| c.inspect())
                     .is_err_and(|e| e.kind() == ErrorKind::NotFound) =>
         {
+            // A stress helper outlives its target: removed by its name.
+            if entry.fault == "stress"
+                && let Some(helper) = &entry.helper
+            {
+                return match network_faults::remove(helper) {
+                    Ok(()) => Ok(vec![format!(
+                        "`{}` no longer exists; removed helper container {helper}",
+                        entry.target
+                    )]),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(vec![format!(
+                        "`{}` no longer exists, nor its helper: nothing was left to undo",
+                        entry.target
+                    )]),
+                    Err(e) => Err(e),
+                };
+            }
             log::warn(format!(
                 "`{}` no longer exists; nothing left to undo for {}",
                 entry.target, entry.fault
@@ -828,6 +990,11 @@ fn undo_on(entry: &Entry) -> Result<Vec<String>, Error> {
             }
         }
         "restart" | "remove" => {}
+        // The load is the helper: removing it (running or exited) ends it.
+        "stress" => {
+            let target = containers::open(&entry.target)?;
+            what.extend(remove_helpers(&target, entry)?);
+        }
         _ => {
             let image = entry
                 .image
@@ -980,6 +1147,85 @@ mod tests {
                 .is_err()
         );
         assert!(kind(r#"{"fault":"partition","direction":"sideways"}"#).is_err());
+    }
+
+    #[test]
+    fn stress_takes_cpu_workers_a_load_and_memory_and_refuses_nonsense() {
+        assert_eq!(
+            kind(r#"{"fault":"stress","cpu":2,"cpu-load":80,"memory":"256m","duration":"30s"}"#)
+                .unwrap(),
+            Kind::Stress {
+                cpu_workers: 2,
+                cpu_load: 80,
+                memory_bytes: 256 << 20,
+                timeout_seconds: 35
+            }
+        );
+        assert_eq!(
+            kind(r#"{"fault":"stress","cpu":1,"duration":"1500ms"}"#).unwrap(),
+            Kind::Stress {
+                cpu_workers: 1,
+                cpu_load: 100,
+                memory_bytes: 0,
+                timeout_seconds: 7
+            }
+        );
+        let refused = |json: &str, says: &str| {
+            let e = kind(json).unwrap_err();
+            assert!(e.message().contains(says), "{json}: {e}");
+        };
+        refused(r#"{"fault":"stress","duration":"5s"}"#, "--cpu");
+        refused(r#"{"fault":"stress","cpu":1}"#, "--duration");
+        refused(
+            r#"{"fault":"stress","cpu":1,"cpu-load":0,"duration":"5s"}"#,
+            "1 to 100",
+        );
+        refused(
+            r#"{"fault":"stress","cpu":1,"cpu-load":101,"duration":"5s"}"#,
+            "1 to 100",
+        );
+        refused(
+            r#"{"fault":"stress","cpu":1,"cpu-load":50.5,"duration":"5s"}"#,
+            "whole",
+        );
+        refused(
+            r#"{"fault":"stress","cpu-load":50,"memory":"1m","duration":"5s"}"#,
+            "--cpu too",
+        );
+        refused(
+            r#"{"fault":"stress","cpu":100000,"duration":"5s"}"#,
+            "at most",
+        );
+        refused(
+            r#"{"fault":"stress","memory":"lots","duration":"5s"}"#,
+            "--memory `lots`",
+        );
+        refused(
+            r#"{"fault":"stress","memory":"0","duration":"5s"}"#,
+            "stress needs --cpu",
+        );
+        refused(
+            r#"{"fault":"stress","memory":"0b","duration":"5s"}"#,
+            "--memory `0b`",
+        );
+        // A task's defaults switched off on the command line.
+        assert_eq!(
+            kind(r#"{"fault":"stress","cpu":0,"cpu-load":80,"memory":"1m","duration":"5s"}"#)
+                .unwrap(),
+            Kind::Stress {
+                cpu_workers: 0,
+                cpu_load: 100,
+                memory_bytes: 1 << 20,
+                timeout_seconds: 10
+            }
+        );
+        assert!(
+            Kind::from_fields(
+                &serde_json::from_str(r#"{"fault":"stress","cpu":1,"duration":"5s"}"#).unwrap()
+            )
+            .unwrap()
+            .needs_helper()
+        );
     }
 
     #[test]

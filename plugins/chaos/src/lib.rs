@@ -1,5 +1,6 @@
-//! The built-in `chaos` plugin: network faults, pause/stop/kill/restart,
-//! failover drills and zero-data-loss checks, always put back.
+//! The built-in `chaos` plugin: network faults, pause/stop/kill/restart, CPU
+//! and memory stress, failover drills and zero-data-loss checks, always put
+//! back.
 //!
 //! ```toml
 //! [tasks.chaos]
@@ -28,6 +29,7 @@ mod plan;
 mod report;
 mod rounds;
 mod sentinel;
+mod size;
 mod spec;
 mod verify;
 
@@ -47,9 +49,9 @@ impl Plugin for Chaos {
         Descriptor::new(
             "chaos",
             env!("CARGO_PKG_VERSION"),
-            "Faults (network, pause/stop/kill/restart), failover drills and zero-data-loss checks, always undone",
+            "Faults (network, pause/stop/kill/restart, CPU and memory stress), failover drills and zero-data-loss checks, always undone",
         )
-        .parameter(Parameter::positional("fault", "pause, stop, kill, restart, remove, loss, delay, bandwidth, partition, duplicate, corrupt, reorder; or verify-data, drill, sentinel-drill, scenario"))
+        .parameter(Parameter::positional("fault", "pause, stop, kill, restart, remove, loss, delay, bandwidth, partition, duplicate, corrupt, reorder, stress; or verify-data, drill, sentinel-drill, scenario"))
         .parameter(Parameter::option("target", "containers: a name, a glob or label=KEY=VALUE"))
         .parameter(Parameter::option("duration", "how long the fault lasts (e.g. 60s)"))
         .parameter(Parameter::option("percent", "loss, duplicate, corrupt, reorder: percent of packets"))
@@ -66,7 +68,10 @@ impl Plugin for Chaos {
         .parameter(Parameter::option("direction", "partition: in, out or both (default)"))
         .parameter(Parameter::option("correlation", "netem: percent each random choice depends on the last (needs sch_netem)"))
         .parameter(Parameter::option("distribution", "delay: jitter distribution: uniform, normal, pareto, paretonormal (needs sch_netem)"))
-        .parameter(Parameter::option("helper-image", "the network helper image (tc, iptables); grant it in allow.images"))
+        .parameter(Parameter::option("cpu", "stress: CPU workers (stress-ng --cpu) in the target's cgroup"))
+        .parameter(Parameter::option("cpu-load", "stress: each CPU worker's load in percent (default 100)"))
+        .parameter(Parameter::option("memory", "stress: memory to allocate and keep touching in the target's cgroup (e.g. 256m, 1g)"))
+        .parameter(Parameter::option("helper-image", "the helper image (tc, iptables; stress-ng for stress); grant it in allow.images"))
         .parameter(Parameter::flag("recover", "undo every fault a killed run left behind, then stop"))
         .parameter(Parameter::flag("save", "verify-data: save the fingerprints as the baseline"))
         .parameter(Parameter::flag("json", "print the report as JSON on stdout"))

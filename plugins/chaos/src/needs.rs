@@ -132,7 +132,7 @@ impl Needs {
         {
             self.container(peer);
         }
-        if kind.is_network()
+        if kind.needs_helper()
             && let Some(image) = &spec.helper_image
         {
             self.add(Grant::images(image));
@@ -202,6 +202,21 @@ mod tests {
                 &["pause", "--target", "label=role=db", "--duration", "5s"]
             ),
             [Grant::write("state")]
+        );
+    }
+
+    #[test]
+    fn a_stress_needs_its_target_and_the_helper_image() {
+        assert_eq!(
+            needs(
+                r#"{"helper-image": "h:1"}"#,
+                &["stress", "--target", "db", "--cpu", "1", "--duration", "5s"]
+            ),
+            [
+                Grant::write(".chaos"),
+                Grant::containers("db"),
+                Grant::images("h:1")
+            ]
         );
     }
 

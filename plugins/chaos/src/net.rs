@@ -44,6 +44,8 @@ const IFACES: &str = "ifs=$(ls /sys/class/net | grep -vx lo)";
 pub struct Made {
     pub method: String,
     pub qdisc: bool,
+    /// A long-lived helper the fault lives in (the stress helper), journaled.
+    pub helper: Option<String>,
 }
 
 /// Only part of the traffic: to or from these addresses, of these ports
@@ -216,6 +218,7 @@ pub fn netem_only(
         None => Ok(Made {
             method: format!("netem {spec}"),
             qdisc: true,
+            helper: None,
         }),
         Some(why) => Err(netem_refusal(what, &why)),
     }
@@ -258,6 +261,7 @@ pub fn loss(
             return Ok(Made {
                 method: "netem".into(),
                 qdisc: true,
+                helper: None,
             });
         };
         log::info(format!(
@@ -273,6 +277,7 @@ pub fn loss(
             format!("iptables statistic, {scope}")
         },
         qdisc: false,
+        helper: None,
     })
 }
 
@@ -362,6 +367,7 @@ pub fn bandwidth(
             format!("htb, {scope}")
         },
         qdisc: true,
+        helper: None,
     })
 }
 
@@ -453,6 +459,7 @@ pub fn delay(
         return Ok(Made {
             method: format!("netem {spec}"),
             qdisc: true,
+            helper: None,
         });
     };
     if correlation.is_some() || distribution.is_some() {
@@ -476,6 +483,7 @@ pub fn delay(
     Ok(Made {
         method: "transparent tcp proxy".into(),
         qdisc: false,
+        helper: None,
     })
 }
 
@@ -578,6 +586,7 @@ pub fn partition(
             }
         ),
         qdisc: false,
+        helper: None,
     })
 }
 

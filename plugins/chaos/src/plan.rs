@@ -4,7 +4,7 @@
 //! one fails, naming it), peers' addresses, and the exact commands and rules
 //! the helper would run, and those that undo them.
 
-use run_plugin_sdk::{Error, containers};
+use run_plugin_sdk::{Error, containers, network_faults};
 
 use crate::fault::{self, Kind, Pick};
 use crate::journal::Journal;
@@ -158,14 +158,12 @@ fn fault_plan(
         .as_deref()
         .ok_or_else(|| Error::invalid_input("name the containers with --target"))?;
     let matches = fault::targets(target, Pick::All)?;
-    let image = if kind.is_network() {
-        Some(spec.helper_image.clone().ok_or_else(|| {
-            Error::invalid_input(format!(
-                "the {} fault needs a helper image with tc and iptables: set helper-image in the task's config \
-                 (or --helper-image) and grant it in allow.images",
-                kind.name()
-            ))
-        })?)
+    let image = if kind.needs_helper() {
+        Some(
+            spec.helper_image
+                .clone()
+                .ok_or_else(|| fault::missing_image(&kind))?,
+        )
     } else {
         None
     };
@@ -215,15 +213,48 @@ fn fault_plan(
         Kind::Remove => {
             lines.push("engine: remove, with its anonymous volumes (cannot be undone)".to_owned())
         }
+        Kind::Stress { .. } => {
+            let image = image.as_deref().unwrap_or_default();
+            stress_lines(&kind, image, &id, &matches, &mut lines)?;
+        }
         _ => network_lines(&kind, &id, &peers, &mut lines)?,
     }
-    if let Some(image) = &image {
+    if let Some(image) = &image
+        && kind.is_network()
+    {
         out.push(format!(
             "    in helper containers from `{image}` joining each target's network namespace (NET_ADMIN only), \
              named run-netns-<target>-{id}-… (the id differs at run time):"
         ));
     }
     out.extend(lines.into_iter().map(|l| format!("    {l}")));
+    Ok(())
+}
+
+/// Each target's cgroup, resolved by the host as a run would (refused where
+/// the engine cannot place a helper there), and stress-ng's exact command.
+fn stress_lines(
+    kind: &Kind,
+    image: &str,
+    id: &str,
+    targets: &[String],
+    lines: &mut Vec<String>,
+) -> Result<(), Error> {
+    let request = kind.stress_request(image, id).expect("a stress fault");
+    lines.push(format!(
+        "in a helper container from `{image}` per target, placed in the target's cgroup (no network, \
+         no capabilities, user nobody), named run-stress-<target>-{id}-… (the id differs at run time):"
+    ));
+    for target in targets {
+        let placed = network_faults::plan_stress(&containers::open(target)?, &request)
+            .map_err(|e| e.context(format!("cannot stress `{target}`")))?;
+        lines.push(format!("`{target}`: cgroup {}", placed.cgroup_parent));
+        lines.push(format!("  {}", placed.command.join(" ")));
+    }
+    lines.push(format!(
+        "undo: remove the helper containers named run-stress-<target>-{id}-… (stress-ng also ends by itself after {} s)",
+        request.timeout_seconds
+    ));
     Ok(())
 }
 

@@ -53,6 +53,12 @@ pub struct Fields {
     pub interval: Option<String>,
     /// How many of the matching targets: a count (`2`) or a share (`50%`), at random.
     pub pick: Option<String>,
+    /// stress: CPU workers (stress-ng `--cpu`).
+    pub cpu: Option<u32>,
+    /// stress: each CPU worker's load in percent (default 100).
+    pub cpu_load: Option<f64>,
+    /// stress: memory to allocate and keep touching (`256m`, `1g`, bytes).
+    pub memory: Option<String>,
     /// A scenario step that only waits.
     pub wait: Option<String>,
     /// A scenario step that checks something (fails the scenario if it fails).
@@ -83,6 +89,9 @@ impl Fields {
             direction,
             interval,
             pick,
+            cpu,
+            cpu_load,
+            memory,
             wait,
             check
         )
@@ -282,6 +291,13 @@ fn parse_args(args: &[String]) -> Result<Args, Error> {
             "direction" => fields.direction = Some(value),
             "interval" => fields.interval = Some(value),
             "pick" => fields.pick = Some(value),
+            "cpu" => {
+                fields.cpu = Some(value.parse().map_err(|_| {
+                    Error::invalid_input(format!("--cpu: `{value}` is not a number of CPU workers"))
+                })?)
+            }
+            "cpu-load" => fields.cpu_load = Some(number(&value)?),
+            "memory" => fields.memory = Some(value),
             "helper-image" => {}
             "port" => {
                 let ports = value
@@ -366,6 +382,21 @@ mod tests {
             Mode::VerifyData
         );
         assert!(spec("{}", &["--recover"]).unwrap().recover);
+        let stress = spec(
+            r#"{"memory": "64m"}"#,
+            &["stress", "--cpu", "2", "--cpu-load=80%", "--duration", "5s"],
+        )
+        .unwrap();
+        assert_eq!(stress.fields.fault.as_deref(), Some("stress"));
+        assert_eq!(stress.fields.cpu, Some(2));
+        assert_eq!(stress.fields.cpu_load, Some(80.0));
+        assert_eq!(stress.fields.memory.as_deref(), Some("64m"));
+        assert!(
+            spec("{}", &["stress", "--cpu", "-1"])
+                .unwrap_err()
+                .message()
+                .contains("--cpu")
+        );
         assert_eq!(
             spec("{}", &["delay", "--port", "80,443"])
                 .unwrap()

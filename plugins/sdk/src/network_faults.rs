@@ -12,7 +12,9 @@
 //! ```
 
 use crate::__private::bindings::runner::plugin::network_faults as wit;
-pub use crate::__private::bindings::runner::plugin::network_faults::HelperResult;
+pub use crate::__private::bindings::runner::plugin::network_faults::{
+    HelperResult, StressPlacement, StressRequest,
+};
 use crate::Error;
 use crate::containers::Container;
 
@@ -110,7 +112,8 @@ pub fn spawn_tagged(
     Ok(wit::run(target.handle(), &request)?.helper)
 }
 
-/// The helpers of `target` run with `tag` (running or exited), by name.
+/// The helpers of `target` run with `tag` (running or exited; network and
+/// stress helpers), by name.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), run_plugin_sdk::Error> {
@@ -121,18 +124,20 @@ pub fn spawn_tagged(
 /// # Ok(()) }
 /// ```
 pub fn tagged(target: &Container, tag: &str) -> Result<Vec<String>, Error> {
-    let prefix = format!("{}-{tag}-", helper_prefix(target.name()));
+    let prefixes = ["run-netns", "run-stress"]
+        .map(|kind| format!("{}-{tag}-", helper_prefix(kind, target.name())));
     Ok(helpers(target)?
         .into_iter()
-        .filter(|name| name.starts_with(&prefix))
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
         .collect())
 }
 
-/// `run-netns-<target>`, the start of the name of every helper of `target`
-/// (the target's name cut to 100 characters).
-fn helper_prefix(target: &str) -> String {
+/// `run-netns-<target>` (`run-stress-<target>` for a stress helper), the
+/// start of the name of every helper of `target` (the target's name cut to
+/// 100 characters).
+fn helper_prefix(kind: &str, target: &str) -> String {
     let target: String = target.chars().take(100).collect();
-    format!("run-netns-{target}")
+    format!("{kind}-{target}")
 }
 
 /// Removes a helper of a granted container, running or not. Anything else is
@@ -159,4 +164,67 @@ pub fn remove(helper: &str) -> Result<(), Error> {
 /// ```
 pub fn helpers(target: &Container) -> Result<Vec<String>, Error> {
     Ok(wit::helpers(target.handle())?)
+}
+
+/// CPU and memory load (stress-ng) in a helper placed in `target`'s cgroup,
+/// so it counts against the target's limits; the host resolves the cgroup
+/// and writes the command from the request's numbers. Started detached:
+/// end it with [`remove`] (it also ends by itself after the request's
+/// timeout). Refused, with nothing made, where the engine cannot place it
+/// (cgroup v2, the systemd driver, rootless) or the image lacks stress-ng.
+///
+/// ```no_run
+/// use run_plugin_sdk::network_faults::{self, StressRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let db = run_plugin_sdk::containers::open("db")?;
+/// let request = StressRequest {
+///     image: "run-test/chaos-helper:latest".into(),
+///     cpu_workers: 2,
+///     cpu_load: 80,
+///     memory_bytes: 256 << 20,
+///     timeout_seconds: 35,
+///     tag: "f00d".into(),
+/// };
+/// let placed = network_faults::stress(&db, &request)?;
+/// println!("{} in {}: {}", placed.helper, placed.cgroup_parent, placed.command.join(" "));
+/// network_faults::remove(&placed.helper)?;
+/// # Ok(()) }
+/// ```
+pub fn stress(target: &Container, request: &StressRequest) -> Result<StressPlacement, Error> {
+    wit::stress(target.handle(), request).map_err(stress_error)
+}
+
+/// Every check of [`stress`] (grants, the target's cgroup, the command),
+/// starting nothing: what a plan shows.
+///
+/// ```no_run
+/// # use run_plugin_sdk::network_faults::{self, StressRequest};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// # let db = run_plugin_sdk::containers::open("db")?;
+/// # let request = StressRequest { image: "h:1".into(), cpu_workers: 1, cpu_load: 100, memory_bytes: 0, timeout_seconds: 10, tag: "f00d".into() };
+/// let placed = network_faults::plan_stress(&db, &request)?;
+/// assert!(placed.helper.is_empty());
+/// # Ok(()) }
+/// ```
+pub fn plan_stress(target: &Container, request: &StressRequest) -> Result<StressPlacement, Error> {
+    wit::plan_stress(target.handle(), request).map_err(stress_error)
+}
+
+fn stress_error(error: wit::StressError) -> Error {
+    match error {
+        wit::StressError::Engine(e) => e.into(),
+        wit::StressError::Unplaceable(u) => Error::unsupported(format!(
+            "cannot place a stress helper in the cgroup of `{}`: {} ({}, cgroup driver `{}`, cgroup v{}{}); nothing was started",
+            u.container,
+            u.reason,
+            u.engine,
+            u.cgroup_driver,
+            u.cgroup_version,
+            if u.rootless { ", rootless" } else { "" }
+        )),
+        wit::StressError::NoStressNg(image) => Error::unsupported(format!(
+            "the helper image `{image}` has no stress-ng: install Debian's stress-ng package in it \
+             (tests/images/build.sh builds run-test/chaos-helper with it); nothing was left running"
+        )),
+    }
 }

@@ -8,7 +8,13 @@
 //! unless the task names it. Helpers carry labels naming their target, so
 //! they can be found again; `remove` removes only those, and answers the
 //! same `not-found` for anything else, existing or not.
+//!
+//! `stress` starts the other kind of helper (`stress.rs`): stress-ng placed
+//! in the target's cgroup rather than its network namespace, with no
+//! network and no capability at all.
 
+mod cgroup;
+mod stress;
 #[cfg(test)]
 mod tests;
 
@@ -31,9 +37,14 @@ use crate::capability::engine::{EngineHost, HostError, HostResult, Scope};
 use crate::capability::images;
 use crate::grant::image::ImageName;
 use crate::grant::{Grant, GrantKind, Object, name};
-use crate::plugin::bindings::network_faults::{HelperRequest, HelperResult, Host};
+use crate::plugin::bindings::network_faults::{
+    HelperRequest, HelperResult, Host, StressError, StressPlacement, StressRequest,
+};
 
 pub const HELPER_LABEL: &str = "run.helper";
+/// The `HELPER_LABEL` of network helpers and of stress helpers.
+pub const NETNS_HELPER: &str = "netns";
+pub const STRESS_HELPER: &str = "stress";
 pub const TARGET_LABEL: &str = "run.netns.target";
 pub const TARGET_ID_LABEL: &str = "run.netns.target-id";
 /// The plugin's tag of a helper (e.g. the id of the fault it makes).
@@ -47,11 +58,12 @@ const MAX_OUTPUT: usize = 64 << 10;
 const OUTPUT_LINES: u32 = 10_000;
 const DEFAULT_TIMEOUT: u32 = 60;
 
-/// `run-netns-<target>[-<tag>]-<pid>-<millis>-<n>`: unique per process,
-/// recognisable by people, and within the engine's name grammar (the
-/// target's name is, and so is a tag). A plugin finds the helpers of one tag
-/// again by that prefix, e.g. after the runner was killed.
-fn helper_name(target: &str, tag: Option<&str>) -> String {
+/// `<kind>-<target>[-<tag>]-<pid>-<millis>-<n>` (kind `run-netns` or
+/// `run-stress`): unique per process, recognisable by people, and within
+/// the engine's name grammar (the target's name is, and so is a tag). A
+/// plugin finds the helpers of one tag again by that prefix, e.g. after the
+/// runner was killed.
+fn helper_name(kind: &str, target: &str, tag: Option<&str>) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let millis = std::time::SystemTime::now()
@@ -60,10 +72,7 @@ fn helper_name(target: &str, tag: Option<&str>) -> String {
         .unwrap_or_default();
     let target: String = target.chars().take(100).collect();
     let tag = tag.map(|t| format!("-{t}")).unwrap_or_default();
-    format!(
-        "run-netns-{target}{tag}-{}-{millis}-{n}",
-        std::process::id()
-    )
+    format!("{kind}-{target}{tag}-{}-{millis}-{n}", std::process::id())
 }
 
 /// A tag is 1 to `MAX_TAG` lowercase ASCII letters and digits.
@@ -181,9 +190,9 @@ impl EngineHost {
             check_tag(tag)?;
         }
         self.refuse_in_plan("network-faults.run")?;
-        let name = helper_name(&target.name, request.tag.as_deref());
+        let name = helper_name("run-netns", &target.name, request.tag.as_deref());
         let mut labels = HashMap::from([
-            (HELPER_LABEL.to_owned(), "netns".to_owned()),
+            (HELPER_LABEL.to_owned(), NETNS_HELPER.to_owned()),
             (TARGET_LABEL.to_owned(), target.name.clone()),
             (TARGET_ID_LABEL.to_owned(), target.id.as_str().to_owned()),
         ]);
@@ -248,22 +257,39 @@ impl EngineHost {
 }
 
 impl Scope {
-    /// `helper` when it is a network helper of a container the task may
-    /// reach: labelled as one, and sharing the network namespace of a
-    /// container (by the ID in its network mode, as the engine records it)
-    /// whose canonical name the task grants.
+    /// `helper` when it is a helper of a container the task may reach:
+    /// labelled as one, and sharing the network namespace of a container (by
+    /// the ID in its network mode, as the engine records it), or for a
+    /// stress helper placed in its cgroup (by the ID ending its cgroup
+    /// parent), whose canonical name the task grants.
     async fn own_helper(&self, engine: &dyn Engine, helper: &str) -> Option<ContainerId> {
         let found = listed(engine.list_containers().await.ok()?)
             .into_iter()
             .find(|c| c.name == helper)?;
         let labels = found.summary.labels.clone().unwrap_or_default();
-        if labels.get(HELPER_LABEL).map(String::as_str) != Some("netns") {
+        let kind = labels.get(HELPER_LABEL).map(String::as_str);
+        if kind != Some(NETNS_HELPER) && kind != Some(STRESS_HELPER) {
             return None;
         }
         let inspect = engine.inspect_container(&found.id).await.ok()?;
-        let mode = inspect.host_config?.network_mode?;
-        let target = ContainerId::parse(mode.strip_prefix("container:")?)?;
-        let target = engine.inspect_container(&target).await.ok()?;
+        let host = inspect.host_config?;
+        let target = if kind == Some(STRESS_HELPER) {
+            cgroup::owner(&host.cgroup_parent?)?
+        } else {
+            ContainerId::parse(host.network_mode?.strip_prefix("container:")?)?
+        };
+        let target = match engine.inspect_container(&target).await {
+            Ok(inspect) => inspect,
+            // A stress helper outlives a target removed under it (its cgroup
+            // stays while the helper is in it): it is known then by the name
+            // the host labelled it with, for the very ID its cgroup names.
+            Err(EngineError::NotFound(_)) if kind == Some(STRESS_HELPER) => {
+                let same = labels.get(TARGET_ID_LABEL).map(String::as_str) == Some(target.as_str());
+                let name = labels.get(TARGET_LABEL)?;
+                return (same && self.grants.allows_container(name)).then_some(found.id);
+            }
+            Err(_) => return None,
+        };
         let target_name = target.name?;
         let target_name = target_name.strip_prefix('/').unwrap_or(&target_name);
         self.grants
@@ -306,7 +332,19 @@ impl Host for EngineHost {
         let mut names = Vec::new();
         for c in listed(engine.list_containers().await?) {
             let helper = c.summary.labels.as_ref().and_then(|l| l.get(HELPER_LABEL));
-            if helper.map(String::as_str) != Some("netns") {
+            if helper.map(String::as_str) == Some(STRESS_HELPER) {
+                // In the target's cgroup: by the ID ending its cgroup parent.
+                let parent = match engine.inspect_container(&c.id).await {
+                    Ok(inspect) => inspect.host_config.and_then(|h| h.cgroup_parent),
+                    Err(EngineError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                if parent.and_then(|p| cgroup::owner(&p)).as_ref() == Some(&target.id) {
+                    names.push(c.name);
+                }
+                continue;
+            }
+            if helper.map(String::as_str) != Some(NETNS_HELPER) {
                 continue;
             }
             // Podman lists no HostConfig: its inspect has the network mode.
@@ -325,5 +363,35 @@ impl Host for EngineHost {
         }
         names.sort();
         Ok(names)
+    }
+
+    async fn stress(
+        &mut self,
+        target: Resource<ContainerHandle>,
+        request: StressRequest,
+    ) -> wasmtime::Result<Result<StressPlacement, StressError>> {
+        let result = match self.handle(&target) {
+            Ok(target) => self.start_stress_helper(&target, request).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(placement) => Ok(Ok(placement)),
+            Err(failure) => Ok(Err(failure.into_wit()?)),
+        }
+    }
+
+    async fn plan_stress(
+        &mut self,
+        target: Resource<ContainerHandle>,
+        request: StressRequest,
+    ) -> wasmtime::Result<Result<StressPlacement, StressError>> {
+        let result = match self.handle(&target) {
+            Ok(target) => self.plan_stress_helper(&target, request).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(placement) => Ok(Ok(placement)),
+            Err(failure) => Ok(Err(failure.into_wit()?)),
+        }
     }
 }

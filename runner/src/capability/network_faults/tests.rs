@@ -6,7 +6,8 @@ use crate::capability::containers::ContainerHandle;
 use crate::capability::engine::HostError;
 use crate::capability::engine::fake::{FakeEngine, Rig, containers};
 use crate::grant::{Grant, GrantKind, Grants, Object, Patterns};
-use crate::plugin::bindings::network_faults::{HelperRequest, Host};
+use crate::plugin::bindings::engine_types::Error as EngineError;
+use crate::plugin::bindings::network_faults::{HelperRequest, Host, StressError, StressRequest};
 
 fn again(r: &Resource<ContainerHandle>) -> Resource<ContainerHandle> {
     Resource::new_borrow(r.rep())
@@ -279,6 +280,61 @@ async fn changes_are_refused_under_plan() {
             .to_string()
             .starts_with("network-faults.remove changes something"),
         "{error}"
+    );
+    assert!(rig.fake.changes().is_empty());
+}
+
+fn stress_request(image: &str, cpu_load: u8) -> StressRequest {
+    StressRequest {
+        image: image.into(),
+        cpu_workers: 1,
+        cpu_load,
+        memory_bytes: 0,
+        timeout_seconds: 10,
+        tag: "f00d".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_stress_is_checked_and_refused_where_the_engine_cannot_place_it() {
+    // The fake engine tells no cgroup version: nowhere to place a helper.
+    let mut rig = rig(&["run-test/chaos-helper"], false);
+    let target = open(&mut rig, "app-1").await;
+    let refused = rig
+        .host
+        .stress(again(&target), stress_request("run-test/chaos-helper", 100))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let StressError::Unplaceable(why) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(why.container, "app-1");
+    assert_eq!(why.engine, "docker");
+    assert!(why.reason.contains("cgroup version"), "{}", why.reason);
+    // Numbers out of range, before anything is looked at further.
+    let refused = rig
+        .host
+        .plan_stress(again(&target), stress_request("run-test/chaos-helper", 0))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StressError::Engine(EngineError::Unsupported(m)) if m.contains("CPU load")),
+        "{refused:?}"
+    );
+    // The helper image needs its grant, as for network helpers.
+    let mut rig = self::rig(&[], false);
+    let target = open(&mut rig, "app-1").await;
+    let refused = rig
+        .host
+        .stress(again(&target), stress_request("run-test/chaos-helper", 100))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StressError::Engine(EngineError::Denied(_))),
+        "{refused:?}"
     );
     assert!(rig.fake.changes().is_empty());
 }
