@@ -51,6 +51,9 @@ fn spec(name: &str) -> ContainerSpec {
         extra_hosts: Vec::new(),
         init: None,
         platform: None,
+        sysctls: Vec::new(),
+        runtime: None,
+        mac_address: None,
     }
 }
 
@@ -136,10 +139,14 @@ async fn a_granted_spec_becomes_a_typed_create_body() {
         NetworkAttachment {
             network: "demo-net".into(),
             aliases: vec!["db".into()],
+            ipv4_address: None,
+            ipv6_address: None,
         },
         NetworkAttachment {
             network: "demo-back".into(),
             aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
         },
     ]);
     s.cap_drop = vec!["ALL".into()];
@@ -237,6 +244,8 @@ async fn hostile_names_in_a_spec_are_refused_before_the_engine_creates_anything(
                 s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
                     network: "demo-net".into(),
                     aliases: vec!["db/../x".into()],
+                    ipv4_address: None,
+                    ipv6_address: None,
                 }])
             }),
         ),
@@ -307,6 +316,8 @@ async fn network_modes_are_never_network_names_even_under_a_star_grant() {
         s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
             network: network.into(),
             aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
         }]);
         let error = create(&mut rig, s).await.err().unwrap();
         assert!(
@@ -423,6 +434,8 @@ async fn every_option_that_widens_reach_is_denied_without_its_own_key() {
                 s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
                     network: "other-net".into(),
                     aliases: Vec::new(),
+                    ipv4_address: None,
+                    ipv6_address: None,
                 }])
             }),
             Object::Network,
@@ -603,6 +616,8 @@ async fn a_one_letter_service_name_is_a_valid_alias() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-net".into(),
         aliases: vec!["a".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     create(&mut rig, s).await.unwrap();
 }
@@ -618,6 +633,8 @@ async fn under_plan_missing_images_and_networks_do_not_hide_denials() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-not-created".into(),
         aliases: vec!["web".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     let error = create(&mut rig, s.clone()).await.err().unwrap();
     assert!(
@@ -649,6 +666,8 @@ async fn check_container_checks_everything_and_creates_nothing() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-not-created".into(),
         aliases: vec!["web".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     rig.host.check_container(s.clone()).await.unwrap();
     s.privileged = true;
