@@ -351,7 +351,10 @@ networks:
             Some("fd00:28::5".to_owned())
         )]
     );
-    assert_eq!(stack.services[1].sysctls[0].0, "net.ipv4.ip_unprivileged_port_start");
+    assert_eq!(
+        stack.services[1].sysctls[0].0,
+        "net.ipv4.ip_unprivileged_port_start"
+    );
     let front = &stack.networks["front"];
     assert!(front.enable_ipv6);
     assert_eq!(
@@ -438,5 +441,8 @@ networks:
     let problems = read("services:\n  a: {image: busybox}\nnetworks:\n  n: {ipam: {config: [{gateway: 10.0.0.1}]}}\n")
         .unwrap_err()
         .join("\n");
-    assert!(problems.contains("networks.n.ipam.config[0]: a pool needs a `subnet`"), "{problems}");
+    assert!(
+        problems.contains("networks.n.ipam.config[0]: a pool needs a `subnet`"),
+        "{problems}"
+    );
 }

@@ -555,6 +555,9 @@ impl Scope {
                 spec.name
             )));
         }
+        if mac_address.is_some() {
+            endpoint_mac_honoured(engine, &spec.name).await?;
+        }
         let sysctls = self.sysctls(&spec)?;
         let runtime = self.runtime(engine, &spec).await?;
         let (network_mode, networking, extra_networks) = match &spec.network_mode {
@@ -726,6 +729,26 @@ where
         ));
     }
     Ok(address.to_string())
+}
+
+/// Since API 1.44 the engine takes a MAC address on the network endpoint;
+/// before, only in the container's config (`MacAddress`), which the client
+/// the runner uses (bollard's API 1.5x types) no longer has, and the older
+/// engine ignores the endpoint's: the container would get another address.
+async fn endpoint_mac_honoured(engine: &dyn Engine, container: &str) -> HostResult<()> {
+    let api = engine.version().await?.api_version.unwrap_or_default();
+    let (major, minor) = api.split_once('.').unwrap_or((&api, "0"));
+    let version = (
+        major.parse::<u32>().unwrap_or(0),
+        minor.parse::<u32>().unwrap_or(0),
+    );
+    if version >= (1, 44) {
+        return Ok(());
+    }
+    Err(HostError::Unsupported(format!(
+        "container `{container}`: a MAC address needs an engine with API 1.44 or later (Docker Engine 25+), which sets it on the network; the engine at {} speaks API {api} and would give the container another address",
+        engine.address()
+    )))
 }
 
 /// `02:42:ac:11:00:02`: six hexadecimal octets, a unicast address.

@@ -891,7 +891,10 @@ async fn sysctls_are_set_in_the_containers_own_namespaces_only() {
     create(&mut rig, s).await.unwrap();
     let host = body(&rig).host_config.unwrap();
     assert_eq!(
-        host.sysctls.unwrap().get("net.ipv4.tcp_syncookies").map(String::as_str),
+        host.sysctls
+            .unwrap()
+            .get("net.ipv4.tcp_syncookies")
+            .map(String::as_str),
         Some("1"),
         "a safe one needs no grant"
     );
@@ -918,7 +921,10 @@ async fn sysctls_are_set_in_the_containers_own_namespaces_only() {
     let mut s = spec("demo-web3");
     s.sysctls = vec![("vm.max_map_count".into(), "262144".into())];
     let text = unsupported(create(&mut rig, s).await);
-    assert!(text.contains("`vm.max_map_count` is not namespaced"), "{text}");
+    assert!(
+        text.contains("`vm.max_map_count` is not namespaced"),
+        "{text}"
+    );
     // In a namespace shared with the host or another container.
     let mut s = spec("demo-web4");
     s.sysctls = vec![("kernel.shmmax".into(), "1000000".into())];
@@ -935,11 +941,21 @@ async fn sysctls_are_set_in_the_containers_own_namespaces_only() {
         let mut s = spec("demo-web5");
         s.sysctls = vec![(name.into(), value.into())];
         assert!(
-            matches!(create(&mut rig, s).await, Err(HostError::InvalidName { object: Object::Sysctl, .. })),
+            matches!(
+                create(&mut rig, s).await,
+                Err(HostError::InvalidName {
+                    object: Object::Sysctl,
+                    ..
+                })
+            ),
             "{name:?}={value:?}"
         );
     }
-    assert_eq!(rig.fake.state.lock().unwrap().created.len(), 0, "nothing refused was created");
+    assert_eq!(
+        rig.fake.state.lock().unwrap().created.len(),
+        0,
+        "nothing refused was created"
+    );
 }
 
 fn rig_with(grants: Grants) -> Rig {
@@ -952,7 +968,10 @@ async fn a_runtime_other_than_the_default_needs_its_grant_and_the_engine_must_ha
     let mut s = spec("demo-web");
     s.runtime = Some("runc".into());
     create(&mut rig, s).await.unwrap();
-    assert_eq!(body(&rig).host_config.unwrap().runtime.as_deref(), Some("runc"));
+    assert_eq!(
+        body(&rig).host_config.unwrap().runtime.as_deref(),
+        Some("runc")
+    );
 
     let mut s = spec("demo-web2");
     s.runtime = Some("io.containerd.runc.v2".into());
@@ -971,14 +990,18 @@ async fn a_runtime_other_than_the_default_needs_its_grant_and_the_engine_must_ha
     s.runtime = Some("runsc".into());
     let text = unsupported(create(&mut granted, s).await);
     assert!(
-        text.contains("runtime `runsc`, which the engine at") && text.contains("(it has io.containerd.runc.v2, runc)"),
+        text.contains("runtime `runsc`, which the engine at")
+            && text.contains("(it has io.containerd.runc.v2, runc)"),
         "{text}"
     );
     let mut s = spec("demo-web4");
     s.runtime = Some("../runc".into());
     assert!(matches!(
         create(&mut granted, s).await,
-        Err(HostError::InvalidName { object: Object::Runtime, .. })
+        Err(HostError::InvalidName {
+            object: Object::Runtime,
+            ..
+        })
     ));
 }
 
@@ -1011,13 +1034,18 @@ async fn fixed_addresses_and_a_mac_address_reach_the_endpoint() {
     ] {
         let mut bad = s.clone();
         bad.name = "demo-bad".into();
-        let NetworkMode::Networks(n) = &mut bad.network_mode else { unreachable!() };
+        let NetworkMode::Networks(n) = &mut bad.network_mode else {
+            unreachable!()
+        };
         n[0].ipv4_address = v4.map(Into::into);
         bad.mac_address = mac.map(Into::into);
         assert!(
             matches!(
                 create(&mut rig, bad).await,
-                Err(HostError::InvalidName { object: Object::NetworkAddress, .. })
+                Err(HostError::InvalidName {
+                    object: Object::NetworkAddress,
+                    ..
+                })
             ),
             "{v4:?} {mac:?}"
         );
