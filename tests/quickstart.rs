@@ -1243,3 +1243,25 @@ fn a_mac_address_is_set_or_refused_by_what_the_engine_honours() {
     }
     assert!(!project.exists("a") && project.networks().is_empty());
 }
+
+/// Issue 15: a key the engine cannot honour is refused naming the file, the
+/// line, the service's key path and why (BuildKit-only build keys: the
+/// engine's classic builder, which quickstart uses, has none of them).
+#[test]
+fn buildkit_only_build_keys_are_refused_with_their_line_and_why() {
+    let compose = format!(
+        "services:\n  ok:\n    image: {BUSYBOX}\n  app:\n    build:\n      context: .\n      ssh: [default]\n      additional_contexts:\n        base: ../base\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("stack/compose.yaml: unsupported Compose keys: line 7: services.app.build.ssh (a BuildKit feature: builds go through the engine's classic builder, which forwards no SSH agent or key")
+            .stderr_contains("line 8: services.app.build.additional_contexts (a BuildKit feature: the engine's classic builder has one context");
+    }
+    assert!(!project.exists("ok") && project.networks().is_empty());
+}

@@ -9,10 +9,13 @@
 mod build;
 mod extends;
 mod keys;
+mod lines;
 mod merge;
 mod service;
 
 use std::collections::BTreeMap;
+
+pub use lines::line_of;
 
 use serde_yaml_ng::{Mapping, Value};
 
