@@ -132,6 +132,9 @@ pub fn check_variables(config: &Config, stack: &Stack) -> Result<(), Error> {
 /// anything changes (and under `--plan`).
 pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
     let mut refusals: Vec<Error> = Vec::new();
+    // A refusal of a network is also each of its services' (the same
+    // grant): said once, with its network.
+    let mut said: Vec<String> = Vec::new();
     // Networks first: a service's fixed address needs its network's subnet.
     for network in &plan.networks {
         let checked = if network.external {
@@ -140,11 +143,14 @@ pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
             stacks::check_network(&network.name, &network.options)
         };
         if let Err(e) = checked {
+            said.push(e.message().to_owned());
             refusals.push(e.context(format!("network `{}`", network.key)));
         }
     }
     for service in &plan.services {
-        if let Err(e) = stacks::check_container(&service.spec) {
+        if let Err(e) = stacks::check_container(&service.spec)
+            && !said.iter().any(|s| s == e.message())
+        {
             refusals.push(e.context(format!("service `{}`", service.service.name)));
         }
     }
