@@ -338,6 +338,9 @@ fn host_paths_and_network_modes_are_refused_under_star_grants() {
         extra_hosts: Vec::new(),
         init: None,
         platform: None,
+        sysctls: Vec::new(),
+        runtime: None,
+        mac_address: None,
     };
     let name = format!("{tag}-svc");
     block(async {
@@ -363,6 +366,8 @@ fn host_paths_and_network_modes_are_refused_under_star_grants() {
             s.network_mode = stacks::NetworkMode::Networks(vec![stacks::NetworkAttachment {
                 network: network.into(),
                 aliases: Vec::new(),
+                ipv4_address: None,
+                ipv6_address: None,
             }]);
             assert!(matches!(
                 stacks::Host::create_container(&mut task.host, s)
@@ -458,10 +463,14 @@ fn a_granted_spec_is_created_on_its_networks_by_id() {
                 stacks::NetworkAttachment {
                     network: front.clone(),
                     aliases: vec!["web".into()],
+                    ipv4_address: None,
+                    ipv6_address: None,
                 },
                 stacks::NetworkAttachment {
                     network: back.clone(),
                     aliases: Vec::new(),
+                    ipv4_address: None,
+                    ipv6_address: None,
                 },
             ]),
             pid_mode: stacks::NamespaceMode::Private,
@@ -491,6 +500,9 @@ fn a_granted_spec_is_created_on_its_networks_by_id() {
             extra_hosts: vec![("gateway".into(), "10.0.0.1".into())],
             init: Some(true),
             platform: None,
+            sysctls: Vec::new(),
+            runtime: None,
+            mac_address: None,
         };
         let handle = stacks::Host::create_container(&mut task.host, spec)
             .await

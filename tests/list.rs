@@ -322,7 +322,9 @@ fn json_has_every_grant_kind_and_sorted_keys() {
             "ports",
             "privileged",
             "read",
+            "runtimes",
             "security-opts",
+            "sysctls",
             "volumes",
             "write"
         ]

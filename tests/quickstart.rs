@@ -454,7 +454,7 @@ fn what_a_stack_needs_is_denied_unless_granted() {
 #[test]
 fn every_problem_of_a_file_is_reported_at_once_before_anything_runs() {
     let compose = format!(
-        "services:\n  ok:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n  web:\n    image: {BUSYBOX}\n    comand: [\"httpd\"]\n    enviroment: {{A: \"1\"}}\n    restart: sometimes\n    runtime: runc\n"
+        "services:\n  ok:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n  web:\n    image: {BUSYBOX}\n    comand: [\"httpd\"]\n    enviroment: {{A: \"1\"}}\n    restart: sometimes\n    logging: {{driver: syslog}}\n"
     );
     let project = Project::new(
         &compose,
@@ -467,7 +467,7 @@ fn every_problem_of_a_file_is_reported_at_once_before_anything_runs() {
         .stderr_contains("  - services.web.comand: unknown key; did you mean `command`?")
         .stderr_contains("  - services.web.enviroment: unknown key; did you mean `environment`?")
         .stderr_contains("  - services.web.restart: restart policy `sometimes`: use no, always, on-failure[:N] or unless-stopped")
-        .stderr_contains("  - services.web.runtime (the engine's default runtime is used): not supported");
+        .stderr_contains("  - services.web.logging (the engine's default log driver is used): not supported");
     assert!(!project.exists("ok") && !project.exists("web"));
     // (`build:` was refused here as unsupported; it is built now:
     // tests/quickstart_build.rs.)
@@ -1052,4 +1052,215 @@ fn extends_reads_another_file_through_the_read_grant_with_its_own_paths() {
     test.invoke(&["--plan", "wide"])
         .status(1)
         .stderr_contains("common/conf");
+}
+
+/// A subnet for this test run alone (other sessions share the engine).
+fn test_subnet() -> String {
+    format!("172.29.{}.0/24", 20 + std::process::id() % 200)
+}
+
+/// Issue 15: `sysctls`, `runtime`, `ipam` with a fixed `ipv4_address` and
+/// `mac_address` were refused as unsupported. Now each reaches the engine,
+/// a sysctl beyond the safe ones only through `allow.sysctls`.
+#[test]
+fn sysctls_a_runtime_and_fixed_addresses_reach_the_engine() {
+    let subnet = test_subnet();
+    let prefix = subnet.trim_end_matches("0/24");
+    let compose = format!(
+        r#"services:
+  dns:
+    image: {BUSYBOX}
+    command: ["sleep", "600"]
+    sysctls: {{ net.ipv4.tcp_syncookies: 0, net.core.somaxconn: 1024 }}
+    runtime: runc
+    networks:
+      front: {{ ipv4_address: {prefix}5 }}
+networks:
+  front:
+    ipam: {{ config: [{{ subnet: {subnet}, gateway: {prefix}1 }}] }}
+"#
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["--plan", "up"])
+        .status(1)
+        .stderr_contains("kernel parameter `net.core.somaxconn` is not granted to task `up`")
+        .stderr_contains("allow = { sysctls = [\"net.core.somaxconn\"] }");
+    assert!(project.networks().is_empty(), "a plan creates nothing");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], sysctls = ["net.core.somaxconn"]"#,
+    );
+    project
+        .run(&[], &["--plan", "up"])
+        .status(0)
+        .stdout_contains(&format!("would start project {}", project.name));
+    project.run(&[], &["up"]).status(0);
+    let dns = project.container("dns");
+    let read = |path: &str| docker(&["exec", &dns, "cat", path]).trim().to_owned();
+    assert_eq!(read("/proc/sys/net/core/somaxconn"), "1024");
+    assert_eq!(read("/proc/sys/net/ipv4/tcp_syncookies"), "0");
+    let network = format!("{}-front", project.name);
+    let endpoint = |field: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            &format!("{{{{(index .NetworkSettings.Networks \"{network}\").{field}}}}}"),
+            &dns,
+        ])
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(endpoint("IPAddress"), format!("{prefix}5"));
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.HostConfig.Runtime}}", &dns]).trim(),
+        "runc"
+    );
+    assert_eq!(
+        docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}",
+            &network
+        ])
+        .trim(),
+        format!("{subnet} {prefix}1")
+    );
+    project
+        .run(&[], &["up"])
+        .status(0)
+        .stderr_contains("dns: up to date");
+}
+
+/// What the engine or the sandbox cannot honour is refused by `--plan` as
+/// by `up`, before anything is created, each saying why: a kernel parameter
+/// that is not namespaced, a runtime the engine lacks, a subnet over a
+/// route of this machine.
+#[test]
+fn sysctls_runtimes_and_subnets_that_cannot_be_honoured_are_refused_before_anything_runs() {
+    let compose = format!(
+        "services:\n  a:\n    image: {BUSYBOX}\n    sysctls: [vm.max_map_count=262144]\n  b:\n    image: {BUSYBOX}\n    runtime: io.containerd.wasmedge.v1\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"], runtimes = ["io.containerd.wasmedge.v1"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("2 services or networks would be refused")
+            .stderr_contains("kernel parameter `vm.max_map_count` is not namespaced, so setting it would change the host's kernel")
+            .stderr_contains("asks for runtime `io.containerd.wasmedge.v1`, which the engine at");
+        assert!(!project.exists("a") && !project.exists("b"));
+    }
+    // Without the grant, the runtime is a denial naming it.
+    let compose =
+        format!("services:\n  b:\n    image: {BUSYBOX}\n    runtime: io.containerd.wasmedge.v1\n");
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    project
+        .run(&[], &["--plan", "up"])
+        .status(1)
+        .stderr_contains("allow = { runtimes = [\"io.containerd.wasmedge.v1\"] }");
+
+    // A route of this machine (not an engine's bridge), if it has one.
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let lan = routes.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let engine = f[0] == "docker0"
+            || f[0].starts_with("br-")
+            || f[0].starts_with("cni-")
+            || f[0].starts_with("veth");
+        let dest = u32::from_str_radix(f[1], 16).ok()?;
+        let mask = u32::from_str_radix(f[7], 16).ok()?;
+        (mask != 0 && !engine).then(|| {
+            (
+                format!(
+                    "{}/{}",
+                    std::net::Ipv4Addr::from(dest.to_le_bytes()),
+                    mask.count_ones()
+                ),
+                f[0].to_owned(),
+            )
+        })
+    });
+    let Some((route, interface)) = lan else {
+        eprintln!("this machine has no route besides the default and the engines' bridges");
+        return;
+    };
+    let compose = format!(
+        "services:\n  a:\n    image: {BUSYBOX}\nnetworks:\n  default:\n    ipam: {{ config: [{{ subnet: {route} }}] }}\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project.run(&[], args).status(1).stderr_contains(&format!(
+            "subnet {route} overlaps this machine's route to {route} (via {interface})"
+        ));
+    }
+    assert!(project.networks().is_empty() && !project.exists("a"));
+}
+
+/// `mac_address`: set on the network by engines with API 1.44 or later;
+/// an older engine would silently give another address, so it is refused
+/// there, by `--plan` as by `up`, saying why.
+#[test]
+fn a_mac_address_is_set_or_refused_by_what_the_engine_honours() {
+    let compose = format!(
+        "services:\n  a:\n    image: {BUSYBOX}\n    command: [\"sleep\", \"600\"]\n    mac_address: 02:42:ac:1d:00:07\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    let api = docker(&["version", "-f", "{{.Server.APIVersion}}"]);
+    let (major, minor) = api.trim().split_once('.').unwrap();
+    if (major.parse::<u32>().unwrap(), minor.parse::<u32>().unwrap()) >= (1, 44) {
+        project.run(&[], &["up"]).status(0);
+        let mac = docker(&[
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+            &project.container("a"),
+        ]);
+        assert_eq!(mac.trim(), "02:42:ac:1d:00:07");
+        return;
+    }
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project.run(&[], args).status(1).stderr_contains(
+            "a MAC address needs an engine with API 1.44 or later (Docker Engine 25+)",
+        );
+    }
+    assert!(!project.exists("a") && project.networks().is_empty());
+}
+
+/// Issue 15: a key the engine cannot honour is refused naming the file, the
+/// line, the service's key path and why (BuildKit-only build keys: the
+/// engine's classic builder, which quickstart uses, has none of them).
+#[test]
+fn buildkit_only_build_keys_are_refused_with_their_line_and_why() {
+    let compose = format!(
+        "services:\n  ok:\n    image: {BUSYBOX}\n  app:\n    build:\n      context: .\n      ssh: [default]\n      additional_contexts:\n        base: ../base\n"
+    );
+    let project = Project::new(
+        &compose,
+        r#"images = ["run-test/*"], networks = ["PROJECT-*"]"#,
+    );
+    for args in [&["--plan", "up"][..], &["up"]] {
+        project
+            .run(&[], args)
+            .status(1)
+            .stderr_contains("stack/compose.yaml: unsupported Compose keys: line 7: services.app.build.ssh (a BuildKit feature: builds go through the engine's classic builder, which forwards no SSH agent or key")
+            .stderr_contains("line 8: services.app.build.additional_contexts (a BuildKit feature: the engine's classic builder has one context");
+    }
+    assert!(!project.exists("ok") && project.networks().is_empty());
 }

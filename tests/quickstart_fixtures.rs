@@ -15,7 +15,23 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::images::{docker, docker_output};
 use crate::test::Test;
+
+/// The external network `watch/with-external-network.yaml` joins, which
+/// Compose's e2e test creates before it runs the file (pkg/e2e/watch_test.go).
+const EXTERNAL_NETWORK: &str = "e2e-watch-external_network_test";
+
+/// Removes the external network at the end if this test created it.
+struct CreatedNetwork(bool);
+
+impl Drop for CreatedNetwork {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = docker_output(&["network", "rm", EXTERNAL_NETWORK]);
+        }
+    }
+}
 
 /// Files planned at the last measure; a change that plans fewer fails here.
 const PLANNED_AT_LEAST: usize = 51;
@@ -145,6 +161,24 @@ fn real_compose_files_are_planned_or_refused_with_a_reason() {
         ));
     }
     std::fs::write(test.path("tasks.toml"), tasks).unwrap();
+    // Issue 15: `--plan` said "would start" for a file whose external
+    // network is missing, on which `up` fails; the plan now checks it too.
+    let external = files
+        .iter()
+        .position(|f| f == "watch/with-external-network.yaml")
+        .expect("the fixture with an external network");
+    let exists = docker_output(&["network", "inspect", EXTERNAL_NETWORK])
+        .status
+        .success();
+    if !exists {
+        test.invoke_env(&[], &["--plan", &format!("f{external}")])
+            .status(1)
+            .stderr_contains(&format!(
+                "external network `{EXTERNAL_NETWORK}` does not exist: create it"
+            ));
+        docker(&["network", "create", EXTERNAL_NETWORK]);
+    }
+    let _created = CreatedNetwork(!exists);
     let mut planned = 0;
     let mut compose_refuses = 0;
     let mut report = Vec::new();

@@ -103,7 +103,19 @@ impl Plugin for Quickstart {
         };
         let mut stack = compose::parse(&text, &sources).map_err(|p| problems(&config.file, p))?;
         if !stack.unsupported.is_empty() {
-            let keys = stack.unsupported.join(", ");
+            // Each key with its line where it can be found: `line 6: services.ssh.build.ssh (why)`.
+            let keys = stack
+                .unsupported
+                .iter()
+                .map(|k| {
+                    let path = k.split_once(" (").map_or(k.as_str(), |(p, _)| p);
+                    match compose::line_of(&text, path) {
+                        Some(line) => format!("line {line}: {k}"),
+                        None => k.clone(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             if !config.allow_unsupported {
                 return Err(Error::unsupported(format!(
                     "{}: unsupported Compose keys: {keys} (remove them, or set `allow_unsupported = true` in the task's config to ignore them with a warning)",

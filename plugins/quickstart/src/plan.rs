@@ -9,6 +9,7 @@ use run_plugin_sdk::stacks::{
     BindMount, ContainerSpec, Device, HealthSpec, MountSpec, NamespaceMode, NetworkAttachment,
     NetworkMode, PortBinding, Resources, RestartPolicy, TmpfsMount, Ulimit, VolumeMount,
 };
+use run_plugin_sdk::stacks::{IpamPool, NetworkOptions};
 use sha2::{Digest, Sha256};
 
 use crate::compose::{Condition, Healthcheck, LocalVolume, Service, Stack};
@@ -55,6 +56,8 @@ pub struct Named {
     pub key: String,
     pub name: String,
     pub external: bool,
+    /// How a network is created (address pools, IPv6); empty for a volume.
+    pub options: NetworkOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -201,6 +204,7 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
             key: key.clone(),
             name: network_name(project, stack, key),
             external: def.external,
+            options: network_options(def),
         })
         .collect();
     if uses_default {
@@ -210,6 +214,11 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
                 key: "default".into(),
                 name: network_name(project, stack, "default"),
                 external: stack.networks.get("default").is_some_and(|d| d.external),
+                options: stack
+                    .networks
+                    .get("default")
+                    .map(network_options)
+                    .unwrap_or_else(|| network_options(&Default::default())),
             },
         );
     }
@@ -223,6 +232,7 @@ pub fn build(stack: &Stack, config: &Config, project: &str) -> Result<Plan, Stri
             key: key.clone(),
             name: volume_name(project, stack, key),
             external: def.external,
+            options: network_options(&Default::default()),
         })
         .collect();
     let mut services = Vec::new();
@@ -264,6 +274,23 @@ pub fn image_name(project: &str, service: &Service) -> String {
         format!("{project}-{}", service.name.to_ascii_lowercase())
     } else {
         service.image.clone()
+    }
+}
+
+/// How a network is created: its `ipam` pools and `enable_ipv6`.
+fn network_options(def: &crate::compose::ResourceDef) -> NetworkOptions {
+    NetworkOptions {
+        ipam: def
+            .ipam
+            .iter()
+            .map(|p| IpamPool {
+                subnet: p.subnet.clone(),
+                gateway: p.gateway.clone(),
+                ip_range: p.ip_range.clone(),
+                aux_addresses: p.aux_addresses.clone(),
+            })
+            .collect(),
+        enable_ipv6: def.enable_ipv6,
     }
 }
 
@@ -363,11 +390,16 @@ fn spec(
         }
     }
     // Every service is reachable by its name, as under Compose.
-    let attach = |key: &str, aliases: &[String]| NetworkAttachment {
-        network: network_name(project, stack, key),
-        aliases: std::iter::once(service.name.clone())
-            .chain(aliases.iter().cloned())
-            .collect(),
+    let attach = |key: &str, aliases: &[String]| {
+        let fixed = service.addresses.iter().find(|(k, _, _)| k == key);
+        NetworkAttachment {
+            network: network_name(project, stack, key),
+            aliases: std::iter::once(service.name.clone())
+                .chain(aliases.iter().cloned())
+                .collect(),
+            ipv4_address: fixed.and_then(|(_, v4, _)| v4.clone()),
+            ipv6_address: fixed.and_then(|(_, _, v6)| v6.clone()),
+        }
     };
     spec.network_mode = match service.network_mode.as_deref() {
         Some("host") => NetworkMode::Host,
@@ -445,6 +477,9 @@ fn spec(
     };
     spec.extra_hosts = service.extra_hosts.clone();
     spec.platform = service.platform.clone();
+    spec.sysctls = service.sysctls.clone();
+    spec.runtime = service.runtime.clone();
+    spec.mac_address = service.mac_address.clone();
     let namespace = |mode: &Option<String>| match mode.as_deref() {
         Some("host") => NamespaceMode::Host,
         Some(other) => match other.split_once(':') {
@@ -534,7 +569,11 @@ volumes:
             [Named {
                 key: "default".into(),
                 name: "demo-default".into(),
-                external: false
+                external: false,
+                options: NetworkOptions {
+                    ipam: Vec::new(),
+                    enable_ipv6: false
+                },
             }]
         );
         assert_eq!(p.volumes[0].name, "demo-data");
@@ -551,7 +590,9 @@ volumes:
             web.network_mode,
             NetworkMode::Networks(vec![NetworkAttachment {
                 network: "demo-default".into(),
-                aliases: vec!["web".into()]
+                aliases: vec!["web".into()],
+                ipv4_address: None,
+                ipv6_address: None,
             }])
         );
         assert!(matches!(

@@ -6,7 +6,7 @@ use run_plugin_sdk::{Error, ErrorKind, containers, log, stacks};
 
 use crate::compose::Stack;
 use crate::config::{Config, parse_version};
-use crate::plan::Plan;
+use crate::plan::{Named, Plan};
 
 /// Exit code when a prerequisite is missing (nothing was changed).
 pub const EXIT_PREREQUISITE: u8 = 3;
@@ -132,8 +132,25 @@ pub fn check_variables(config: &Config, stack: &Stack) -> Result<(), Error> {
 /// anything changes (and under `--plan`).
 pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
     let mut refusals: Vec<Error> = Vec::new();
+    // A refusal of a network is also each of its services' (the same
+    // grant): said once, with its network.
+    let mut said: Vec<String> = Vec::new();
+    // Networks first: a service's fixed address needs its network's subnet.
+    for network in &plan.networks {
+        let checked = if network.external {
+            external_network(network)
+        } else {
+            stacks::check_network(&network.name, &network.options)
+        };
+        if let Err(e) = checked {
+            said.push(e.message().to_owned());
+            refusals.push(e.context(format!("network `{}`", network.key)));
+        }
+    }
     for service in &plan.services {
-        if let Err(e) = stacks::check_container(&service.spec) {
+        if let Err(e) = stacks::check_container(&service.spec)
+            && !said.iter().any(|s| s == e.message())
+        {
             refusals.push(e.context(format!("service `{}`", service.service.name)));
         }
     }
@@ -141,7 +158,7 @@ pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
         0 => Ok(()),
         1 => Err(refusals.remove(0)),
         n => {
-            let mut message = format!("{n} services would be refused:");
+            let mut message = format!("{n} services or networks would be refused:");
             for refusal in &refusals {
                 message.push_str("\n  - ");
                 message.push_str(refusal.message());
@@ -150,6 +167,20 @@ pub fn check_with_engine(plan: &Plan) -> Result<(), Error> {
             Err(Error::new(refusals[0].kind(), message))
         }
     }
+}
+
+/// An external network must exist: quickstart does not create it.
+pub fn external_network(network: &Named) -> Result<(), Error> {
+    let exists = stacks::network_list()?
+        .iter()
+        .any(|n| n.name == network.name);
+    if exists {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "external network `{}` does not exist: create it (`docker network create {}`)",
+        network.name, network.name
+    )))
 }
 
 fn report(problems: Vec<String>) -> Result<(), Error> {

@@ -28,17 +28,12 @@ pub fn run(config: &Config, stack: &Stack, plan: &Plan) -> Result<(), Error> {
     pull_missing(config, plan)?;
     for network in &plan.networks {
         if network.external {
-            let exists = stacks::network_list()?
-                .iter()
-                .any(|n| n.name == network.name);
-            if !exists {
-                return Err(Error::failed(format!(
-                    "external network `{}` does not exist: create it (`docker network create {}`)",
-                    network.name, network.name
-                )));
-            }
-        } else if stacks::network_create(&network.name, &plan.labels(NETWORK_LABEL, &network.key))?
-        {
+            prereq::external_network(network)?;
+        } else if stacks::network_create_with(
+            &network.name,
+            &plan.labels(NETWORK_LABEL, &network.key),
+            &network.options,
+        )? {
             log::info(format!("created network {}", network.name));
         }
     }

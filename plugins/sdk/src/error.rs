@@ -409,6 +409,8 @@ pub(crate) fn object_name(object: ObjectKind) -> &'static str {
         ObjectKind::NetworkHelper => "network helper",
         ObjectKind::Lock => "lock",
         ObjectKind::Url => "URL",
+        ObjectKind::Sysctl => "kernel parameter",
+        ObjectKind::Runtime => "container runtime",
     }
 }
 

@@ -191,6 +191,8 @@ impl GrantKind {
             Self::Devices => "devices",
             Self::SecurityOpts => "security-opts",
             Self::Privileged => "privileged",
+            Self::Sysctls => "sysctls",
+            Self::Runtimes => "runtimes",
         }
     }
 }

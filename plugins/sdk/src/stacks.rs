@@ -27,9 +27,9 @@ use std::str::FromStr;
 
 use crate::__private::bindings::runner::plugin::stacks as wit;
 pub use crate::__private::bindings::runner::plugin::stacks::{
-    BindMount, ContainerSpec, Device, EngineFacts, HealthSpec, MountSpec, NamespaceMode,
-    NetworkAttachment, NetworkMode, NetworkSummary, Resources, RestartPolicy, TmpfsMount, Ulimit,
-    VolumeMount,
+    BindMount, ContainerSpec, Device, EngineFacts, HealthSpec, IpamPool, MountSpec, NamespaceMode,
+    NetworkAttachment, NetworkMode, NetworkOptions, NetworkSummary, Resources, RestartPolicy,
+    TmpfsMount, Ulimit, VolumeMount,
 };
 use crate::Error;
 use crate::containers::Container;
@@ -80,6 +80,9 @@ impl ContainerSpec {
             extra_hosts: Vec::new(),
             init: None,
             platform: None,
+            sysctls: Vec::new(),
+            runtime: None,
+            mac_address: None,
         }
     }
 
@@ -132,6 +135,8 @@ impl ContainerSpec {
         let attachment = NetworkAttachment {
             network: network.into(),
             aliases: aliases.into_iter().map(Into::into).collect(),
+            ipv4_address: None,
+            ipv6_address: None,
         };
         match &mut self.network_mode {
             NetworkMode::Networks(networks) => networks.push(attachment),
@@ -220,6 +225,47 @@ pub fn check_container(spec: &ContainerSpec) -> Result<(), Error> {
 /// ```
 pub fn network_create(name: &str, labels: &[(String, String)]) -> Result<bool, Error> {
     Ok(wit::network_create(name, labels)?)
+}
+
+/// Creates a bridge network with address pools unless it exists; true when
+/// it was created. The host checks every pool (a subnet overlapping a route
+/// of its own is refused).
+///
+/// ```no_run
+/// use run_plugin_sdk::stacks::{IpamPool, NetworkOptions};
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let options = NetworkOptions {
+///     ipam: vec![IpamPool {
+///         subnet: "172.28.0.0/16".into(),
+///         gateway: Some("172.28.0.1".into()),
+///         ip_range: None,
+///         aux_addresses: Vec::new(),
+///     }],
+///     enable_ipv6: false,
+/// };
+/// run_plugin_sdk::stacks::network_create_with("demo-static", &[], &options)?;
+/// # Ok(()) }
+/// ```
+pub fn network_create_with(
+    name: &str,
+    labels: &[(String, String)],
+    options: &NetworkOptions,
+) -> Result<bool, Error> {
+    Ok(wit::network_create_with(name, labels, options)?)
+}
+
+/// Runs every check [`network_create_with`] runs (the grant, every address
+/// pool) and creates nothing; allowed under `run --plan`.
+///
+/// ```no_run
+/// use run_plugin_sdk::stacks::NetworkOptions;
+/// # fn main() -> Result<(), run_plugin_sdk::Error> {
+/// let options = NetworkOptions { ipam: Vec::new(), enable_ipv6: false };
+/// run_plugin_sdk::stacks::check_network("demo-default", &options)?;
+/// # Ok(()) }
+/// ```
+pub fn check_network(name: &str, options: &NetworkOptions) -> Result<(), Error> {
+    Ok(wit::check_network(name, options)?)
 }
 
 /// Networks granted by `allow.networks`, sorted by name.

@@ -114,6 +114,8 @@ const ALLOW_KEYS: &[&str] = &[
     "devices",
     "security-opts",
     "privileged",
+    "sysctls",
+    "runtimes",
 ];
 const PLUGIN_KEYS: &[&str] = &["url", "sha256"];
 
@@ -134,6 +136,8 @@ const ALLOW_KEY_SYNONYMS: &[(&str, &str)] = &[
     ("security_opt", "security-opts"),
     ("security-opt", "security-opts"),
     ("device", "devices"),
+    ("sysctl", "sysctls"),
+    ("runtime", "runtimes"),
 ];
 
 /// What the document holds besides its settings' sources.
@@ -1172,6 +1176,18 @@ fn grants(task: &str, value: &Item<'_>, at: &Key) -> Result<Grants> {
             GrantKind::SecurityOpts => {
                 check_options(&entries, &at, grant::check_security_opt)?;
                 grants.security_opts = values();
+            }
+            GrantKind::Sysctls => {
+                check_options(&entries, &at, |v| {
+                    grant::check_sysctl_grant(v).map_err(grant::OptionProblem::Sysctl)
+                })?;
+                grants.sysctls = values();
+            }
+            GrantKind::Runtimes => {
+                check_options(&entries, &at, |v| {
+                    grant::check_runtime_name(v).map_err(grant::OptionProblem::Runtime)
+                })?;
+                grants.runtimes = values();
             }
             GrantKind::Env | GrantKind::Privileged => unreachable!("handled above"),
         }

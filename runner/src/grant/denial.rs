@@ -25,6 +25,8 @@ pub enum Object {
     NetworkHelper,
     Lock,
     Url,
+    Sysctl,
+    Runtime,
 }
 
 impl Object {
@@ -46,6 +48,8 @@ impl Object {
             Object::NetworkHelper => "network helper",
             Object::Lock => "lock",
             Object::Url => "URL",
+            Object::Sysctl => "kernel parameter",
+            Object::Runtime => "container runtime",
         }
     }
 }

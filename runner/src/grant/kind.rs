@@ -21,11 +21,13 @@ pub enum GrantKind {
     Devices,
     SecurityOpts,
     Privileged,
+    Sysctls,
+    Runtimes,
 }
 
 impl GrantKind {
     /// Every kind, in the order tasks.toml docs, `--dry-run` and `--list --json` show them.
-    pub const ALL: [GrantKind; 15] = [
+    pub const ALL: [GrantKind; 17] = [
         GrantKind::Read,
         GrantKind::Write,
         GrantKind::Network,
@@ -41,6 +43,8 @@ impl GrantKind {
         GrantKind::Devices,
         GrantKind::SecurityOpts,
         GrantKind::Privileged,
+        GrantKind::Sysctls,
+        GrantKind::Runtimes,
     ];
 
     /// The key as tasks.toml spells it.
@@ -61,6 +65,8 @@ impl GrantKind {
             GrantKind::Devices => "devices",
             GrantKind::SecurityOpts => "security-opts",
             GrantKind::Privileged => "privileged",
+            GrantKind::Sysctls => "sysctls",
+            GrantKind::Runtimes => "runtimes",
         }
     }
 
@@ -91,6 +97,8 @@ impl GrantKind {
             GrantKind::Devices => "the device",
             GrantKind::SecurityOpts => "the security option",
             GrantKind::Privileged => "privileged containers",
+            GrantKind::Sysctls => "the kernel parameter",
+            GrantKind::Runtimes => "the container runtime",
         }
     }
 }

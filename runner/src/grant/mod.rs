@@ -14,14 +14,19 @@ mod kind;
 pub mod name;
 mod options;
 mod patterns;
+mod sysctl;
 
 pub use denial::{Denial, Object};
 pub use kind::{Grant, GrantKind, allow_table};
 pub use options::{
-    Namespace, OptionProblem, check_capability, check_device, check_security_opt,
-    normalize_capability,
+    Namespace, OptionProblem, check_capability, check_device, check_runtime_name,
+    check_security_opt, normalize_capability,
 };
 pub use patterns::Patterns;
+pub use sysctl::{
+    SysctlClass, SysctlNamespace, canonical_sysctl, check_sysctl_grant, classify_sysctl,
+    sysctl_granted,
+};
 
 use crate::config::network::{self, Host};
 
@@ -59,6 +64,11 @@ pub struct Grants {
     pub security_opts: Vec<String>,
     /// Privileged containers.
     pub privileged: bool,
+    /// Namespaced kernel parameters (or `PREFIX.*`) a created container may
+    /// set beyond the safe ones.
+    pub sysctls: Vec<String>,
+    /// Container runtimes other than the engine's default (`runsc`).
+    pub runtimes: Vec<String>,
 }
 
 impl Grants {
@@ -90,6 +100,8 @@ impl Grants {
                     Vec::new()
                 }
             }
+            GrantKind::Sysctls => self.sysctls.clone(),
+            GrantKind::Runtimes => self.runtimes.clone(),
         }
     }
 
@@ -136,7 +148,19 @@ impl Grants {
             GrantKind::Devices => self.allows_device(value),
             GrantKind::SecurityOpts => self.allows_security_opt(value),
             GrantKind::Privileged => self.privileged,
+            GrantKind::Sysctls => self.allows_sysctl(value),
+            GrantKind::Runtimes => self.allows_runtime(value),
         }
+    }
+
+    /// A namespaced kernel parameter beyond the safe ones (a canonical name).
+    pub fn allows_sysctl(&self, name: &str) -> bool {
+        sysctl_granted(&self.sysctls, name)
+    }
+
+    /// A runtime other than the engine's default, by its name in the engine.
+    pub fn allows_runtime(&self, runtime: &str) -> bool {
+        self.runtimes.iter().any(|r| r == runtime)
     }
 
     /// The needs these grants do not cover, in the order given, without repeats.

@@ -61,6 +61,10 @@ pub enum OptionProblem {
     UnknownNamespace,
     DeviceNotUnderDev,
     UnknownSecurityOpt,
+    /// An `allow.sysctls` entry, and what is wrong with it.
+    Sysctl(&'static str),
+    /// An `allow.runtimes` entry, and what is wrong with it.
+    Runtime(&'static str),
 }
 
 impl fmt::Display for OptionProblem {
@@ -78,7 +82,23 @@ impl fmt::Display for OptionProblem {
             OptionProblem::UnknownSecurityOpt => {
                 "not a security option (seccomp=…, apparmor=…, label=…, systempaths=unconfined)"
             }
+            OptionProblem::Sysctl(problem) | OptionProblem::Runtime(problem) => problem,
         })
+    }
+}
+
+/// A container runtime's name as the engine lists it (`runc`, `runsc`,
+/// `io.containerd.runsc.v1`): ASCII letters, digits, `.`, `_` and `-`.
+pub fn check_runtime_name(name: &str) -> Result<(), &'static str> {
+    let ok = name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("not a runtime name (ASCII letters, digits, `.`, `_` and `-`, e.g. runsc)")
     }
 }
 

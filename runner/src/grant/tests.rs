@@ -17,6 +17,8 @@ fn grants() -> Grants {
         devices: vec!["/dev/fuse".into()],
         security_opts: vec!["seccomp=unconfined".into()],
         privileged: false,
+        sysctls: vec!["net.core.somaxconn".into(), "net.ipv4.*".into()],
+        runtimes: vec!["runsc".into()],
     }
 }
 

@@ -21,6 +21,8 @@ pub fn kind(kind: GrantKind) -> wit::GrantKind {
         GrantKind::Devices => wit::GrantKind::Devices,
         GrantKind::SecurityOpts => wit::GrantKind::SecurityOpts,
         GrantKind::Privileged => wit::GrantKind::Privileged,
+        GrantKind::Sysctls => wit::GrantKind::Sysctls,
+        GrantKind::Runtimes => wit::GrantKind::Runtimes,
     }
 }
 
@@ -41,6 +43,8 @@ pub fn from_kind(kind: wit::GrantKind) -> GrantKind {
         wit::GrantKind::Devices => GrantKind::Devices,
         wit::GrantKind::SecurityOpts => GrantKind::SecurityOpts,
         wit::GrantKind::Privileged => GrantKind::Privileged,
+        wit::GrantKind::Sysctls => GrantKind::Sysctls,
+        wit::GrantKind::Runtimes => GrantKind::Runtimes,
     }
 }
 
@@ -73,6 +77,8 @@ pub fn object(object: Object) -> wit::ObjectKind {
         Object::NetworkHelper => wit::ObjectKind::NetworkHelper,
         Object::Lock => wit::ObjectKind::Lock,
         Object::Url => wit::ObjectKind::Url,
+        Object::Sysctl => wit::ObjectKind::Sysctl,
+        Object::Runtime => wit::ObjectKind::Runtime,
     }
 }
 

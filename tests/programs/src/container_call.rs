@@ -340,6 +340,8 @@ fn attachment(text: &str) -> NetworkAttachment {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect(),
+        ipv4_address: None,
+        ipv6_address: None,
     }
 }
 

@@ -139,7 +139,7 @@ struct Needs {
     needs_probe: Option<String>,
 }
 
-const GRANT_KINDS: [GrantKind; 14] = [
+const GRANT_KINDS: [GrantKind; 16] = [
     GrantKind::Read,
     GrantKind::Write,
     GrantKind::Network,
@@ -154,6 +154,8 @@ const GRANT_KINDS: [GrantKind; 14] = [
     GrantKind::Devices,
     GrantKind::SecurityOpts,
     GrantKind::Privileged,
+    GrantKind::Sysctls,
+    GrantKind::Runtimes,
 ];
 
 /// `KIND:VALUE`, KIND as in tasks.toml (`cap-add`, `security-opts`, ...).

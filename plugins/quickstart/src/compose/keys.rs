@@ -63,6 +63,9 @@ pub const SERVICE: &[&str] = &[
     "pid",
     "ipc",
     "devices",
+    "sysctls",
+    "runtime",
+    "mac_address",
     "scale",
     "extends",
     "x-run",
@@ -70,7 +73,6 @@ pub const SERVICE: &[&str] = &[
 
 /// Service keys of the specification this plugin cannot honour, with what to do.
 pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
-    ("runtime", "the engine's default runtime is used"),
     ("logging", "the engine's default log driver is used"),
     (
         "links",
@@ -84,7 +86,6 @@ pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
     ("dns", "the engine's DNS is used"),
     ("dns_search", "the engine's DNS is used"),
     ("dns_opt", "the engine's DNS is used"),
-    ("sysctls", "not passed to the engine"),
     ("device_cgroup_rules", "not passed to the engine"),
     ("cgroup", "not passed to the engine"),
     ("cgroup_parent", "not passed to the engine"),
@@ -92,7 +93,6 @@ pub const SERVICE_UNSUPPORTED: &[(&str, &str)] = &[
     ("uts", "not passed to the engine"),
     ("isolation", "Windows containers are not supported"),
     ("group_add", "not passed to the engine"),
-    ("mac_address", "not passed to the engine"),
     ("oom_kill_disable", "not passed to the engine"),
     ("oom_score_adj", "not passed to the engine"),
     ("memswap_limit", "not passed to the engine"),

@@ -9,10 +9,13 @@
 mod build;
 mod extends;
 mod keys;
+mod lines;
 mod merge;
 mod service;
 
 use std::collections::BTreeMap;
+
+pub use lines::line_of;
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -62,6 +65,19 @@ pub struct ResourceDef {
     /// A volume of the `local` driver whose `driver_opts` make it a host
     /// directory or a tmpfs: mounted as such, no engine volume created.
     pub local: Option<LocalVolume>,
+    /// A network's `ipam.config` pools (subnets it is created with).
+    pub ipam: Vec<Pool>,
+    /// A network's `enable_ipv6`.
+    pub enable_ipv6: bool,
+}
+
+/// One `ipam.config` entry of a network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pool {
+    pub subnet: String,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub aux_addresses: Vec<(String, String)>,
 }
 
 /// What `driver: local` with `driver_opts` mounts.
@@ -395,11 +411,14 @@ impl Reader<'_> {
                             .push(format!("{at}.driver_opts (the engine's defaults are used)"));
                     }
                 }
-                if get(m, "ipam").is_some() {
-                    self.unsupported
-                        .push(format!("{at}.ipam (the engine's defaults are used)"));
+                if let Some(ipam) = get(m, "ipam") {
+                    def.ipam = self.ipam(ipam, &format!("{at}.ipam"));
                 }
-                for key in ["attachable", "enable_ipv6", "internal", "labels"] {
+                if let Some(v) = get(m, "enable_ipv6").filter(|_| section == "networks") {
+                    let r = self.bool(v, &format!("{at}.enable_ipv6"));
+                    def.enable_ipv6 = self.ok(r).unwrap_or(false);
+                }
+                for key in ["attachable", "internal", "labels"] {
                     if get(m, key).is_some() {
                         self.notes
                             .push(format!("{at}.{key} (not passed to the engine)"));
@@ -409,6 +428,82 @@ impl Reader<'_> {
             defs.insert(key, def);
         }
         defs
+    }
+
+    /// A network's `ipam`: the default driver's `config` pools. Each value
+    /// is checked by the host when the network is created (and by `--plan`).
+    fn ipam(&mut self, value: &Value, at: &str) -> Vec<Pool> {
+        let Some(map) = ({
+            let r = self.mapping(value, at);
+            self.ok(r)
+        }) else {
+            return Vec::new();
+        };
+        self.keys(
+            map,
+            &["driver", "config"],
+            &[(
+                "options",
+                "IPAM driver options are not passed to the engine",
+            )],
+            at,
+        );
+        if let Some(d) = get(map, "driver") {
+            let r = self.text(d, &format!("{at}.driver"));
+            if let Some(driver) = self.ok(r).filter(|d| d != "default") {
+                self.unsupported.push(format!(
+                    "{at}.driver ({driver}; only the engine's `default` IPAM driver)"
+                ));
+            }
+        }
+        let mut pools = Vec::new();
+        let Some(Value::Sequence(items)) = get(map, "config") else {
+            if get(map, "config").is_some() {
+                self.problems
+                    .push(format!("{at}.config: expected a list of pools"));
+            }
+            return pools;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{at}.config[{i}]");
+            let Some(m) = ({
+                let r = self.mapping(item, &at);
+                self.ok(r)
+            }) else {
+                continue;
+            };
+            self.keys(
+                m,
+                &["subnet", "gateway", "ip_range", "aux_addresses"],
+                &[],
+                &at,
+            );
+            let mut text = |key: &str| -> Option<String> {
+                let r = self.text(get(m, key)?, &format!("{at}.{key}"));
+                self.ok(r)
+            };
+            let (gateway, ip_range) = (text("gateway"), text("ip_range"));
+            let Some(subnet) = text("subnet") else {
+                self.problems.push(format!(
+                    "{at}: a pool needs a `subnet` (the engine chooses one when `ipam` is left out)"
+                ));
+                continue;
+            };
+            let aux_addresses = match get(m, "aux_addresses") {
+                Some(v) => {
+                    let r = self.pairs(v, &format!("{at}.aux_addresses"), false);
+                    self.ok(r).unwrap_or_default()
+                }
+                None => Vec::new(),
+            };
+            pools.push(Pool {
+                subnet,
+                gateway,
+                ip_range,
+                aux_addresses,
+            });
+        }
+        pools
     }
 
     /// A local volume's `driver_opts`: a host directory (`type: none, o:
@@ -648,6 +743,49 @@ fn check_service_name(name: &str) -> Result<(), String> {
 
 /// Every `depends_on`, network, named volume, secret and config a service
 /// uses is defined.
+/// A fixed address (`ipv4_address`, `ipv6_address`) needs the network to
+/// be this project's own, created with an `ipam` subnet holding the
+/// address, and one container only to have it.
+fn check_addresses(stack: &Stack, service: &Service, at: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (network, v4, v6) in &service.addresses {
+        let at = format!("{at}.networks.{network}");
+        let def = stack.networks.get(network);
+        if def.is_some_and(|d| d.external) {
+            problems.push(format!(
+                "{at}: a fixed address needs the network to be this project's own; `{network}` is external, and its subnets are not this file's to give out"
+            ));
+            continue;
+        }
+        let pools: Vec<ipnet::IpNet> = def
+            .map(|d| {
+                d.ipam
+                    .iter()
+                    .filter_map(|p| p.subnet.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (key, address) in [("ipv4_address", v4), ("ipv6_address", v6)] {
+            let Some(address) = address else { continue };
+            let Ok(ip) = address.parse::<std::net::IpAddr>() else {
+                continue;
+            };
+            if !pools.iter().any(|p| p.contains(&ip)) {
+                problems.push(format!(
+                    "{at}.{key}: `{address}` is in no subnet of network `{network}`; give the network one holding it (`ipam: {{config: [{{subnet: …}}]}}`)"
+                ));
+            }
+        }
+        if service.replicas > 1 {
+            problems.push(format!(
+                "{at}: a fixed address names one container, and the service runs {}",
+                service.replicas
+            ));
+        }
+    }
+    problems
+}
+
 fn check_references(stack: &Stack) -> Problems {
     let mut problems = Vec::new();
     for service in &stack.services {
@@ -668,6 +806,7 @@ fn check_references(stack: &Stack) -> Problems {
                 ));
             }
         }
+        problems.extend(check_addresses(stack, service, &at));
         for mount in &service.volumes {
             if mount.kind == "volume"
                 && !mount.source.is_empty()

@@ -62,6 +62,14 @@ pub struct Service {
     pub volumes: Vec<VolumeMount>,
     /// Network keys with aliases; empty means the project's default network.
     pub networks: Vec<(String, Vec<String>)>,
+    /// Fixed addresses by network key: `ipv4_address`, `ipv6_address`.
+    pub addresses: Vec<(String, Option<String>, Option<String>)>,
+    /// Kernel parameters (`sysctls`), checked by the host.
+    pub sysctls: Vec<(String, String)>,
+    /// `runtime`: the engine's runtime to run under (granted by the host).
+    pub runtime: Option<String>,
+    /// `mac_address`: on the service's first network.
+    pub mac_address: Option<String>,
     /// `network_mode`: `host`, `none`, `bridge`, `service:NAME` or `container:NAME`.
     pub network_mode: Option<String>,
     pub healthcheck: Option<Healthcheck>,
@@ -112,6 +120,10 @@ impl Service {
             ports: Vec::new(),
             volumes: Vec::new(),
             networks: Vec::new(),
+            addresses: Vec::new(),
+            sysctls: Vec::new(),
+            runtime: None,
+            mac_address: None,
             network_mode: None,
             healthcheck: None,
             depends_on: Vec::new(),
@@ -290,6 +302,13 @@ impl Reader<'_> {
         }
         s.networks = field!("networks", |r: &mut Self, v: &Value, p: String| r
             .networks(v, &p));
+        s.addresses = get(map, "networks")
+            .map(|v| self.addresses(v, &at("networks")))
+            .unwrap_or_default();
+        s.sysctls = field!("sysctls", |r: &mut Self, v: &Value, p: String| r
+            .pairs(v, &p, false));
+        s.runtime = field!("runtime", text);
+        s.mac_address = field!("mac_address", text);
         s.network_mode = field!("network_mode", |r: &mut Self,
                                                  v: &Value,
                                                  p: String|
@@ -818,12 +837,13 @@ impl Reader<'_> {
                     if let Value::Mapping(m) = v {
                         self.keys(
                             m,
-                            &["aliases"],
+                            &["aliases", "ipv4_address", "ipv6_address"],
                             &[
-                                ("ipv4_address", "addresses are given by the engine"),
-                                ("ipv6_address", "addresses are given by the engine"),
                                 ("priority", "not passed to the engine"),
-                                ("mac_address", "not passed to the engine"),
+                                (
+                                    "mac_address",
+                                    "one MAC address per container: use the service's `mac_address` (set on its first network)",
+                                ),
                                 ("link_local_ips", "not passed to the engine"),
                                 ("driver_opts", "not passed to the engine"),
                                 ("gw_priority", "not passed to the engine"),
@@ -841,6 +861,47 @@ impl Reader<'_> {
             }
             _ => Err(format!("{path}: expected a list or a mapping")),
         }
+    }
+
+    /// The fixed addresses of a `networks` mapping (`ipv4_address`,
+    /// `ipv6_address`), by network key; each checked as an address here
+    /// (the plan checks it lies in the network's subnet).
+    fn addresses(
+        &mut self,
+        value: &Value,
+        path: &str,
+    ) -> Vec<(String, Option<String>, Option<String>)> {
+        let Value::Mapping(map) = value else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let (Ok(name), Value::Mapping(m)) = (key_str(k, path), v) else {
+                continue;
+            };
+            let mut read = |key: &str, v6: bool| -> Option<String> {
+                let at = format!("{path}.{name}.{key}");
+                let text = {
+                    let r = self.text(get(m, key)?, &at);
+                    self.ok(r)
+                }?;
+                match text.parse::<std::net::IpAddr>() {
+                    Ok(a) if a.is_ipv6() == v6 => Some(text),
+                    _ => {
+                        let want = if v6 { "IPv6" } else { "IPv4" };
+                        self.problems
+                            .push(format!("{at}: `{text}` is not an {want} address"));
+                        None
+                    }
+                }
+            };
+            let v4 = read("ipv4_address", false);
+            let v6 = read("ipv6_address", true);
+            if v4.is_some() || v6.is_some() {
+                out.push((name, v4, v6));
+            }
+        }
+        out
     }
 
     fn ulimits(&mut self, value: &Value, path: &str) -> Result<Vec<Ulimit>, String> {

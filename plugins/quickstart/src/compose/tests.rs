@@ -303,3 +303,146 @@ secrets:
         [("db.local".to_string(), "10.0.0.2".to_string())]
     );
 }
+
+#[test]
+fn sysctls_runtime_and_fixed_addresses_are_read() {
+    let stack = read(
+        r#"
+services:
+  dns:
+    image: busybox
+    sysctls: { net.core.somaxconn: 1024, net.ipv4.tcp_syncookies: 0 }
+    runtime: runsc
+    mac_address: 02:42:ac:1c:00:05
+    networks:
+      front: { ipv4_address: 172.28.0.5, ipv6_address: "fd00:28::5", aliases: [ns] }
+  web:
+    image: busybox
+    sysctls: ["net.ipv4.ip_unprivileged_port_start=80"]
+networks:
+  front:
+    enable_ipv6: true
+    ipam:
+      driver: default
+      config:
+        - subnet: 172.28.0.0/16
+          ip_range: 172.28.5.0/24
+          gateway: 172.28.0.1
+          aux_addresses: { host1: 172.28.1.5 }
+        - subnet: "fd00:28::/64"
+"#,
+    )
+    .unwrap();
+    let dns = &stack.services[0];
+    assert_eq!(
+        dns.sysctls,
+        [
+            ("net.core.somaxconn".to_owned(), "1024".to_owned()),
+            ("net.ipv4.tcp_syncookies".to_owned(), "0".to_owned())
+        ]
+    );
+    assert_eq!(dns.runtime.as_deref(), Some("runsc"));
+    assert_eq!(dns.mac_address.as_deref(), Some("02:42:ac:1c:00:05"));
+    assert_eq!(
+        dns.addresses,
+        [(
+            "front".to_owned(),
+            Some("172.28.0.5".to_owned()),
+            Some("fd00:28::5".to_owned())
+        )]
+    );
+    assert_eq!(
+        stack.services[1].sysctls[0].0,
+        "net.ipv4.ip_unprivileged_port_start"
+    );
+    let front = &stack.networks["front"];
+    assert!(front.enable_ipv6);
+    assert_eq!(
+        front.ipam[0],
+        Pool {
+            subnet: "172.28.0.0/16".into(),
+            gateway: Some("172.28.0.1".into()),
+            ip_range: Some("172.28.5.0/24".into()),
+            aux_addresses: vec![("host1".into(), "172.28.1.5".into())],
+        }
+    );
+    assert!(stack.unsupported.is_empty(), "{:?}", stack.unsupported);
+}
+
+/// A fixed address is this project's to give only on its own network, in a
+/// subnet the file gives it, for one container.
+#[test]
+fn fixed_addresses_need_the_projects_own_subnet() {
+    let problems = read(
+        r#"
+services:
+  a:
+    image: busybox
+    networks: { shared: { ipv4_address: 10.9.0.5 } }
+  b:
+    image: busybox
+    networks: { own: { ipv4_address: 10.8.0.5 } }
+  c:
+    image: busybox
+    deploy: { replicas: 2 }
+    networks: { own: { ipv4_address: 10.7.0.5, ipv6_address: 10.7.0.6 } }
+networks:
+  shared: { external: true }
+  own:
+    ipam: { config: [{ subnet: 10.7.0.0/16 }] }
+"#,
+    )
+    .unwrap_err();
+    let text = problems.join("\n");
+    for expected in [
+        "services.a.networks.shared: a fixed address needs the network to be this project's own; `shared` is external",
+        "services.b.networks.own.ipv4_address: `10.8.0.5` is in no subnet of network `own`",
+        "services.c.networks.own.ipv6_address: `10.7.0.6` is not an IPv6 address",
+        "services.c.networks.own: a fixed address names one container, and the service runs 2",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+/// BuildKit-only build keys are refused each with why (the classic builder
+/// the engine's API gives has none of them); a pool without a subnet and a
+/// per-network MAC address say what to write instead.
+#[test]
+fn keys_the_engine_cannot_honour_are_refused_with_why() {
+    let stack = read(
+        r#"
+services:
+  app:
+    build:
+      context: .
+      ssh: [default]
+      additional_contexts: { base: ../base }
+      privileged: true
+      entitlements: [network.host]
+    networks: { n: { mac_address: 02:42:ac:1c:00:05 } }
+networks:
+  n:
+    ipam: { driver: custom, options: { a: b } }
+"#,
+    )
+    .unwrap();
+    let text = stack.unsupported.join("\n");
+    for expected in [
+        "services.app.build.ssh (a BuildKit feature",
+        "services.app.build.additional_contexts (a BuildKit feature",
+        "services.app.build.privileged (a BuildKit entitlement",
+        "services.app.build.entitlements (BuildKit entitlements",
+        "services.app.networks.n.mac_address (one MAC address per container",
+        "networks.n.ipam.driver (custom; only the engine's `default` IPAM driver)",
+        "networks.n.ipam.options (IPAM driver options are not passed to the engine)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let problems = read("services:\n  a: {image: busybox}\nnetworks:\n  n: {ipam: {config: [{gateway: 10.0.0.1}]}}\n")
+        .unwrap_err()
+        .join("\n");
+    assert!(
+        problems.contains("networks.n.ipam.config[0]: a pool needs a `subnet`"),
+        "{problems}"
+    );
+}

@@ -916,8 +916,15 @@ impl Engine for FakeEngine {
 
     async fn info(&self) -> Result<SystemInfo, EngineError> {
         self.record("info".into());
+        // As Docker's: `runc` the default, under two names.
+        let runtimes = ["runc", "io.containerd.runc.v2"]
+            .into_iter()
+            .map(|r| (r.to_owned(), bollard::models::Runtime::default()))
+            .collect();
         Ok(SystemInfo {
             docker_root_dir: Some("/var/lib/docker".into()),
+            default_runtime: Some("runc".into()),
+            runtimes: Some(runtimes),
             ..Default::default()
         })
     }

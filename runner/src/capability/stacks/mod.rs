@@ -1,20 +1,23 @@
 //! The `stacks` interface: containers from a full spec (`spec.rs`),
 //! networks, host port checks and the engine's facts.
 
+mod network;
 mod spec;
 #[cfg(test)]
 mod tests;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use bollard::models::NetworkCreateRequest;
+use bollard::models::{Ipam, NetworkCreateRequest};
 use wasmtime::component::Resource;
 
 use crate::capability::containers::ContainerHandle;
 use crate::capability::engine::{EngineHost, HostError, HostResult, sorted_labels};
 use crate::grant::{Grant, GrantKind, Object, name};
 use crate::plugin::bindings::engine_types::Protocol;
-use crate::plugin::bindings::stacks::{ContainerSpec, EngineFacts, Host, NetworkSummary};
+use crate::plugin::bindings::stacks::{
+    ContainerSpec, EngineFacts, Host, NetworkOptions, NetworkSummary,
+};
 
 type Labels = Vec<(String, String)>;
 
@@ -76,6 +79,68 @@ impl EngineHost {
     }
 }
 
+impl EngineHost {
+    /// The network's name and grant, and its address pools when it has any.
+    async fn checked_network(
+        &mut self,
+        network: &str,
+        options: &NetworkOptions,
+    ) -> HostResult<Option<Ipam>> {
+        name::check_network_name(network)
+            .map_err(|p| HostError::invalid(Object::Network, network, p))?;
+        if !self.grants.allows_network(network) {
+            return Err(self
+                .deny(
+                    Object::Network,
+                    network,
+                    Some(Grant::new(GrantKind::Networks, network)),
+                )
+                .into());
+        }
+        if options.ipam.is_empty() {
+            return Ok(None);
+        }
+        // The host's routes say something only about an engine on this machine.
+        let engine = self.engine().await?;
+        let routes = if engine.is_local() {
+            network::host_routes()
+        } else {
+            Vec::new()
+        };
+        network::ipam(network, options, &routes)
+    }
+
+    async fn create_network(
+        &mut self,
+        network: String,
+        labels: Labels,
+        options: NetworkOptions,
+    ) -> HostResult<bool> {
+        let ipam = self.checked_network(&network, &options).await?;
+        self.refuse_in_plan("stacks.network-create")?;
+        let engine = self.engine().await?;
+        let exists = engine
+            .list_networks()
+            .await?
+            .iter()
+            .any(|n| n.name.as_deref() == Some(network.as_str()));
+        if exists {
+            return Ok(false);
+        }
+        engine
+            .create_network(NetworkCreateRequest {
+                name: network,
+                driver: Some("bridge".into()),
+                labels: Some(labels.into_iter().collect()),
+                ipam,
+                enable_ipv6: options.enable_ipv6.then_some(true),
+                ..Default::default()
+            })
+            .await?;
+        Ok(true)
+    }
+}
+
 impl Host for EngineHost {
     async fn create_container(
         &mut self,
@@ -94,36 +159,24 @@ impl Host for EngineHost {
     }
 
     async fn network_create(&mut self, network: String, labels: Labels) -> HostResult<bool> {
-        name::check_network_name(&network)
-            .map_err(|p| HostError::invalid(Object::Network, &network, p))?;
-        if !self.grants.allows_network(&network) {
-            return Err(self
-                .deny(
-                    Object::Network,
-                    &network,
-                    Some(Grant::new(GrantKind::Networks, &network)),
-                )
-                .into());
-        }
-        self.refuse_in_plan("stacks.network-create")?;
-        let engine = self.engine().await?;
-        let exists = engine
-            .list_networks()
-            .await?
-            .iter()
-            .any(|n| n.name.as_deref() == Some(network.as_str()));
-        if exists {
-            return Ok(false);
-        }
-        engine
-            .create_network(NetworkCreateRequest {
-                name: network,
-                driver: Some("bridge".into()),
-                labels: Some(labels.into_iter().collect()),
-                ..Default::default()
-            })
-            .await?;
-        Ok(true)
+        let options = NetworkOptions {
+            ipam: Vec::new(),
+            enable_ipv6: false,
+        };
+        self.create_network(network, labels, options).await
+    }
+
+    async fn network_create_with(
+        &mut self,
+        network: String,
+        labels: Labels,
+        options: NetworkOptions,
+    ) -> HostResult<bool> {
+        self.create_network(network, labels, options).await
+    }
+
+    async fn check_network(&mut self, network: String, options: NetworkOptions) -> HostResult<()> {
+        self.checked_network(&network, &options).await.map(drop)
     }
 
     async fn network_list(&mut self) -> HostResult<Vec<NetworkSummary>> {

@@ -8,12 +8,13 @@
 //! through `paths::bind_source`; nothing is parsed from a `src:dst` string.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, Mount,
-    MountTmpfsOptions, MountType, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
-    ResourcesUlimits, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HostConfig, Mount, MountTmpfsOptions, MountType, NetworkingConfig,
+    PortBinding as EnginePortBinding, PortMap, ResourcesUlimits,
+    RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
 };
 
 use crate::capability::containers::{protocol_name, signal_name, summary_volumes};
@@ -21,7 +22,7 @@ use crate::capability::engine::backend::Engine;
 use crate::capability::engine::ids::{ImageId, NetworkId, VolumeName};
 use crate::capability::engine::{HostError, HostResult, Scope};
 use crate::capability::paths::{self, PathError};
-use crate::grant::{self, Grant, GrantKind, Namespace, Object, name};
+use crate::grant::{self, Grant, GrantKind, Namespace, Object, SysctlClass, SysctlNamespace, name};
 use crate::plugin::bindings::stacks::{
     ContainerSpec, Device, HealthSpec, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
     Resources, RestartPolicy, Ulimit,
@@ -159,16 +160,149 @@ impl Scope {
             .ok_or_else(|| HostError::not_found(Object::Network, network))
     }
 
-    fn endpoint(&self, attachment: &NetworkAttachment) -> HostResult<EndpointSettings> {
+    fn endpoint(
+        &self,
+        attachment: &NetworkAttachment,
+        mac_address: Option<String>,
+    ) -> HostResult<EndpointSettings> {
         // An alias is a DNS name on the network (a Compose service may be
         // called `a`), not a container name.
         for alias in &attachment.aliases {
             host_name(alias)?;
         }
+        let ipv4 = attachment
+            .ipv4_address
+            .as_deref()
+            .map(|a| fixed_address::<Ipv4Addr>(a, "an IPv4 address"))
+            .transpose()?;
+        let ipv6 = attachment
+            .ipv6_address
+            .as_deref()
+            .map(|a| fixed_address::<Ipv6Addr>(a, "an IPv6 address"))
+            .transpose()?;
         Ok(EndpointSettings {
             aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
+            ipam_config: (ipv4.is_some() || ipv6.is_some()).then_some(EndpointIpamConfig {
+                ipv4_address: ipv4,
+                ipv6_address: ipv6,
+                ..Default::default()
+            }),
+            mac_address,
             ..Default::default()
         })
+    }
+
+    /// The kernel parameters, each set in a namespace the container owns:
+    /// the safe ones freely, other namespaced ones through `allow.sysctls`;
+    /// one that is not namespaced, or lives in a namespace the container
+    /// shares with the host or another container, is refused.
+    fn sysctls(&self, spec: &ContainerSpec) -> HostResult<Option<HashMap<String, String>>> {
+        if spec.sysctls.is_empty() {
+            return Ok(None);
+        }
+        let mut set = HashMap::new();
+        for (name, value) in &spec.sysctls {
+            let canonical = grant::canonical_sysctl(name).ok_or_else(|| {
+                HostError::invalid(
+                    Object::Sysctl,
+                    name,
+                    "not a kernel parameter name (e.g. net.core.somaxconn)",
+                )
+            })?;
+            if value.is_empty() || value.chars().any(char::is_control) {
+                return Err(HostError::invalid(
+                    Object::Sysctl,
+                    &canonical,
+                    "its value is empty or holds a control character",
+                ));
+            }
+            let namespace = match grant::classify_sysctl(&canonical) {
+                SysctlClass::Safe(namespace) => namespace,
+                SysctlClass::Granted(namespace) => {
+                    if !self.grants.allows_sysctl(&canonical) {
+                        return Err(self
+                            .deny(
+                                Object::Sysctl,
+                                &canonical,
+                                Some(Grant::new(GrantKind::Sysctls, &canonical)),
+                            )
+                            .because(format!(
+                                "it is namespaced ({namespace}), but not among the safe ones that need no grant: it weighs on the host's resources"
+                            ))
+                            .into());
+                    }
+                    namespace
+                }
+                SysctlClass::Uts => {
+                    return Err(HostError::Unsupported(format!(
+                        "container `{}`: kernel parameter `{canonical}` is set by the container's `hostname`/`domainname`, not as a sysctl",
+                        spec.name
+                    )));
+                }
+                SysctlClass::Host => {
+                    return Err(HostError::Unsupported(format!(
+                        "container `{}`: kernel parameter `{canonical}` is not namespaced, so setting it would change the host's kernel for everything on it; no grant allows that (set it on the host, if its owner agrees)",
+                        spec.name
+                    )));
+                }
+            };
+            let shared = match (namespace, &spec.network_mode, &spec.ipc_mode) {
+                (SysctlNamespace::Network, NetworkMode::Host, _)
+                | (SysctlNamespace::Ipc, _, NamespaceMode::Host) => Some("the host's".to_owned()),
+                (SysctlNamespace::Network, NetworkMode::Container(other), _)
+                | (SysctlNamespace::Ipc, _, NamespaceMode::Container(other)) => {
+                    Some(format!("container `{other}`'s"))
+                }
+                _ => None,
+            };
+            if let Some(owner) = shared {
+                return Err(HostError::Unsupported(format!(
+                    "container `{}`: kernel parameter `{canonical}` would be set in {owner} {namespace} namespace, which the container shares; set it where that namespace is made",
+                    spec.name
+                )));
+            }
+            set.insert(canonical, value.clone());
+        }
+        Ok(Some(set))
+    }
+
+    /// The runtime, if one is asked for: the engine must have it, and one
+    /// other than the engine's default needs `allow.runtimes`.
+    async fn runtime(
+        &self,
+        engine: &dyn Engine,
+        spec: &ContainerSpec,
+    ) -> HostResult<Option<String>> {
+        let Some(runtime) = &spec.runtime else {
+            return Ok(None);
+        };
+        grant::check_runtime_name(runtime)
+            .map_err(|p| HostError::invalid(Object::Runtime, runtime, p))?;
+        let info = engine.info().await?;
+        let default = info.default_runtime.unwrap_or_else(|| "runc".to_owned());
+        if runtime != &default && !self.grants.allows_runtime(runtime) {
+            return Err(self
+                .deny(
+                    Object::Runtime,
+                    runtime,
+                    Some(Grant::new(GrantKind::Runtimes, runtime)),
+                )
+                .because(format!(
+                    "a runtime other than the engine's default (`{default}`) runs the container with other isolation"
+                ))
+                .into());
+        }
+        let mut known: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+        known.sort();
+        if !known.contains(runtime) {
+            return Err(HostError::Unsupported(format!(
+                "container `{}` asks for runtime `{runtime}`, which the engine at {} does not have (it has {}): register it with the engine (dockerd's `runtimes` setting) or leave `runtime` out",
+                spec.name,
+                engine.address(),
+                known.join(", ")
+            )));
+        }
+        Ok(Some(runtime.clone()))
     }
 
     fn bind_source(&self, source: &str, write: bool) -> HostResult<String> {
@@ -412,11 +546,27 @@ impl Scope {
         };
         let (exposed, bindings) = self.ports(&spec)?;
         let mounts = self.mounts(engine, &spec.mounts).await?;
+        let mac_address = spec.mac_address.as_deref().map(mac).transpose()?;
+        if mac_address.is_some()
+            && !matches!(&spec.network_mode, NetworkMode::Networks(a) if !a.is_empty())
+        {
+            return Err(HostError::Unsupported(format!(
+                "container `{}`: a MAC address is set on a network the container joins, and it joins none by name",
+                spec.name
+            )));
+        }
+        if mac_address.is_some() {
+            endpoint_mac_honoured(engine, &spec.name).await?;
+        }
+        let sysctls = self.sysctls(&spec)?;
+        let runtime = self.runtime(engine, &spec).await?;
         let (network_mode, networking, extra_networks) = match &spec.network_mode {
             NetworkMode::Networks(attachments) => {
                 let mut joined = Vec::new();
-                for attachment in attachments {
-                    let endpoint = self.endpoint(attachment)?;
+                for (n, attachment) in attachments.iter().enumerate() {
+                    // The MAC address is the first (primary) network's.
+                    let endpoint =
+                        self.endpoint(attachment, mac_address.clone().filter(|_| n == 0))?;
                     match self.granted_network(engine, &attachment.network).await {
                         Ok(id) => joined.push((id, endpoint)),
                         Err(HostError::NotFound { .. }) if tolerate_missing => {}
@@ -545,6 +695,8 @@ impl Scope {
                 ulimits: ulimits(&spec.ulimits)?,
                 extra_hosts: (!extra_hosts.is_empty()).then_some(extra_hosts),
                 init: spec.init,
+                sysctls,
+                runtime,
                 ..resources(&spec.resources)?
             }),
             networking_config: networking,
@@ -558,6 +710,63 @@ impl Scope {
             extra_networks,
         })
     }
+}
+
+/// A fixed address on a network: unicast, not the unspecified address.
+fn fixed_address<A>(text: &str, what: &str) -> HostResult<String>
+where
+    A: std::str::FromStr + Into<IpAddr>,
+{
+    let address: IpAddr = text
+        .parse::<A>()
+        .map_err(|_| HostError::invalid(Object::NetworkAddress, text, format!("it is not {what}")))?
+        .into();
+    if address.is_unspecified() || address.is_multicast() || address.is_loopback() {
+        return Err(HostError::invalid(
+            Object::NetworkAddress,
+            text,
+            "a container's fixed address is a unicast address of its network",
+        ));
+    }
+    Ok(address.to_string())
+}
+
+/// Since API 1.44 the engine takes a MAC address on the network endpoint;
+/// before, only in the container's config (`MacAddress`), which the client
+/// the runner uses (bollard's API 1.5x types) no longer has, and the older
+/// engine ignores the endpoint's: the container would get another address.
+async fn endpoint_mac_honoured(engine: &dyn Engine, container: &str) -> HostResult<()> {
+    let api = engine.version().await?.api_version.unwrap_or_default();
+    let (major, minor) = api.split_once('.').unwrap_or((&api, "0"));
+    let version = (
+        major.parse::<u32>().unwrap_or(0),
+        minor.parse::<u32>().unwrap_or(0),
+    );
+    if version >= (1, 44) {
+        return Ok(());
+    }
+    Err(HostError::Unsupported(format!(
+        "container `{container}`: a MAC address needs an engine with API 1.44 or later (Docker Engine 25+), which sets it on the network; the engine at {} speaks API {api} and would give the container another address",
+        engine.address()
+    )))
+}
+
+/// `02:42:ac:11:00:02`: six hexadecimal octets, a unicast address.
+fn mac(text: &str) -> HostResult<String> {
+    let octets: Vec<&str> = text.split([':', '-']).collect();
+    let ok = octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
+    let multicast = ok && u8::from_str_radix(octets[0], 16).is_ok_and(|b| b & 1 == 1);
+    if !ok || multicast {
+        return Err(HostError::invalid(
+            Object::NetworkAddress,
+            text,
+            "a MAC address is six hexadecimal octets (02:42:ac:11:00:02), unicast",
+        ));
+    }
+    Ok(octets.join(":").to_ascii_lowercase())
 }
 
 fn health(spec: &HealthSpec) -> HostResult<HealthConfig> {

@@ -51,6 +51,9 @@ fn spec(name: &str) -> ContainerSpec {
         extra_hosts: Vec::new(),
         init: None,
         platform: None,
+        sysctls: Vec::new(),
+        runtime: None,
+        mac_address: None,
     }
 }
 
@@ -136,10 +139,14 @@ async fn a_granted_spec_becomes_a_typed_create_body() {
         NetworkAttachment {
             network: "demo-net".into(),
             aliases: vec!["db".into()],
+            ipv4_address: None,
+            ipv6_address: None,
         },
         NetworkAttachment {
             network: "demo-back".into(),
             aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
         },
     ]);
     s.cap_drop = vec!["ALL".into()];
@@ -237,6 +244,8 @@ async fn hostile_names_in_a_spec_are_refused_before_the_engine_creates_anything(
                 s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
                     network: "demo-net".into(),
                     aliases: vec!["db/../x".into()],
+                    ipv4_address: None,
+                    ipv6_address: None,
                 }])
             }),
         ),
@@ -307,6 +316,8 @@ async fn network_modes_are_never_network_names_even_under_a_star_grant() {
         s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
             network: network.into(),
             aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
         }]);
         let error = create(&mut rig, s).await.err().unwrap();
         assert!(
@@ -423,6 +434,8 @@ async fn every_option_that_widens_reach_is_denied_without_its_own_key() {
                 s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
                     network: "other-net".into(),
                     aliases: Vec::new(),
+                    ipv4_address: None,
+                    ipv6_address: None,
                 }])
             }),
             Object::Network,
@@ -603,6 +616,8 @@ async fn a_one_letter_service_name_is_a_valid_alias() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-net".into(),
         aliases: vec!["a".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     create(&mut rig, s).await.unwrap();
 }
@@ -618,6 +633,8 @@ async fn under_plan_missing_images_and_networks_do_not_hide_denials() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-not-created".into(),
         aliases: vec!["web".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     let error = create(&mut rig, s.clone()).await.err().unwrap();
     assert!(
@@ -649,6 +666,8 @@ async fn check_container_checks_everything_and_creates_nothing() {
     s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
         network: "demo-not-created".into(),
         aliases: vec!["web".into()],
+        ipv4_address: None,
+        ipv6_address: None,
     }]);
     rig.host.check_container(s.clone()).await.unwrap();
     s.privileged = true;
@@ -855,4 +874,184 @@ async fn under_plan_a_read_write_bind_is_checked_against_the_write_grants() {
     // Creating stays refused under `--plan`, after the same checks.
     assert!(create(&mut rig, bind("out")).await.is_err());
     assert!(rig.fake.changes().is_empty());
+}
+
+fn unsupported(result: Result<(), HostError>) -> String {
+    match result {
+        Err(HostError::Unsupported(text)) => text,
+        other => panic!("expected a refusal as unsupported, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sysctls_are_set_in_the_containers_own_namespaces_only() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-web");
+    s.sysctls = vec![("net.ipv4.tcp_syncookies".into(), "1".into())];
+    create(&mut rig, s).await.unwrap();
+    let host = body(&rig).host_config.unwrap();
+    assert_eq!(
+        host.sysctls
+            .unwrap()
+            .get("net.ipv4.tcp_syncookies")
+            .map(String::as_str),
+        Some("1"),
+        "a safe one needs no grant"
+    );
+
+    // Namespaced but weighing on the host: its own grant, named in the denial.
+    let mut s = spec("demo-web2");
+    s.sysctls = vec![("net/core/somaxconn".into(), "1024".into())];
+    let refused = denial(create(&mut rig, s.clone()).await);
+    assert_eq!(refused.object, Object::Sysctl);
+    assert_eq!(refused.name, "net.core.somaxconn", "the canonical name");
+    assert_eq!(
+        refused.grant,
+        Some(Grant::new(GrantKind::Sysctls, "net.core.somaxconn"))
+    );
+    let mut grants = demo();
+    grants.sysctls = vec!["net.core.*".into()];
+    let mut granted = rig_with(grants);
+    create(&mut granted, s).await.unwrap();
+
+    // Not namespaced: the host's kernel; no grant allows it.
+    let mut grants = demo();
+    grants.sysctls = vec!["net.*".into(), "kernel.shmmax".into()];
+    let mut rig = rig_with(grants);
+    let mut s = spec("demo-web3");
+    s.sysctls = vec![("vm.max_map_count".into(), "262144".into())];
+    let text = unsupported(create(&mut rig, s).await);
+    assert!(
+        text.contains("`vm.max_map_count` is not namespaced"),
+        "{text}"
+    );
+    // In a namespace shared with the host or another container.
+    let mut s = spec("demo-web4");
+    s.sysctls = vec![("kernel.shmmax".into(), "1000000".into())];
+    s.ipc_mode = NamespaceMode::Container("demo-db".into());
+    let mut grants = demo();
+    grants.sysctls = vec!["kernel.shmmax".into()];
+    grants.namespaces = vec![Namespace::ContainerIpc];
+    let text = unsupported(create(&mut rig_with(grants), s).await);
+    assert!(
+        text.contains("in container `demo-db`'s IPC namespace, which the container shares"),
+        "{text}"
+    );
+    for (name, value) in [("../../etc", "1"), ("net.ipv4.tcp_syncookies", "1\n")] {
+        let mut s = spec("demo-web5");
+        s.sysctls = vec![(name.into(), value.into())];
+        assert!(
+            matches!(
+                create(&mut rig, s).await,
+                Err(HostError::InvalidName {
+                    object: Object::Sysctl,
+                    ..
+                })
+            ),
+            "{name:?}={value:?}"
+        );
+    }
+    assert_eq!(
+        rig.fake.state.lock().unwrap().created.len(),
+        0,
+        "nothing refused was created"
+    );
+}
+
+fn rig_with(grants: Grants) -> Rig {
+    rig(grants, false)
+}
+
+#[tokio::test]
+async fn a_runtime_other_than_the_default_needs_its_grant_and_the_engine_must_have_it() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-web");
+    s.runtime = Some("runc".into());
+    create(&mut rig, s).await.unwrap();
+    assert_eq!(
+        body(&rig).host_config.unwrap().runtime.as_deref(),
+        Some("runc")
+    );
+
+    let mut s = spec("demo-web2");
+    s.runtime = Some("io.containerd.runc.v2".into());
+    let refused = denial(create(&mut rig, s.clone()).await);
+    assert_eq!(refused.object, Object::Runtime);
+    assert_eq!(
+        refused.grant,
+        Some(Grant::new(GrantKind::Runtimes, "io.containerd.runc.v2"))
+    );
+    let mut grants = demo();
+    grants.runtimes = vec!["io.containerd.runc.v2".into(), "runsc".into()];
+    let mut granted = rig_with(grants);
+    create(&mut granted, s).await.unwrap();
+
+    let mut s = spec("demo-web3");
+    s.runtime = Some("runsc".into());
+    let text = unsupported(create(&mut granted, s).await);
+    assert!(
+        text.contains("runtime `runsc`, which the engine at")
+            && text.contains("(it has io.containerd.runc.v2, runc)"),
+        "{text}"
+    );
+    let mut s = spec("demo-web4");
+    s.runtime = Some("../runc".into());
+    assert!(matches!(
+        create(&mut granted, s).await,
+        Err(HostError::InvalidName {
+            object: Object::Runtime,
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn fixed_addresses_and_a_mac_address_reach_the_endpoint() {
+    let mut rig = rig(demo(), false);
+    let mut s = spec("demo-web");
+    s.network_mode = NetworkMode::Networks(vec![NetworkAttachment {
+        network: "demo-net".into(),
+        aliases: vec!["web".into()],
+        ipv4_address: Some("172.28.0.5".into()),
+        ipv6_address: Some("fd00:28::5".into()),
+    }]);
+    s.mac_address = Some("02:42:AC:1C:00:05".into());
+    create(&mut rig, s.clone()).await.unwrap();
+    let created = body(&rig);
+    let endpoints = created.networking_config.unwrap().endpoints_config.unwrap();
+    let endpoint = endpoints.values().next().unwrap();
+    let ipam = endpoint.ipam_config.clone().unwrap();
+    assert_eq!(ipam.ipv4_address.as_deref(), Some("172.28.0.5"));
+    assert_eq!(ipam.ipv6_address.as_deref(), Some("fd00:28::5"));
+    assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:1c:00:05"));
+
+    for (v4, mac) in [
+        (Some("fd00::5"), None),
+        (Some("0.0.0.0"), None),
+        (Some("224.0.0.1"), None),
+        (None, Some("01:00:5e:00:00:01")),
+        (None, Some("02:42:ac")),
+    ] {
+        let mut bad = s.clone();
+        bad.name = "demo-bad".into();
+        let NetworkMode::Networks(n) = &mut bad.network_mode else {
+            unreachable!()
+        };
+        n[0].ipv4_address = v4.map(Into::into);
+        bad.mac_address = mac.map(Into::into);
+        assert!(
+            matches!(
+                create(&mut rig, bad).await,
+                Err(HostError::InvalidName {
+                    object: Object::NetworkAddress,
+                    ..
+                })
+            ),
+            "{v4:?} {mac:?}"
+        );
+    }
+    let mut none = spec("demo-none");
+    none.network_mode = NetworkMode::None;
+    none.mac_address = Some("02:42:ac:1c:00:05".into());
+    assert!(unsupported(create(&mut rig, none).await).contains("joins none by name"));
 }
