@@ -17,7 +17,7 @@ fn the_plan_shows_order_plugin_digest_needs_and_grants() {
         .run();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let expected_start =
-        "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello 0.1.0 (WIT 0.2.0) sha256:";
+        "Plan for `all` (2 tasks):\n  1. greet\n       plugin hello 0.1.0 (WIT 0.3.0) sha256:";
     assert!(stdout.starts_with(expected_start), "{stdout}");
     assert!(
         stdout.contains("\n       needs write out\n       config {\"name\":\"team\"}\n       allow write: out\n       allow network: 127.0.0.1:5432\n       timeout 1m\n       memory 128 MiB\n  2. all\n       group: runs its dependencies only\n"),

@@ -359,7 +359,7 @@ fn a_missing_import_is_a_load_error_in_the_runners_words() {
             (core instance $i (instantiate $m))
             (func $describe (canon lift (core func $i "describe")))
             (instance $handler (export "describe" (func $describe)))
-            (export "runner:plugin/handler@0.2.0" (instance $handler))
+            (export "runner:plugin/handler@0.3.0" (instance $handler))
         )"#,
     )
     .unwrap();

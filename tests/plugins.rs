@@ -58,7 +58,7 @@ fn an_incompatible_wit_version_names_both_versions() {
     )
     .unwrap();
     test.args(&["t"])
-        .stderr_contains("plugin `future.wasm` cannot be used: it targets WIT runner:plugin@9.0.0, but this run supports runner:plugin@0.2.0")
+        .stderr_contains("plugin `future.wasm` cannot be used: it targets WIT runner:plugin@9.0.0, but this run supports runner:plugin@0.3.0")
         .status(2)
         .run();
 }
@@ -159,7 +159,7 @@ fn a_corrupt_cache_entry_is_recompiled() {
 fn inspect_shows_a_builtin_without_running_it() {
     let (output, _) = Test::new().args(&["plugin", "inspect", "hello"]).run();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.starts_with("plugin        hello 0.1.0\nsummary       Greets someone and leaves a note\nwit           runner:plugin@0.2.0\ndigest        sha256:"), "{stdout}");
+    assert!(stdout.starts_with("plugin        hello 0.1.0\nsummary       Greets someone and leaves a note\nwit           runner:plugin@0.3.0\ndigest        sha256:"), "{stdout}");
     assert!(stdout.ends_with("parameters\n  --name VALUE  who to greet (overrides config) (default: world)\nneeds\n  write out\n"), "{stdout}");
 }
 
@@ -395,16 +395,16 @@ fn a_plugin_a_crate_in_the_project_builds_is_not_pinned_so_rebuilds_just_run() {
 }
 
 /// The fixture as if built against another version of the WIT package: every
-/// `runner:plugin/…@0.2.0` name rewritten (same length, so the binary stays valid).
+/// `runner:plugin/…@0.3.0` name rewritten (same length, so the binary stays valid).
 fn fixture_targeting(version: &str) -> Vec<u8> {
-    assert_eq!(version.len(), "0.2.0".len());
+    assert_eq!(version.len(), "0.3.0".len());
     let mut bytes = std::fs::read(FIXTURE).unwrap();
-    let (from, to) = ("@0.2.0".as_bytes(), format!("@{version}").into_bytes());
+    let (from, to) = ("@0.3.0".as_bytes(), format!("@{version}").into_bytes());
     let mut i = 0;
     let mut replaced = 0;
     while let Some(at) = bytes[i..].windows(from.len()).position(|w| w == from) {
         let at = i + at;
-        // Only the package's own names: `runner:plugin/INTERFACE@0.2.0`.
+        // Only the package's own names: `runner:plugin/INTERFACE@0.3.0`.
         let name_start = bytes[..at]
             .iter()
             .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
@@ -424,8 +424,8 @@ fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() 
     let test = Test::new().tasks(
         "[tasks.minor]\nplugin = \"minor.wasm\"\nconfig = { mode = \"fail\", code = 3, message = \"ran on 0.1.0\" }\n\n[tasks.major]\nplugin = \"major.wasm\"\nconfig = { mode = \"noop\" }\n",
     );
-    std::fs::write(test.path("minor.wasm"), fixture_targeting("0.2.9")).unwrap();
-    std::fs::write(test.path("major.wasm"), fixture_targeting("0.3.0")).unwrap();
+    std::fs::write(test.path("minor.wasm"), fixture_targeting("0.3.9")).unwrap();
+    std::fs::write(test.path("major.wasm"), fixture_targeting("0.4.0")).unwrap();
     let minor = test.command().arg("minor").output().unwrap();
     assert_eq!(
         minor.status.code(),
@@ -438,7 +438,7 @@ fn a_plugin_built_for_a_newer_minor_version_runs_and_a_newer_major_is_refused() 
     assert_eq!(major.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "it targets WIT runner:plugin@0.3.0, but this run supports runner:plugin@0.2.0"
+            "it targets WIT runner:plugin@0.4.0, but this run supports runner:plugin@0.3.0"
         ),
         "{stderr}"
     );

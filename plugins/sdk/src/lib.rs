@@ -2,7 +2,7 @@
 //!
 //! A plugin is a `wasm32-wasip2` component. It implements [`Plugin`] and
 //! exports it with [`export_plugin!`]; the SDK turns the runner's WIT
-//! interfaces (`runner:plugin@0.2.0`) into ordinary Rust: a [`Context`] for the
+//! interfaces (`runner:plugin@0.3.0`) into ordinary Rust: a [`Context`] for the
 //! task, [`Error`] for failures, [`Grant`]s for what a task needs, and one
 //! module per host interface ([`log`], [`prompt`], [`cancel`], [`lock`],
 //! [`containers`], [`volumes`], [`images`], [`network_faults`], [`stacks`]),
@@ -231,18 +231,18 @@ pub mod __private {
             pub_export_macro: true,
             additional_derives: [PartialEq, Eq],
             additional_type_attributes: {
-                "runner:plugin/engine-types@0.2.0/compression": [#[derive(Default)]],
-                "runner:plugin/containers@0.2.0/exec-request": [#[derive(Default)]],
-                "runner:plugin/stacks@0.2.0/namespace-mode": [#[derive(Default)]],
-                "runner:plugin/stacks@0.2.0/restart-policy": [#[derive(Default)]],
-                "runner:plugin/stacks@0.2.0/health-spec": [#[derive(Default)]],
-                "runner:plugin/stacks@0.2.0/resources": [#[derive(Default)]],
-                "runner:plugin/images@0.2.0/build-request": [#[derive(Default)]],
+                "runner:plugin/engine-types@0.3.0/compression": [#[derive(Default)]],
+                "runner:plugin/containers@0.3.0/exec-request": [#[derive(Default)]],
+                "runner:plugin/stacks@0.3.0/namespace-mode": [#[derive(Default)]],
+                "runner:plugin/stacks@0.3.0/restart-policy": [#[derive(Default)]],
+                "runner:plugin/stacks@0.3.0/health-spec": [#[derive(Default)]],
+                "runner:plugin/stacks@0.3.0/resources": [#[derive(Default)]],
+                "runner:plugin/images@0.3.0/build-request": [#[derive(Default)]],
             },
             additional_member_attributes: {
-                "runner:plugin/engine-types@0.2.0/compression.none": [#[default]],
-                "runner:plugin/stacks@0.2.0/namespace-mode.private": [#[default]],
-                "runner:plugin/stacks@0.2.0/restart-policy.no": [#[default]],
+                "runner:plugin/engine-types@0.3.0/compression.none": [#[default]],
+                "runner:plugin/stacks@0.3.0/namespace-mode.private": [#[default]],
+                "runner:plugin/stacks@0.3.0/restart-policy.no": [#[default]],
             },
         });
     }

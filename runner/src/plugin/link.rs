@@ -31,7 +31,7 @@ pub struct Unlinkable {
     pub item: Option<String>,
     /// Whether the host has the item, with another type (else it has nothing by that name).
     pub differs: bool,
-    /// What the plugin was built against: `runner:plugin@0.2.0 and WASI 0.2.6`.
+    /// What the plugin was built against: `runner:plugin@0.3.0 and WASI 0.2.6`.
     pub targets: String,
 }
 
@@ -96,7 +96,7 @@ fn explain(error: &wasmtime::Error, targets: &str) -> Unlinkable {
     }
 }
 
-/// `runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)`: the plugin's
+/// `runner:plugin@0.3.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)`: the plugin's
 /// handler version, the WASI it imports, and any other package it imports.
 fn targets(engine: &Engine, component: &Component) -> String {
     let ty = component.component_type();
@@ -166,7 +166,7 @@ mod tests {
                 (core instance $i (instantiate $m))
                 (func $describe (canon lift (core func $i "describe")))
                 (instance $handler (export "describe" (func $describe)))
-                (export "runner:plugin/handler@0.2.0" (instance $handler))
+                (export "runner:plugin/handler@0.3.0" (instance $handler))
             )"#,
         );
         let error = check(engine, &plugin, linker()).unwrap_err();
@@ -176,12 +176,12 @@ mod tests {
                 import: "wasi:keyvalue/store@0.2.0".into(),
                 item: Some("get".into()),
                 differs: false,
-                targets: "runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)".into(),
+                targets: "runner:plugin@0.3.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0)".into(),
             }
         );
         assert_eq!(
             error.to_string(),
-            "it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)"
+            "it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.3.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.3.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)"
         );
     }
 

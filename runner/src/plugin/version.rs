@@ -8,7 +8,7 @@ use wasmtime::component::types::ComponentItem;
 /// The package this host implements.
 pub const PACKAGE: &str = "runner:plugin";
 /// The version of the WIT package in wit/ (kept in step by a test).
-pub const HOST_VERSION: &str = "0.2.0";
+pub const HOST_VERSION: &str = "0.3.0";
 
 /// Why a component cannot be run by this host.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,10 +54,10 @@ mod tests {
 
     #[test]
     fn same_minor_line_is_compatible_before_1_0() {
-        assert!(compatible("0.2.0"));
-        assert!(compatible("0.2.7"));
-        assert!(!compatible("0.1.0"));
-        assert!(!compatible("0.3.0"));
+        assert!(compatible("0.3.0"));
+        assert!(compatible("0.3.7"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("0.4.0"));
         assert!(!compatible("1.0.0"));
         assert!(!compatible("garbage"));
     }
