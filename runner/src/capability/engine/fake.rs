@@ -790,9 +790,19 @@ impl Engine for FakeEngine {
         })
     }
 
+    /// A single image's archive as `docker save` writes it (a layer, the
+    /// config, `manifest.json` naming every tag of the image, `repositories`):
+    /// the host rewrites the names as it streams it.
     fn export_image(&self, id: &ImageId) -> ByteStream {
         self.record(format!("export_image {id}"));
-        bytes_stream(format!("image archive of {id}").into_bytes())
+        let tags = self
+            .lock()
+            .images
+            .iter()
+            .find(|i| i.id == id.as_str())
+            .map(|i| i.repo_tags.clone())
+            .unwrap_or_default();
+        bytes_stream(image_archive(&id.to_string(), &tags))
     }
 
     fn pull_image(&self, reference: &str) -> PullStream {
@@ -1000,4 +1010,33 @@ pub fn containers(patterns: &[&str]) -> crate::grant::Grants {
         containers: crate::grant::Patterns::of(patterns),
         ..Default::default()
     }
+}
+
+/// `docker save`'s layout for one image whose layer holds `layer of ID`.
+pub fn image_archive(id: &str, tags: &[String]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, name, data).unwrap();
+    };
+    let digest = id.trim_start_matches("sha256:");
+    add("layer0/layer.tar", format!("layer of {id}").as_bytes());
+    add(&format!("{digest}.json"), br#"{"config":{}}"#);
+    let manifest = serde_json::json!([{"Config": format!("{digest}.json"), "RepoTags": tags, "Layers": ["layer0/layer.tar"]}]);
+    add("manifest.json", manifest.to_string().as_bytes());
+    let repositories: serde_json::Map<String, serde_json::Value> = tags
+        .iter()
+        .filter_map(|t| t.rsplit_once(':'))
+        .map(|(repo, tag)| (repo.to_owned(), serde_json::json!({ tag: digest })))
+        .collect();
+    add(
+        "repositories",
+        serde_json::Value::Object(repositories)
+            .to_string()
+            .as_bytes(),
+    );
+    builder.into_inner().unwrap()
 }

@@ -158,8 +158,19 @@ async fn export_writes_the_image_by_id_and_is_refused_under_plan() {
         .await
         .unwrap();
     let written = std::fs::read(rig.path("out/busybox.tar")).unwrap();
-    assert_eq!(written, format!("image archive of {id}").into_bytes());
     assert_eq!(info.bytes, written.len() as u64);
+    // The archive the engine wrote, names aside: the layer whole, and only
+    // the name asked for, whatever other tags the image has.
+    let entries = archive_entries(&written);
+    assert_eq!(
+        entries["layer0/layer.tar"],
+        format!("layer of {id}").into_bytes()
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
+    assert_eq!(
+        manifest[0]["RepoTags"],
+        serde_json::json!(["busybox:latest"])
+    );
     assert!(rig.fake.calls().contains(&format!("export_image {id}")));
 
     let mut rig = self::rig(&["busybox"], true);
@@ -419,4 +430,18 @@ async fn a_failing_step_is_named_with_the_engine_words() {
         "{error}"
     );
     assert!(error.contains("returned a non-zero code: 1"), "{error}");
+}
+
+fn archive_entries(tar_bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    tar::Archive::new(tar_bytes)
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            (name, data)
+        })
+        .collect()
 }
