@@ -550,3 +550,43 @@ fn the_host_reads_ahead_only_granted_regular_files() {
         }
     }
 }
+
+/// The host passes over a file for the plugin up to a line
+/// (`read-file.skip-through-line`, how the sanitize plugin skips COPY
+/// blocks): reading goes on after it, from the start of a line or from
+/// inside one, a file that ends first is said to, and the line searched for
+/// is bounded.
+#[test]
+fn the_host_skips_through_a_line_and_reading_goes_on_after_it() {
+    let rows: String = (0..200_000).map(|i| format!("{i}\tvalue {i}\n")).collect();
+    let dump = format!("{rows}\\.\nSELECT 1;\n");
+    let task = |name: &str, line: &str, read_first: usize| {
+        format!(
+            "[tasks.{name}]\nplugin = \"{{fixture}}\"\nconfig = {{ mode = \"skip-file\", path = \"docs/dump.sql\", line = '{line}', read_first = {read_first} }}\nallow = {{ read = [\"docs\"] }}\n\n"
+        )
+    };
+    let long = "x".repeat(300);
+    let test = Test::new().file("docs/dump.sql", &dump).tasks(&format!(
+        "{}{}{}{}",
+        task("start", "\\.", 0),
+        task("inside", "\\.", 7),
+        task("absent", "SELECT", 0),
+        task("long", &long, 0),
+    ));
+    let block = rows.len() + 3;
+    test.invoke(&["start"]).ok().stdout_contains(&format!(
+        "skipped {block} bytes, 200000 lines, found true\nSELECT 1;\n"
+    ));
+    // Seven bytes into the first row: its newline is the first passed over.
+    test.invoke(&["inside"]).ok().stdout_contains(&format!(
+        "skipped {} bytes, 200000 lines, found true\nSELECT 1;\n",
+        block - 7
+    ));
+    test.invoke(&["absent"]).ok().stdout_contains(&format!(
+        "skipped {} bytes, 200002 lines, found false\n",
+        dump.len()
+    ));
+    test.invoke(&["long"])
+        .status(1)
+        .stderr_contains("the line to skip through is 300 bytes long; it must be 1 to 256");
+}

@@ -20,6 +20,7 @@
 //! publishes the result with its manifest.
 
 mod config;
+mod input;
 mod manifest;
 mod seed;
 mod snapshot;

@@ -9,7 +9,7 @@
 //! in `.NAME.dump.partial` only while the run lasts.
 
 use std::fs;
-use std::io::{self, BufReader};
+use std::io;
 
 use run_plugin_sdk::containers::{self, ContainerState, ExecRequest};
 use run_plugin_sdk::file::{NewFile, ReadFile};
@@ -17,6 +17,7 @@ use run_plugin_sdk::{Access, Context, Error, Grant, log};
 
 use crate::config::{Config, PolicySource, Source};
 use crate::engine::{self, COMPLETE_MARKER, Policy};
+use crate::input::HostDump;
 use crate::manifest::{self, Manifest, SampleInfo, TableCounts};
 
 /// The environment variable that must be `1` to run (or pass --sanitized).
@@ -27,9 +28,6 @@ pub const GUARD_EXIT_CODE: u8 = 3;
 /// The shortest key accepted: a short key can be guessed, and then every
 /// masked value can be confirmed.
 const MIN_KEY_LEN: usize = 16;
-/// Dumps are read in large chunks; the engine itself streams line by line
-/// (and writes in large pieces, so the output needs no buffer of its own).
-const BUFFER: usize = 1 << 20;
 
 pub fn run(ctx: &Context, config: &Config) -> Result<(), Error> {
     let policy = load_policy(ctx, config)?;
@@ -220,10 +218,12 @@ fn write(
     let mut out = NewFile::create(output)?;
     log::info(format!("sanitizing {dump}"));
     // Read by the host, ahead of the engine, in large pieces (WASI reads
-    // are of 64 KiB, each a round trip to a thread of the host's).
+    // are of 64 KiB, each a round trip to a thread of the host's), straight
+    // into the engine's own 1 MiB line buffer; COPY blocks the engine
+    // passes over are searched by the host.
     let open = || {
         ReadFile::open(dump)
-            .map(|f| BufReader::with_capacity(BUFFER, f))
+            .map(HostDump)
             .map_err(|e| engine::Error::Read(e.message().to_owned()))
     };
     // The first refusal (not granted, a symlink, missing) as the SDK names it.

@@ -243,7 +243,33 @@ impl ReadFile {
     pub fn error(&self, error: io::Error) -> Error {
         Error::io(&self.path, Access::Read, error)
     }
+
+    /// Passes over the file through the first line that is exactly `line`
+    /// (1 to 256 bytes, no newline; ended by a newline or the end of the
+    /// file), without the bytes entering the plugin: the host searches them.
+    /// `mid_line`: the start of the current line was already read (and is
+    /// not `line`). Reads go on after it; [`Skipped::found`] is false when
+    /// the file ended first.
+    ///
+    /// ```no_run
+    /// use std::io::Read;
+    /// # fn main() -> Result<(), run_plugin_sdk::Error> {
+    /// let mut file = run_plugin_sdk::file::ReadFile::open("dumps/big.sql")?;
+    /// // The rows of a COPY block, up to its `\.` line.
+    /// let skipped = file.skip_through_line(b"\\.", false).map_err(|e| file.error(e))?;
+    /// println!("{} rows passed over", skipped.lines);
+    /// # Ok(()) }
+    /// ```
+    pub fn skip_through_line(&mut self, line: &[u8], mid_line: bool) -> io::Result<Skipped> {
+        self.file
+            .skip_through_line(line, mid_line)
+            .map_err(io_error)
+    }
 }
+
+/// What [`ReadFile::skip_through_line`] passed over: `bytes` (the line
+/// included), `lines` (newlines before the line) and `found`.
+pub use wit::Skipped;
 
 impl io::Read for ReadFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

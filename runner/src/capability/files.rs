@@ -223,6 +223,7 @@ pub fn apply(builder: &mut WasiCtxBuilder, preopens: &[Preopen]) -> wasmtime::Re
 }
 
 pub mod host;
+pub mod skip;
 
 #[cfg(test)]
 mod tests;

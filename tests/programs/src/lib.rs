@@ -47,6 +47,15 @@ enum Mode {
     ReadFile {
         path: String,
     },
+    /// Reads `read_first` bytes of `path` through the host's `files`
+    /// interface, has the host pass over it through the line `line`, prints
+    /// what it passed over, then the rest of the file.
+    SkipFile {
+        path: String,
+        line: String,
+        #[serde(default)]
+        read_first: usize,
+    },
     NewFile {
         path: String,
         content: String,
@@ -210,6 +219,11 @@ impl Plugin for Fixture {
                 print!("{text}");
                 Ok(())
             }
+            Mode::SkipFile {
+                path,
+                line,
+                read_first,
+            } => skip_file(&path, &line, read_first),
             Mode::NewFile {
                 path,
                 content,
@@ -485,5 +499,26 @@ fn new_file(path: &str, content: &str, times: usize, commit: bool) -> Result<(),
     }
     file.commit()?;
     println!("committed {path}");
+    Ok(())
+}
+
+fn skip_file(path: &str, line: &str, read_first: usize) -> Result<(), Error> {
+    use std::io::Read as _;
+    let mut file = run_plugin_sdk::file::ReadFile::open(path)?;
+    let mut first = vec![0; read_first];
+    file.read_exact(&mut first).map_err(|e| file.error(e))?;
+    let skipped = file
+        .skip_through_line(
+            line.as_bytes(),
+            !first.is_empty() && !first.ends_with(b"\n"),
+        )
+        .map_err(|e| file.error(e))?;
+    println!(
+        "skipped {} bytes, {} lines, found {}",
+        skipped.bytes, skipped.lines, skipped.found
+    );
+    let mut rest = String::new();
+    file.read_to_string(&mut rest).map_err(|e| file.error(e))?;
+    print!("{rest}");
     Ok(())
 }

@@ -8,11 +8,9 @@
 //! archives, compressed dumps) and data written as INSERT statements are
 //! refused with what to do instead.
 
-use std::io::Read;
-
 use super::Error;
 use super::ident::{TableName, column_list, table_name};
-use super::input::Lines;
+use super::input::{Input, Lines};
 use super::sql::{Lexer, Mark};
 
 /// One line of a dump, classified.
@@ -54,7 +52,7 @@ pub struct Dump<R> {
     checked_format: bool,
 }
 
-impl<R: Read> Dump<R> {
+impl<R: Input> Dump<R> {
     pub fn new(input: R) -> Self {
         Self {
             lines: Lines::new(input),

@@ -26,9 +26,10 @@ pub mod sql;
 mod words;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 pub use ident::TableName;
+pub use input::{Input, Skipped};
 pub use mask::Masker;
 pub use policy::{Found, Policy, Rule};
 pub use report::{ColumnReport, Handling, Report};
@@ -71,7 +72,7 @@ pub enum Error {
 
 /// Sanitizes the dump that `open` reads (it is called once per pass) into
 /// `output`.
-pub fn sanitize<R: BufRead, W: Write>(
+pub fn sanitize<R: Input, W: Write>(
     mut open: impl FnMut() -> Result<R, Error>,
     output: W,
     policy: &Policy,

@@ -10,11 +10,12 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Write};
+use std::io::Write;
 
 use super::dump::{Dump, Event};
 use super::find::Span;
 use super::ident::TableName;
+use super::input::Input;
 use super::mask::{Masked, Masker, utf8_chars};
 use super::plan::{ColumnPlan, Plan, TablePlan};
 use super::policy::Rule;
@@ -90,7 +91,7 @@ fn write_error(e: std::io::Error) -> Error {
     Error::Write(e.to_string())
 }
 
-pub fn rewrite<R: Read, W: Write>(
+pub fn rewrite<R: Input, W: Write>(
     input: R,
     out: W,
     cx: &Context,

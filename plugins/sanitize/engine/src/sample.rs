@@ -23,10 +23,10 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::io::Read;
 
 use super::dump::{Dump, Event};
 use super::ident::TableName;
+use super::input::Input;
 use super::mask::Masker;
 use super::policy::Sample;
 use super::schema::Schema;
@@ -116,7 +116,7 @@ pub struct Selection {
 
 impl Selection {
     /// Computes the kept keys; `open` reads the dump again from the start.
-    pub fn compute<R: Read>(
+    pub fn compute<R: Input>(
         schema: &Schema,
         sample: &Sample,
         masker: &Masker,
@@ -306,7 +306,7 @@ impl Selection {
     /// names is final; a table that references itself is read again until
     /// nothing grows. With a cycle, the rest are read together until
     /// nothing grows.
-    fn in_waves<R: Read>(
+    fn in_waves<R: Input>(
         &mut self,
         schema: &Schema,
         open: &mut impl FnMut() -> Result<R, Error>,
@@ -396,7 +396,7 @@ impl Selection {
 
     /// One read of the dump, taking in the rows of the logical tables in
     /// `nodes`; every other block is skipped.
-    fn pass<R: Read>(
+    fn pass<R: Input>(
         &mut self,
         schema: &Schema,
         open: &mut impl FnMut() -> Result<R, Error>,

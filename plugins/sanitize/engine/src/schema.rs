@@ -8,12 +8,12 @@
 //! or a comment holding `;` read like any other.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 use super::ddl::{self, Ddl};
 use super::dump::{Dump, Event};
 use super::find::{Kinds, Span};
 use super::ident::TableName;
+use super::input::Input;
 use super::pii::ContentStats;
 use super::{Error, copy};
 
@@ -189,7 +189,7 @@ pub struct Search<'a> {
 impl Schema {
     /// The first pass over a dump; `search` says which columns' values to
     /// look through for personal data (all of their values).
-    pub fn analyze<R: Read>(input: R, search: Option<&Search>) -> Result<Schema, Error> {
+    pub fn analyze<R: Input>(input: R, search: Option<&Search>) -> Result<Schema, Error> {
         let mut schema = Schema::default();
         let mut dump = Dump::new(input).collecting_statements();
         let mut spans: Vec<Span> = Vec::new();

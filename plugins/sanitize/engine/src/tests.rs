@@ -557,3 +557,29 @@ fn empty_stays_empty_and_null_stays_null_under_every_rule() {
         }
     }
 }
+
+/// An input that passes over COPY blocks itself (the plugin's dump, which
+/// the host searches) gives the same output and report as one read through,
+/// with and without a sample, wherever its reads cut the lines.
+#[test]
+fn an_input_that_searches_itself_gives_the_same_output() {
+    use crate::input::testing::Searching;
+    let sampled = format!("{POLICY}\n[sample]\nfraction = 0.5\nroots = [\"customers\"]\n");
+    for policy in [POLICY, sampled.as_str()] {
+        let (expected, report) = run(DUMP, policy, b"secret").unwrap();
+        let policy = Policy::from_toml("p.toml", policy).unwrap();
+        for step in [3, 64, 1 << 20] {
+            let mut out = Vec::new();
+            let got = sanitize(
+                || Ok(Searching::new(DUMP.as_bytes(), step)),
+                &mut out,
+                &policy,
+                b"secret",
+            )
+            .unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "step {step}");
+            assert_eq!(got.tables, report.tables);
+            assert_eq!(got.input_bytes, report.input_bytes);
+        }
+    }
+}

@@ -19,7 +19,9 @@
 //! A `read-file` is the other way: the host reads a granted file ahead of
 //! the plugin on a blocking thread, in `READ_CHUNK` pieces, at most `QUEUE`
 //! of them waiting, and the plugin takes them as they come; a task holds at
-//! most `MAX_OPEN` of those too.
+//! most `MAX_OPEN` of those too. `skip-through-line` passes over the
+//! chunks up to a given line on the host (`skip::LineSearch`), so the
+//! bytes of, say, a COPY block nobody looks at never enter the plugin.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -31,9 +33,12 @@ use tokio::sync::mpsc;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::capability::files::Preopen;
+use crate::capability::files::skip::{self, LineSearch};
 use crate::capability::paths::{self, NewFile, PathError};
 use crate::grant::{Grant, GrantKind};
-use crate::plugin::bindings::files::{FileError, Host, HostNewFile, HostReadFile, Written};
+use crate::plugin::bindings::files::{
+    FileError, Host, HostNewFile, HostReadFile, Skipped, Written,
+};
 use crate::plugin::bindings::types::{Denial, ObjectKind};
 
 /// The most one `write` may carry.
@@ -290,20 +295,7 @@ impl ReadFileHandle {
             if self.end {
                 return Ok(Vec::new());
             }
-            match self.chunks.recv().await {
-                Some(Ok(chunk)) => {
-                    self.end = chunk.is_empty();
-                    self.current = chunk;
-                    self.taken = 0;
-                }
-                Some(Err(e)) => return Err(io_error(&self.guest, &e)),
-                None => {
-                    return Err(FileError::Io((
-                        self.guest.clone(),
-                        "the host stopped reading it".to_owned(),
-                    )));
-                }
-            }
+            self.next_chunk().await?;
         }
         let n = max.min(self.current.len() - self.taken);
         if self.taken == 0 && n == self.current.len() {
@@ -314,6 +306,58 @@ impl ReadFileHandle {
         let piece = self.current[self.taken..self.taken + n].to_vec();
         self.taken += n;
         Ok(piece)
+    }
+
+    /// The next chunk read ahead, as the current one (empty at the end).
+    async fn next_chunk(&mut self) -> Result<(), FileError> {
+        match self.chunks.recv().await {
+            Some(Ok(chunk)) => {
+                self.end = chunk.is_empty();
+                self.current = chunk;
+                self.taken = 0;
+                Ok(())
+            }
+            Some(Err(e)) => Err(io_error(&self.guest, &e)),
+            None => Err(FileError::Io((
+                self.guest.clone(),
+                "the host stopped reading it".to_owned(),
+            ))),
+        }
+    }
+
+    /// Passes over the chunks through the first line equal to `line`. The
+    /// work is the file's size at most, one `memchr` per line, and yields
+    /// at every chunk that has to be waited for.
+    async fn skip_through_line(
+        &mut self,
+        line: &[u8],
+        mid_line: bool,
+    ) -> Result<Skipped, FileError> {
+        skip::check_line(line).map_err(|why| FileError::Io((self.guest.clone(), why)))?;
+        let mut search = LineSearch::new(line, mid_line);
+        loop {
+            if self.taken == self.current.len() {
+                if self.end {
+                    let found = search.found_at_end();
+                    return Ok(Skipped {
+                        bytes: search.bytes,
+                        lines: search.lines,
+                        found,
+                    });
+                }
+                self.next_chunk().await?;
+                continue;
+            }
+            if let Some(n) = search.feed(&self.current[self.taken..]) {
+                self.taken += n;
+                return Ok(Skipped {
+                    bytes: search.bytes,
+                    lines: search.lines,
+                    found: true,
+                });
+            }
+            self.taken = self.current.len();
+        }
     }
 }
 
@@ -559,6 +603,19 @@ impl HostReadFile for FilesHost {
         max: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, FileError>> {
         Ok(self.handles.get_mut(&this)?.read(max).await)
+    }
+
+    async fn skip_through_line(
+        &mut self,
+        this: Resource<ReadFileHandle>,
+        line: Vec<u8>,
+        mid_line: bool,
+    ) -> wasmtime::Result<Result<Skipped, FileError>> {
+        Ok(self
+            .handles
+            .get_mut(&this)?
+            .skip_through_line(&line, mid_line)
+            .await)
     }
 
     async fn drop(&mut self, this: Resource<ReadFileHandle>) -> wasmtime::Result<()> {

@@ -232,3 +232,77 @@ fn reads_outside_the_grants_through_symlinks_or_of_fifos_are_refused() {
         ));
     });
 }
+
+/// A COPY block of `rows` rows (about 60 bytes each, one with an escaped
+/// `\.` inside a value), its `\.` line, and what follows.
+fn copy_block(rows: usize) -> Vec<u8> {
+    let mut text = Vec::new();
+    for i in 0..rows {
+        text.extend_from_slice(
+            format!("{i}\tsomebody{i}@example.com\t+49 30 {i:08}\tnote\n").as_bytes(),
+        );
+        if i == 7 {
+            text.extend_from_slice(b"8\t\\\\.\t\\.\tx\n");
+        }
+    }
+    text.extend_from_slice(b"\\.\nafter the block\n\\.\n");
+    text
+}
+
+#[test]
+fn a_skip_passes_over_chunks_to_the_line_and_reads_go_on_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over three of the host's chunks.
+    let rows = READ_CHUNK * 3 / 50;
+    let text = copy_block(rows);
+    std::fs::write(dir.path().join("dump.sql"), &text).unwrap();
+    let marker = text.len() - b"after the block\n\\.\n".len();
+    let mut host = host(dir.path(), false);
+    block_on(async {
+        for (read_first, mid_line) in [(0, false), (3, true), (READ_CHUNK + 5, true)] {
+            let mut file = host.open_read("docs/dump.sql").await.unwrap();
+            let mut before = 0;
+            while before < read_first {
+                before += file.read((read_first - before) as u32).await.unwrap().len();
+            }
+            let skipped = file.skip_through_line(b"\\.", mid_line).await.unwrap();
+            assert_eq!(skipped.bytes as usize, marker - before);
+            let newlines_before = text[..marker - 3].iter().filter(|&&b| b == b'\n').count();
+            let begun = text[..before].iter().filter(|&&b| b == b'\n').count();
+            assert_eq!(skipped.lines as usize, newlines_before - begun);
+            assert!(skipped.found);
+            assert_eq!(file.read(100).await.unwrap(), b"after the block\n\\.\n");
+            // Nothing more: at the end, the line is not found.
+            let rest = file.skip_through_line(b"\\.", false).await.unwrap();
+            assert_eq!((rest.bytes, rest.lines, rest.found), (0, 0, false));
+        }
+    });
+}
+
+#[test]
+fn a_skip_to_the_end_says_not_found_and_bad_lines_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cut.sql"), b"1\ta\n2\tb\n3\tc").unwrap();
+    let mut host = host(dir.path(), false);
+    block_on(async {
+        let mut file = host.open_read("docs/cut.sql").await.unwrap();
+        let skipped = file.skip_through_line(b"\\.", false).await.unwrap();
+        assert_eq!(
+            (skipped.bytes, skipped.lines, skipped.found),
+            (11, 2, false)
+        );
+        assert!(file.read(10).await.unwrap().is_empty());
+        let mut file = host.open_read("docs/cut.sql").await.unwrap();
+        for line in [&b""[..], b"a\nb", &[b'x'; 257]] {
+            match file.skip_through_line(line, false).await {
+                Err(FileError::Io((path, why))) => {
+                    assert_eq!(path, "docs/cut.sql");
+                    assert!(why.contains("line to skip through"), "{why}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Refused before anything was passed over.
+        assert_eq!(file.read(4).await.unwrap(), b"1\ta\n");
+    });
+}
