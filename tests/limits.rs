@@ -368,7 +368,7 @@ fn a_missing_import_is_a_load_error_in_the_runners_words() {
         .tap(|t| std::fs::write(t.path("kv.wasm"), &component).unwrap())
         .args(&["t"])
         .stderr_contains(
-            "error: task `t` (plugin `kv.wasm`): plugin `kv.wasm` cannot be linked: it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.2.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.2.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)",
+            "error: task `t` (plugin `kv.wasm`): plugin `kv.wasm` cannot be linked: it imports `wasi:keyvalue/store@0.2.0` (`get`), which this runner does not provide; the plugin targets runner:plugin@0.3.0 and WASI 0.2.6 (and wasi:keyvalue@0.2.0), and this runner provides runner:plugin@0.3.0 and WASI 0.2 (cli, clocks, filesystem, http, io, random, sockets)",
         )
         .stderr_lacks("matching implementation was not found")
         .status(2)
