@@ -992,6 +992,7 @@ volumes:
 
     let granted = Project::new(&compose, &format!(r#"{grants}, write = ["stack/shared"]"#));
     std::fs::create_dir_all(granted.test.path("stack/shared")).unwrap();
+    images::give_to_engine_user(&granted.test.path("stack/shared"));
     // `--plan` makes write grants read-only, yet a bind a real run would
     // write is planned when a write grant covers it.
     granted

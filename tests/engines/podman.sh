@@ -16,6 +16,7 @@
 # needs ranges in /etc/subuid and /etc/subgid; uidmap and slirp4netns
 # installed): the service, the image loads and the tests' own `podman`
 # commands run as NAME; the tests and `run` stay root and reach its socket.
+# tests/engines/rootless-user.sh NAME sets all of that up (as root).
 #
 #   bash tests/engines/podman.sh                 # backup tests
 #   bash tests/engines/podman.sh backup:: chaos::
@@ -35,14 +36,17 @@ if [ -n "$user" ]; then
     [ -n "$home" ] || { echo "no user $user" >&2; exit 1; }
     grep -q "^$user:" /etc/subuid || { echo "$user has no range in /etc/subuid" >&2; exit 1; }
     chown "$user": "$work"
-    mkdir -m 700 "$work/runtime"
-    chown "$user": "$work/runtime"
+    # The user's runtime directory where systemd-logind would make it: one
+    # place from run to run, since rootless Podman records it in its
+    # database and keeps using the first one it saw.
+    runtime=/run/user/$(id -u "$user")
+    install -d -m 700 -o "$user" -g "$(id -gn "$user")" "$runtime"
     # Every `podman` from here on (this script's, the tests') runs as $user.
     mkdir "$work/bin"
     cat >"$work/bin/podman" <<EOF
 #!/bin/sh
 cd /
-exec runuser -u $user -- env HOME=$home XDG_RUNTIME_DIR=$work/runtime CONTAINERS_CONF=$CONTAINERS_CONF $(command -v podman) "\$@"
+exec runuser -u $user -- env HOME=$home XDG_RUNTIME_DIR=$runtime CONTAINERS_CONF=$CONTAINERS_CONF $(command -v podman) "\$@"
 EOF
     chmod 755 "$work/bin/podman"
     export PATH="$work/bin:$PATH"
@@ -64,6 +68,11 @@ service=$!
 cleanup() {
     kill "$service" 2>/dev/null || true
     wait "$service" 2>/dev/null || true
+    # Rootless Podman's pause process holds the user's namespace; without a
+    # login session to end, it would outlive the run.
+    if [ -n "$user" ] && [ -f "$runtime/libpod/tmp/pause.pid" ]; then
+        kill "$(cat "$runtime/libpod/tmp/pause.pid")" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -389,3 +389,21 @@ impl Drop for Container {
         }
     }
 }
+
+/// Gives DIR to the user rootless Podman runs as (tests/engines/podman.sh
+/// with RUN_TEST_PODMAN_USER), when it does: a rootless container's root is
+/// that user on the host, who can write only where that user can. A person
+/// running `run` and Podman as themselves owns their project's directories;
+/// the tests run as root, so a directory a container must write is handed
+/// over the same way. A no-op on Docker and rootful Podman.
+pub fn give_to_engine_user(dir: &std::path::Path) {
+    let Some(user) = std::env::var_os("RUN_TEST_PODMAN_USER") else {
+        return;
+    };
+    let status = Command::new("chown")
+        .arg(&user)
+        .arg(dir)
+        .status()
+        .expect("chown runs");
+    assert!(status.success(), "chown {user:?} {}", dir.display());
+}

@@ -242,7 +242,15 @@ impl<'a> Quiesced<'a> {
             Undo::Start
         } else {
             log::info(format!("pausing container `{name}` for the snapshot"));
-            container.pause()?;
+            // Pausing needs the engine to freeze the container's cgroup,
+            // which some engines cannot (rootless Podman on cgroup v1): the
+            // error says so and names the way around it.
+            container.pause().map_err(|e| {
+                e.context(format!(
+                    "pausing container `{name}` for the snapshot failed (to stop it \
+                     instead, set `stop = true` in the task's config)"
+                ))
+            })?;
             Undo::Unpause
         };
         Ok(Quiesced { container, undo })
