@@ -350,7 +350,7 @@ pub fn name_exactly(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A `docker save` archive as the engines write it: layer dirs, the
@@ -377,7 +377,8 @@ mod tests {
         builder.into_inner().unwrap()
     }
 
-    fn entries(tar_bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    /// Each entry of a tar archive: its name and its bytes.
+    pub(in crate::capability::images) fn entries(tar_bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         let mut archive = tar::Archive::new(tar_bytes);
         archive
             .entries()

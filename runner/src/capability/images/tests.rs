@@ -161,7 +161,9 @@ async fn export_writes_the_image_by_id_and_is_refused_under_plan() {
     assert_eq!(info.bytes, written.len() as u64);
     // The archive the engine wrote, names aside: the layer whole, and only
     // the name asked for, whatever other tags the image has.
-    let entries = archive_entries(&written);
+    let entries: std::collections::BTreeMap<_, _> = super::archive::tests::entries(&written)
+        .into_iter()
+        .collect();
     assert_eq!(
         entries["layer0/layer.tar"],
         format!("layer of {id}").into_bytes()
@@ -430,18 +432,4 @@ async fn a_failing_step_is_named_with_the_engine_words() {
         "{error}"
     );
     assert!(error.contains("returned a non-zero code: 1"), "{error}");
-}
-
-fn archive_entries(tar_bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    tar::Archive::new(tar_bytes)
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().display().to_string();
-            let mut data = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
-            (name, data)
-        })
-        .collect()
 }
